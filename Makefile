@@ -1,0 +1,36 @@
+# Quick start: `make demo` (set up + run on the sample county), `make test` (set up + run the tests).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+SAMPLE := scenarios/sample-county
+
+.PHONY: demo test install install-test bench bench-quick lint clean
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "teacheralloc needs Python >= 3.11"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+demo: install
+	$(BIN)/teacheralloc validate $(SAMPLE)
+
+test: install-test
+	$(BIN)/python -m pytest -q
+
+lint: install-test
+	$(BIN)/python -m pip install -q ruff
+	$(BIN)/ruff check src tests bench
+
+clean:
+	rm -rf $(VENV) out .pytest_cache

@@ -1,0 +1,247 @@
+"""Read a county dataset from files into raw tables, before any value is checked.
+
+Accepts a folder of CSV files (UTF-8, UTF-8 with BOM, GB18030/GBK) or one `.xlsx` workbook; file,
+sheet and column names may be the English codes or the Chinese labels (see `domain`). Every cell
+keeps the spreadsheet row number the user sees, so `validate` can point at it.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from teacheralloc.domain import RECORDS, REQUIRED_TABLES, TABLE_LABELS, County, columns
+from teacheralloc.errors import InputError, Problem
+
+#: First-cell prefix that marks a template's example row; such rows are skipped.
+EXAMPLE_MARK = "示例"
+ENCODINGS = ("utf-8-sig", "gb18030")
+
+
+@dataclass
+class RawTable:
+    """One input table as read: cell values by contract code, with the user's row numbers."""
+
+    name: str
+    file: str
+    sheet: str = ""
+    cells: dict[str, list[Any]] = field(default_factory=dict)  # contract code -> values
+    extra: dict[str, list[Any]] = field(default_factory=dict)  # unknown columns, kept as read
+    rows: list[int] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)  # contract code -> header as written
+    problems: list[Problem] = field(default_factory=list)
+
+    def problem(self, row: int | None, column: str, value: Any, expected: str, rule: str, **kw: Any) -> Problem:
+        label = next((c.label for c in columns(self.name) if c.code == column), "")
+        return Problem(
+            file=self.file,
+            sheet=self.sheet,
+            row=row,
+            column=column,
+            label=label,
+            value="" if value is None else str(value),
+            expected=expected,
+            rule=rule,
+            **kw,
+        )
+
+
+def normalize_header(text: Any) -> str:
+    """Header text as compared: NFKC (full-width to ASCII), no spaces or required-marks, lower case."""
+    value = unicodedata.normalize("NFKC", str(text or "")).strip()
+    value = re.sub(r"\s+", "", value).strip("*＊")
+    return value.lower()
+
+
+def _header_aliases(table: str) -> dict[str, str]:
+    aliases: dict[str, str] = {}
+    for col in columns(table):
+        aliases[normalize_header(col.code)] = col.code
+        aliases[normalize_header(col.label)] = col.code
+        aliases[normalize_header(f"{col.label}({col.code})")] = col.code
+    return aliases
+
+
+def table_name_of(text: str) -> str | None:
+    """The contract table a file stem or sheet name stands for (`teachers`, `教师`, ...), if any."""
+    key = normalize_header(text)
+    for name, label in TABLE_LABELS.items():
+        if key in (name, normalize_header(label)):
+            return name
+    return None
+
+
+def _build_table(name: str, file: str, sheet: str, rows: list[tuple[int, list[Any]]]) -> RawTable:
+    """Turn (row number, cell values) pairs, header first, into a RawTable."""
+    table = RawTable(name=name, file=file, sheet=sheet)
+    if not rows:
+        table.problems.append(table.problem(None, "", "", "表头行和数据行（文件为空）", "empty_file"))
+        return table
+    header_row, header = rows[0]
+    aliases = _header_aliases(name)
+    positions: dict[str, int] = {}
+    extra_positions: dict[str, int] = {}
+    for index, text in enumerate(header):
+        if text is None or str(text).strip() == "":
+            continue
+        code = aliases.get(normalize_header(text))
+        if code is None:
+            extra_positions[str(text).strip()] = index
+        elif code in positions:
+            table.problems.append(
+                table.problem(header_row, code, text, f"每列只出现一次（“{table.headers[code]}”已表示此列）", "duplicate_column")
+            )
+        else:
+            positions[code] = index
+            table.headers[code] = str(text).strip()
+    for col in columns(name):
+        if col.required and col.code not in positions:
+            table.problems.append(
+                table.problem(header_row, col.code, "", f"必需列“{col.label}”（{col.code}）", "missing_column")
+            )
+    table.cells = {code: [] for code in positions}
+    table.extra = {code: [] for code in extra_positions}
+    for number, values in rows[1:]:
+        if all(v is None or str(v).strip() == "" for v in values):
+            continue
+        first = values[0] if values else None
+        if isinstance(first, str) and first.strip().startswith(EXAMPLE_MARK):
+            continue
+        table.rows.append(number)
+        for code, index in positions.items():
+            table.cells[code].append(values[index] if index < len(values) else None)
+        for code, index in extra_positions.items():
+            table.extra[code].append(values[index] if index < len(values) else None)
+    return table
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """Decode CSV bytes as UTF-8 (with or without BOM), else GB18030 (a superset of GBK)."""
+    for encoding in ENCODINGS:
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    raise UnicodeDecodeError("gb18030", data, 0, 1, "neither UTF-8 nor GB18030")
+
+
+def read_csv_table(path: Path, name: str) -> RawTable:
+    """Read one CSV file of table `name`; undecodable or malformed files become problems."""
+    try:
+        text, _encoding = decode(path.read_bytes())
+    except UnicodeDecodeError:
+        table = RawTable(name=name, file=path.name)
+        table.problems.append(table.problem(None, "", "", "UTF-8 或 GBK/GB18030 编码的 CSV 文件", "encoding"))
+        return table
+    sample = text[:4096]
+    first_line = sample.splitlines()[0] if sample else ""
+    delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    rows: list[tuple[int, list[Any]]] = []
+    try:
+        line_start = 1
+        for values in reader:
+            rows.append((line_start, values))
+            line_start = reader.line_num + 1
+    except csv.Error as exc:
+        table = RawTable(name=name, file=path.name)
+        table.problems.append(table.problem(reader.line_num, "", str(exc), "合法的 CSV 格式", "csv_syntax"))
+        return table
+    return _build_table(name, path.name, "", rows)
+
+
+def read_xlsx_tables(path: Path) -> tuple[dict[str, RawTable], list[Problem]]:
+    """Read the contract sheets of one workbook (sheet names by code or Chinese label)."""
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a damaged or non-xlsx file
+        return {}, [Problem(path.name, None, "", str(exc)[:80], "可以打开的 .xlsx 工作簿", rule="xlsx_open")]
+    tables: dict[str, RawTable] = {}
+    problems: list[Problem] = []
+    try:
+        for sheet in workbook.worksheets:
+            name = table_name_of(sheet.title)
+            if name is None:
+                continue
+            if name in tables:
+                problems.append(
+                    Problem(path.name, None, "", sheet.title, f"只有一张“{TABLE_LABELS[name]}”表", sheet=sheet.title,
+                            rule="duplicate_sheet")
+                )
+                continue
+            rows = [
+                (number, list(values))
+                for number, values in enumerate(sheet.iter_rows(values_only=True), start=1)
+            ]
+            tables[name] = _build_table(name, path.name, sheet.title, rows)
+    finally:
+        workbook.close()
+    return tables, problems
+
+
+def read_tables(path: Path) -> tuple[dict[str, RawTable], list[Problem]]:
+    """Read every contract table found at `path` (a folder of CSVs or an .xlsx file)."""
+    path = Path(path)
+    problems: list[Problem] = []
+    tables: dict[str, RawTable] = {}
+    if not path.exists():
+        return {}, [Problem(str(path), None, "", "", "存在的数据文件夹或 .xlsx 文件", rule="not_found")]
+    if path.is_file():
+        if path.suffix.lower() not in (".xlsx", ".xlsm"):
+            return {}, [Problem(path.name, None, "", path.suffix, "含 CSV 文件的文件夹，或 .xlsx 工作簿", rule="format")]
+        tables, problems = read_xlsx_tables(path)
+        where = path.name
+    else:
+        for file in sorted(path.iterdir()):
+            if file.suffix.lower() != ".csv":
+                continue
+            name = table_name_of(file.stem)
+            if name is None:
+                continue
+            if name in tables:
+                problems.append(
+                    Problem(file.name, None, "", file.name, f"只有一个{TABLE_LABELS[name]}文件（已读 {tables[name].file}）",
+                            rule="duplicate_file")
+                )
+                continue
+            tables[name] = read_csv_table(file, name)
+        where = str(path)
+    for name in REQUIRED_TABLES:
+        if name not in tables:
+            problems.append(
+                Problem(where, None, "", "", f"{name}.csv 或“{TABLE_LABELS[name]}”表（{name} / {TABLE_LABELS[name]}）",
+                        rule="missing_table")
+            )
+    return tables, problems
+
+
+def load_county(path: Path | str, as_of: date | None = None) -> County:
+    """Load and validate a county dataset.
+
+    Parameters
+    ----------
+    path
+        A folder with schools/classes/teachers CSVs (optionally distances), or one .xlsx workbook.
+    as_of
+        Reference date for ages and years at school; default: the coming 1 September.
+
+    Raises
+    ------
+    InputError
+        With every problem of every file, when anything is invalid.
+    """
+    from teacheralloc.io.validate import validate_tables
+
+    tables, problems = read_tables(Path(path))
+    return validate_tables(tables, problems, as_of=as_of, source=str(path))
+
+
+__all__ = ["RECORDS", "InputError", "RawTable", "load_county", "read_tables"]

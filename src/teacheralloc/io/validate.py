@@ -1,0 +1,453 @@
+"""Check raw tables against the data contract and build a `County`, or report every problem at once.
+
+Checks, in order: cell values (required, type, range, enumeration, date and list forms), then the
+cross-row and cross-table rules (unique ids, references, grades allowed by the school type, students
+against classes, plausible dates). Problems of every file are collected; nothing is built unless
+there are none.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from teacheralloc.domain import (
+    ID_COLUMN,
+    REQUIRED_TABLES,
+    Column,
+    County,
+    SchoolType,
+    Stage,
+    columns,
+    stage_of_grade,
+    typed_table,
+)
+from teacheralloc.errors import InputError, Problem
+from teacheralloc.io.read import RawTable
+
+MISSING = object()
+TRUE_WORDS = {"1", "true", "t", "yes", "y", "是", "真", "对", "√", "✓"}
+FALSE_WORDS = {"0", "false", "f", "no", "n", "否", "假", "错", "×", "✗"}
+LIST_SEPARATORS = re.compile(r"[;,、；，|/\s]+")
+EXCEL_EPOCH = date(1899, 12, 30)
+DATE_HINT = "日期，如 2015-09-01、2015/9/1、2015.09 或 2015年9月"
+_DATE_PATTERNS = (
+    re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$"),
+    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?$"),
+    re.compile(r"^(\d{4})[-/.](\d{1,2})$"),
+    re.compile(r"^(\d{4})年(\d{1,2})月?$"),
+    re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
+)
+
+
+def default_as_of(today: date | None = None) -> date:
+    """The coming 1 September: the start of the school year being planned."""
+    today = today or date.today()
+    this_year = date(today.year, 9, 1)
+    return this_year if today <= this_year else date(today.year + 1, 9, 1)
+
+
+# --------------------------------------------------------------------------------------------------
+# Cell parsers: value -> parsed value, or ValueError(expected)
+# --------------------------------------------------------------------------------------------------
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return unicodedata.normalize("NFKC", str(value)).strip()
+
+
+def is_blank(value: Any) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, float) and value != value:
+        return True
+    return isinstance(value, str) and value.strip() == ""
+
+
+def parse_int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if value.is_integer():
+            return int(value)
+        raise ValueError
+    number = float(_text(value).replace(",", ""))
+    if not number.is_integer():
+        raise ValueError
+    return int(number)
+
+
+def parse_number(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError
+    if isinstance(value, int | float):
+        result = float(value)
+    else:
+        result = float(_text(value).replace(",", ""))
+    if result != result or result in (float("inf"), float("-inf")):
+        raise ValueError
+    return result
+
+
+def parse_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float) and value in (0, 1):
+        return bool(value)
+    word = _text(value).lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ValueError
+
+
+def parse_date(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if 1000 < value < 80000:  # an Excel serial date in a cell not formatted as a date
+            return EXCEL_EPOCH + timedelta(days=int(value))
+        raise ValueError
+    text = _text(value)
+    text = re.sub(r"\s+0{1,2}:0{2}(:0{2})?$", "", text)  # "2015-09-01 00:00:00" from some exports
+    for pattern in _DATE_PATTERNS:
+        match = pattern.match(text)
+        if match:
+            parts = [int(p) for p in match.groups()]
+            year, month = parts[0], parts[1]
+            day = parts[2] if len(parts) > 2 else 1
+            return date(year, month, day)  # ValueError for month 13 etc.
+    raise ValueError
+
+
+def parse_list(value: Any) -> tuple[str, ...]:
+    if isinstance(value, tuple | list):
+        items = [_text(v) for v in value]
+    else:
+        items = LIST_SEPARATORS.split(_text(value))
+    seen: dict[str, None] = {}
+    for item in items:
+        if item:
+            seen.setdefault(item, None)
+    return tuple(seen)
+
+
+def _parser(col: Column) -> tuple[Callable[[Any], Any], str]:
+    """The parser of a column and the Chinese text saying what it expects."""
+    bounds = ""
+    if col.ge is not None and col.le is not None:
+        bounds = f"，范围 {col.ge:g}–{col.le:g}"
+    elif col.ge is not None:
+        bounds = f"，不小于 {col.ge:g}"
+    if col.kind == "text":
+        return _text, "文本"
+    if col.kind == "int":
+        return parse_int, "整数" + bounds
+    if col.kind == "number":
+        return parse_number, "数字" + bounds
+    if col.kind == "bool":
+        return parse_bool, "是 / 否（或 true / false、1 / 0）"
+    if col.kind == "date":
+        return parse_date, DATE_HINT
+    if col.kind == "enum":
+        assert col.enum is not None
+        enum = col.enum
+
+        def parse_enum(value: Any) -> str:
+            member = enum.parse(_text(value))
+            if member is None:
+                raise ValueError
+            return member.value
+
+        return parse_enum, f"以下之一：{enum.choices()}"
+    if col.kind == "list_enum":
+        assert col.enum is not None
+        enum = col.enum
+
+        def parse_enum_list(value: Any) -> tuple[str, ...]:
+            members = [enum.parse(item) for item in parse_list(value)]
+            if any(m is None for m in members):
+                raise ValueError
+            return tuple(dict.fromkeys(m.value for m in members if m is not None))
+
+        return parse_enum_list, f"用 ; 、 或 , 分隔的代码或名称，每项为：{enum.choices()}"
+    return parse_list, "用 ; 、 或 , 分隔的代码列表"
+
+
+def _parse_column(table: RawTable, col: Column, problems: list[Problem]) -> list[Any]:
+    """Parse one column; bad cells become problems and MISSING."""
+    raw = table.cells.get(col.code)
+    count = len(table.rows)
+    if raw is None:
+        return [col.default] * count if not col.required else [MISSING] * count
+    parse, expected = _parser(col)
+    cache: dict[Any, Any] = {}
+    out: list[Any] = []
+    for row, value in zip(table.rows, raw, strict=True):
+        if is_blank(value) or (col.kind in ("list_text", "list_enum") and isinstance(value, tuple | list) and not value):
+            if col.required:
+                problems.append(table.problem(row, col.code, "", f"必填；{expected}", "required"))
+                out.append(MISSING)
+            else:
+                out.append(col.default)
+            continue
+        key = (type(value), value) if not isinstance(value, list) else (list, tuple(value))
+        if key in cache:
+            parsed = cache[key]
+        else:
+            try:
+                parsed = parse(value)
+                if col.kind in ("int", "number") and (
+                    (col.ge is not None and parsed < col.ge) or (col.le is not None and parsed > col.le)
+                ):
+                    raise ValueError
+            except (ValueError, TypeError, OverflowError):
+                parsed = MISSING
+            cache[key] = parsed
+        if parsed is MISSING:
+            problems.append(table.problem(row, col.code, _show(value), expected, f"type_{col.kind}"))
+        elif col.kind == "text" and parsed == "" and col.required:
+            problems.append(table.problem(row, col.code, "", "必填；文本", "required"))
+            parsed = MISSING
+        out.append(parsed)
+    return out
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, tuple | list):
+        return ";".join(str(v) for v in value)
+    return str(value)
+
+
+# --------------------------------------------------------------------------------------------------
+# Table and cross-table rules
+# --------------------------------------------------------------------------------------------------
+
+
+class _Parsed:
+    """The parsed cells of one table: `values[code][i]` for row `rows[i]`."""
+
+    def __init__(self, table: RawTable, problems: list[Problem]) -> None:
+        self.table = table
+        self.values = {col.code: _parse_column(table, col, problems) for col in columns(table.name)}
+        self.rows = table.rows
+
+    def ok(self, index: int, *codes: str) -> bool:
+        return all(self.values[c][index] is not MISSING for c in codes)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def _check_unique(parsed: _Parsed, key: tuple[str, ...], problems: list[Problem], what: str) -> None:
+    first_row: dict[tuple[Any, ...], int] = {}
+    for i, row in enumerate(parsed.rows):
+        if not parsed.ok(i, *key):
+            continue
+        value = tuple(parsed.values[c][i] for c in key)
+        if value in first_row:
+            shown = " / ".join(str(v) for v in value)
+            problems.append(
+                parsed.table.problem(row, key[-1], shown, f"{what}唯一（与第 {first_row[value]} 行重复）", "unique")
+            )
+        else:
+            first_row[value] = row
+
+
+def _check_schools(schools: _Parsed, problems: list[Problem]) -> None:
+    _check_unique(schools, ("school_id",), problems, "学校代码")
+    for i, row in enumerate(schools.rows):
+        lat, lon = schools.values["lat"][i], schools.values["lon"][i]
+        if (lat is None) != (lon is None) and MISSING not in (lat, lon):
+            problems.append(schools.table.problem(row, "lon" if lon is None else "lat", "", "纬度和经度同时填写或同时留空",
+                                                  "lat_lon_pair"))
+
+
+def _check_classes(classes: _Parsed, school_types: dict[str, str], problems: list[Problem]) -> None:
+    table = classes.table
+    _check_unique(classes, ("school_id", "grade"), problems, "每所学校每个年级一行，学校代码+年级")
+    for i, row in enumerate(classes.rows):
+        school_id = classes.values["school_id"][i]
+        if classes.ok(i, "school_id") and school_id not in school_types:
+            problems.append(table.problem(row, "school_id", school_id, "学校表中已有的学校代码", "reference"))
+        elif classes.ok(i, "school_id", "grade") and school_types.get(school_id) not in (None, MISSING):
+            school_type = SchoolType(school_types[school_id])
+            grade = classes.values["grade"][i]
+            if grade not in school_type.grades:
+                allowed = f"{school_type.grades.start}–{school_type.grades.stop - 1}"
+                problems.append(
+                    table.problem(row, "grade", grade, f"{school_type.label}的年级为 {allowed}", "grade_for_type")
+                )
+        if classes.ok(i, "classes", "students"):
+            n_classes, n_students = classes.values["classes"][i], classes.values["students"][i]
+            if n_classes > 0 and n_students < n_classes:
+                problems.append(
+                    table.problem(row, "students", n_students, f"学生数不少于班数（{n_classes} 个班）", "students_vs_classes")
+                )
+            if n_classes == 0 and n_students > 0:
+                problems.append(table.problem(row, "classes", 0, f"有 {n_students} 名学生时班数至少为 1", "classes_for_students"))
+
+
+def _check_teachers(
+    teachers: _Parsed, school_types: dict[str, str], as_of: date, problems: list[Problem]
+) -> None:
+    table = teachers.table
+    _check_unique(teachers, ("teacher_id",), problems, "教师编号")
+    oldest, youngest = date(as_of.year - 70, as_of.month, 1), date(as_of.year - 18, as_of.month, as_of.day)
+    latest_start = as_of + timedelta(days=366)
+    for i, row in enumerate(teachers.rows):
+        values = {code: teachers.values[code][i] for code in teachers.values}
+        school_id = values["school_id"]
+        if school_id is not MISSING and school_id not in school_types:
+            problems.append(table.problem(row, "school_id", school_id, "学校表中已有的学校代码", "reference"))
+        elif school_id is not MISSING and values["stage"] is not MISSING and school_types.get(school_id) is not MISSING:
+            school_type = SchoolType(school_types[school_id])
+            if Stage(values["stage"]) not in school_type.stages:
+                taught = "、".join(s.label for s in school_type.stages)
+                problems.append(
+                    table.problem(row, "stage", Stage(values["stage"]).label,
+                                  f"{school_id}（{school_type.label}）开设的学段：{taught}", "stage_for_type")
+                )
+        birth = values["birth_date"]
+        if birth is not MISSING and not oldest <= birth <= youngest:
+            problems.append(
+                table.problem(row, "birth_date", birth, f"{oldest.isoformat()} 至 {youngest.isoformat()} 之间"
+                              f"（按 {as_of.isoformat()} 计年龄 18–70 岁）", "plausible_birth_date")
+            )
+        since = values["school_since"]
+        if since is not MISSING:
+            earliest = date(birth.year + 16, birth.month, 1) if birth is not MISSING else date(1950, 1, 1)
+            if not earliest <= since <= latest_start:
+                problems.append(
+                    table.problem(row, "school_since", since, f"{earliest.isoformat()}（年满 16 岁）至 "
+                                  f"{latest_start.isoformat()} 之间", "plausible_school_since")
+                )
+        until = values["service_until"]
+        if until not in (None, MISSING) and not date(1980, 1, 1) <= until <= date(as_of.year + 20, 12, 31):
+            problems.append(
+                table.problem(row, "service_until", until, f"1980-01-01 至 {as_of.year + 20}-12-31 之间", "plausible_service")
+            )
+        wishes = values["wishes"]
+        if wishes not in (None, MISSING):
+            unknown = [w for w in wishes if w not in school_types]
+            if unknown:
+                problems.append(
+                    table.problem(row, "wishes", ";".join(wishes), f"学校表中已有的学校代码（未找到：{'、'.join(unknown)}）",
+                                  "reference")
+                )
+            if wishes and values["volunteer"] is False:
+                problems.append(
+                    table.problem(row, "wishes", ";".join(wishes), "填写志愿学校的教师应标记“申请交流”为是",
+                                  "wishes_without_volunteer", severity="warning")
+                )
+
+
+def _check_distances(distances: _Parsed, school_types: dict[str, str], problems: list[Problem]) -> None:
+    _check_unique(distances, ("from_id", "to_id"), problems, "每对学校一行，起点+终点")
+    for i, row in enumerate(distances.rows):
+        for code in ("from_id", "to_id"):
+            value = distances.values[code][i]
+            if value is not MISSING and value not in school_types:
+                problems.append(distances.table.problem(row, code, value, "学校表中已有的学校代码", "reference"))
+
+
+def _frame(parsed: _Parsed) -> pd.DataFrame:
+    data: dict[str, Any] = {code: values for code, values in parsed.values.items()}
+    frame = typed_table(parsed.table.name, pd.DataFrame(data))
+    for code, values in parsed.table.extra.items():
+        if code not in frame.columns:
+            frame[code] = values
+    return frame
+
+
+def validate_tables(
+    tables: dict[str, RawTable],
+    read_problems: list[Problem] | None = None,
+    as_of: date | None = None,
+    source: str = "",
+) -> County:
+    """Check every table and build the County.
+
+    Raises
+    ------
+    InputError
+        With every problem found (reading, cells, cross-table rules), when any is an error.
+    """
+    as_of = as_of or default_as_of()
+    problems: list[Problem] = list(read_problems or [])
+    for table in tables.values():
+        problems.extend(table.problems)
+    parsed = {name: _Parsed(table, problems) for name, table in tables.items() if not _unreadable(table)}
+    school_types: dict[str, str] = {}
+    if "schools" in parsed:
+        schools = parsed["schools"]
+        _check_schools(schools, problems)
+        for i in range(len(schools)):
+            if schools.ok(i, "school_id"):
+                school_types.setdefault(schools.values["school_id"][i], schools.values["type"][i])
+    if "classes" in parsed:
+        _check_classes(parsed["classes"], school_types, problems)
+    if "teachers" in parsed:
+        _check_teachers(parsed["teachers"], school_types, as_of, problems)
+    if "distances" in parsed:
+        _check_distances(parsed["distances"], school_types, problems)
+    if "schools" in parsed and "classes" in parsed:
+        with_classes = {sid for sid in parsed["classes"].values["school_id"] if sid is not MISSING}
+        schools = parsed["schools"]
+        for i, row in enumerate(schools.rows):
+            sid = schools.values["school_id"][i]
+            if sid is not MISSING and sid not in with_classes:
+                problems.append(schools.table.problem(row, "school_id", sid, "班级表中有该校的年级行",
+                                                      "school_without_classes", severity="warning"))
+    if any(p.severity == "error" for p in problems):
+        raise InputError(problems)
+    county = County(
+        schools=_frame(parsed["schools"]),
+        classes=_frame(parsed["classes"]),
+        teachers=_frame(parsed["teachers"]),
+        distances=_frame(parsed["distances"]) if "distances" in parsed else None,
+        as_of=as_of,
+        source=source,
+        warnings=tuple(p for p in problems if p.severity == "warning"),
+    )
+    return county
+
+
+def _unreadable(table: RawTable) -> bool:
+    return any(p.rule in ("empty_file", "encoding", "csv_syntax") for p in table.problems)
+
+
+def validate_frames(
+    frames: dict[str, pd.DataFrame], as_of: date | None = None, source: str = "records"
+) -> County:
+    """Validate in-memory tables (columns named by code) as if they were files named `<table>`."""
+    tables = {}
+    missing = [
+        Problem(name, None, "", "", f"表 {name}", rule="missing_table") for name in REQUIRED_TABLES if name not in frames
+    ]
+    if missing:
+        raise InputError(missing)
+    for name, frame in frames.items():
+        table = RawTable(name=name, file=name, rows=list(range(2, len(frame) + 2)))
+        known = {c.code for c in columns(name)}
+        table.cells = {code: frame[code].tolist() for code in frame.columns if code in known}
+        table.extra = {code: frame[code].tolist() for code in frame.columns if code not in known}
+        tables[name] = table
+    return validate_tables(tables, as_of=as_of, source=source)
+
+
+__all__ = ["ID_COLUMN", "default_as_of", "stage_of_grade", "validate_frames", "validate_tables"]

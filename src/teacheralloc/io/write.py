@@ -1,0 +1,110 @@
+"""Write county datasets (and later, plans) to files; never into an input folder, never over one.
+
+A county can be written as a folder of CSVs (UTF-8 or GBK; English codes, or Chinese headers and
+labels as Excel users type them) or as one HR workbook (see `template`). What is written loads back
+equal (`County.equals`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from teacheralloc.domain import RECORDS, TABLE_LABELS, Column, County, columns
+
+
+class OutputExistsError(Exception):
+    """The output path exists and is not empty; the caller decides whether `--force` applies."""
+
+
+def ensure_new_dir(path: Path, force: bool = False, protected: tuple[Path, ...] = ()) -> Path:
+    """Create an output folder that is new (or empty, or `force`d), and never one of `protected`."""
+    path = Path(path)
+    for other in protected:
+        other = Path(other).resolve()
+        target = path.resolve()
+        if target == other or other in target.parents or target in other.parents:
+            raise OutputExistsError(f"输出目录 {path} 与输入 {other} 重叠；请另选输出目录")
+    if path.exists() and (not path.is_dir() or any(path.iterdir())) and not force:
+        raise OutputExistsError(f"输出目录 {path} 已存在且非空；请另选目录，或加 --force 覆盖")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def format_cell(col: Column, value: Any, chinese: bool) -> Any:
+    """A parsed value as a user would type it (codes, or Chinese labels when `chinese`)."""
+    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value):
+        return ""
+    if col.kind == "enum":
+        assert col.enum is not None
+        member = col.enum(str(value))
+        return member.label if chinese else member.value
+    if col.kind in ("list_text", "list_enum"):
+        items = list(value)
+        if col.kind == "list_enum" and chinese:
+            assert col.enum is not None
+            items = [col.enum(str(v)).label for v in items]
+        return ("、" if chinese else ";").join(str(v) for v in items)
+    if col.kind == "bool":
+        return ("是" if value else "否") if chinese else ("true" if value else "false")
+    if col.kind == "date":
+        if isinstance(value, datetime | pd.Timestamp):
+            value = value.date()
+        return value.isoformat() if isinstance(value, date) else str(value)
+    if col.kind == "number":
+        number = float(value)
+        return int(number) if number.is_integer() else round(number, 6)
+    if col.kind == "int":
+        return int(value)
+    return str(value)
+
+
+def table_rows(county: County, name: str, chinese: bool = False) -> tuple[list[str], list[list[Any]]]:
+    """Header and formatted rows of one contract table (contract columns only)."""
+    frame = county.contract_table(name)
+    specs = columns(name)
+    header = [c.label if chinese else c.code for c in specs]
+    if frame is None:
+        return header, []
+    data = [frame[c.code].tolist() for c in specs]
+    rows = [[format_cell(c, v, chinese) for c, v in zip(specs, values, strict=True)] for values in zip(*data, strict=True)]
+    return header, rows
+
+
+def write_county_csv(county: County, folder: Path, encoding: str = "utf-8", chinese: bool = False) -> list[Path]:
+    """Write the county as a CSV folder; `encoding` "gbk" writes what Excel on Chinese Windows writes.
+
+    With `chinese`, file names, headers and enumeration values are the Chinese labels.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in RECORDS:
+        if county.table(name) is None:
+            continue
+        header, rows = table_rows(county, name, chinese)
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n" if encoding.lower() in ("gbk", "gb18030") else "\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+        path = folder / f"{TABLE_LABELS[name] if chinese else name}.csv"
+        path.write_bytes(buffer.getvalue().encode(encoding))
+        written.append(path)
+    return written
+
+
+def write_county(
+    county: County, path: Path, *, xlsx: bool = False, encoding: str = "utf-8", chinese: bool = False
+) -> list[Path]:
+    """Write a county as a CSV folder, or as an HR workbook when `xlsx` (always Chinese headers)."""
+    if xlsx:
+        from teacheralloc.io.template import write_workbook
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_workbook(path, county)
+        return [path]
+    return write_county_csv(county, path, encoding=encoding, chinese=chinese)
