@@ -1,0 +1,289 @@
+"""Policy: every number the norms and the optimizer use, with its source (政策参数).
+
+The defaults live in `policy_defaults.yaml` inside the package, each with its source in `sources`.
+A user `policy.yaml` (in the dataset folder, or `--policy FILE`) overrides any part: it is merged
+key by key over the defaults, and a bad key or value is reported by its dotted path.
+Order of precedence: CLI flag > scenario > user policy.yaml > defaults.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from teacheralloc.domain import Backbone, Education, Gender, SchoolType, Stage, Status, Subject
+from teacheralloc.errors import InputError, Problem
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+DEFAULTS_FILE = "policy_defaults.yaml"
+USER_FILE = "policy.yaml"
+
+
+class ByStage(BaseModel):
+    """A number per stage (小学 / 初中)."""
+
+    model_config = _FROZEN
+    primary: float = Field(gt=0)
+    junior: float = Field(gt=0)
+
+    def __getitem__(self, stage: str) -> float:
+        return float(getattr(self, str(stage)))
+
+
+class SmallSchool(BaseModel):
+    model_config = _FROZEN
+    threshold_students: int = Field(ge=0)
+    method: Literal["mean", "max"]
+    staff_per_class: ByStage
+    min_per_teaching_point: float = Field(ge=0)
+
+
+class Boarding(BaseModel):
+    model_config = _FROZEN
+    enabled: bool
+    staff_per_100_boarders: float = Field(ge=0)
+
+
+class Staffing(BaseModel):
+    """编制标准."""
+
+    model_config = _FROZEN
+    students_per_staff: ByStage
+    special_students_per_staff: float = Field(gt=0)
+    small_school: SmallSchool
+    boarding: Boarding
+    count_on_leave: bool
+
+
+class Curriculum(BaseModel):
+    """课程方案与教师工作量."""
+
+    model_config = _FROZEN
+    weekly_periods: dict[Subject, tuple[float, ...]]
+    standard_load: dict[Stage, dict[str, float]]
+    small_school_generalist_subjects: tuple[Subject, ...]
+
+    @field_validator("weekly_periods")
+    @classmethod
+    def _nine_grades(cls, value: dict[Subject, tuple[float, ...]]) -> dict[Subject, tuple[float, ...]]:
+        for subject, periods in value.items():
+            if len(periods) != 9 or any(p < 0 for p in periods):
+                raise ValueError(f"{subject}: 需要 9 个非负数（1–9 年级）")
+        return value
+
+    @field_validator("standard_load")
+    @classmethod
+    def _loads(cls, value: dict[Stage, dict[str, float]]) -> dict[Stage, dict[str, float]]:
+        for stage, loads in value.items():
+            if "default" not in loads:
+                raise ValueError(f"{stage}: 需要 default（其余学科的标准课时）")
+            for key, load in loads.items():
+                if key != "default" and Subject.parse(key) is None:
+                    raise ValueError(f"{stage}.{key}: 未知学科")
+                if load <= 0:
+                    raise ValueError(f"{stage}.{key}: 标准课时须大于 0")
+        return value
+
+    def periods(self, subject: Subject | str, grade: int) -> float:
+        return float(self.weekly_periods.get(Subject(subject), (0.0,) * 9)[grade - 1])
+
+    def load(self, stage: Stage | str, subject: Subject | str) -> float:
+        loads = self.standard_load[Stage(stage)]
+        return float(loads.get(str(subject), loads["default"]))
+
+
+class Per100(BaseModel):
+    model_config = _FROZEN
+    higher_degree: ByStage
+    backbone: ByStage
+    pe_arts: ByStage
+
+
+class Indicators(BaseModel):
+    """优质均衡督导评估指标."""
+
+    model_config = _FROZEN
+    per_100_students: Per100
+    higher_degree_min_education: dict[Stage, Education]
+    backbone_levels: tuple[Backbone, ...]
+    pe_arts_subjects: tuple[Subject, ...]
+    count_statuses: tuple[Status, ...]
+    cv_max: ByStage
+    school_min_indicators_met: int = Field(ge=0)
+    school_total_indicators: int = Field(ge=1)
+    remaining_indicator_min_ratio: float = Field(ge=0, le=1)
+    exclude_teaching_points_below: int = Field(ge=0)
+    exclude_special_schools: bool
+    class_size_max: ByStage
+    large_class: int = Field(gt=0)
+    super_large_class: int = Field(gt=0)
+    school_size_max: dict[SchoolType, int]
+
+
+class Rotation(BaseModel):
+    """交流轮岗."""
+
+    model_config = _FROZEN
+    eligible_years_at_school: float = Field(ge=0)
+    min_share_of_eligible: float = Field(ge=0, le=1)
+    min_backbone_share_of_rotators: float = Field(ge=0, le=1)
+    max_share_leaving_school: float = Field(ge=0, le=1)
+    exempt_years_to_retirement: float = Field(ge=0)
+    exempt_statuses: tuple[Status, ...]
+    exempt_service_obligation: bool
+
+
+class Support(BaseModel):
+    """支教."""
+
+    model_config = _FROZEN
+    term_years: float = Field(gt=0)
+    senior_title_rural_years: float = Field(ge=0)
+    from_areas: tuple[str, ...]
+
+
+class Retirement(BaseModel):
+    """法定退休年龄，含 2025 年起的渐进式延迟."""
+
+    model_config = _FROZEN
+    base_age: dict[Gender, int]
+    reform_start: str = Field(pattern=r"^\d{4}-\d{2}$")
+    months_per_step: dict[Gender, int]
+    max_delay_months: dict[Gender, int]
+
+    def retirement_date(self, gender: Gender | str, birth: date) -> date:
+        """The statutory retirement date (the month after the birthday at the delayed age)."""
+        gender = Gender(gender)
+        base_total = (birth.year + self.base_age[gender]) * 12 + (birth.month - 1)
+        start_year, start_month = (int(x) for x in self.reform_start.split("-"))
+        since = base_total - (start_year * 12 + start_month - 1)
+        delay = 0 if since < 0 else min(self.max_delay_months[gender], since // self.months_per_step[gender] + 1)
+        total = base_total + delay
+        return date(total // 12, total % 12 + 1, 1)
+
+
+class Policy(BaseModel):
+    """All policy numbers. Load with `Policy.default()` or `load_policy(...)`."""
+
+    model_config = _FROZEN
+    staffing: Staffing
+    curriculum: Curriculum
+    indicators: Indicators
+    rotation: Rotation
+    support: Support
+    retirement: Retirement
+    sources: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _sources_name_real_keys(self) -> Policy:
+        data = self.model_dump(exclude={"sources"})
+        for key in self.sources:
+            node: Any = data
+            for part in key.split("."):
+                if not isinstance(node, dict) or part not in node:
+                    raise ValueError(f"sources.{key}: 没有这个设置项")
+                node = node[part]
+        return self
+
+    @classmethod
+    def default(cls) -> Policy:
+        return cls.model_validate(default_data())
+
+    def source(self, key: str) -> str:
+        """The source of a setting (or of its nearest parent that has one)."""
+        parts = key.split(".")
+        while parts:
+            text = self.sources.get(".".join(parts))
+            if text:
+                return text
+            parts.pop()
+        return "未注明来源"
+
+    def value(self, key: str) -> Any:
+        node: Any = self
+        for part in key.split("."):
+            node = node[part] if isinstance(node, dict) else getattr(node, part)
+        return node
+
+
+def default_data() -> dict[str, Any]:
+    text = resources.files("teacheralloc").joinpath(DEFAULTS_FILE).read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any], path: str, overridden: list[str]) -> dict[str, Any]:
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        key = str(key)
+        where = f"{path}.{key}" if path else key
+        if isinstance(value, dict) and isinstance(merged.get(key), dict) and key != "sources":
+            merged[key] = _merge(merged[key], value, where, overridden)
+        else:
+            merged[key] = value
+            overridden.append(where)
+    return merged
+
+
+def _problem(file: str, key: str, value: Any, expected: str) -> Problem:
+    return Problem(file=file, row=None, column=key, value="" if value is None else str(value), expected=expected,
+                   rule="policy")
+
+
+def load_policy(
+    path: Path | str | None = None, dataset: Path | str | None = None, overrides: dict[str, Any] | None = None
+) -> Policy:
+    """The defaults, overridden by the dataset's `policy.yaml`, then by `path`, then by `overrides`.
+
+    Raises
+    ------
+    InputError
+        Naming every bad key (dotted path) and what was expected.
+    """
+    data = default_data()
+    layers: list[tuple[str, dict[str, Any]]] = []
+    if dataset is not None and Path(dataset).is_dir() and (Path(dataset) / USER_FILE).exists():
+        layers.append(_read_yaml(Path(dataset) / USER_FILE))
+    if path is not None:
+        layers.append(_read_yaml(Path(path)))
+    if overrides:
+        layers.append(("overrides", overrides))
+    user_sources: dict[str, str] = {}
+    for name, layer in layers:
+        overridden: list[str] = []
+        data = _merge(data, {k: v for k, v in layer.items() if k != "sources"}, "", overridden)
+        for key in overridden:
+            data["sources"] = {k: v for k, v in data["sources"].items() if not (k == key or k.startswith(key + "."))}
+            user_sources[key] = f"用户设置（{name}）"
+        user_sources.update({str(k): str(v) for k, v in (layer.get("sources") or {}).items()})
+    data["sources"] = {**data["sources"], **user_sources}
+    label = layers[-1][0] if layers else DEFAULTS_FILE
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            key = ".".join(str(p) for p in error["loc"])
+            expected = error["msg"]
+            if error["type"] == "extra_forbidden":
+                expected = "已知的设置项（此键不存在，检查拼写）"
+            problems.append(_problem(label, key, error.get("input") if error["type"] != "extra_forbidden" else key,
+                                     expected))
+        raise InputError(problems) from None
+
+
+def _read_yaml(path: Path) -> tuple[str, dict[str, Any]]:
+    if not path.exists():
+        raise InputError([_problem(str(path), "", "", "存在的 policy.yaml 文件")])
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8-sig")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise InputError([_problem(path.name, "", str(exc).splitlines()[0], "合法的 YAML（UTF-8）")]) from None
+    if not isinstance(data, dict):
+        raise InputError([_problem(path.name, "", str(data)[:40], "键值对形式的 YAML")])
+    return path.name, data
