@@ -22,6 +22,7 @@ INDICATOR_LABELS = {
     "backbone": "每百名学生县级以上骨干教师数",
     "pe_arts": "每百名学生体育、艺术专任教师数",
 }
+INDICATOR_SHORT = {"higher_degree": "高于规定学历教师", "backbone": "县级以上骨干教师", "pe_arts": "体育艺术专任教师"}
 RULE_LABELS = {
     "ratio": "按生师比",
     "small_mean": "小规模学校：生师比与班师比平均",
@@ -353,7 +354,7 @@ def county_summary(schools: pd.DataFrame, subjects: pd.DataFrame, policy: Policy
             "shortage_before": round(float(part["gap_before"].clip(lower=0).sum()), 2),
             "surplus_before": round(float((-part["gap_before"]).clip(lower=0).sum()), 2),
             "schools_short": int((part["gap_before"] >= 1).sum()),
-            "posts_held": round(float(part["posts_held"].fillna(0).sum()), 2),
+            "posts_held": round(float(part["posts_held"].sum()), 2) if part["posts_held"].notna().any() else float("nan"),
         }
         sub = subjects[subjects["stage"] == stage.value]
         row["subject_shortage_fte"] = round(float(sub["gap"].clip(lower=0).sum()), 2)

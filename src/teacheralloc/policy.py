@@ -269,12 +269,42 @@ def load_policy(
         problems = []
         for error in exc.errors():
             key = ".".join(str(p) for p in error["loc"])
-            expected = error["msg"]
-            if error["type"] == "extra_forbidden":
-                expected = "已知的设置项（此键不存在，检查拼写）"
+            expected = _expected(error)
             problems.append(_problem(label, key, error.get("input") if error["type"] != "extra_forbidden" else key,
                                      expected))
         raise InputError(problems) from None
+
+
+_EXPECTED = {
+    "extra_forbidden": "已知的设置项（此键不存在，检查拼写）",
+    "missing": "必填的设置项",
+    "float_parsing": "数字",
+    "float_type": "数字",
+    "int_parsing": "整数",
+    "int_type": "整数",
+    "int_from_float": "整数",
+    "bool_parsing": "true 或 false",
+    "bool_type": "true 或 false",
+    "string_type": "文本",
+    "dict_type": "键值对",
+    "tuple_type": "列表",
+    "list_type": "列表",
+    "string_pattern_mismatch": "格式 YYYY-MM",
+}
+
+
+def _expected(error: Any) -> str:
+    """A Chinese statement of what a pydantic error expected, with pydantic's English after it."""
+    kind, ctx = error["type"], error.get("ctx") or {}
+    bounds = {"greater_than": "大于 {gt}", "greater_than_equal": "不小于 {ge}", "less_than": "小于 {lt}",
+              "less_than_equal": "不大于 {le}"}
+    if kind in bounds:
+        text = bounds[kind].format(**ctx)
+    elif kind in ("literal_error", "enum"):
+        return f"以下之一：{ctx.get('expected', '')}"
+    else:
+        text = _EXPECTED.get(kind, "")
+    return f"{text}（{error['msg']}）" if text else error["msg"]
 
 
 def _read_yaml(path: Path) -> tuple[str, dict[str, Any]]:

@@ -1,0 +1,5 @@
+"""`python -m teacheralloc` runs the command line."""
+
+from teacheralloc.cli import main
+
+main()

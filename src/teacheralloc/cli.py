@@ -1,0 +1,224 @@
+"""The `teacheralloc` command line: thin commands that call one library function each and render results.
+
+User mistakes (bad input files, bad policy, an output folder that exists) are printed as a list of
+problems with exit code 2, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from teacheralloc.errors import InputError, Problem
+from teacheralloc.io.write import OutputExistsError
+
+app = typer.Typer(
+    name="teacheralloc",
+    help="县域义务教育教师调配：编制核定、交流轮岗与调剂方案 (county teacher allocation).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+_WIDTH = None if sys.stdout.isatty() else 120  # piped output: wide enough for the tables
+console = Console(highlight=False, width=_WIDTH)
+err_console = Console(stderr=True, highlight=False, width=_WIDTH)
+
+DataArg = Annotated[Path, typer.Argument(help="数据：含 schools/classes/teachers CSV 的文件夹，或一个 .xlsx 工作簿")]
+PolicyOpt = Annotated[
+    Path | None, typer.Option("--policy", help="政策参数覆盖文件 policy.yaml（默认读取数据文件夹中的 policy.yaml）")
+]
+AsOfOpt = Annotated[
+    str | None, typer.Option("--as-of", help="基准日期 YYYY-MM-DD（年龄、任教年限按此计算）；默认即将到来的 9 月 1 日")
+]
+ForceOpt = Annotated[bool, typer.Option("--force", help="输出目录已存在且非空时仍写入")]
+
+
+def _as_of(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InputError(
+            [Problem("命令行", None, "--as-of", text, "日期 YYYY-MM-DD", rule="cli")]
+        ) from None
+
+
+def _table(frame: pd.DataFrame, title: str, index: bool = True) -> Table:
+    table = Table(title=title, title_justify="left", show_lines=False)
+    if index:
+        table.add_column("", style="bold")
+    for column in frame.columns:
+        table.add_column(str(column), justify="right")
+    for label, row in frame.iterrows():
+        cells = [_fmt(v) for v in row.tolist()]
+        table.add_row(*([str(label)] if index else []), *cells)
+    return table
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float):
+        if value != value:
+            return "—"
+        return f"{value:,.2f}" if not value.is_integer() else f"{int(value):,}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def _print_problems(error: InputError) -> None:
+    for problem in error.problems:
+        err_console.print(problem.message(), markup=False)
+    err_console.print(
+        f"共 {len(error.errors)} 个错误、{len(error.warnings)} 个警告；未写出任何文件。"
+        f" ({len(error.errors)} error(s); nothing written)",
+        markup=False,
+    )
+
+
+@app.command()
+def validate(data: DataArg, as_of: AsOfOpt = None, policy: PolicyOpt = None) -> None:
+    """检查数据并汇总县域概况 (validate a dataset and summarise the county)."""
+    from teacheralloc import describe
+    from teacheralloc.io.read import load_county
+    from teacheralloc.policy import load_policy
+
+    load_policy(policy, dataset=data)
+    county = load_county(data, as_of=_as_of(as_of))
+    for warning in county.warnings:
+        console.print(warning.message(), markup=False)
+    head = describe.headline(county)
+    console.print(f"数据有效：{data}", markup=False)
+    console.print("  ".join(f"{k} {_fmt(v)}" for k, v in head.items()), markup=False)
+    console.print(_table(describe.schools_by_type_and_area(county), "学校（按类型与城乡）"))
+    console.print(_table(describe.students_and_classes_by_stage(county), "学生与班级（按学段）"))
+    console.print(_table(describe.teachers_by_stage_and_subject(county), "教师（按主教学科与学段）"))
+    console.print(_table(describe.teachers_by_status(county), "教师（按在岗状态）"))
+
+
+@app.command()
+def template(
+    out: Annotated[Path, typer.Argument(help="输出的空白模板 .xlsx")],
+    force: ForceOpt = False,
+) -> None:
+    """生成供人事股填写的空白 Excel 模板 (write a blank HR workbook)."""
+    from teacheralloc.io.template import write_workbook
+
+    if out.exists() and not force:
+        raise OutputExistsError(f"{out} 已存在；请另选文件名，或加 --force 覆盖")
+    if out.suffix.lower() != ".xlsx":
+        raise InputError([Problem("命令行", None, "OUT", str(out), "以 .xlsx 结尾的文件名", rule="cli")])
+    write_workbook(out)
+    console.print(f"已写出模板：{out}（学校、班级、教师三张表，表头批注说明每列填写内容）", markup=False)
+
+
+@app.command()
+def sample(
+    out: Annotated[Path, typer.Argument(help="输出：CSV 文件夹，或加 --xlsx 时的 .xlsx 文件")],
+    teachers: Annotated[int, typer.Option("--teachers", min=50, help="教师人数（学校、学生按比例生成）")] = 2000,
+    seed: Annotated[int, typer.Option("--seed", help="随机种子：相同参数生成相同数据")] = 0,
+    staffing: Annotated[
+        float | None, typer.Option("--staffing", min=0.3, max=3.0, help="在岗教师 ÷ 核定编制（如 0.97 为总量缺编）")
+    ] = None,
+    xlsx: Annotated[bool, typer.Option("--xlsx", help="写成一个 .xlsx 工作簿")] = False,
+    chinese: Annotated[bool, typer.Option("--chinese", help="CSV 用中文文件名、表头与取值")] = False,
+    encoding: Annotated[str, typer.Option("--encoding", help="CSV 编码：utf-8 或 gbk")] = "utf-8",
+    as_of: AsOfOpt = None,
+    force: ForceOpt = False,
+) -> None:
+    """生成确定性的模拟县数据 (generate a realistic, deterministic sample county)."""
+    from teacheralloc.io.write import ensure_new_dir, write_county
+    from teacheralloc.norms import required_total
+    from teacheralloc.sample import generate_county
+
+    if encoding.lower() not in ("utf-8", "utf8", "gbk", "gb18030"):
+        raise InputError([Problem("命令行", None, "--encoding", encoding, "utf-8 或 gbk", rule="cli")])
+    if xlsx:
+        if out.exists() and not force:
+            raise OutputExistsError(f"{out} 已存在；请另选文件名，或加 --force 覆盖")
+    else:
+        ensure_new_dir(out, force=force)
+    kwargs = {"num_teachers": teachers, "seed": seed, "staffing": staffing}
+    reference = _as_of(as_of)
+    if reference is not None:
+        kwargs["as_of"] = reference
+    county = generate_county(**kwargs)
+    write_county(county, out, xlsx=xlsx, encoding=encoding, chinese=chinese)
+    required = required_total(county)
+    active = int((county.teachers["status"] == "active").sum())
+    console.print(
+        f"已生成模拟县：{len(county.schools)} 所学校（含教学点），{int(county.classes['students'].sum()):,} 名学生，"
+        f"{len(county.teachers):,} 名教师（在岗 {active:,}），核定编制 {required:,.1f}，"
+        f"在岗/编制 = {active / required:.3f}。写入 {out}",
+        markup=False,
+    )
+
+
+@app.command()
+def norms(
+    data: DataArg,
+    out: Annotated[Path, typer.Option("--out", help="输出目录（须为新目录）")],
+    policy: PolicyOpt = None,
+    as_of: AsOfOpt = None,
+    force: ForceOpt = False,
+) -> None:
+    """核定编制、学科缺口与优质均衡指标 (staffing norms, subject gaps and quality indicators)."""
+    from teacheralloc.io.read import load_county
+    from teacheralloc.io.write import ensure_new_dir
+    from teacheralloc.norms import compute_norms
+    from teacheralloc.policy import load_policy
+    from teacheralloc.report.norms import county_indicator_table, establishment_table, write_norms
+
+    rules = load_policy(policy, dataset=data)
+    county = load_county(data, as_of=_as_of(as_of))
+    result = compute_norms(county, rules)
+    folder = ensure_new_dir(out, force=force, protected=(data,))
+    written = write_norms(result, folder)
+    summary = establishment_table(result).set_index("学段").drop(columns=["说明", "依据"]).T
+    console.print(_table(summary, "县域编制测算（按学段）"))
+    indicators = county_indicator_table(result)
+    console.print(_table(indicators, "优质均衡教师指标：每百名学生（县域值与校际差异系数）", index=False))
+    for text in establishment_table(result)["说明"]:
+        console.print(text, markup=False)
+    console.print("已写出：" + "、".join(str(p) for p in written), markup=False)
+
+
+def main() -> None:
+    """Entry point: run the app, turning user mistakes into messages and exit code 2."""
+    try:
+        app(standalone_mode=False)
+    except InputError as error:
+        _print_problems(error)
+        sys.exit(2)
+    except OutputExistsError as error:
+        err_console.print(f"[错误] {error}", markup=False)
+        sys.exit(2)
+    except (typer.Exit, SystemExit) as done:
+        code = getattr(done, "exit_code", getattr(done, "code", 0))
+        sys.exit(code or 0)
+    except typer.Abort:
+        sys.exit(1)
+    except Exception as error:  # a click usage error or a bug: a message, not a traceback
+        import click
+
+        if isinstance(error, click.ClickException):
+            error.show()
+            sys.exit(error.exit_code)
+        if isinstance(error, OSError):
+            err_console.print(f"[错误] 文件操作失败：{error}", markup=False)
+            sys.exit(2)
+        err_console.print(f"[内部错误] {type(error).__name__}: {error}", markup=False)
+        if os.environ.get("TEACHERALLOC_DEBUG"):
+            traceback.print_exc()
+        else:
+            err_console.print("设置环境变量 TEACHERALLOC_DEBUG=1 可查看详细信息；请将其报告给开发者。", markup=False)
+        sys.exit(70)

@@ -1,0 +1,71 @@
+"""County overview tables (县域概况) for `teacheralloc validate`: pure functions County -> DataFrames."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from teacheralloc.domain import Area, County, SchoolType, Stage, Status, Subject
+
+
+def schools_by_type_and_area(county: County) -> pd.DataFrame:
+    """Number of schools by type (rows) and area (columns), with totals."""
+    table = pd.crosstab(county.schools["type"], county.schools["area"], dropna=False)
+    table = table.reindex(index=[t.value for t in SchoolType], columns=[a.value for a in Area], fill_value=0)
+    table = table[table.sum(axis=1) > 0]
+    table.index = [SchoolType(t).label for t in table.index]
+    table.columns = [Area(a).label for a in table.columns]
+    table["合计"] = table.sum(axis=1)
+    table.loc["合计"] = table.sum(axis=0)
+    return table
+
+
+def students_and_classes_by_stage(county: County) -> pd.DataFrame:
+    """Students, classes and average class size by stage."""
+    classes = county.classes.assign(stage=np.where(county.classes["grade"] <= 6, "primary", "junior"))
+    table = classes.groupby("stage")[["students", "classes"]].sum()
+    table = table.reindex([s.value for s in Stage], fill_value=0)
+    table["平均班额"] = (table["students"] / table["classes"].replace(0, np.nan)).round(1)
+    table.index = [Stage(s).label for s in table.index]
+    table.columns = ["学生数", "班数", "平均班额"]
+    table.loc["合计"] = [table["学生数"].sum(), table["班数"].sum(), round(table["学生数"].sum() / max(table["班数"].sum(), 1), 1)]
+    return table
+
+
+def teachers_by_stage_and_subject(county: County) -> pd.DataFrame:
+    """Teachers by main subject (rows) and stage (columns)."""
+    table = pd.crosstab(county.teachers["subject"], county.teachers["stage"], dropna=False)
+    table = table.reindex(index=[s.value for s in Subject], columns=[s.value for s in Stage], fill_value=0)
+    table = table[table.sum(axis=1) > 0]
+    table.index = [Subject(s).label for s in table.index]
+    table.columns = [Stage(s).label for s in table.columns]
+    table["合计"] = table.sum(axis=1)
+    table.loc["合计"] = table.sum(axis=0)
+    return table
+
+
+def teachers_by_status(county: County) -> pd.DataFrame:
+    """Teachers by status (rows) and stage (columns)."""
+    table = pd.crosstab(county.teachers["status"], county.teachers["stage"], dropna=False)
+    table = table.reindex(index=[s.value for s in Status], columns=[s.value for s in Stage], fill_value=0)
+    table.index = [Status(s).label for s in table.index]
+    table.columns = [Stage(s).label for s in table.columns]
+    table["合计"] = table.sum(axis=1)
+    return table
+
+
+def headline(county: County) -> dict[str, object]:
+    """The one-line figures: schools, townships, students, classes, teachers."""
+    teachers = county.teachers
+    years = (pd.Timestamp(county.as_of) - teachers["school_since"]).dt.days / 365.25
+    return {
+        "学校（含教学点）": len(county.schools),
+        "乡镇": county.schools["township"].nunique(),
+        "学生": int(county.classes["students"].sum()),
+        "班级": int(county.classes["classes"].sum()),
+        "教师": len(teachers),
+        "骨干教师": int((teachers["backbone"] != "none").sum()),
+        "同校任教满 6 年": int((years >= 6).sum()),
+        "申请交流": int(teachers["volunteer"].sum()),
+        "基准日期": county.as_of.isoformat(),
+    }
