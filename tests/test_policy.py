@@ -1,0 +1,100 @@
+"""Policy defaults, their sources, overrides and the errors of bad overrides."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from teacheralloc.errors import InputError
+from teacheralloc.policy import Policy, default_data, load_policy
+
+
+def _leaf_keys(data: dict, prefix: str = "") -> list[str]:
+    keys = []
+    for key, value in data.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict):
+            keys.extend(_leaf_keys(value, path))
+        else:
+            keys.append(path)
+    return keys
+
+
+def test_defaults_are_the_national_numbers() -> None:
+    policy = Policy.default()
+    assert policy.staffing.students_per_staff["primary"] == 19
+    assert policy.staffing.students_per_staff["junior"] == 13.5
+    assert policy.indicators.per_100_students.backbone["primary"] == 1.0
+    assert policy.indicators.per_100_students.pe_arts["junior"] == 0.9
+    assert policy.indicators.per_100_students.higher_degree["junior"] == 5.3
+    assert (policy.indicators.cv_max["primary"], policy.indicators.cv_max["junior"]) == (0.50, 0.45)
+    assert policy.rotation.min_share_of_eligible == 0.10
+    assert policy.rotation.min_backbone_share_of_rotators == 0.20
+    assert policy.rotation.eligible_years_at_school == 6
+
+
+def test_every_default_number_has_a_source() -> None:
+    policy = Policy.default()
+    data = {k: v for k, v in default_data().items() if k != "sources"}
+    missing = [key for key in _leaf_keys(data) if policy.source(key) == "未注明来源"]
+    assert missing == []
+    assert "[R]" in policy.source("staffing.small_school.staff_per_class.primary")  # unconfirmed, and says so
+
+
+def test_dataset_policy_file_then_cli_file_override_in_order(tmp_path: Path) -> None:
+    dataset = tmp_path / "county"
+    dataset.mkdir()
+    (dataset / "policy.yaml").write_text("staffing:\n  small_school:\n    staff_per_class: {primary: 2.0}\n",
+                                         encoding="utf-8")
+    cli_file = tmp_path / "p.yaml"
+    cli_file.write_text("rotation:\n  eligible_years_at_school: 9\n", encoding="utf-8")
+    policy = load_policy(cli_file, dataset=dataset)
+    assert policy.staffing.small_school.staff_per_class["primary"] == 2.0
+    assert policy.staffing.small_school.staff_per_class["junior"] == 2.5  # untouched sibling keeps its default
+    assert policy.rotation.eligible_years_at_school == 9
+    assert "用户设置" in policy.source("rotation.eligible_years_at_school")
+    assert policy.source("rotation.min_share_of_eligible").startswith("[S]")
+
+
+def test_empty_policy_file_means_defaults(tmp_path: Path) -> None:
+    empty = tmp_path / "policy.yaml"
+    empty.write_text("", encoding="utf-8")
+    assert load_policy(empty) == Policy.default()
+
+
+def test_bad_overrides_are_all_named_by_key(tmp_path: Path) -> None:
+    bad = tmp_path / "policy.yaml"
+    bad.write_text(
+        "staffing:\n  students_per_stafff: {primary: 20}\n  small_school: {method: avg}\n"
+        "rotation: {min_share_of_eligible: 2}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError) as caught:
+        load_policy(bad)
+    keys = {p.column for p in caught.value.problems}
+    assert keys == {"staffing.students_per_stafff", "staffing.small_school.method", "rotation.min_share_of_eligible"}
+    report = caught.value.report()
+    assert "policy.yaml" in report and "不大于 1" in report and "检查拼写" in report
+
+
+def test_unreadable_yaml_is_an_input_error(tmp_path: Path) -> None:
+    bad = tmp_path / "policy.yaml"
+    bad.write_text("staffing: [unclosed\n", encoding="utf-8")
+    with pytest.raises(InputError):
+        load_policy(bad)
+
+
+@pytest.mark.parametrize(
+    ("gender", "birth", "retires"),
+    [
+        ("M", date(1964, 12, 5), date(2024, 12, 1)),  # before the reform: 60
+        ("M", date(1965, 1, 5), date(2025, 2, 1)),  # first step: 60 years 1 month
+        ("M", date(1965, 5, 5), date(2025, 7, 1)),  # second step: 60 years 2 months
+        ("M", date(1980, 1, 1), date(2043, 1, 1)),  # capped at 63
+        ("F", date(1975, 3, 1), date(2031, 7, 1)),  # 55 + 16 months
+    ],
+)
+def test_retirement_age_follows_the_2025_reform(gender: str, birth: date, retires: date) -> None:
+    assert Policy.default().retirement.retirement_date(gender, birth) == retires
