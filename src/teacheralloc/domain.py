@@ -417,6 +417,10 @@ class County:
     warnings: tuple[Problem, ...] = ()
 
     def replace(self, **changes: Any) -> County:
+        """A copy with some fields changed; replaced tables get the canonical dtypes again."""
+        for name in RECORDS:
+            if changes.get(name) is not None:
+                changes[name] = typed_table(name, changes[name])
         return dataclasses.replace(self, **changes)
 
     @classmethod

@@ -58,7 +58,7 @@ def format_cell(col: Column, value: Any, chinese: bool) -> Any:
         return value.isoformat() if isinstance(value, date) else str(value)
     if col.kind == "number":
         number = float(value)
-        return int(number) if number.is_integer() else round(number, 6)
+        return int(number) if number.is_integer() else number  # repr round-trips exactly
     if col.kind == "int":
         return int(value)
     return str(value)
