@@ -24,6 +24,8 @@ install-test: $(VENV)/.installed-test
 
 demo: install
 	$(BIN)/teacheralloc validate $(SAMPLE)
+	$(BIN)/teacheralloc norms $(SAMPLE) --out out/demo-norms --force
+	@echo "Outputs: out/demo-norms/ (norms.xlsx, schools.csv, subjects.csv)"
 
 test: install-test
 	$(BIN)/python -m pytest -q

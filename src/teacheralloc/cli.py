@@ -193,29 +193,23 @@ def norms(
 
 
 def main() -> None:
-    """Entry point: run the app, turning user mistakes into messages and exit code 2."""
+    """Entry point: run the app, turning user mistakes into messages and exit code 2.
+
+    Typer's standalone mode prints usage errors itself (exit 2) and exits; everything else that
+    escapes a command is caught here so that a user never sees a traceback.
+    """
     try:
-        app(standalone_mode=False)
+        app()
     except InputError as error:
         _print_problems(error)
         sys.exit(2)
     except OutputExistsError as error:
         err_console.print(f"[错误] {error}", markup=False)
         sys.exit(2)
-    except (typer.Exit, SystemExit) as done:
-        code = getattr(done, "exit_code", getattr(done, "code", 0))
-        sys.exit(code or 0)
-    except typer.Abort:
-        sys.exit(1)
-    except Exception as error:  # a click usage error or a bug: a message, not a traceback
-        import click
-
-        if isinstance(error, click.ClickException):
-            error.show()
-            sys.exit(error.exit_code)
-        if isinstance(error, OSError):
-            err_console.print(f"[错误] 文件操作失败：{error}", markup=False)
-            sys.exit(2)
+    except OSError as error:
+        err_console.print(f"[错误] 文件操作失败：{error}", markup=False)
+        sys.exit(2)
+    except Exception as error:  # a bug: a message, not a traceback (unless asked for)
         err_console.print(f"[内部错误] {type(error).__name__}: {error}", markup=False)
         if os.environ.get("TEACHERALLOC_DEBUG"):
             traceback.print_exc()

@@ -1,0 +1,107 @@
+"""The command line as a user runs it: exit codes, visible lines, and never a traceback for bad input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from teacheralloc.domain import ClassGroup, County, School, Teacher
+from teacheralloc.io.write import write_county_csv
+
+AS_OF = "2026-09-01"
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "teacheralloc", *args], capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def small_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A valid two-school county as a UTF-8 CSV folder."""
+    county = County.from_records(
+        schools=[School(school_id="S1", name="城关一小", township="城关镇", type="primary", area="urban"),
+                 School(school_id="P1", name="西营村教学点", township="西营镇", type="teaching_point", area="rural")],
+        classes=[ClassGroup(school_id="S1", grade=g, classes=2, students=90) for g in range(1, 7)]
+        + [ClassGroup(school_id="P1", grade=1, classes=1, students=9)],
+        teachers=[Teacher(teacher_id=f"T{i}", gender="F", birth_date=date(1980 + i, 1, 1), school_id="S1",
+                          school_since=date(2012, 9, 1), stage="primary", subject="chinese") for i in range(5)],
+        as_of=date(2026, 9, 1),
+    )
+    folder = tmp_path_factory.mktemp("county")
+    write_county_csv(county, folder)
+    return folder
+
+
+def test_validate_prints_the_county_summary(small_folder: Path) -> None:
+    result = run("validate", str(small_folder), "--as-of", AS_OF)
+    assert result.returncode == 0, result.stderr
+    assert "数据有效" in result.stdout
+    for heading in ("学校（按类型与城乡）", "学生与班级（按学段）", "教师（按主教学科与学段）", "教师（按在岗状态）"):
+        assert heading in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_several_mistakes_in_several_files_are_reported_at_once(small_folder: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for file in small_folder.iterdir():
+        (broken / file.name).write_bytes(file.read_bytes())
+    teachers = (broken / "teachers.csv").read_text(encoding="utf-8").splitlines()
+    teachers[2] = teachers[2].replace("1981-01-01", "1990/13/01")  # row 3: impossible month
+    teachers[4] = teachers[4].replace(",S1,", ",NOPE,")  # row 5: unknown school
+    (broken / "teachers.csv").write_text("\n".join(teachers) + "\n", encoding="utf-8")
+    classes = (broken / "classes.csv").read_text(encoding="utf-8").splitlines()
+    classes[1] = classes[1].replace("S1,1,", "S1,10,")  # row 2: grade 10
+    (broken / "classes.csv").write_text("\n".join(classes) + "\n", encoding="utf-8")
+
+    result = run("validate", str(broken), "--as-of", AS_OF)
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.startswith("[错误]")]
+    assert any("teachers.csv 第 3 行 出生日期(birth_date)：“1990/13/01”" in line for line in lines)
+    assert any("teachers.csv 第 5 行 任教学校(school_id)：“NOPE”" in line for line in lines)
+    assert any("classes.csv 第 2 行 年级(grade)：“10”" in line for line in lines)
+    assert "未写出任何文件" in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("validate", "/no/such/folder"),  # missing data
+        ("validate", "{folder}", "--as-of", "2026-13-01"),  # bad option value
+        ("validate", "{folder}", "--policy", "/no/such/policy.yaml"),  # missing policy file
+        ("norms", "{folder}", "--out", "{folder}"),  # output over the input
+        ("sample", "{folder}"),  # sample into a non-empty folder
+        ("template", "{folder}/x.txt"),  # template needs .xlsx
+    ],
+)
+def test_user_mistakes_give_a_message_and_exit_2(small_folder: Path, args: tuple[str, ...]) -> None:
+    result = run(*(a.format(folder=small_folder) for a in args))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "[错误]" in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_norms_writes_outputs_and_refuses_a_non_empty_folder(small_folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "norms"
+    result = run("norms", str(small_folder), "--out", str(out), "--as-of", AS_OF)
+    assert result.returncode == 0, result.stderr
+    assert {p.name for p in out.iterdir()} == {"schools.csv", "subjects.csv", "norms.xlsx"}
+    assert "县域编制测算" in result.stdout and "差异系数" in result.stdout
+    again = run("norms", str(small_folder), "--out", str(out), "--as-of", AS_OF)
+    assert again.returncode == 2 and "--force" in again.stderr
+    forced = run("norms", str(small_folder), "--out", str(out), "--as-of", AS_OF, "--force")
+    assert forced.returncode == 0, forced.stderr
+
+
+def test_bad_policy_override_is_named_by_key(small_folder: Path, tmp_path: Path) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("staffing:\n  students_per_staff: {primary: -3}\n", encoding="utf-8")
+    result = run("norms", str(small_folder), "--out", str(tmp_path / "o"), "--policy", str(policy))
+    assert result.returncode == 2
+    assert "staffing.students_per_staff.primary" in result.stderr
+    assert not (tmp_path / "o").exists()  # nothing written
