@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 
+import pytest
+
 import pandas as pd
 from openpyxl import load_workbook
 
@@ -26,6 +28,7 @@ from teacheralloc.domain import (
     Title,
     columns,
 )
+from teacheralloc.errors import InputError
 from teacheralloc.io.read import EXAMPLE_MARK, load_county
 from teacheralloc.io.template import GUIDE_SHEET, MIN_VALIDATED_ROWS, OPTIONS_SHEET, write_workbook
 
@@ -184,10 +187,11 @@ def test_blank_template_layout(tmp_path: Path) -> None:
                 assert listed == expected
             elif col.kind in ("list_enum", "list_text"):
                 assert target not in validations or validations[target].type != "list"
-    # Blank template has only example rows: it loads as an empty county.
-    county = load_county(path, as_of=AS_OF)
-    assert county.num_teachers == 0 and county.schools.empty and county.classes.empty
-    assert county.distances is None
+    # A blank template has only example rows: loading it says each required sheet has no data.
+    with pytest.raises(InputError) as caught:
+        load_county(path, as_of=AS_OF)
+    assert {(p.sheet, p.rule) for p in caught.value.errors} == {
+        ("学校", "no_rows"), ("班级", "no_rows"), ("教师", "no_rows")}
 
 
 def test_filled_workbook_round_trips(tmp_path: Path) -> None:

@@ -142,16 +142,17 @@ def read_csv_table(path: Path, name: str) -> RawTable:
     sample = text[:4096]
     first_line = sample.splitlines()[0] if sample else ""
     delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    # newline="": the csv module splits lines itself (\r\n, \n, and the \r of Excel for Mac), and a
+    # line break inside a quoted cell stays in that cell. Rows are numbered by record, as a spreadsheet
+    # shows them, not by text line.
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows: list[tuple[int, list[Any]]] = []
     try:
-        line_start = 1
-        for values in reader:
-            rows.append((line_start, values))
-            line_start = reader.line_num + 1
+        for number, values in enumerate(reader, start=1):
+            rows.append((number, values))
     except csv.Error as exc:
         table = RawTable(name=name, file=path.name)
-        table.problems.append(table.problem(reader.line_num, "", str(exc), "合法的 CSV 格式", "csv_syntax"))
+        table.problems.append(table.problem(len(rows) + 1, "", str(exc), "合法的 CSV 格式", "csv_syntax"))
         return table
     return _build_table(name, path.name, "", rows)
 
@@ -198,6 +199,8 @@ def read_tables(path: Path) -> tuple[dict[str, RawTable], list[Problem]]:
         if path.suffix.lower() not in (".xlsx", ".xlsm"):
             return {}, [Problem(path.name, None, "", path.suffix, "含 CSV 文件的文件夹，或 .xlsx 工作簿", rule="format")]
         tables, problems = read_xlsx_tables(path)
+        if any(p.rule == "xlsx_open" for p in problems):
+            return tables, problems  # an unopenable workbook is one problem, not also three missing sheets
         where = path.name
     else:
         for file in sorted(path.iterdir()):

@@ -75,15 +75,19 @@ def parse_int(value: Any) -> int:
     if isinstance(value, bool):
         raise ValueError
     if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        if value.is_integer():
-            return int(value)
+        result = value
+    elif isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError
+        result = int(value)
+    else:
+        number = float(_text(value).replace(",", ""))
+        if not number.is_integer():
+            raise ValueError
+        result = int(number)
+    if abs(result) >= 2**63:  # does not fit the int64 tables (and is a typo anyway)
         raise ValueError
-    number = float(_text(value).replace(",", ""))
-    if not number.is_integer():
-        raise ValueError
-    return int(number)
+    return result
 
 
 def parse_number(value: Any) -> float:
@@ -122,6 +126,8 @@ def parse_date(value: Any) -> date:
         raise ValueError
     text = _text(value)
     text = re.sub(r"\s+0{1,2}:0{2}(:0{2})?$", "", text)  # "2015-09-01 00:00:00" from some exports
+    if re.fullmatch(r"\d{5}(\.\d+)?", text):  # an Excel serial number saved as text ("31107" = 1985-03-01)
+        return parse_date(float(text))
     for pattern in _DATE_PATTERNS:
         match = pattern.match(text)
         if match:
@@ -307,7 +313,8 @@ def _check_teachers(
 ) -> None:
     table = teachers.table
     _check_unique(teachers, ("teacher_id",), problems, "教师编号")
-    oldest, youngest = date(as_of.year - 70, as_of.month, 1), date(as_of.year - 18, as_of.month, as_of.day)
+    oldest = date(as_of.year - 70, as_of.month, 1)
+    youngest = date(as_of.year - 18, as_of.month, 1) + timedelta(days=as_of.day - 1)  # as_of may be 29 Feb
     latest_start = as_of + timedelta(days=366)
     for i, row in enumerate(teachers.rows):
         values = {code: teachers.values[code][i] for code in teachers.values}
@@ -323,14 +330,16 @@ def _check_teachers(
                                   f"{school_id}（{school_type.label}）开设的学段：{taught}", "stage_for_type")
                 )
         birth = values["birth_date"]
-        if birth is not MISSING and not oldest <= birth <= youngest:
+        birth_ok = birth is not MISSING and oldest <= birth <= youngest
+        if birth is not MISSING and not birth_ok:
             problems.append(
                 table.problem(row, "birth_date", birth, f"{oldest.isoformat()} 至 {youngest.isoformat()} 之间"
                               f"（按 {as_of.isoformat()} 计年龄 18–70 岁）", "plausible_birth_date")
             )
         since = values["school_since"]
         if since is not MISSING:
-            earliest = date(birth.year + 16, birth.month, 1) if birth is not MISSING else date(1950, 1, 1)
+            # judge against the birth date only when it is plausible (a typo there is reported once)
+            earliest = date(birth.year + 16, birth.month, 1) if birth_ok else date(1950, 1, 1)
             if not earliest <= since <= latest_start:
                 problems.append(
                     table.problem(row, "school_since", since, f"{earliest.isoformat()}（年满 16 岁）至 "
@@ -392,6 +401,9 @@ def validate_tables(
     for table in tables.values():
         problems.extend(table.problems)
     parsed = {name: _Parsed(table, problems) for name, table in tables.items() if not _unreadable(table)}
+    for name in REQUIRED_TABLES:
+        if name in parsed and len(parsed[name]) == 0 and not tables[name].problems:
+            problems.append(tables[name].problem(None, "", "", "至少一行数据（示例行不计）", "no_rows"))
     school_types: dict[str, str] = {}
     if "schools" in parsed:
         schools = parsed["schools"]

@@ -1,0 +1,265 @@
+"""Format equivalence: every encoding, header, enumeration, date and list form the data contract allows
+reads to the same county. (The .xlsx round trip is tested with the workbook writer.)
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from openpyxl import Workbook
+from tests.helpers import (
+    AS_OF,
+    add_column,
+    csv_path,
+    make_county,
+    read_rows,
+    row_of,
+    set_cell,
+    set_header,
+    write_county_csv,
+    write_rows,
+)
+
+from teacheralloc.domain import TABLE_LABELS, columns
+from teacheralloc.io.read import load_county
+from teacheralloc.io.write import table_rows
+
+
+@pytest.fixture(scope="module")
+def county():
+    """The valid four-school county of `tests.helpers`."""
+    return make_county()
+
+
+@pytest.fixture
+def folder(county, tmp_path: Path) -> Path:
+    """The county as a UTF-8 CSV folder with English codes."""
+    return write_county_csv(county, tmp_path / "county")
+
+
+def load(folder: Path):
+    return load_county(folder, as_of=AS_OF)
+
+
+# --------------------------------------------------------------------------------------------------
+# Encodings, file names, headers, enumeration labels
+# --------------------------------------------------------------------------------------------------
+
+
+def test_utf8_codes(county, folder: Path) -> None:
+    assert csv_path(folder, "teachers").read_bytes().startswith(b"teacher_id,")
+    assert load(folder).equals(county)
+
+
+def test_utf8_with_bom(county, tmp_path: Path) -> None:
+    folder = write_county_csv(county, tmp_path / "bom", encoding="utf-8-sig")
+    assert csv_path(folder, "schools").read_bytes().startswith(b"\xef\xbb\xbfschool_id,")
+    loaded = load(folder)
+    assert loaded.equals(county)
+    assert "school_id" in loaded.schools.columns  # the BOM is not part of the first header
+
+
+@pytest.mark.parametrize("encoding", ["gbk", "gb18030"])
+def test_gbk_chinese_names_headers_and_labels(county, tmp_path: Path, encoding: str) -> None:
+    folder = write_county_csv(county, tmp_path / "gbk", encoding=encoding, chinese=True)
+    expected_names = sorted(f"{label}.csv" for label in TABLE_LABELS.values())
+    assert sorted(p.name for p in folder.iterdir()) == expected_names
+    data = (folder / "教师.csv").read_bytes()
+    with pytest.raises(UnicodeDecodeError):
+        data.decode("utf-8")
+    text = data.decode(encoding)
+    assert text.startswith("教师编号,姓名,性别,出生日期")
+    assert ",女," in text and ",小学," in text and "科学、信息科技" in text and ",是," in text
+    assert load(folder).equals(county)
+
+
+def test_utf8_chinese(county, tmp_path: Path) -> None:
+    assert load(write_county_csv(county, tmp_path / "zh", chinese=True)).equals(county)
+
+
+def test_mixed_headers(county, folder: Path) -> None:
+    set_header(folder, "teachers", "teacher_id", "教师编号")
+    set_header(folder, "teachers", "birth_date", "出生日期(birth_date)")
+    set_header(folder, "teachers", "school_id", " 任教 学校 ")  # stray spaces
+    set_header(folder, "teachers", "stage", "*任教学段")  # a template's required mark
+    set_header(folder, "teachers", "subject", "主教学科（subject）")  # full-width brackets
+    set_header(folder, "teachers", "volunteer", "Volunteer")
+    set_header(folder, "schools", "type", "学校类型")
+    set_header(folder, "classes", "students", "ｓｔｕｄｅｎｔｓ")  # full-width letters
+    rows = read_rows(folder, "teachers")
+    rows[0] = list(reversed(rows[0]))  # column order does not matter
+    rows[1:] = [list(reversed(row)) for row in rows[1:]]
+    write_rows(folder, "teachers", rows)
+    assert load(folder).equals(county)
+
+
+def test_mixed_enum_codes_and_labels(county, folder: Path) -> None:
+    set_cell(folder, "schools", 2, "type", "小学")
+    set_cell(folder, "schools", 3, "area", "镇区")
+    set_cell(folder, "schools", 4, "type", "NINE_YEAR")  # codes are case-insensitive
+    set_cell(folder, "teachers", 2, "gender", "女")
+    set_cell(folder, "teachers", 3, "subject", "数学")
+    set_cell(folder, "teachers", 3, "other_subjects", "科学;it")
+    set_cell(folder, "teachers", 4, "backbone", "市级")
+    set_cell(folder, "teachers", 6, "status", "产假")
+    set_cell(folder, "teachers", 5, "volunteer", "是")
+    set_cell(folder, "schools", 4, "weak", "是")
+    set_cell(folder, "schools", 2, "weak", "0")
+    assert load(folder).equals(county)
+
+
+def test_mixed_file_names(county, tmp_path: Path) -> None:
+    folder = write_county_csv(county, tmp_path / "county")
+    csv_path(folder, "teachers").rename(folder / "教师.csv")
+    csv_path(folder, "classes").rename(folder / "Classes.CSV")
+    assert load(folder).equals(county)
+
+
+def test_extra_unknown_column_is_kept_and_ignored(county, folder: Path) -> None:
+    notes = [f"备注{i}" for i in range(county.num_teachers)]
+    add_column(folder, "teachers", "备注", notes)
+    add_column(folder, "schools", "校长", "张三")
+    loaded = load(folder)
+    assert loaded.equals(county)
+    assert loaded.teachers["备注"].tolist() == notes
+    assert loaded.schools["校长"].tolist() == ["张三"] * 4
+    assert list(loaded.contract_table("teachers").columns) == [c.code for c in columns("teachers")]
+
+
+def test_tab_separated(county, folder: Path) -> None:
+    for table in ("schools", "classes", "teachers", "distances"):
+        rows = read_rows(folder, table)
+        csv_path(folder, table).write_text("\n".join("\t".join(row) for row in rows) + "\n", encoding="utf-8")
+    assert load(folder).equals(county)
+
+
+# --------------------------------------------------------------------------------------------------
+# Dates
+# --------------------------------------------------------------------------------------------------
+
+EXCEL_EPOCH = date(1899, 12, 30)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1985-03-01", date(1985, 3, 1)),
+        ("1985-3-1", date(1985, 3, 1)),
+        ("1985/03/01", date(1985, 3, 1)),
+        ("1985/3/1", date(1985, 3, 1)),
+        ("1985.03.01", date(1985, 3, 1)),
+        ("1985.03", date(1985, 3, 1)),
+        ("1985.3", date(1985, 3, 1)),
+        ("1985/03", date(1985, 3, 1)),
+        ("1985年03月", date(1985, 3, 1)),
+        ("1985年3月", date(1985, 3, 1)),
+        ("1985年3", date(1985, 3, 1)),
+        ("1985年3月15日", date(1985, 3, 15)),
+        ("19850315", date(1985, 3, 15)),
+        ("1985-03-15 00:00:00", date(1985, 3, 15)),  # what some exports write for a date cell
+        (" 1985-03-15 ", date(1985, 3, 15)),
+        ("１９８５－０３－１５", date(1985, 3, 15)),  # full-width digits from a Chinese input method
+        (str((date(1985, 3, 15) - EXCEL_EPOCH).days), date(1985, 3, 15)),  # Excel serial number: 31121
+        ("31107", date(1985, 3, 1)),
+    ],
+)
+def test_date_forms(folder: Path, text: str, expected: date) -> None:
+    set_cell(folder, "teachers", 2, "birth_date", text)
+    set_cell(folder, "teachers", 2, "service_until", text.replace("1985", "2027") if "1985" in text else "")
+    teachers = load(folder).teachers.set_index("teacher_id")
+    assert teachers.loc["T01", "birth_date"].date() == expected
+    if "1985" in text:
+        assert teachers.loc["T01", "service_until"].date() == expected.replace(year=2027)
+
+
+def test_excel_serial_number_cell_in_workbook(county, tmp_path: Path) -> None:
+    """A date typed into a cell formatted as a number reaches the loader as the serial number."""
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for name in ("schools", "classes", "teachers"):
+        sheet = workbook.create_sheet(name)
+        header, rows = table_rows(county, name)
+        sheet.append(header)
+        for row in rows:
+            sheet.append(row)
+    teachers = workbook["teachers"]
+    teachers.cell(row=2, column=4).value = (date(1985, 3, 1) - EXCEL_EPOCH).days  # birth_date of T01
+    teachers.cell(row=2, column=6).value = date(2015, 9, 1)  # school_since as a real date cell
+    path = tmp_path / "county.xlsx"
+    workbook.save(path)
+    loaded = load_county(path, as_of=AS_OF)
+    assert loaded.equals(county.replace(distances=None))
+    assert loaded.teachers.loc[0, "birth_date"].date() == date(1985, 3, 1)
+
+
+# --------------------------------------------------------------------------------------------------
+# Lists
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "science;it",
+        "science,it",
+        "science、it",
+        "science；it",
+        "science，it",
+        "science; it",
+        "science ; it ;",
+        "科学、信息科技",
+        "科学；it",
+        "science;it;science",  # a repeat is dropped
+    ],
+)
+def test_list_separators_other_subjects(folder: Path, text: str) -> None:
+    row = row_of(folder, "teachers", "teacher_id", "T02")
+    set_cell(folder, "teachers", row, "other_subjects", text)
+    teachers = load(folder).teachers.set_index("teacher_id")
+    assert teachers.loc["T02", "other_subjects"] == ("science", "it")
+
+
+@pytest.mark.parametrize("separator", [";", ",", "、", "；"])
+def test_list_separators_wishes_keep_order(folder: Path, separator: str) -> None:
+    row = row_of(folder, "teachers", "teacher_id", "T08")
+    set_cell(folder, "teachers", row, "wishes", separator.join(["N1", "P1", "J1"]))
+    teachers = load(folder).teachers.set_index("teacher_id")
+    assert teachers.loc["T08", "wishes"] == ("N1", "P1", "J1")
+
+
+def test_empty_lists(county, folder: Path) -> None:
+    teachers = load(folder).teachers.set_index("teacher_id")
+    assert teachers.loc["T01", "other_subjects"] == ()
+    assert teachers.loc["T01", "wishes"] == ()
+    assert teachers.loc["T07", "other_subjects"] == ("chinese", "music", "art")
+
+
+# --------------------------------------------------------------------------------------------------
+# Numbers and defaults
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "expected"), [("120", 120), ("120.0", 120), (" 120 ", 120), ("1,200", 1200),
+                                                 ("１２０", 120)])
+def test_int_forms(folder: Path, text: str, expected: int) -> None:
+    set_cell(folder, "schools", 3, "boarding_students", text)
+    assert load(folder).schools.set_index("school_id").loc["J1", "boarding_students"] == expected
+
+
+def test_optional_blanks_take_defaults(folder: Path) -> None:
+    for column in ("title", "backbone", "status", "rural_years", "volunteer", "education", "service_until"):
+        set_cell(folder, "teachers", 3, column, "")
+    set_cell(folder, "schools", 3, "boarding_students", "")
+    set_cell(folder, "schools", 3, "establishment", "")
+    set_cell(folder, "schools", 3, "weak", "")
+    loaded = load(folder)
+    t02 = loaded.teachers.set_index("teacher_id").loc["T02"]
+    assert (t02["title"], t02["backbone"], t02["status"], t02["rural_years"], t02["volunteer"]) == (
+        "none", "none", "active", 0.0, False)
+    assert pd.isna(t02["education"]) and pd.isna(t02["service_until"])
+    j1 = loaded.schools.set_index("school_id").loc["J1"]
+    assert (j1["boarding_students"], j1["weak"]) == (0, False)
+    assert j1["establishment"] is pd.NA
