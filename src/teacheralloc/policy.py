@@ -137,6 +137,13 @@ class Rotation(BaseModel):
     exempt_years_to_retirement: float = Field(ge=0)
     exempt_statuses: tuple[Status, ...]
     exempt_service_obligation: bool
+    area_level: dict[str, float]
+    weak_level_drop: float = Field(ge=0)
+    quota_base: Literal["sending", "all"]
+
+    def level(self, area: str, weak: bool) -> float:
+        """The school's place in the rotation direction (higher sends to lower)."""
+        return float(self.area_level[str(area)]) - (self.weak_level_drop if weak else 0.0)
 
 
 class Support(BaseModel):
@@ -168,6 +175,38 @@ class Retirement(BaseModel):
         return date(total // 12, total % 12 + 1, 1)
 
 
+class Plan(BaseModel):
+    """调配方案的分层目标、权重与选项."""
+
+    model_config = _FROZEN
+    tiers: tuple[Literal["quota", "headcount", "subject", "balance", "disruption", "wishes"], ...]
+    headcount_weight: dict[str, float]
+    weak_school_extra: float = Field(ge=0)
+    subject_weight: dict[str, float]
+    balance_weight: dict[Literal["backbone", "pe_arts"], float]
+    move_cost: float = Field(ge=0)
+    km_cost: float = Field(ge=0)
+    cross_stage_cost: float = Field(ge=0)
+    wish_score: tuple[float, ...]
+    support_need_score: float = Field(ge=0)
+    junior_to_primary: bool
+    junior_to_primary_subjects: dict[Subject, Subject]
+    max_km: float | None = Field(default=None, gt=0)
+    road_factor: float = Field(ge=1)
+    prune_destinations: bool
+    tier_tolerance: float = Field(ge=0, le=0.01)
+
+    @field_validator("tiers")
+    @classmethod
+    def _all_tiers_once(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if sorted(value) != sorted({"quota", "headcount", "subject", "balance", "disruption", "wishes"}):
+            raise ValueError("须恰好包含 quota, headcount, subject, balance, disruption, wishes 各一次")
+        return value
+
+    def subject_weight_of(self, subject: str) -> float:
+        return float(self.subject_weight.get(str(subject), self.subject_weight.get("default", 1.0)))
+
+
 class Policy(BaseModel):
     """All policy numbers. Load with `Policy.default()` or `load_policy(...)`."""
 
@@ -178,6 +217,7 @@ class Policy(BaseModel):
     rotation: Rotation
     support: Support
     retirement: Retirement
+    plan: Plan
     sources: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
