@@ -182,6 +182,7 @@ class Plan(BaseModel):
     tiers: tuple[Literal["quota", "headcount", "subject", "balance", "disruption", "wishes"], ...]
     headcount_weight: dict[str, float]
     weak_school_extra: float = Field(ge=0)
+    headcount_rounding: Literal["nearest", "up", "none"]
     subject_weight: dict[str, float]
     balance_weight: dict[Literal["backbone", "pe_arts"], float]
     move_cost: float = Field(ge=0)
@@ -195,6 +196,7 @@ class Plan(BaseModel):
     road_factor: float = Field(ge=1)
     prune_destinations: bool
     tier_tolerance: float = Field(ge=0, le=0.01)
+    lower_tier_gap: float = Field(ge=0, le=0.05)
 
     @field_validator("tiers")
     @classmethod

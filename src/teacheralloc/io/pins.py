@@ -1,0 +1,114 @@
+"""User pins (指定): `pins.csv` in the dataset folder, or `--pins FILE`.
+
+Each row names a teacher and one of: 必须留任 must_stay, 必须调出 must_move, 调往学校 to_school,
+不得调往 not_to_school. A teacher may have several not_to_school rows. Problems are reported like
+every other input problem: file, row, column, value, expected.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from teacheralloc.domain import County
+from teacheralloc.errors import InputError, Problem
+from teacheralloc.io.read import decode, normalize_header
+from teacheralloc.io.validate import is_blank, parse_bool
+
+PIN_FILE = "pins.csv"
+PIN_COLUMNS = {
+    "teacher_id": "教师编号",
+    "must_stay": "必须留任",
+    "must_move": "必须调出",
+    "to_school": "调往学校",
+    "not_to_school": "不得调往",
+}
+PIN_KINDS = ("must_stay", "must_move", "to_school", "not_to_school")
+
+
+def empty_pins() -> pd.DataFrame:
+    return pd.DataFrame({"teacher_id": pd.Series(dtype=object), "kind": pd.Series(dtype=object),
+                         "school_id": pd.Series(dtype=object), "row": pd.Series(dtype="int64")})
+
+
+def find_pins(dataset: Path, explicit: Path | None = None) -> Path | None:
+    """The pins file to use: `explicit`, else `pins.csv` (or 指定.csv) in the dataset folder."""
+    if explicit is not None:
+        return explicit
+    folder = Path(dataset)
+    if folder.is_dir():
+        for name in (PIN_FILE, "指定.csv"):
+            if (folder / name).exists():
+                return folder / name
+    return None
+
+
+def read_pins(path: Path | None, county: County) -> pd.DataFrame:
+    """Pins as a table (teacher_id, kind, school_id, row), checked against the county.
+
+    Raises
+    ------
+    InputError
+        Every problem: unknown teacher or school, no or several kinds on a row, a bad yes/no.
+    """
+    if path is None:
+        return empty_pins()
+    path = Path(path)
+    if not path.exists():
+        raise InputError([Problem(str(path), None, "", "", "存在的 pins.csv 文件", rule="not_found")])
+    import csv
+    import io
+
+    try:
+        text, _ = decode(path.read_bytes())
+    except UnicodeDecodeError:
+        raise InputError([Problem(path.name, None, "", "", "UTF-8 或 GBK 编码的 CSV", rule="encoding")]) from None
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    if not rows:
+        return empty_pins()
+    aliases = {normalize_header(code): code for code in PIN_COLUMNS}
+    aliases.update({normalize_header(label): code for code, label in PIN_COLUMNS.items()})
+    header = [aliases.get(normalize_header(h)) for h in rows[0]]
+    problems: list[Problem] = []
+    if "teacher_id" not in header:
+        problems.append(Problem(path.name, 1, "teacher_id", "", "必需列“教师编号”（teacher_id）", label="教师编号",
+                                rule="missing_column"))
+        raise InputError(problems)
+    teachers = set(county.teachers["teacher_id"])
+    schools = set(county.schools["school_id"])
+    records = []
+    for number, values in enumerate(rows[1:], start=2):
+        if all(not v.strip() for v in values):
+            continue
+        cells = {code: values[i] if i < len(values) else "" for i, code in enumerate(header) if code}
+        teacher = cells.get("teacher_id", "").strip()
+        if teacher not in teachers:
+            problems.append(Problem(path.name, number, "teacher_id", teacher, "教师表中已有的教师编号", label="教师编号",
+                                    rule="reference"))
+        kinds = []
+        for kind in PIN_KINDS:
+            value = cells.get(kind, "")
+            if is_blank(value):
+                continue
+            if kind in ("must_stay", "must_move"):
+                try:
+                    if parse_bool(value):
+                        kinds.append((kind, None))
+                except ValueError:
+                    problems.append(Problem(path.name, number, kind, value, "是 / 否", label=PIN_COLUMNS[kind],
+                                            rule="type_bool"))
+            else:
+                school = value.strip()
+                if school not in schools:
+                    problems.append(Problem(path.name, number, kind, school, "学校表中已有的学校代码",
+                                            label=PIN_COLUMNS[kind], rule="reference"))
+                kinds.append((kind, school))
+        if len(kinds) != 1:
+            problems.append(Problem(path.name, number, "", "、".join(k for k, _ in kinds) or "（空）",
+                                    "每行恰好一项：必须留任、必须调出、调往学校或不得调往", rule="one_pin_per_row"))
+            continue
+        records.append({"teacher_id": teacher, "kind": kinds[0][0], "school_id": kinds[0][1], "row": number})
+    if problems:
+        raise InputError(problems)
+    return pd.DataFrame(records) if records else empty_pins()

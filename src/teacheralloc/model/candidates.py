@@ -1,0 +1,581 @@
+"""Who may move where (候选): eligibility per teacher, interchangeable groups, and candidate arcs.
+
+Every rule here is a named predicate, stated in the docstring of `teacher_flags` and `build_arcs`
+and in docs/plan.md. Teachers who are interchangeable for every rule and every objective term
+(same school, stage, subject and qualifications, same eligibility flags) form one group: the model
+decides how many of a group move where, and `assign` names them afterwards.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from teacheralloc.domain import County, SchoolType, Stage, Status
+from teacheralloc.norms import Norms
+from teacheralloc.policy import Policy
+
+EXEMPT_LABELS = {
+    "maternity": "产假",
+    "sick": "病休",
+    "seconded": "借调",
+    "study": "脱产进修",
+    "service": "服务期未满",
+    "retirement": "临近退休",
+    "pinned": "指定留任",
+}
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """The decision space of one county under one policy.
+
+    teachers : per teacher: flags (movable, rotation_eligible, ...) and the group it belongs to.
+    units    : per school and stage (`unit` = "school_id|stage"): the norms figures the model uses.
+    subjects : per unit and subject: demand and main-subject supply (FTE) before the plan.
+    groups   : per group of interchangeable teachers (movable or not): origin unit, subject,
+               qualifications, flags and size. Fixed groups still teach and cover subjects.
+    pools    : (hub mode) the arrival classes: what a moved teacher is at the destination.
+    arcs     : the flow variables, one per row: `direct` (group → unit), `leave` (group → pool) or
+               `arrive` (pool → unit), with the subject taught, move type, distance and costs.
+    mode     : "hub" (groups → pools → units; compact, exact for counts) or "pairs" (group → unit).
+    """
+
+    teachers: pd.DataFrame
+    units: pd.DataFrame
+    subjects: pd.DataFrame
+    groups: pd.DataFrame
+    pools: pd.DataFrame
+    arcs: pd.DataFrame
+    quota_base: int
+    quota_target: int
+    distance: np.ndarray
+    school_index: dict[str, int]
+    mode: str
+
+
+# --------------------------------------------------------------------------------------------------
+# Teachers
+# --------------------------------------------------------------------------------------------------
+
+
+def retirement_dates(teachers: pd.DataFrame, policy: Policy) -> pd.Series:
+    """Statutory retirement date per teacher (with the gradual reform from 2025)."""
+    dates = [
+        policy.retirement.retirement_date(gender, birth.date())
+        for gender, birth in zip(teachers["gender"].astype(str), teachers["birth_date"], strict=True)
+    ]
+    return pd.Series(pd.to_datetime(dates), index=teachers.index)
+
+
+def teacher_flags(county: County, policy: Policy, pins: pd.DataFrame) -> pd.DataFrame:
+    """Per teacher, the rules that decide whether and how they may move.
+
+    - exempt (不交流): on maternity or sick leave, seconded, in full-time study, under a service
+      obligation not yet served, within `rotation.exempt_years_to_retirement` years of retirement,
+      or pinned to stay. The first reason found is kept for the report.
+    - movable: not exempt, or exempt for any reason but a pin and volunteered (申请交流).
+    - rotation_eligible (符合交流条件): movable, active, not exempt, and at least
+      `rotation.eligible_years_at_school` years at the current school.
+    - support_need: at a non-weak school in `support.from_areas`, title 一级 and less than
+      `support.senior_title_rural_years` of rural service: needs a rural posting for 高级职称.
+    - support_candidate: support_need, or a volunteer without a wish list at such a school.
+    """
+    teachers = county.teachers.copy()
+    as_of = pd.Timestamp(county.as_of)
+    schools = county.schools.set_index("school_id")
+    rotation = policy.rotation
+    teachers["years_at_school"] = (as_of - teachers["school_since"]).dt.days / 365.25
+    teachers["retirement_date"] = retirement_dates(teachers, policy)
+    teachers["years_to_retirement"] = (teachers["retirement_date"] - as_of).dt.days / 365.25
+    status = teachers["status"].astype(str)
+    exempt = pd.Series("", index=teachers.index, dtype=object)
+    exempt_statuses = {s.value for s in rotation.exempt_statuses}
+    exempt = exempt.where(~status.isin(exempt_statuses), status)
+    service = teachers["service_until"].notna() & (teachers["service_until"] > as_of)
+    if rotation.exempt_service_obligation:
+        exempt = exempt.where(~((exempt == "") & service), "service")
+    near = teachers["years_to_retirement"] < rotation.exempt_years_to_retirement
+    exempt = exempt.where(~((exempt == "") & near), "retirement")
+    stay_pins = set(pins.loc[pins["kind"] == "must_stay", "teacher_id"])
+    pinned_stay = teachers["teacher_id"].isin(stay_pins)
+    exempt = exempt.where(~pinned_stay, "pinned")
+    teachers["exempt"] = exempt
+    volunteer = teachers["volunteer"].astype(bool)
+    teachers["movable"] = ((exempt == "") | volunteer) & ~pinned_stay
+    teachers["rotation_eligible"] = (
+        teachers["movable"]
+        & (exempt == "")
+        & (status == Status.active.value)
+        & (teachers["years_at_school"] >= rotation.eligible_years_at_school)
+    )
+    teachers["backbone_flag"] = teachers["backbone"].isin([b.value for b in policy.indicators.backbone_levels])
+    teachers["pe_arts_flag"] = teachers["subject"].isin([s.value for s in policy.indicators.pe_arts_subjects])
+    teachers["on_duty"] = True if policy.staffing.count_on_leave else status == Status.active.value
+    teachers["counted"] = status.isin([s.value for s in policy.indicators.count_statuses])
+    area = teachers["school_id"].map(schools["area"].astype(str))
+    weak = teachers["school_id"].map(schools["weak"]).astype(bool)
+    from_area = area.isin(policy.support.from_areas) & ~weak
+    teachers["support_need"] = (
+        from_area
+        & teachers["movable"]
+        & (exempt == "")
+        & (teachers["title"].astype(str) == "first")
+        & (teachers["rural_years"] < policy.support.senior_title_rural_years)
+    )
+    no_wishes = teachers["wishes"].map(len) == 0
+    teachers["support_candidate"] = teachers["support_need"] | (from_area & teachers["movable"] & volunteer & no_wishes)
+    teachers["pin_must_move"] = teachers["teacher_id"].isin(
+        set(pins.loc[pins["kind"].isin(["must_move", "to_school"]), "teacher_id"])) & teachers["movable"]
+    pinned = set(pins.loc[pins["kind"].isin(["must_move", "to_school", "not_to_school"]), "teacher_id"])
+    teachers["singleton"] = teachers["movable"] & ((volunteer & ~no_wishes) | teachers["teacher_id"].isin(pinned))
+    return teachers
+
+
+# --------------------------------------------------------------------------------------------------
+# Units (school × stage) and subjects
+# --------------------------------------------------------------------------------------------------
+
+
+def unit_id(school_id: pd.Series | str, stage: pd.Series | str) -> pd.Series | str:
+    if isinstance(school_id, str):
+        return f"{school_id}|{stage}"
+    return school_id.astype(str) + "|" + pd.Series(stage, index=school_id.index).astype(str)
+
+
+def build_units(county: County, norms: Norms, teachers: pd.DataFrame, policy: Policy) -> pd.DataFrame:
+    """Per school and stage: the figures each rule and objective term needs."""
+    plan, ind = policy.plan, policy.indicators
+    units = norms.schools.copy()
+    units["unit"] = unit_id(units["school_id"], units["stage"])
+    units["level"] = [policy.rotation.level(a, w) for a, w in zip(units["area"], units["weak"], strict=True)]
+    is_tp = units["type"] == SchoolType.teaching_point.value
+    units["weight"] = np.where(is_tp, plan.headcount_weight.get("teaching_point", 1.0),
+                               units["area"].map(lambda a: plan.headcount_weight.get(a, 1.0)))
+    units["weight"] = units["weight"] + np.where(units["weak"], plan.weak_school_extra, 0.0)
+    duty = teachers[teachers["on_duty"]]
+    units["before"] = units["unit"].map(unit_id(duty["school_id"], duty["stage"]).value_counts()).fillna(0).astype(int)
+    rounding = plan.headcount_rounding
+    required = units["required"].astype(float)
+    if rounding == "nearest":
+        units["target"] = np.floor(required + 0.5)
+    elif rounding == "up":
+        units["target"] = np.ceil(required - 1e-9)
+    else:
+        units["target"] = required
+    units["headcount_gap"] = units["target"] - units["before"]
+    units["surplus"] = np.floor(np.maximum(0.0, units["before"] - units["target"]) + 1e-9).astype(int)
+    counted = teachers[teachers["counted"]]
+    counted_unit = unit_id(counted["school_id"], counted["stage"])
+    units["backbone_before"] = units["unit"].map(counted_unit[counted["backbone_flag"]].value_counts()).fillna(0)
+    units["pe_arts_before"] = units["unit"].map(counted_unit[counted["pe_arts_flag"]].value_counts()).fillna(0)
+    per100 = ind.per_100_students
+    students = units["students"].astype(float)
+    # Teachers needed to meet each per-100 threshold: ⌈students / 100 × threshold⌉ (whole teachers).
+    units["backbone_target"] = np.where(
+        units["in_evaluation"], np.ceil(students / 100 * units["stage"].map(lambda s: per100.backbone[s]) - 1e-9), 0.0)
+    units["pe_arts_target"] = np.where(
+        units["in_evaluation"], np.ceil(students / 100 * units["stage"].map(lambda s: per100.pe_arts[s]) - 1e-9), 0.0)
+    units["establishment"] = units["establishment"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    posts = teachers.groupby("school_id").size()
+    units["school_posts"] = units["school_id"].map(posts).fillna(0).astype(int)
+    return units
+
+
+def build_subjects(units: pd.DataFrame, norms: Norms, teachers: pd.DataFrame) -> pd.DataFrame:
+    """Per unit and subject: demand (FTE), the whole-teacher target ⌊demand + ½⌋, and main-subject
+    teachers on duty (主教学科口径)."""
+    demand = norms.subjects[["school_id", "stage", "subject", "demand"]].copy()
+    demand["unit"] = unit_id(demand["school_id"], demand["stage"])
+    duty = teachers[teachers["on_duty"]]
+    main = duty.groupby([unit_id(duty["school_id"], duty["stage"]), duty["subject"].astype(str)]).size()
+    demand["main"] = [main.get((u, s), 0) for u, s in zip(demand["unit"], demand["subject"], strict=True)]
+    # Whole teachers: a subject post exists where the demand rounds to at least one teacher. Integer
+    # targets keep the assignment model (nearly) integral; fractions are covered by teachers on the spot.
+    demand["target"] = np.floor(demand["demand"] + 0.5).astype(int)
+    demand["gap"] = demand["target"] - demand["main"]
+    columns = ["unit", "subject", "demand", "target", "main", "gap"]
+    return demand[demand["target"] > 0][columns].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# Groups and arcs
+# --------------------------------------------------------------------------------------------------
+
+GROUP_KEY = ["origin", "stage", "subject", "others", "movable", "rotation_eligible", "backbone_flag", "pe_arts_flag",
+             "support_candidate", "support_need", "on_duty", "counted", "volunteer"]
+#: What a moved teacher is at the destination: the key of an arrival pool (hub mode). A `subject`
+#: slot teaches `taught` where that subject is short; a `generic` slot fills headcount (or a
+#: backbone/PE-arts deficit) whatever it teaches.
+POOL_KEY = ["to_stage", "slot", "taught", "pe_arts_flag", "backbone_flag", "on_duty", "counted", "move_type",
+            "level", "cross_stage"]
+TRANSFER = ("rotation", "redeploy")
+ARC_COLUMNS = ["kind", "group", "pool", "pool_to", "origin", "school_id", "dest", "dest_school", "slot", "taught",
+               "move_type", "backbone_flag", "pe_arts_flag", "on_duty", "counted", "support_need", "cross_stage", "km",
+               "wish_rank"]
+
+
+def build_groups(teachers: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Group interchangeable teachers; movable volunteers with wishes and pinned teachers are alone."""
+    frame = teachers.copy()
+    frame["origin"] = unit_id(frame["school_id"], frame["stage"].astype(str))
+    frame["stage"] = frame["stage"].astype(str)
+    frame["subject"] = frame["subject"].astype(str)
+    frame["others"] = frame["other_subjects"].map(lambda o: tuple(sorted(set(o))))
+    frame["key"] = frame[GROUP_KEY].astype(str).agg("|".join, axis=1)
+    alone = frame["singleton"]
+    frame.loc[alone, "key"] = "T:" + frame.loc[alone, "teacher_id"]
+    ordered = frame.sort_values(["key", "teacher_id"])
+    groups = ordered.groupby("key", sort=True).agg(
+        **{col: (col, "first") for col in [*GROUP_KEY, "school_id", "singleton"]},
+        size=("teacher_id", "size"),
+        first_teacher=("teacher_id", "first"),
+    ).reset_index()
+    groups["group"] = np.arange(len(groups))
+    teachers = teachers.copy()
+    teachers["group"] = frame["key"].map(dict(zip(groups["key"], groups["group"], strict=True))).to_numpy()
+    return groups, teachers
+
+
+def haversine_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
+    lat1, lon1, lat2, lon2 = (np.radians(np.asarray(a, dtype=float)) for a in (lat1, lon1, lat2, lon2))
+    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    return 2 * 6371.0 * np.arcsin(np.sqrt(a))
+
+
+def distance_lookup(county: County, policy: Policy) -> tuple[dict[str, int], np.ndarray]:
+    """School index and distance matrix (km): distances.csv where given (either direction), else the
+    straight-line distance from lat/lon × `plan.road_factor`, else 0 (unknown)."""
+    ids = county.schools["school_id"].tolist()
+    index = {sid: i for i, sid in enumerate(ids)}
+    lat = county.schools["lat"].to_numpy(dtype=float)
+    lon = county.schools["lon"].to_numpy(dtype=float)
+    matrix = haversine_km(lat[:, None], lon[:, None], lat[None, :], lon[None, :]) * policy.plan.road_factor
+    matrix = np.nan_to_num(matrix, nan=0.0)
+    if county.distances is not None and not county.distances.empty:
+        given = county.distances
+        src = given["from_id"].map(index).to_numpy()
+        dst = given["to_id"].map(index).to_numpy()
+        km = given["km"].to_numpy(dtype=float)
+        matrix[dst, src] = km  # the reverse direction, where only one is given
+        matrix[src, dst] = km  # the given direction wins
+    return index, matrix
+
+
+def _unit_facts(units: pd.DataFrame, subjects: pd.DataFrame, groups: pd.DataFrame, policy: Policy
+                ) -> dict[str, object]:
+    """What each unit needs. A subject counts as needed where its main-subject teachers fall short of
+    its target, or where teachers on the spot could cover it with another qualification: a teacher
+    arriving for it frees them for a subject that is short (a local exchange)."""
+    table = units.set_index("unit")
+    gap = subjects.set_index(["unit", "subject"])["gap"].astype(float)
+    generalist = {str(s) for s in policy.curriculum.small_school_generalist_subjects}
+    small = (table["school_students"] < policy.staffing.small_school.threshold_students) & (
+        table["stage"] == "primary")
+    coverable: set[tuple[str, str]] = set()
+    for origin, others in zip(groups.loc[groups["on_duty"].astype(bool), "origin"],
+                              groups.loc[groups["on_duty"].astype(bool), "others"], strict=True):
+        coverable.update((origin, o) for o in others)
+    coverable.update((u, g) for u in table.index[small] for g in generalist)
+    for key in coverable:
+        if key in gap.index and gap[key] <= 1e-9:
+            gap[key] = 0.5  # needed by exchange, not short
+    return {
+        "closed": (table["school_posts"] >= table["establishment"].fillna(np.inf)),
+        "need_head": table["headcount_gap"] > 1e-9,
+        "need_bb": (table["backbone_target"] - table["backbone_before"]) > 1e-9,
+        "need_pa": (table["pe_arts_target"] - table["pe_arts_before"]) > 1e-9,
+        "rural_or_weak": (table["area"] == "rural") | table["weak"].astype(bool),
+        "gap": gap,
+    }
+
+
+def leave_options(groups: pd.DataFrame, units: pd.DataFrame, policy: Policy) -> pd.DataFrame:
+    """Every way a movable group may leave: (group, slot, subject taught, stage taught, type, level).
+
+    - within the stage, a teacher teaches their main subject or one they are qualified for;
+    - a junior teacher may be redeployed (调剂) to primary when `plan.junior_to_primary`, teaching
+      the mapped subject (`plan.junior_to_primary_subjects`);
+    - rotation (交流轮岗) only for rotation-eligible teachers, and `level` is their school's place in
+      the rotation direction (they may only go lower); support (支教) only for support candidates.
+    Each way exists as a `subject` slot (teaching that subject where it is short) and, once per
+    type, a `generic` slot (filling headcount whatever the subject).
+    """
+    movable = groups[groups["movable"]]
+    levels = units.set_index("unit")["level"]
+    mapped = {str(k): str(v) for k, v in policy.plan.junior_to_primary_subjects.items()}
+    rows = []
+    for group in movable.itertuples(index=False):
+        level = float(levels[group.origin])
+        types = [("redeploy", 0.0)]
+        if group.rotation_eligible:
+            types.append(("rotation", level))
+        if group.support_candidate:
+            types.append(("support", 0.0))
+        for move_type, move_level in types:
+            rows.append((group.group, "generic", group.subject, group.stage, move_type, move_level, False))
+            for taught in dict.fromkeys((group.subject, *group.others)):
+                rows.append((group.group, "subject", taught, group.stage, move_type, move_level, False))
+        if group.stage == Stage.junior.value and policy.plan.junior_to_primary:
+            taught = mapped.get(group.subject, group.subject)
+            rows.append((group.group, "generic", taught, Stage.primary.value, "redeploy", 0.0, True))
+            rows.append((group.group, "subject", taught, Stage.primary.value, "redeploy", 0.0, True))
+    return pd.DataFrame(rows, columns=["group", "slot", "taught", "to_stage", "move_type", "level", "cross_stage"])
+
+
+def _allowed(dest: pd.DataFrame, facts: dict[str, object], prune: bool) -> pd.Series:
+    """Destination rules for (option, unit) rows: establishment, direction, support areas, need.
+
+    `level_floor` (hub cascades) makes a rotation pool serve only the units between its level and
+    the next lower pool's level; lower units are served through that pool.
+    """
+    closed = dest["dest"].map(facts["closed"]).to_numpy(dtype=bool)
+    transfer = dest["move_type"].isin(TRANSFER).to_numpy()
+    ok = (~(transfer & closed)).copy()
+    rotation = (dest["move_type"] == "rotation").to_numpy()
+    dest_level = dest["dest_level"].to_numpy()
+    ok &= ~rotation | (dest_level < dest["level"].to_numpy())
+    if "level_floor" in dest:
+        ok &= ~rotation | (dest_level >= dest["level_floor"].to_numpy())
+    support = (dest["move_type"] == "support").to_numpy()
+    ok &= ~support | dest["dest"].map(facts["rural_or_weak"]).to_numpy(dtype=bool)
+    if prune:
+        gap = facts["gap"]
+        subject_need = np.array([gap.get(key, 0.0) > 1e-9 for key in zip(dest["dest"], dest["taught"], strict=True)],
+                                dtype=bool)
+        generic_need = dest["dest"].map(facts["need_head"]).to_numpy(dtype=bool).copy()
+        generic_need |= dest["backbone_flag"].to_numpy(bool) & dest["dest"].map(facts["need_bb"]).to_numpy(bool)
+        generic_need |= dest["pe_arts_flag"].to_numpy(bool) & dest["dest"].map(facts["need_pa"]).to_numpy(bool)
+        slot = dest["slot"].to_numpy() if "slot" in dest else np.full(len(dest), "subject")
+        ok &= np.where(slot == "subject", subject_need, generic_need)
+    return pd.Series(ok, index=dest.index)
+
+
+def _with_units(options: pd.DataFrame, units: pd.DataFrame) -> pd.DataFrame:
+    """Cross options with every unit of the stage they teach in."""
+    targets = units[["unit", "school_id", "stage", "level"]].rename(
+        columns={"unit": "dest", "school_id": "dest_school", "stage": "to_stage", "level": "dest_level"})
+    return options.merge(targets, on="to_stage", how="inner")
+
+
+def build_arcs(
+    groups: pd.DataFrame,
+    units: pd.DataFrame,
+    subjects: pd.DataFrame,
+    teachers: pd.DataFrame,
+    policy: Policy,
+    pins: pd.DataFrame,
+    distance: np.ndarray,
+    school_index: dict[str, int],
+    mode: str = "hub",
+    prune: bool | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The flow variables (arcs) and, in hub mode, the arrival pools.
+
+    Destination rules (hard): a school at or above its 核定编制 receives no transfer (a support posting
+    keeps the post at home and may still go); rotation only toward a lower level (urban → town →
+    rural, weak schools half a level lower); support only to rural or weak schools; never to the
+    teacher's own school; volunteers with a wish list only to schools on it (individual
+    rationality); pins: to_school only there, not_to_school never there; `plan.max_km` (off by
+    default) bounds every move but a volunteer's own wish.
+    Pruning (`plan.prune_destinations`): a teacher arrives to teach a subject only where that subject
+    is short before the plan, and otherwise only where the unit has a headcount gap or a backbone or
+    PE/arts deficit the teacher reduces. `tests/model` checks on small counties that pruning and
+    pooling leave every tier's optimum unchanged.
+    """
+    prune = policy.plan.prune_destinations if prune is None else prune
+    facts = _unit_facts(units, subjects, groups, policy)
+    options = leave_options(groups, units, policy)
+    info = groups.set_index("group")
+    for col in ("origin", "school_id", "backbone_flag", "pe_arts_flag", "on_duty", "counted", "support_need",
+                "singleton", "first_teacher"):
+        options[col] = options["group"].map(info[col])
+    singleton = options["singleton"].astype(bool)
+    if mode == "hub":
+        direct = options[singleton & (options["slot"] == "subject")]
+        pooled = options[~singleton]
+    else:
+        direct = options[options["slot"] == "subject"]
+        pooled = options.iloc[0:0]
+    direct_arcs = _direct_arcs(direct, units, teachers, pins, facts, distance, school_index, policy, prune)
+    hub, pools = _hub_arcs(pooled, units, facts, distance, school_index, policy, prune)
+    arcs = pd.concat([frame for frame in (direct_arcs, hub) if len(frame)], ignore_index=True)
+    return _cost_arcs(arcs, units, policy), pools
+
+
+def _direct_arcs(
+    options: pd.DataFrame, units: pd.DataFrame, teachers: pd.DataFrame, pins: pd.DataFrame, facts: dict[str, object],
+    distance: np.ndarray, school_index: dict[str, int], policy: Policy, prune: bool,
+) -> pd.DataFrame:
+    """Group → unit arcs with exact distances (volunteers, pinned teachers; every group in pairs mode).
+    A direct arc's teacher teaches `taught`; it counts for that subject wherever it arrives."""
+    if options.empty:
+        return pd.DataFrame(columns=ARC_COLUMNS)
+    rows = _with_units(options, units)
+    rows = rows[rows["dest_school"] != rows["school_id"]]
+    wishes = teachers.set_index("teacher_id")["wishes"]
+    volunteer = teachers.set_index("teacher_id")["volunteer"].astype(bool)
+    to_school = pins[pins["kind"] == "to_school"].groupby("teacher_id")["school_id"].first()
+    not_to = pins[pins["kind"] == "not_to_school"][["teacher_id", "school_id"]]
+    teacher = rows["first_teacher"].where(rows["singleton"].astype(bool))
+    wish_lists = teacher.map(lambda t: list(wishes.get(t, ())) if isinstance(t, str) and volunteer.get(t) else [])
+    rows["wish_rank"] = [w.index(d) + 1 if d in w else 0 for w, d in zip(wish_lists, rows["dest_school"], strict=True)]
+    has_wishes = wish_lists.map(len) > 0
+    pinned_to = teacher.map(to_school)
+    keep = ~has_wishes | (rows["wish_rank"] > 0)
+    keep &= pinned_to.isna() | (pinned_to == rows["dest_school"])
+    if not not_to.empty:
+        banned = set(zip(not_to["teacher_id"], not_to["school_id"], strict=True))
+        keep &= ~pd.Series([(t, d) in banned for t, d in zip(teacher, rows["dest_school"], strict=True)],
+                           index=rows.index)
+    rows = rows[keep]
+    origin_idx = rows["school_id"].map(school_index).to_numpy(dtype=int)
+    dest_idx = rows["dest_school"].map(school_index).to_numpy(dtype=int)
+    rows = rows.assign(km=distance[origin_idx, dest_idx])
+    chosen = (rows["wish_rank"] > 0) | pinned_to.loc[rows.index].notna()
+    if policy.plan.max_km is not None:
+        near = (rows["km"] <= policy.plan.max_km) | (rows["wish_rank"] > 0)
+        rows, chosen = rows[near], chosen[near]
+    allowed = _allowed(rows, facts, prune=False)
+    if prune:
+        need = _allowed(rows.assign(slot="subject"), facts, prune=True) | _allowed(rows.assign(slot="generic"), facts,
+                                                                                 prune=True)
+        allowed &= need | chosen
+    rows = rows[allowed].assign(kind="direct", pool=-1, pool_to=-1, slot="subject")
+    return rows[ARC_COLUMNS]
+
+
+def _cascade(pools: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rotation pools that differ only in level form a chain, highest level first: each passes
+    teachers down to the next (they may go anywhere lower) and itself serves only the units between
+    its level and the next one's. Returns the pools with `level_floor` and the cascade arcs."""
+    pools = pools.copy()
+    pools["level_floor"] = -np.inf
+    links = []
+    family = [c for c in POOL_KEY if c != "level"]
+    rotation = pools[pools["move_type"] == "rotation"]
+    for _key, chain in rotation.groupby(family, sort=True):
+        chain = chain.sort_values("level", ascending=False)
+        ids, levels = chain["pool"].tolist(), chain["level"].tolist()
+        for upper, lower, lower_level in zip(ids, ids[1:], levels[1:], strict=False):
+            pools.loc[pools["pool"] == upper, "level_floor"] = lower_level
+            links.append((upper, lower))
+    return pools, pd.DataFrame(links, columns=["pool", "pool_to"])
+
+
+def _hub_arcs(
+    options: pd.DataFrame, units: pd.DataFrame, facts: dict[str, object], distance: np.ndarray,
+    school_index: dict[str, int], policy: Policy, prune: bool,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Leave arcs (group → pool), cascade arcs (pool → lower pool), arrive arcs (pool → unit) and the
+    pools. An arrival's distance is the least distance from any school that can feed the pool (other
+    than the destination itself): a lower bound, made exact by `routes` afterwards."""
+    empty_pools = pd.DataFrame(columns=["pool", *POOL_KEY, "level_floor"])
+    if options.empty:
+        return pd.DataFrame(columns=ARC_COLUMNS), empty_pools
+    options = options.copy()
+    options["level"] = np.where(options["move_type"] == "rotation", options["level"], 0.0)
+    options["taught_key"] = np.where(options["slot"] == "subject", options["taught"], "")
+    key = [c if c != "taught" else "taught_key" for c in POOL_KEY]
+    pools = options[key].drop_duplicates().sort_values(key).reset_index(drop=True).rename(
+        columns={"taught_key": "taught"})
+    pools["pool"] = np.arange(len(pools))
+    options = options.merge(pools.rename(columns={"taught": "taught_key"}), on=key, how="left")
+    pools, links = _cascade(pools)
+    leave = options.assign(kind="leave", pool_to=-1, dest=None, dest_school=None, km=0.0, wish_rank=0)
+    cascade = links.merge(pools, on="pool", how="left").assign(
+        kind="cascade", group=-1, origin=None, school_id=None, dest=None, dest_school=None, km=0.0, wish_rank=0,
+        support_need=False)
+    arrive = _with_units(pools, units)
+    arrive = arrive[_allowed(arrive, facts, prune)]
+    # Schools that can feed each pool: its own leavers and those of every pool above it in a cascade.
+    feeders = {p: set(s) for p, s in options.groupby("pool")["school_id"]}
+    for upper, lower in sorted(zip(links["pool"], links["pool_to"], strict=True),
+                               key=lambda pair: -float(pools.set_index("pool").at[pair[0], "level"])):
+        feeders.setdefault(lower, set()).update(feeders.get(upper, set()))
+    km = np.full(len(arrive), np.inf)
+    dest_idx = arrive["dest_school"].map(school_index).to_numpy(dtype=int)
+    for pool, positions in arrive.groupby("pool").indices.items():
+        rows = np.array(sorted(school_index[s] for s in feeders.get(pool, ())), dtype=int)
+        if len(rows) == 0:
+            continue
+        block = distance[np.ix_(rows, dest_idx[positions])].copy()
+        block[rows[:, None] == dest_idx[positions][None, :]] = np.inf
+        km[positions] = block.min(axis=0)
+    arrive = arrive.assign(km=km)
+    arrive = arrive[np.isfinite(arrive["km"])]
+    if policy.plan.max_km is not None:
+        arrive = arrive[arrive["km"] <= policy.plan.max_km]
+    arrive = arrive.assign(kind="arrive", group=-1, pool_to=-1, origin=None, school_id=None, wish_rank=0,
+                           support_need=False)
+    frames = [leave[ARC_COLUMNS], cascade[ARC_COLUMNS], arrive[ARC_COLUMNS]]
+    return pd.concat([f for f in frames if len(f)], ignore_index=True), pools
+
+
+def _cost_arcs(arcs: pd.DataFrame, units: pd.DataFrame, policy: Policy) -> pd.DataFrame:
+    """Disruption (tier 4) and wish (tier 5) coefficients. A pooled move's cost sits on its leave arc
+    (move cost) and its arrive arc (distance, cross-stage); a direct arc carries both. A volunteer's
+    move to a wished school is not disruption. A support posting of a teacher who needs rural
+    service for promotion scores `plan.support_need_score`."""
+    plan = policy.plan
+    if arcs.empty:
+        return pd.DataFrame(columns=["arc", *ARC_COLUMNS, "voluntary", "disruption", "wish_score"])
+    arcs = arcs.copy()
+    for col in ("backbone_flag", "pe_arts_flag", "on_duty", "counted", "support_need", "cross_stage"):
+        arcs[col] = arcs[col].fillna(False).astype(bool)
+    arcs["wish_rank"] = arcs["wish_rank"].fillna(0).astype(int)
+    arcs["voluntary"] = arcs["wish_rank"] > 0
+    kind = arcs["kind"]
+    move = np.where(kind.isin(["direct", "leave"]) & ~arcs["voluntary"], plan.move_cost, 0.0)
+    travel = np.where(kind.isin(["direct", "arrive"]) & ~arcs["voluntary"],
+                      plan.km_cost * arcs["km"].astype(float) + plan.cross_stage_cost * arcs["cross_stage"], 0.0)
+    arcs["disruption"] = move + travel
+    scores = list(plan.wish_score)
+    wish = arcs["wish_rank"].map(lambda r: scores[min(r, len(scores)) - 1] if r > 0 else 0.0)
+    supported = kind.isin(["direct", "leave"]) & (arcs["move_type"] == "support") & arcs["support_need"]
+    arcs["wish_score"] = wish + np.where(supported, plan.support_need_score, 0.0)
+    for col in ("group", "pool", "pool_to"):
+        arcs[col] = arcs[col].fillna(-1).astype(int)
+    arcs = arcs.sort_values(["kind", "group", "pool", "pool_to", "dest", "slot", "taught", "move_type"],
+                            na_position="first").reset_index(drop=True)
+    arcs.insert(0, "arc", np.arange(len(arcs)))
+    return arcs
+
+
+def quota_figures(teachers: pd.DataFrame, units: pd.DataFrame, policy: Policy) -> tuple[int, int]:
+    """Rotation quota: (eligible teachers in the base, rotations required = ⌈share × base⌉).
+
+    With `rotation.quota_base: sending`, the base is the eligible teachers of urban and town schools
+    that are not weak (城镇学校、优质学校 in the national text); with `all`, every eligible teacher.
+    """
+    eligible = teachers[teachers["rotation_eligible"]]
+    if policy.rotation.quota_base == "sending":
+        schools = units.drop_duplicates("school_id").set_index("school_id")
+        sending = (schools["area"] != "rural") & ~schools["weak"].astype(bool)
+        eligible = eligible[eligible["school_id"].map(sending).fillna(False).to_numpy(dtype=bool)]
+    base = len(eligible)
+    return base, math.ceil(policy.rotation.min_share_of_eligible * base - 1e-9)
+
+
+def build_candidates(
+    county: County, norms: Norms, policy: Policy, pins: pd.DataFrame, prune: bool | None = None,
+    mode: str | None = None,
+) -> Candidates:
+    """The decision space, in a fixed order: teachers → units → subjects → groups → arcs.
+
+    `mode` defaults to "hub", or "pairs" when a distance limit is set (pooling cannot see pairs).
+    """
+    mode = mode or ("pairs" if policy.plan.max_km is not None else "hub")
+    teachers = teacher_flags(county, policy, pins)
+    units = build_units(county, norms, teachers, policy)
+    subjects = build_subjects(units, norms, teachers)
+    groups, teachers = build_groups(teachers)
+    school_index, distance = distance_lookup(county, policy)
+    arcs, pools = build_arcs(groups, units, subjects, teachers, policy, pins, distance, school_index, mode=mode,
+                             prune=prune)
+    base, target = quota_figures(teachers, units, policy)
+    return Candidates(teachers=teachers, units=units, subjects=subjects, groups=groups, pools=pools, arcs=arcs,
+                      quota_base=base, quota_target=target, distance=distance, school_index=school_index, mode=mode)

@@ -1,0 +1,271 @@
+"""Solve the allocation tier by tier (词典序) with HiGHS through OR-Tools MathOpt, then name the teachers.
+
+Each tier is minimised with every earlier tier held at its optimum (within `plan.tier_tolerance`),
+so no amount of a lower tier can buy a unit of a higher one. Each tier reports its value and the
+solver's proven bound. HiGHS runs single-threaded with a fixed seed: the same input and settings
+give the same plan.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from ortools.math_opt.python import mathopt
+from pydantic import BaseModel, ConfigDict, Field
+
+from teacheralloc.domain import County
+from teacheralloc.errors import InputError
+from teacheralloc.model.builder import AllocationModel, build_model
+from teacheralloc.model.candidates import Candidates, build_candidates
+from teacheralloc.model.objective import TIER_LABELS
+from teacheralloc.norms import Norms, compute_norms
+from teacheralloc.plan import TierResult
+from teacheralloc.policy import Policy
+
+log = logging.getLogger("teacheralloc")
+#: Tiers proven optimal whatever the time; the others stop within `plan.lower_tier_gap` of the bound.
+EXACT_TIERS = ("quota", "headcount", "subject", "balance")
+
+
+class SolveParams(BaseModel):
+    """Solver settings (求解参数)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    time_limit_s: float = Field(60.0, gt=0, description="Wall-clock limit for the whole solve (all tiers).")
+    workers: int = Field(1, ge=1, description="Threads; HiGHS MIP runs single-threaded, kept for determinism.")
+    seed: int = Field(0, ge=0, description="Solver random seed.")
+    prune: bool | None = Field(None, description="Override plan.prune_destinations (None: the policy's).")
+    mode: str | None = Field(None, description="'hub' or 'pairs' (None: hub, or pairs with a distance limit).")
+
+
+@dataclass(frozen=True)
+class Solution:
+    """Raw solver output: the flow on every arc and the tier results."""
+
+    candidates: Candidates
+    norms: Norms
+    flows: pd.DataFrame  # the arcs with flow > 0, with a `flow` column
+    tiers: tuple[TierResult, ...]
+    status: str
+    model_size: dict[str, int]
+
+
+def _params(seconds: float, seed: int, gap: float = 1e-9) -> mathopt.SolveParameters:
+    return mathopt.SolveParameters(
+        time_limit=datetime.timedelta(seconds=max(seconds, 0.5)),
+        random_seed=seed,
+        relative_gap_tolerance=gap,
+        absolute_gap_tolerance=1e-7,
+    )
+
+
+def tier_before(name: str, candidates: Candidates, policy: Policy) -> float:
+    """The tier's value with no move at all (the plan starts from here)."""
+    units, subjects, plan = candidates.units, candidates.subjects, policy.plan
+    if name == "quota":
+        return float(candidates.quota_target * (candidates.quota_base + 1))
+    if name == "headcount":
+        return float((units["weight"] * units["headcount_gap"].clip(lower=0)).sum())
+    if name == "subject":
+        weights = subjects["subject"].map(plan.subject_weight_of)
+        return float((weights * subjects["gap"].clip(lower=0)).sum())
+    if name == "balance":
+        bb = (units["backbone_target"] - units["backbone_before"]).clip(lower=0)
+        pa = (units["pe_arts_target"] - units["pe_arts_before"]).clip(lower=0)
+        return float(plan.balance_weight["backbone"] * bb.sum() + plan.balance_weight["pe_arts"] * pa.sum())
+    return 0.0
+
+
+def _value_without_moves(built: AllocationModel, name: str, params: SolveParams) -> float:
+    """A tier's value if nobody moves (for the subject tier this is an LP: who teaches what)."""
+    uppers = [v.upper_bound for v in built.flow]
+    for var in built.flow:
+        var.upper_bound = 0.0
+    built.model.minimize(built.tiers[name])
+    result = mathopt.solve(built.model, mathopt.SolverType.HIGHS, params=_params(params.time_limit_s, params.seed))
+    for var, upper in zip(built.flow, uppers, strict=True):
+        var.upper_bound = upper
+    return float(result.objective_value())
+
+
+@dataclass
+class _TierSolve:
+    value: float
+    bound: float
+    optimal: bool
+    values: list[float]
+
+
+def _restricted(model: mathopt.Model, integers: list[mathopt.Variable], every: list[mathopt.Variable],
+                fix: np.ndarray, values: np.ndarray, seconds: float, seed: int) -> mathopt.SolveResult:
+    """Solve the MIP with the integer variables where `fix` held at `values`, then free them again."""
+    saved = [(var, var.lower_bound, var.upper_bound) for var, keep in zip(integers, fix, strict=True) if keep]
+    for (var, _lower, _upper), value in zip(saved, values[fix], strict=True):
+        var.lower_bound = var.upper_bound = float(value)
+    try:
+        return mathopt.solve(model, mathopt.SolverType.HIGHS, params=_params(seconds, seed))
+    finally:
+        for var, lower, upper in saved:
+            var.lower_bound, var.upper_bound = lower, upper
+
+
+def _solve_tier(model: mathopt.Model, integers: list[mathopt.Variable], every: list[mathopt.Variable],
+                seconds: float, seed: int, exact: float, accept: float, incumbent: np.ndarray | None
+                ) -> _TierSolve | None:
+    """LP first, then ever larger MIPs until the LP bound is met.
+
+    1. The LP relaxation's optimum is a proven bound; an integral LP solution is the MIP optimum.
+    2. Fix the integer variables the LP set to whole numbers; solve the small MIP over the rest.
+    3. RINS: fix the integer variables on which the LP and the previous tier's integer solution
+       (`incumbent`, feasible here since the holds are its values) agree; solve the MIP over the rest.
+    4. Solve the full MIP with the time left.
+    A step's result is taken when it is within `accept` (relative) of the bound; it is optimal when
+    within `exact`. None if the tier is infeasible.
+    """
+    start = time.perf_counter()
+    for var in integers:
+        var.integer = False
+    relaxed = mathopt.solve(model, mathopt.SolverType.HIGHS, params=_params(seconds, seed))
+    for var in integers:
+        var.integer = True
+    if relaxed.termination.reason == mathopt.TerminationReason.INFEASIBLE:
+        return None
+    if relaxed.termination.reason != mathopt.TerminationReason.OPTIMAL:
+        raise RuntimeError(f"LP relaxation stopped: {relaxed.termination.reason.name}")
+    bound = float(relaxed.objective_value())
+    ints = np.array(relaxed.variable_values(integers)) if integers else np.array([])
+    whole = np.abs(ints - np.rint(ints)) < 1e-6
+    log.debug("LP %.4f in %.2fs, %d fractional", bound, time.perf_counter() - start, int((~whole).sum()))
+    if whole.all():
+        return _TierSolve(bound, bound, True, relaxed.variable_values(every))
+
+    def within(value: float, share: float) -> bool:
+        return value <= bound + share * max(1.0, abs(bound)) + 1e-7
+
+    best: mathopt.SolveResult | None = None
+    rounded = np.rint(ints)
+    attempts = [whole]
+    if incumbent is not None:  # RINS: keep what the LP and the last integer solution agree on
+        attempts.append(whole & (np.abs(rounded - incumbent) < 1e-6))
+    for fix in attempts:
+        remaining = seconds - (time.perf_counter() - start)
+        result = _restricted(model, integers, every, fix, rounded if fix is whole else incumbent, remaining, seed)
+        found = result.has_primal_feasible_solution()
+        log.debug("restricted MIP (%d free) %s %s at %.2fs", int((~fix).sum()), result.termination.reason.name,
+                  result.objective_value() if found else None, time.perf_counter() - start)
+        if found and (best is None or result.objective_value() < best.objective_value()):
+            best = result
+        if found and within(result.objective_value(), accept):
+            value = float(result.objective_value())
+            return _TierSolve(value, bound, within(value, exact), result.variable_values(every))
+    remaining = seconds - (time.perf_counter() - start)
+    full = mathopt.solve(model, mathopt.SolverType.HIGHS, params=_params(remaining, seed, max(accept, 1e-9)))
+    log.debug("full MIP %s at %.2fs", full.termination.reason.name, time.perf_counter() - start)
+    if full.has_primal_feasible_solution() and (best is None or full.objective_value() <= best.objective_value()):
+        best = full
+        bound = max(bound, float(full.termination.objective_bounds.dual_bound))
+    if best is None:
+        return None
+    value = float(best.objective_value())
+    return _TierSolve(value, bound, within(value, exact), best.variable_values(every))
+
+
+def solve_tiers(
+    built: AllocationModel, params: SolveParams, progress: Callable[[str], None] | None = None
+) -> tuple[np.ndarray, tuple[TierResult, ...], str]:
+    """Minimise each tier in policy order, holding the earlier ones; return flows and tier results."""
+    policy, model = built.policy, built.model
+    start = time.perf_counter()
+    results: list[TierResult] = []
+    every = list(model.variables())
+    integers = [v for v in every if v.integer]
+    flow_index = {v: i for i, v in enumerate(every)}
+    flow_positions = [flow_index[v] for v in built.flow]
+    integer_positions = [flow_index[v] for v in integers]
+    incumbent: np.ndarray | None = None
+    values = np.zeros(len(built.flow))
+    status = "optimal"
+    tolerance = policy.plan.tier_tolerance
+    befores = {name: tier_before(name, built.candidates, policy) for name in policy.plan.tiers}
+    befores["subject"] = _value_without_moves(built, "subject", params)
+    for index, name in enumerate(policy.plan.tiers):
+        expression = built.tiers[name]
+        model.minimize(expression)
+        remaining = params.time_limit_s - (time.perf_counter() - start)
+        tier_start = time.perf_counter()
+        accept = tolerance if name in EXACT_TIERS else max(tolerance, policy.plan.lower_tier_gap)
+        solved = _solve_tier(model, integers, every, remaining, params.seed, tolerance, accept, incumbent)
+        seconds = time.perf_counter() - tier_start
+        if solved is None:
+            return values, tuple(results), "infeasible"
+        if not solved.optimal:
+            status = "feasible"
+        results.append(TierResult(name=name, label=TIER_LABELS[name], before=befores[name], value=solved.value,
+                                  bound=solved.bound, status="optimal" if solved.optimal else "feasible",
+                                  seconds=seconds))
+        values = np.array(solved.values)[flow_positions] if built.flow else values
+        incumbent = np.rint(np.array(solved.values)[integer_positions])
+        if progress:
+            progress(f"[{index + 1}/{len(policy.plan.tiers)}] {TIER_LABELS[name]}：{solved.value:,.3f}"
+                     f"（界 {solved.bound:,.3f}，{seconds:.2f} 秒）")
+        if index < len(policy.plan.tiers) - 1:
+            slack = tolerance * max(1.0, abs(solved.value)) + 1e-7
+            model.add_linear_constraint(expression <= solved.value + slack, name=f"hold[{name}]")
+    return values, tuple(results), status
+
+
+def check_pins(candidates: Candidates, pins: pd.DataFrame) -> None:
+    """Pins that no plan can honour: an explanation naming the conflicting rules, as an InputError."""
+    from teacheralloc.errors import Problem
+    from teacheralloc.model.candidates import EXEMPT_LABELS
+
+    if pins.empty:
+        return
+    problems = []
+    teachers = candidates.teachers.set_index("teacher_id")
+    moving = pins[pins["kind"].isin(["must_move", "to_school"])]
+    staying = set(pins.loc[pins["kind"] == "must_stay", "teacher_id"])
+    has_arc = set(candidates.groups.loc[candidates.groups["group"].isin(candidates.arcs["group"]), "first_teacher"])
+    for pin in moving.itertuples(index=False):
+        teacher = teachers.loc[pin.teacher_id]
+        expected = ""
+        if pin.teacher_id in staying:
+            expected = "与同一教师的“必须留任”冲突：删去其中一项"
+        elif not teacher["movable"]:
+            reason = EXEMPT_LABELS.get(teacher["exempt"], teacher["exempt"])
+            expected = f"该教师因“{reason}”不得调动（rotation.exempt_*）：删去此项，或由本人申请交流"
+        elif pin.teacher_id not in has_arc:
+            expected = "没有可调往的学校（学段、编制已满、志愿或距离上限）：改选学校，或放宽 plan.max_km"
+        if expected:
+            problems.append(Problem("pins.csv", pin.row, pin.kind, pin.school_id or "是", expected, rule="pin_conflict"))
+    if problems:
+        raise InputError(problems)
+
+
+def solve_county(
+    county: County,
+    policy: Policy,
+    pins: pd.DataFrame,
+    params: SolveParams,
+    norms: Norms | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Solution:
+    """Norms → candidates → model → tiered solve. Raises InputError for pins no plan can honour."""
+    norms = norms or compute_norms(county, policy)
+    candidates = build_candidates(county, norms, policy, pins, prune=params.prune, mode=params.mode)
+    check_pins(candidates, pins)
+    if progress:
+        progress(f"模型：{len(candidates.groups):,} 组教师，{len(candidates.arcs):,} 个候选调动")
+    built = build_model(candidates, policy)
+    values, tiers, status = solve_tiers(built, params, progress)
+    flows = candidates.arcs.assign(flow=np.rint(values).astype(int))
+    flows = flows[flows["flow"] > 0].reset_index(drop=True)
+    size = {"groups": len(candidates.groups), "arcs": len(candidates.arcs),
+            "variables": built.model.get_num_variables(), "constraints": built.model.get_num_linear_constraints()}
+    return Solution(candidates=candidates, norms=norms, flows=flows, tiers=tiers, status=status, model_size=size)

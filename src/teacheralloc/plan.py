@@ -1,0 +1,104 @@
+"""A plan (调配方案) and its audit record: moves, school figures before and after, and per tier the
+value, the proven bound and the gap; status, wall time, parameters and versions (PyVRP's Result)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+#: plan.csv columns, in contract order (then extras).
+MOVE_COLUMNS = {
+    "teacher_id": "教师编号",
+    "from_school": "原学校",
+    "to_school": "新学校",
+    "move_type": "调配类型",
+    "subject": "任教学科",
+    "reason": "理由",
+}
+MOVE_EXTRA_COLUMNS = {
+    "from_stage": "原学段",
+    "to_stage": "新学段",
+    "km": "距离(公里)",
+    "voluntary": "本人申请",
+    "wish_rank": "志愿序号",
+    "backbone": "骨干教师",
+    "years_at_school": "本校任教年限",
+}
+SCHOOL_COLUMNS = {
+    "school_id": "学校代码",
+    "stage": "学段",
+    "students": "学生数",
+    "classes": "班数",
+    "required": "核定编制",
+    "teachers_before": "调配前在岗教师",
+    "teachers_after": "调配后在岗教师",
+    "gap_before": "调配前缺口",
+    "gap_after": "调配后缺口",
+}
+
+
+@dataclass(frozen=True)
+class TierResult:
+    """One objective tier: the value reached, the proven bound (given the tiers before it), the gap."""
+
+    name: str
+    label: str
+    before: float
+    value: float
+    bound: float
+    status: str
+    seconds: float
+
+    @property
+    def gap(self) -> float:
+        """Relative gap |value − bound| / max(|value|, 1)."""
+        return abs(self.value - self.bound) / max(abs(self.value), 1.0)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"tier": self.name, "label": self.label, "before": round(self.before, 6), "value": round(self.value, 6),
+                "bound": round(self.bound, 6), "gap": round(self.gap, 8), "status": self.status,
+                "seconds": round(self.seconds, 3)}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The result of `teacheralloc plan`."""
+
+    moves: pd.DataFrame
+    schools: pd.DataFrame
+    tiers: tuple[TierResult, ...]
+    status: str
+    wall_time: float
+    parameters: dict[str, Any]
+    versions: dict[str, str]
+    quota: dict[str, Any]
+    indicators: dict[str, Any]
+    causes: pd.DataFrame
+    model_size: dict[str, int]
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def moves_by_type(self) -> dict[str, int]:
+        counts = self.moves["move_type"].value_counts() if len(self.moves) else pd.Series(dtype=int)
+        return {kind: int(counts.get(kind, 0)) for kind in ("rotation", "support", "redeploy", "new_hire")}
+
+    def summary(self) -> dict[str, Any]:
+        """summary.json: status, objective and bound per tier, gap, time, moves, quotas, indicators."""
+        headline = next((t for t in self.tiers if t.name == "headcount"), None)
+        return {
+            "status": self.status,
+            "objective": {t.name: round(t.value, 6) for t in self.tiers},
+            "best_bound": {t.name: round(t.bound, 6) for t in self.tiers},
+            "gap": max((t.gap for t in self.tiers), default=0.0),
+            "headcount_gap": headline.gap if headline else None,
+            "tiers": [t.as_dict() for t in self.tiers],
+            "wall_time_s": round(self.wall_time, 3),
+            "moves": {**self.moves_by_type(), "total": len(self.moves)},
+            "quota": self.quota,
+            "indicators": self.indicators,
+            "model_size": self.model_size,
+            "parameters": self.parameters,
+            "versions": self.versions,
+            "notes": list(self.notes),
+        }
