@@ -25,7 +25,8 @@ from teacheralloc.model.builder import AllocationModel, build_model
 from teacheralloc.model.candidates import Candidates, build_candidates
 from teacheralloc.model.objective import TIER_LABELS
 from teacheralloc.norms import Norms, compute_norms
-from teacheralloc.plan import TierResult
+from teacheralloc.errors import Problem
+from teacheralloc.plan import Plan, TierResult
 from teacheralloc.policy import Policy
 
 log = logging.getLogger("teacheralloc")
@@ -269,3 +270,176 @@ def solve_county(
     size = {"groups": len(candidates.groups), "arcs": len(candidates.arcs),
             "variables": built.model.get_num_variables(), "constraints": built.model.get_num_linear_constraints()}
     return Solution(candidates=candidates, norms=norms, flows=flows, tiers=tiers, status=status, model_size=size)
+
+
+def _after_county(county: County, moves: pd.DataFrame) -> County:
+    """The county as the plan leaves it: movers at their new school and stage, teaching the subject
+    they were moved for (their old main subject becomes one they may also teach)."""
+    teachers = county.teachers.copy()
+    if len(moves):
+        index = teachers.set_index("teacher_id").index
+        where = index.get_indexer(moves["teacher_id"])
+        teachers.loc[where, "school_id"] = moves["to_school"].to_numpy()
+        teachers["stage"] = teachers["stage"].astype(str)
+        teachers["subject"] = teachers["subject"].astype(str)
+        teachers.loc[where, "stage"] = moves["to_stage"].to_numpy()
+        old = teachers.loc[where, "subject"].to_numpy()
+        teachers.loc[where, "subject"] = moves["subject"].to_numpy()
+        teachers.loc[where, "other_subjects"] = [
+            tuple(dict.fromkeys((*others, previous))) if previous != new else others
+            for others, previous, new in zip(teachers.loc[where, "other_subjects"], old, moves["subject"], strict=True)
+        ]
+    return county.replace(teachers=teachers)
+
+
+def _county_indicators(before: Norms, after: Norms) -> dict[str, object]:
+    keys = ["students", "required", "teachers_before", "shortage_before", "surplus_before", "schools_short",
+            "subject_shortage_fte", *[f"{p}_{k}" for k in ("higher_degree", "backbone", "pe_arts")
+                                      for p in ("per100", "cv", "schools_meeting")], "cv_max", "evaluated_schools"]
+    out: dict[str, object] = {}
+    for label, norms in (("before", before), ("after", after)):
+        table = norms.county.set_index("stage")
+        out[label] = {stage: {k: (None if pd.isna(table.at[stage, k]) else float(table.at[stage, k])) for k in keys}
+                      for stage in table.index}
+    return out
+
+
+def _quota(candidates: Candidates, moves: pd.DataFrame, policy: Policy) -> dict[str, object]:
+    rotated = moves[moves["move_type"] == "rotation"]
+    teachers = candidates.teachers.set_index("teacher_id")
+    backbone = int(teachers.loc[rotated["teacher_id"], "backbone_flag"].sum()) if len(rotated) else 0
+    share = policy.rotation.min_backbone_share_of_rotators
+    needed_backbone = int(np.ceil(share * len(rotated) - 1e-9))
+    eligible_backbone = int((candidates.teachers["rotation_eligible"] & candidates.teachers["backbone_flag"]).sum())
+    notes = []
+    if len(rotated) < candidates.quota_target:
+        notes.append(f"交流轮岗 {len(rotated)} 人，少于应交流 {candidates.quota_target} 人：符合条件且可派出的教师受交流方向、"
+                     f"单校调出比例上限（{policy.rotation.max_share_leaving_school:.0%}）和接收学校编制限制")
+    if backbone < share * len(rotated) - 1e-9:
+        notes.append(f"交流的骨干教师 {backbone} 人，少于交流人数的 {share:.0%}（{needed_backbone} 人）：全县符合交流条件的"
+                     f"骨干教师仅 {eligible_backbone} 人，且受方向与调出比例限制")
+    return {
+        "eligible_base": candidates.quota_base,
+        "required_rotations": candidates.quota_target,
+        "rotations": len(rotated),
+        "backbone_rotations": backbone,
+        "backbone_required": needed_backbone,
+        "rotation_quota_met": len(rotated) >= candidates.quota_target,
+        "backbone_quota_met": backbone >= share * len(rotated) - 1e-9,
+        "shortfall": notes,
+    }
+
+
+def plan_county(
+    county: County,
+    policy: Policy,
+    pins: pd.DataFrame | None = None,
+    params: SolveParams | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Plan:
+    """The whole plan: norms → model → tiered solve → routes → named teachers → reasons → figures.
+
+    Parameters
+    ----------
+    county, policy
+        A validated county and its policy.
+    pins
+        User pins (`io.pins.read_pins`); default none.
+    params
+        Solver settings; default `SolveParams()` (60 s, seed 0).
+
+    Raises
+    ------
+    InputError
+        When pins contradict the rules (naming the pin and what to relax).
+    """
+    from teacheralloc.io.pins import empty_pins
+    from teacheralloc.model.assign import name_teachers
+    from teacheralloc.model.explain import move_reasons, shortage_causes
+    from teacheralloc.model.routes import route_flows, routed_disruption
+    from teacheralloc.versions import versions
+
+    started = time.perf_counter()
+    pins = empty_pins() if pins is None else pins
+    params = params or SolveParams()
+    norms = compute_norms(county, policy)
+    solution = solve_county(county, policy, pins, params, norms=norms, progress=progress)
+    candidates = solution.candidates
+    if solution.status == "infeasible":
+        raise InputError([Problem("policy", None, "", "", "规则之间相互矛盾，无可行方案：检查 pins.csv 与 plan、rotation 设置",
+                                  rule="infeasible")])
+    routes = route_flows(candidates, solution.flows)
+    named = name_teachers(routes, candidates.teachers)
+    groups = candidates.groups.set_index("group")
+    units = candidates.units.set_index("unit")
+    teachers = candidates.teachers.set_index("teacher_id")
+    moves = pd.DataFrame({
+        "teacher_id": named.get("teacher_id", pd.Series(dtype=object)),
+        "from_school": named["group"].map(groups["school_id"]) if len(named) else [],
+        "to_school": named["dest"].map(units["school_id"]) if len(named) else [],
+        "move_type": named.get("move_type", pd.Series(dtype=object)),
+        "subject": named.get("taught", pd.Series(dtype=object)),
+        "from_stage": named["group"].map(groups["stage"]) if len(named) else [],
+        "to_stage": named["dest"].map(units["stage"]) if len(named) else [],
+        "km": named.get("km", pd.Series(dtype=float)).astype(float).round(1),
+        "voluntary": named.get("voluntary", pd.Series(dtype=bool)).astype(bool),
+        "wish_rank": named.get("wish_rank", pd.Series(dtype=int)).astype(int),
+    })
+    if len(moves):
+        moves["backbone"] = moves["teacher_id"].map(teachers["backbone_flag"]).astype(bool)
+        moves["years_at_school"] = moves["teacher_id"].map(teachers["years_at_school"]).round(1)
+        moves = moves.sort_values(["move_type", "from_school", "teacher_id"]).reset_index(drop=True)
+        moves.insert(5, "reason", move_reasons(moves, candidates, county.schools, policy))
+    else:
+        moves = moves.assign(backbone=pd.Series(dtype=bool), years_at_school=pd.Series(dtype=float))
+        moves.insert(5, "reason", pd.Series(dtype=object))
+    after_norms = compute_norms(_after_county(county, moves), policy)
+    schools = _school_table(norms, after_norms)
+    tiers = list(solution.tiers)
+    for i, tier in enumerate(tiers):
+        if tier.name == "disruption":  # the pooled model priced distances at their lower bound
+            tiers[i] = TierResult(tier.name, tier.label, tier.before, routed_disruption(routes, policy.plan), tier.bound,
+                                  tier.status, tier.seconds)
+    causes = shortage_causes(schools.assign(unit=schools["school_id"] + "|" + schools["stage"]), after_norms.subjects,
+                             candidates, policy, set(moves["teacher_id"]))
+    notes = [f"求解方式：{'汇集（学校→调配池→学校）' if candidates.mode == 'hub' else '逐对（学校→学校）'}"]
+    return Plan(
+        moves=moves,
+        schools=schools,
+        tiers=tuple(tiers),
+        status=solution.status,
+        wall_time=time.perf_counter() - started,
+        parameters={**params.model_dump(), "as_of": county.as_of.isoformat(), "source": county.source},
+        versions=versions(),
+        quota=_quota(candidates, moves, policy),
+        indicators=_county_indicators(norms, after_norms),
+        causes=causes,
+        model_size=solution.model_size,
+        notes=tuple(notes),
+    )
+
+
+def _school_table(before: Norms, after: Norms) -> pd.DataFrame:
+    """schools.csv of a plan: contract columns, then names, posts and indicators before and after."""
+    keys = ["school_id", "stage"]
+    base = before.schools[[*keys, "name", "township", "type", "area", "students", "classes", "required",
+                           "teachers_before", "gap_before", "teachers_establishment", "subject_shortage_fte",
+                           "per100_backbone", "per100_pe_arts", "per100_higher_degree"]]
+    late = after.schools[[*keys, "teachers_before", "gap_before", "teachers_establishment", "subject_shortage_fte",
+                          "per100_backbone", "per100_pe_arts", "per100_higher_degree"]].rename(columns={
+        "teachers_before": "teachers_after", "gap_before": "gap_after", "teachers_establishment": "establishment_after",
+        "subject_shortage_fte": "subject_shortage_after", "per100_backbone": "per100_backbone_after",
+        "per100_pe_arts": "per100_pe_arts_after", "per100_higher_degree": "per100_higher_degree_after"})
+    table = base.merge(late, on=keys, how="outer")
+    table["teachers_before"] = table["teachers_before"].fillna(0).astype(int)
+    table["teachers_after"] = table["teachers_after"].fillna(0).astype(int)
+    table["gap_before"] = table["gap_before"].fillna(-table["teachers_before"])
+    table["gap_after"] = table["gap_after"].fillna(-table["teachers_after"])
+    table = table.rename(columns={"teachers_establishment": "establishment_before",
+                                  "subject_shortage_fte": "subject_shortage_before"})
+    columns = ["school_id", "stage", "students", "classes", "required", "teachers_before", "teachers_after",
+               "gap_before", "gap_after", "name", "township", "type", "area", "establishment_before",
+               "establishment_after", "subject_shortage_before", "subject_shortage_after", "per100_backbone",
+               "per100_backbone_after", "per100_pe_arts", "per100_pe_arts_after", "per100_higher_degree",
+               "per100_higher_degree_after"]
+    return table[columns].sort_values(keys).reset_index(drop=True)

@@ -1,0 +1,110 @@
+"""Reasons and causes (理由与原因): a Chinese sentence for every move naming the gap it fills and the
+rule that allows it, and for every shortage left, why no transfer could fix it."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from teacheralloc.domain import Area, Stage, Subject, Title
+from teacheralloc.model.candidates import Candidates
+from teacheralloc.policy import Policy
+
+AREA = {a.value: a.label for a in Area}
+STAGE = {s.value: s.label for s in Stage}
+
+
+def _subject(code: str) -> str:
+    member = Subject.parse(str(code))
+    return member.label if member else str(code)
+
+
+def _needs(unit: pd.Series, taught: str, backbone: bool, pe_arts: bool, gaps: dict[tuple[str, str], float]) -> str:
+    """What the destination lacked before the plan, in words."""
+    parts = []
+    if unit["headcount_gap"] > 0:
+        parts.append(f"缺编 {unit['headcount_gap']:.0f} 人（核定 {unit['required']:.1f}，在岗 {unit['before']}）")
+    subject_gap = gaps.get((str(unit.name), taught), 0.0)
+    if subject_gap > 0:
+        parts.append(f"{_subject(taught)}教师缺 {subject_gap:.0f} 人")
+    if backbone and unit["backbone_target"] > unit["backbone_before"]:
+        parts.append("县级以上骨干教师未达每百名学生 1 人")
+    if pe_arts and unit["pe_arts_target"] > unit["pe_arts_before"]:
+        parts.append("体育艺术教师未达每百名学生 0.9 人")
+    return "，".join(parts)
+
+
+def move_reasons(moves: pd.DataFrame, candidates: Candidates, schools: pd.DataFrame, policy: Policy) -> list[str]:
+    """One sentence per move: the gap it fills at the destination and the rule that allows it."""
+    units = candidates.units.set_index("unit")
+    names = schools.set_index("school_id")["name"]
+    gaps = {(u, s): g for u, s, g in zip(candidates.subjects["unit"], candidates.subjects["subject"],
+                                         candidates.subjects["gap"], strict=True)}
+    teachers = candidates.teachers.set_index("teacher_id")
+    reasons = []
+    for move in moves.itertuples(index=False):
+        teacher = teachers.loc[move.teacher_id]
+        origin = units.loc[f"{move.from_school}|{move.from_stage}"]
+        dest = units.loc[f"{move.to_school}|{move.to_stage}"]
+        need = _needs(dest, move.subject, bool(teacher["backbone_flag"]), bool(teacher["pe_arts_flag"]), gaps)
+        to_name, from_name = names[move.to_school], names[move.from_school]
+        subject = _subject(move.subject)
+        if move.move_type == "rotation":
+            rule = (f"该教师在{from_name}连续任教 {teacher['years_at_school']:.0f} 年，符合交流轮岗条件（满 "
+                    f"{policy.rotation.eligible_years_at_school:g} 年）；由{AREA[origin['area']]}学校向"
+                    f"{AREA[dest['area']]}{'薄弱' if dest['weak'] else ''}学校交流（交流轮岗）")
+        elif move.move_type == "support":
+            if teacher["support_need"]:
+                rule = (f"该教师为{Title(teacher['title']).label}教师，农村或薄弱学校任教经历不足 "
+                        f"{policy.support.senior_title_rural_years:g} 年，支教 {policy.support.term_years:g} 年可满足申报高级职称条件"
+                        f"（支教）；人事关系仍在{from_name}")
+            else:
+                rule = f"本人申请交流，安排支教 {policy.support.term_years:g} 年（支教）；人事关系仍在{from_name}"
+        elif move.voluntary:
+            rule = f"本人申请交流，第 {move.wish_rank} 志愿"
+        else:
+            surplus = origin["before"] - origin["required"]
+            if surplus >= 1:
+                rule = f"{from_name}{STAGE[move.from_stage]}在岗 {origin['before']} 人，超核定编制 {surplus:.1f} 人，富余教师调剂"
+            else:
+                rule = f"{from_name}与调入教师对调，保持该校编制不减（调剂）"
+            if move.from_stage != move.to_stage:
+                rule += f"；初中富余教师跨学段到小学任教{subject}"
+        head = f"{to_name}{STAGE[move.to_stage]}" + (f"{need}" if need else "需要该学科教师")
+        reasons.append(f"{head}，任教{subject}。{rule}。")
+    return reasons
+
+
+def shortage_causes(after: pd.DataFrame, subjects_after: pd.DataFrame, candidates: Candidates, policy: Policy,
+                    moved: set[str]) -> pd.DataFrame:
+    """For every school and stage still short after the plan (headcount, or a subject by a whole
+    teacher or more), the reason the plan could not fix it."""
+    units = candidates.units.set_index("unit")
+    teachers = candidates.teachers
+    staying = teachers[teachers["movable"] & ~teachers["teacher_id"].isin(moved)]
+    surplus_units = set(after.loc[after["gap_after"] <= -1, "unit"])
+    spare = staying[(staying["school_id"] + "|" + staying["stage"].astype(str)).isin(surplus_units)]
+    rows = []
+    for row in after[after["gap_after"] >= 0.5].itertuples(index=False):
+        unit = units.loc[row.unit]
+        stage_spare = spare[spare["stage"].astype(str) == row.stage]
+        if unit["school_posts"] >= (unit["establishment"] if unit["establishment"] == unit["establishment"] else 1e9):
+            cause = "已达核定编制，不能再调入（只可安排支教）；如需增人须先核增编制"
+        elif stage_spare.empty:
+            cause = f"全县{STAGE[row.stage]}已无富余可调教师：总量不足，属需补充编制的缺口"
+        elif policy.plan.max_km is not None:
+            cause = f"{policy.plan.max_km:g} 公里内无可调的富余{STAGE[row.stage]}教师"
+        else:
+            cause = "富余教师已优先补充权重更高的缺口（教学点、乡村学校），或受单校调出比例上限限制"
+        rows.append((row.school_id, row.stage, "headcount", "", round(float(row.gap_after), 2), cause))
+    for row in subjects_after[subjects_after["gap"] >= 1].itertuples(index=False):
+        qualified = staying[(staying["subject"].astype(str) == row.subject)
+                            | staying["other_subjects"].map(lambda o, s=row.subject: s in o)]
+        qualified = qualified[(qualified["school_id"] + "|" + qualified["stage"].astype(str)).isin(surplus_units)]
+        if qualified.empty:
+            cause = f"全县无富余的{_subject(row.subject)}教师（含可兼教者）：属结构性缺编，需招聘补充"
+        elif policy.plan.max_km is not None:
+            cause = f"{policy.plan.max_km:g} 公里内无可调的{_subject(row.subject)}教师"
+        else:
+            cause = f"富余的{_subject(row.subject)}教师已调往更急需的学校，或受调出比例、编制上限限制"
+        rows.append((row.school_id, row.stage, "subject", row.subject, round(float(row.gap), 2), cause))
+    return pd.DataFrame(rows, columns=["school_id", "stage", "kind", "subject", "gap_after", "cause"])
