@@ -192,6 +192,66 @@ def norms(
     console.print("已写出：" + "、".join(str(p) for p in written), markup=False)
 
 
+PinsOpt = Annotated[Path | None, typer.Option("--pins", help="指定文件 pins.csv（默认读取数据文件夹中的 pins.csv）")]
+
+
+@app.command()
+def plan(
+    data: DataArg,
+    out: Annotated[Path, typer.Option("--out", help="输出目录（须为新目录）")],
+    policy: PolicyOpt = None,
+    pins: PinsOpt = None,
+    time_limit: Annotated[float, typer.Option("--time-limit", min=1, help="求解时间上限（秒，全部目标层合计）")] = 120.0,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="线程数（HiGHS 单线程求解，保证结果确定）")] = 1,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="求解器随机种子")] = 0,
+    as_of: AsOfOpt = None,
+    force: ForceOpt = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="不显示求解进度")] = False,
+) -> None:
+    """生成调配方案：交流轮岗、支教、调剂，每项附理由 (plan rotations, support postings, redeployments)."""
+    from teacheralloc.io.pins import find_pins, read_pins
+    from teacheralloc.io.read import load_county
+    from teacheralloc.io.write import ensure_new_dir, write_plan
+    from teacheralloc.model.solve import SolveParams, plan_county
+    from teacheralloc.policy import load_policy
+
+    rules = load_policy(policy, dataset=data)
+    county = load_county(data, as_of=_as_of(as_of))
+    pinned = read_pins(find_pins(data, pins), county)
+    ensure_new_dir(out, force=force, protected=(data,))
+    progress = None if quiet else (lambda line: console.print(line, markup=False))
+    result = plan_county(county, rules, pinned, SolveParams(time_limit_s=time_limit, workers=workers, seed=seed),
+                         progress=progress)
+    written = write_plan(result, out, rules)
+    _print_plan(result)
+    console.print("已写出：" + "、".join(str(p) for p in written), markup=False)
+
+
+def _print_plan(result: object) -> None:
+    from teacheralloc.domain import MoveType
+    from teacheralloc.plan import Plan
+
+    assert isinstance(result, Plan)
+    summary = result.summary()
+    moves = "，".join(f"{MoveType(k).label} {v}" for k, v in result.moves_by_type().items() if v)
+    console.print(f"方案状态：{'最优' if result.status == 'optimal' else result.status}；调动 {len(result.moves)} 人（{moves or '无'}）；"
+                  f"用时 {result.wall_time:.1f} 秒", markup=False)
+    tiers = pd.DataFrame([{"调配前": t.before, "方案": t.value, "证明的界": t.bound, "差距": f"{t.gap:.2%}",
+                           "状态": "最优" if t.status == "optimal" else "可行"} for t in result.tiers],
+                         index=[t.label for t in result.tiers])
+    console.print(_table(tiers, "分层目标（按优先次序）"))
+    schools = result.schools
+    short_before = schools["gap_before"].clip(lower=0).sum()
+    short_after = schools["gap_after"].clip(lower=0).sum()
+    console.print(f"缺编（分校合计）：调配前 {short_before:.1f} 人 → 调配后 {short_after:.1f} 人；"
+                  f"缺编学校 {(schools['gap_before'] >= 1).sum()} → {(schools['gap_after'] >= 1).sum()} 所", markup=False)
+    quota = summary["quota"]
+    console.print(f"交流轮岗：{quota['rotations']} 人（应交流 {quota['required_rotations']} 人，基数 {quota['eligible_base']} 人），"
+                  f"其中骨干教师 {quota['backbone_rotations']} 人", markup=False)
+    for note in quota["shortfall"]:
+        console.print("  " + note, markup=False)
+
+
 def main() -> None:
     """Entry point: run the app, turning user mistakes into messages and exit code 2.
 

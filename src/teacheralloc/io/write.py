@@ -108,3 +108,35 @@ def write_county(
         write_workbook(path, county)
         return [path]
     return write_county_csv(county, path, encoding=encoding, chinese=chinese)
+
+
+def write_plan(plan: object, out: Path, policy: object | None = None) -> list[Path]:
+    """Write a plan folder: plan.csv, schools.csv, causes.csv, summary.json, plan.xlsx (and the policy
+    used). CSVs are UTF-8 with a BOM so that Excel on Chinese Windows opens them correctly."""
+    import json
+
+    import yaml
+
+    from teacheralloc.plan import MOVE_COLUMNS, MOVE_EXTRA_COLUMNS, SCHOOL_COLUMNS, Plan
+    from teacheralloc.report.plan_workbook import write_plan_workbook
+
+    assert isinstance(plan, Plan)
+    written = []
+    moves = plan.moves[[*MOVE_COLUMNS, *MOVE_EXTRA_COLUMNS]]
+    moves.to_csv(out / "plan.csv", index=False, encoding="utf-8-sig")
+    written.append(out / "plan.csv")
+    schools = plan.schools[[*SCHOOL_COLUMNS, *[c for c in plan.schools.columns if c not in SCHOOL_COLUMNS]]]
+    schools.round(4).to_csv(out / "schools.csv", index=False, encoding="utf-8-sig")
+    written.append(out / "schools.csv")
+    plan.causes.to_csv(out / "causes.csv", index=False, encoding="utf-8-sig")
+    written.append(out / "causes.csv")
+    (out / "summary.json").write_text(json.dumps(plan.summary(), ensure_ascii=False, indent=2, default=str),
+                                      encoding="utf-8")
+    written.append(out / "summary.json")
+    if policy is not None:
+        data = policy.model_dump(mode="json")  # type: ignore[attr-defined]
+        (out / "policy_used.yaml").write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False),
+                                              encoding="utf-8")
+        written.append(out / "policy_used.yaml")
+    written.append(write_plan_workbook(plan, out / "plan.xlsx"))
+    return written

@@ -293,7 +293,7 @@ def _unit_facts(units: pd.DataFrame, subjects: pd.DataFrame, groups: pd.DataFram
     }
 
 
-def leave_options(groups: pd.DataFrame, units: pd.DataFrame, policy: Policy) -> pd.DataFrame:
+def leave_options(groups: pd.DataFrame, units: pd.DataFrame, policy: Policy, generic: bool = True) -> pd.DataFrame:
     """Every way a movable group may leave: (group, slot, subject taught, stage taught, type, level).
 
     - within the stage, a teacher teaches their main subject or one they are qualified for;
@@ -301,8 +301,8 @@ def leave_options(groups: pd.DataFrame, units: pd.DataFrame, policy: Policy) -> 
       the mapped subject (`plan.junior_to_primary_subjects`);
     - rotation (交流轮岗) only for rotation-eligible teachers, and `level` is their school's place in
       the rotation direction (they may only go lower); support (支教) only for support candidates.
-    Each way exists as a `subject` slot (teaching that subject where it is short) and, once per
-    type, a `generic` slot (filling headcount whatever the subject).
+    Each way exists as a `subject` slot (teaching that subject); with pruning, also once per type as
+    a `generic` slot (filling headcount where that subject is not needed).
     """
     movable = groups[groups["movable"]]
     levels = units.set_index("unit")["level"]
@@ -316,12 +316,14 @@ def leave_options(groups: pd.DataFrame, units: pd.DataFrame, policy: Policy) -> 
         if group.support_candidate:
             types.append(("support", 0.0))
         for move_type, move_level in types:
-            rows.append((group.group, "generic", group.subject, group.stage, move_type, move_level, False))
+            if generic:
+                rows.append((group.group, "generic", group.subject, group.stage, move_type, move_level, False))
             for taught in dict.fromkeys((group.subject, *group.others)):
                 rows.append((group.group, "subject", taught, group.stage, move_type, move_level, False))
         if group.stage == Stage.junior.value and policy.plan.junior_to_primary:
             taught = mapped.get(group.subject, group.subject)
-            rows.append((group.group, "generic", taught, Stage.primary.value, "redeploy", 0.0, True))
+            if generic:
+                rows.append((group.group, "generic", taught, Stage.primary.value, "redeploy", 0.0, True))
             rows.append((group.group, "subject", taught, Stage.primary.value, "redeploy", 0.0, True))
     return pd.DataFrame(rows, columns=["group", "slot", "taught", "to_stage", "move_type", "level", "cross_stage"])
 
@@ -388,7 +390,7 @@ def build_arcs(
     """
     prune = policy.plan.prune_destinations if prune is None else prune
     facts = _unit_facts(units, subjects, groups, policy)
-    options = leave_options(groups, units, policy)
+    options = leave_options(groups, units, policy, generic=prune)
     info = groups.set_index("group")
     for col in ("origin", "school_id", "backbone_flag", "pe_arts_flag", "on_duty", "counted", "support_need",
                 "singleton", "first_teacher"):

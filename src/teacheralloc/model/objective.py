@@ -18,7 +18,7 @@ from teacheralloc.model.builder import AllocationModel
 TIER_LABELS = {
     "quota": "轮岗比例缺口",
     "headcount": "总量缺编（加权）",
-    "subject": "学科缺口（加权，折合专任教师）",
+    "subject": "学科缺口（加权，整人）",
     "balance": "优质均衡指标差额（人）",
     "disruption": "调动扰动（人次与距离）",
     "wishes": "意愿满足（负值，越小越好）",

@@ -8,8 +8,11 @@ give the same plan.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import logging
+import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -57,6 +60,31 @@ class Solution:
     model_size: dict[str, int]
 
 
+@contextlib.contextmanager
+def _native_stdout_silenced() -> object:
+    """HiGHS prints debugging lines to the process's stdout from C++; keep them off the user's screen."""
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no file descriptor 1 (embedded use): nothing to silence
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _run(model: mathopt.Model, params: mathopt.SolveParameters) -> mathopt.SolveResult:
+    """One HiGHS solve through MathOpt (the HiGHS bundled in OR-Tools)."""
+    with _native_stdout_silenced():
+        return mathopt.solve(model, mathopt.SolverType.HIGHS, params=params)
+
+
 def _params(seconds: float, seed: int, gap: float = 1e-9) -> mathopt.SolveParameters:
     return mathopt.SolveParameters(
         time_limit=datetime.timedelta(seconds=max(seconds, 0.5)),
@@ -89,7 +117,7 @@ def _value_without_moves(built: AllocationModel, name: str, params: SolveParams)
     for var in built.flow:
         var.upper_bound = 0.0
     built.model.minimize(built.tiers[name])
-    result = mathopt.solve(built.model, mathopt.SolverType.HIGHS, params=_params(params.time_limit_s, params.seed))
+    result = _run(built.model, _params(params.time_limit_s, params.seed))
     for var, upper in zip(built.flow, uppers, strict=True):
         var.upper_bound = upper
     return float(result.objective_value())
@@ -110,7 +138,7 @@ def _restricted(model: mathopt.Model, integers: list[mathopt.Variable], every: l
     for (var, _lower, _upper), value in zip(saved, values[fix], strict=True):
         var.lower_bound = var.upper_bound = float(value)
     try:
-        return mathopt.solve(model, mathopt.SolverType.HIGHS, params=_params(seconds, seed))
+        return _run(model, _params(seconds, seed))
     finally:
         for var, lower, upper in saved:
             var.lower_bound, var.upper_bound = lower, upper
@@ -132,7 +160,7 @@ def _solve_tier(model: mathopt.Model, integers: list[mathopt.Variable], every: l
     start = time.perf_counter()
     for var in integers:
         var.integer = False
-    relaxed = mathopt.solve(model, mathopt.SolverType.HIGHS, params=_params(seconds, seed))
+    relaxed = _run(model, _params(seconds, seed))
     for var in integers:
         var.integer = True
     if relaxed.termination.reason == mathopt.TerminationReason.INFEASIBLE:
@@ -166,7 +194,7 @@ def _solve_tier(model: mathopt.Model, integers: list[mathopt.Variable], every: l
             value = float(result.objective_value())
             return _TierSolve(value, bound, within(value, exact), result.variable_values(every))
     remaining = seconds - (time.perf_counter() - start)
-    full = mathopt.solve(model, mathopt.SolverType.HIGHS, params=_params(remaining, seed, max(accept, 1e-9)))
+    full = _run(model, _params(remaining, seed, max(accept, 1e-9)))
     log.debug("full MIP %s at %.2fs", full.termination.reason.name, time.perf_counter() - start)
     if full.has_primal_feasible_solution() and (best is None or full.objective_value() <= best.objective_value()):
         best = full
@@ -285,10 +313,11 @@ def _after_county(county: County, moves: pd.DataFrame) -> County:
         teachers.loc[where, "stage"] = moves["to_stage"].to_numpy()
         old = teachers.loc[where, "subject"].to_numpy()
         teachers.loc[where, "subject"] = moves["subject"].to_numpy()
-        teachers.loc[where, "other_subjects"] = [
-            tuple(dict.fromkeys((*others, previous))) if previous != new else others
-            for others, previous, new in zip(teachers.loc[where, "other_subjects"], old, moves["subject"], strict=True)
-        ]
+        others = teachers["other_subjects"].tolist()
+        for row, previous, new in zip(where, old, moves["subject"], strict=True):
+            if previous != new:
+                others[row] = tuple(dict.fromkeys((*others[row], previous)))
+        teachers["other_subjects"] = others
     return county.replace(teachers=teachers)
 
 

@@ -1,0 +1,72 @@
+"""Benchmark: `teacheralloc plan` end to end (load, norms, solve, write) — issue 4's performance targets.
+
+Run: .venv/bin/python bench/bench_plan.py [--sizes 2000 20000] [--time-limit 120]
+Each case is generated with `teacheralloc sample` (not timed), then planned in a fresh process
+whose wall time and peak memory (ru_maxrss of the child) are measured; the tier values, bounds
+and gaps are read from its summary.json. Targets: sample county ≤ 5 s, optimal on the headcount
+and subject tiers, within 0.5 % on the others; 20,000 teachers (also --staffing 0.97) ≤ 60 s
+within 1 %; peak memory ≤ 1 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CLI = [sys.executable, "-m", "teacheralloc"]
+
+
+def run(args: list[str]) -> tuple[float, float, subprocess.CompletedProcess[str]]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    done = subprocess.run([*CLI, *args], capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return wall, max(peak, before) / 1024, done
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", nargs="*", default=["sample", "20000", "20000@0.97"])
+    parser.add_argument("--time-limit", type=float, default=120.0)
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for case in args.sizes:
+            if case == "sample":
+                data = ROOT / "scenarios" / "sample-county"
+            else:
+                teachers, _, staffing = case.partition("@")
+                data = Path(tmp) / f"county-{case}"
+                extra = ["--staffing", staffing] if staffing else []
+                subprocess.run([*CLI, "sample", str(data), "--teachers", teachers, *extra], check=True,
+                               capture_output=True)
+            out = Path(tmp) / f"plan-{case}"
+            wall, peak_mb, done = run(["plan", str(data), "--out", str(out), "--quiet", "--as-of", "2026-09-01",
+                                       "--time-limit", str(args.time_limit)])
+            if done.returncode != 0:
+                print(f"{case}: failed\n{done.stderr[-2000:]}")
+                continue
+            summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+            tiers = {t["tier"]: t for t in summary["tiers"]}
+            rows.append((case, wall, peak_mb, summary, tiers))
+    print("| case | teachers | wall s | peak MB | status | moves | headcount (value/bound) | subject | balance | "
+          "disruption gap | wishes gap |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for case, wall, peak_mb, summary, tiers in rows:
+        print(f"| {case} | {summary['model_size']['groups']} groups | {wall:.1f} | {peak_mb:.0f} | {summary['status']} | "
+              f"{summary['moves']['total']} | {tiers['headcount']['value']:.2f}/{tiers['headcount']['bound']:.2f} | "
+              f"{tiers['subject']['value']:.0f}/{tiers['subject']['bound']:.0f} | "
+              f"{tiers['balance']['value']:.0f}/{tiers['balance']['bound']:.0f} | {tiers['disruption']['gap']:.2%} | "
+              f"{tiers['wishes']['gap']:.2%} |")
+
+
+if __name__ == "__main__":
+    main()
