@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 SAMPLE := scenarios/sample-county
 
-.PHONY: demo test install install-test bench bench-quick lint clean
+.PHONY: demo test install install-test bench-norms bench-plan lint clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "teacheralloc needs Python >= 3.11"'
@@ -25,7 +25,8 @@ install-test: $(VENV)/.installed-test
 demo: install
 	$(BIN)/teacheralloc validate $(SAMPLE)
 	$(BIN)/teacheralloc norms $(SAMPLE) --out out/demo-norms --force
-	@echo "Outputs: out/demo-norms/ (norms.xlsx, schools.csv, subjects.csv)"
+	$(BIN)/teacheralloc plan $(SAMPLE) --out out/demo-plan --force
+	@echo "Outputs: out/demo-norms/ (norms.xlsx, schools.csv, subjects.csv) and out/demo-plan/ (plan.csv, plan.xlsx, schools.csv, causes.csv, summary.json)"
 
 test: install-test
 	$(BIN)/python -m pytest -q
@@ -33,6 +34,12 @@ test: install-test
 lint: install-test
 	$(BIN)/python -m pip install -q ruff
 	$(BIN)/ruff check src tests bench
+
+bench-norms: install
+	$(BIN)/python bench/bench_norms.py
+
+bench-plan: install
+	$(BIN)/python bench/bench_plan.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -3,6 +3,7 @@ value, the proven bound and the gap; status, wall time, parameters and versions 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,13 +54,20 @@ class TierResult:
 
     @property
     def gap(self) -> float:
-        """Relative gap |value − bound| / max(|value|, 1)."""
+        """Relative gap |value − bound| / max(|value|, 1); infinite when no bound was proven."""
+        if not (math.isfinite(self.value) and math.isfinite(self.bound)):
+            return math.inf
         return abs(self.value - self.bound) / max(abs(self.value), 1.0)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"tier": self.name, "label": self.label, "before": round(self.before, 6), "value": round(self.value, 6),
-                "bound": round(self.bound, 6), "gap": round(self.gap, 8), "status": self.status,
+        return {"tier": self.name, "label": self.label, "before": _finite(self.before), "value": _finite(self.value),
+                "bound": _finite(self.bound), "gap": _finite(self.gap, 8), "status": self.status,
                 "seconds": round(self.seconds, 3)}
+
+
+def _finite(value: float, digits: int = 6) -> float | None:
+    """JSON has no infinity: an unknown bound or gap is null."""
+    return round(value, digits) if math.isfinite(value) else None
 
 
 @dataclass(frozen=True)
@@ -88,9 +96,9 @@ class Plan:
         headline = next((t for t in self.tiers if t.name == "headcount"), None)
         return {
             "status": self.status,
-            "objective": {t.name: round(t.value, 6) for t in self.tiers},
-            "best_bound": {t.name: round(t.bound, 6) for t in self.tiers},
-            "gap": max((t.gap for t in self.tiers), default=0.0),
+            "objective": {t.name: _finite(t.value) for t in self.tiers},
+            "best_bound": {t.name: _finite(t.bound) for t in self.tiers},
+            "gap": _finite(max((t.gap for t in self.tiers), default=0.0), 8),
             "headcount_gap": headline.gap if headline else None,
             "tiers": [t.as_dict() for t in self.tiers],
             "wall_time_s": round(self.wall_time, 3),

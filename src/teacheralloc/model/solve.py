@@ -166,7 +166,11 @@ def _solve_tier(model: mathopt.Model, integers: list[mathopt.Variable], every: l
     if relaxed.termination.reason == mathopt.TerminationReason.INFEASIBLE:
         return None
     if relaxed.termination.reason != mathopt.TerminationReason.OPTIMAL:
-        raise RuntimeError(f"LP relaxation stopped: {relaxed.termination.reason.name}")
+        # Out of time: keep the last tier's plan (feasible here); the bound is unknown.
+        log.warning("tier LP stopped (%s); keeping the previous solution", relaxed.termination.reason.name)
+        if incumbent is None:
+            raise TimeoutError("时间不足：第一层目标未能求解，请加大 --time-limit")
+        return _TierSolve(float("nan"), float("-inf"), False, [])
     bound = float(relaxed.objective_value())
     ints = np.array(relaxed.variable_values(integers)) if integers else np.array([])
     whole = np.abs(ints - np.rint(ints)) < 1e-6
@@ -218,6 +222,7 @@ def solve_tiers(
     flow_positions = [flow_index[v] for v in built.flow]
     integer_positions = [flow_index[v] for v in integers]
     incumbent: np.ndarray | None = None
+    last_values: list[float] = []
     values = np.zeros(len(built.flow))
     status = "optimal"
     tolerance = policy.plan.tier_tolerance
@@ -235,6 +240,15 @@ def solve_tiers(
             return values, tuple(results), "infeasible"
         if not solved.optimal:
             status = "feasible"
+        if not solved.values:  # out of time: the last solution stands; report the remaining tiers at it
+            status = "time_limit"
+            current = dict(zip(every, last_values, strict=True))
+            for later in policy.plan.tiers[index:]:
+                value = float(mathopt.evaluate_expression(built.tiers[later], current))
+                results.append(TierResult(name=later, label=TIER_LABELS[later], before=befores[later], value=value,
+                                          bound=float("-inf"), status="time_limit", seconds=0.0))
+            break
+        last_values = solved.values
         results.append(TierResult(name=name, label=TIER_LABELS[name], before=befores[name], value=solved.value,
                                   bound=solved.bound, status="optimal" if solved.optimal else "feasible",
                                   seconds=seconds))
