@@ -105,3 +105,30 @@ def test_bad_policy_override_is_named_by_key(small_folder: Path, tmp_path: Path)
     assert result.returncode == 2
     assert "staffing.students_per_staff.primary" in result.stderr
     assert not (tmp_path / "o").exists()  # nothing written
+
+
+def test_plan_writes_the_contract_files_and_check_accepts_them(small_folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "plan"
+    result = run("plan", str(small_folder), "--out", str(out), "--as-of", AS_OF, "--time-limit", "60")
+    assert result.returncode == 0, result.stderr
+    assert {"plan.csv", "schools.csv", "summary.json", "plan.xlsx", "causes.csv"} <= {p.name for p in out.iterdir()}
+    assert "分层目标" in result.stdout and "方案状态" in result.stdout
+    header = (out / "plan.csv").read_text(encoding="utf-8-sig").splitlines()[0]
+    assert header.startswith("teacher_id,from_school,to_school,move_type,subject,reason")
+    schools = (out / "schools.csv").read_text(encoding="utf-8-sig").splitlines()[0]
+    assert schools.startswith("school_id,stage,students,classes,required,teachers_before,teachers_after,gap_before,gap_after")
+    checked = run("check", str(small_folder), str(out))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "复核通过" in checked.stdout
+
+
+def test_check_fails_on_a_tampered_plan(small_folder: Path, tmp_path: Path) -> None:
+    out = tmp_path / "plan"
+    assert run("plan", str(small_folder), "--out", str(out), "--as-of", AS_OF, "--quiet").returncode == 0
+    lines = (out / "plan.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert len(lines) > 1, "the small county needs at least one move for this test"
+    lines.append(lines[1])  # the same teacher twice
+    (out / "plan.csv").write_text("\n".join(lines) + "\n", encoding="utf-8-sig")
+    checked = run("check", str(small_folder), str(out))
+    assert checked.returncode == 1
+    assert "复核未通过" in checked.stdout

@@ -252,6 +252,42 @@ def _print_plan(result: object) -> None:
         console.print("  " + note, markup=False)
 
 
+@app.command()
+def check(
+    data: DataArg,
+    plan_dir: Annotated[Path, typer.Argument(help="方案目录（teacheralloc plan 的输出）")],
+    policy: PolicyOpt = None,
+    pins: PinsOpt = None,
+    as_of: AsOfOpt = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="每项规则最多列出的违规条数")] = 10,
+) -> None:
+    """独立复核方案：逐条核对硬性规则并重算数字 (independently re-verify a written plan)."""
+    from teacheralloc.check import check_plan
+    from teacheralloc.io.pins import find_pins, read_pins
+    from teacheralloc.io.read import load_county
+    from teacheralloc.policy import load_policy
+
+    rules = load_policy(policy, dataset=data)
+    county = load_county(data, as_of=_as_of(as_of) or _plan_as_of(plan_dir))
+    pinned = read_pins(find_pins(data, pins), county)
+    report = check_plan(county, rules, plan_dir, pinned)
+    for line in report.summary_lines(limit):
+        console.print(line, markup=False)
+    if not report.ok:
+        raise typer.Exit(code=1)
+
+
+def _plan_as_of(plan_dir: Path) -> date | None:
+    """The reference date a plan was made with (from its summary.json), so check uses the same one."""
+    import json
+
+    try:
+        text = json.loads((plan_dir / "summary.json").read_text(encoding="utf-8"))["parameters"]["as_of"]
+        return date.fromisoformat(text)
+    except (OSError, KeyError, ValueError, TypeError):
+        return None
+
+
 def main() -> None:
     """Entry point: run the app, turning user mistakes into messages and exit code 2.
 

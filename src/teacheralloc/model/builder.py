@@ -80,6 +80,12 @@ def _add_flow_sums(built: AllocationModel) -> None:
     """The sums every rule reads, each a dict keyed by unit, school, group, pool or (unit, subject)."""
     arcs = built.candidates.arcs
     flow = built.flow
+    if arcs.empty:
+        built.sums = {name: {} for name in ("group", "pool_in", "pool_out", "out_duty", "in_duty", "in_taught",
+                                            "out_backbone", "in_backbone", "out_pe_arts", "in_pe_arts", "school_out",
+                                            "school_out_transfer", "school_in_transfer", "unit_out_redeploy",
+                                            "unit_in_transfer", "rotation", "rotation_backbone")}
+        return
     kind = arcs["kind"].to_numpy()
     leaving = np.isin(kind, ["direct", "leave"])
     arriving = np.isin(kind, ["direct", "arrive"])

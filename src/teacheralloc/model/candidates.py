@@ -55,6 +55,7 @@ class Candidates:
     distance: np.ndarray
     school_index: dict[str, int]
     mode: str
+    subject_map: dict[str, str]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -383,10 +384,11 @@ def build_arcs(
     teacher's own school; volunteers with a wish list only to schools on it (individual
     rationality); pins: to_school only there, not_to_school never there; `plan.max_km` (off by
     default) bounds every move but a volunteer's own wish.
-    Pruning (`plan.prune_destinations`): a teacher arrives to teach a subject only where that subject
-    is short before the plan, and otherwise only where the unit has a headcount gap or a backbone or
-    PE/arts deficit the teacher reduces. `tests/model` checks on small counties that pruning and
-    pooling leave every tier's optimum unchanged.
+    Pruning (`plan.prune_destinations`, off by default): a teacher arrives to teach a subject only
+    where that subject is short before the plan, and otherwise only where the unit has a headcount
+    gap or a backbone or PE/arts deficit the teacher reduces. It can miss needs that a move creates
+    (an exchange after a quota rotation), so it is off by default; `tests/model` shows that pooling
+    without pruning keeps every tier's optimum of the school-to-school model.
     """
     prune = policy.plan.prune_destinations if prune is None else prune
     facts = _unit_facts(units, subjects, groups, policy)
@@ -404,7 +406,8 @@ def build_arcs(
         pooled = options.iloc[0:0]
     direct_arcs = _direct_arcs(direct, units, teachers, pins, facts, distance, school_index, policy, prune)
     hub, pools = _hub_arcs(pooled, units, facts, distance, school_index, policy, prune)
-    arcs = pd.concat([frame for frame in (direct_arcs, hub) if len(frame)], ignore_index=True)
+    frames = [frame for frame in (direct_arcs, hub) if len(frame)]
+    arcs = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=ARC_COLUMNS)
     return _cost_arcs(arcs, units, policy), pools
 
 
@@ -437,7 +440,8 @@ def _direct_arcs(
     origin_idx = rows["school_id"].map(school_index).to_numpy(dtype=int)
     dest_idx = rows["dest_school"].map(school_index).to_numpy(dtype=int)
     rows = rows.assign(km=distance[origin_idx, dest_idx])
-    chosen = (rows["wish_rank"] > 0) | pinned_to.loc[rows.index].notna()
+    must_move = set(teachers.loc[teachers["pin_must_move"], "teacher_id"])
+    chosen = (rows["wish_rank"] > 0) | pinned_to.loc[rows.index].notna() | teacher.loc[rows.index].isin(must_move)
     if policy.plan.max_km is not None:
         near = (rows["km"] <= policy.plan.max_km) | (rows["wish_rank"] > 0)
         rows, chosen = rows[near], chosen[near]
@@ -580,4 +584,5 @@ def build_candidates(
                              prune=prune)
     base, target = quota_figures(teachers, units, policy)
     return Candidates(teachers=teachers, units=units, subjects=subjects, groups=groups, pools=pools, arcs=arcs,
-                      quota_base=base, quota_target=target, distance=distance, school_index=school_index, mode=mode)
+                      quota_base=base, quota_target=target, distance=distance, school_index=school_index, mode=mode,
+                      subject_map={str(k): str(v) for k, v in policy.plan.junior_to_primary_subjects.items()})

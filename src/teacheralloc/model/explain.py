@@ -69,8 +69,15 @@ def move_reasons(moves: pd.DataFrame, candidates: Candidates, schools: pd.DataFr
                 rule = f"{from_name}与调入教师对调，保持该校编制不减（调剂）"
             if move.from_stage != move.to_stage:
                 rule += f"；初中富余教师跨学段到小学任教{subject}"
-        head = f"{to_name}{STAGE[move.to_stage]}" + (f"{need}" if need else "需要该学科教师")
-        reasons.append(f"{head}，任教{subject}。{rule}。")
+        place = to_name if to_name.endswith(STAGE[move.to_stage]) or dest["type"] not in ("nine_year", "special") \
+            else f"{to_name}{STAGE[move.to_stage]}部"
+        if need:
+            head = f"{place}{need}，任教{subject}"
+        elif move.move_type == "rotation":
+            head = f"按交流轮岗比例安排到{place}任教{subject}（补足派出学校的位置由调剂完成）"
+        else:
+            head = f"到{place}任教{subject}"
+        reasons.append(f"{head}。{rule}。")
     return reasons
 
 

@@ -82,13 +82,25 @@ def _route_family(head: int, supply: pd.DataFrame, demand: pd.DataFrame, groups:
     if solver.solve() != solver.OPTIMAL:
         raise RuntimeError(f"pool family {head}: cannot route without a move to the teacher's own school")
     taught = info["taught"] if info["slot"] == "subject" else None
+    mapped = {str(k): str(v) for k, v in candidates_policy_map(candidates).items()} if info["cross_stage"] else {}
+
+    def subject_of(group: int) -> str:
+        """A generic slot teaches the teacher's own subject (mapped to primary for a cross-stage move)."""
+        own = str(groups.at[group, "subject"])
+        return mapped.get(own, own)
+
     rows = [
-        (group, dest, taught if taught is not None else groups.at[group, "subject"], info["move_type"],
+        (group, dest, taught if taught is not None else subject_of(group), info["move_type"],
          solver.flow(arc), km, bool(info["cross_stage"]), 0, False)
         for arc, group, dest, km in arcs
         if solver.flow(arc) > 0
     ]
     return pd.DataFrame(rows, columns=ROUTE_COLUMNS)
+
+
+def candidates_policy_map(candidates: Candidates) -> dict[object, object]:
+    """The junior → primary subject mapping the candidates were built with."""
+    return candidates.subject_map
 
 
 def routed_disruption(routes: pd.DataFrame, policy_plan: object) -> float:

@@ -137,8 +137,10 @@ def max_leaving(m: AllocationModel) -> None:
 
 def redeploy_from_surplus(m: AllocationModel) -> None:
     """Redeployment (调剂) moves surplus teachers: a school and stage gives by redeployment at most its
-    surplus over the norm (⌊on duty − required⌋) plus the transfers it receives, so an exchange is
-    allowed but redeployment never leaves a school short of its norm on balance."""
+    surplus over the norm (⌊on duty − target⌋) plus the transfers it receives, so an exchange is
+    allowed but redeployment never leaves a school short of its norm on balance. A volunteer moving to
+    a wished school is not a redeployment and does not count here (the headcount tier still weighs the
+    gap it leaves)."""
     for unit in m.candidates.units.itertuples(index=False):
         out = m.flow_sum("unit_out_redeploy", unit.unit)
         if isinstance(out, float):

@@ -114,12 +114,17 @@ def tier_before(name: str, candidates: Candidates, policy: Policy) -> float:
 def _value_without_moves(built: AllocationModel, name: str, params: SolveParams) -> float:
     """A tier's value if nobody moves (for the subject tier this is an LP: who teaches what)."""
     uppers = [v.upper_bound for v in built.flow]
+    pinned = [c for c in built.constraints.get("at_most_one_move", []) if c.name.startswith("must_move")]
     for var in built.flow:
         var.upper_bound = 0.0
+    for constraint in pinned:  # nobody moves, pinned teachers included
+        constraint.lower_bound = 0.0
     built.model.minimize(built.tiers[name])
     result = _run(built.model, _params(params.time_limit_s, params.seed))
     for var, upper in zip(built.flow, uppers, strict=True):
         var.upper_bound = upper
+    for constraint in pinned:
+        constraint.lower_bound = 1.0
     return float(result.objective_value())
 
 
@@ -179,7 +184,9 @@ def _solve_tier(model: mathopt.Model, integers: list[mathopt.Variable], every: l
         return _TierSolve(bound, bound, True, relaxed.variable_values(every))
 
     def within(value: float, share: float) -> bool:
-        return value <= bound + share * max(1.0, abs(bound)) + 1e-7
+        # The earlier tiers are held with a relative slack of `exact`, which the LP bound may use:
+        # allow ten times that before calling a value above the bound.
+        return value <= bound + max(share, 10 * exact) * max(1.0, abs(bound)) + 1e-6
 
     best: mathopt.SolveResult | None = None
     rounded = np.rint(ints)

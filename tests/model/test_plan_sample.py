@@ -1,0 +1,122 @@
+"""Invariants of the plan for the built-in sample county (scenarios/sample-county, 2,000 teachers),
+solved once for the module with a generous time limit (~20 s)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from tests.model.counties import AS_OF
+
+from teacheralloc.domain import County
+from teacheralloc.io.read import load_county
+from teacheralloc.model.solve import SolveParams
+from tests.model.counties import checked_plan as plan_county
+from teacheralloc.plan import Plan
+from teacheralloc.policy import Policy
+
+SAMPLE = Path(__file__).resolve().parents[2] / "scenarios" / "sample-county"
+POLICY = Policy.default()
+
+
+@pytest.fixture(scope="module")
+def county() -> County:
+    return load_county(SAMPLE, as_of=AS_OF)
+
+
+@pytest.fixture(scope="module")
+def plan(county: County) -> Plan:
+    return plan_county(county, POLICY, params=SolveParams(time_limit_s=600))
+
+
+@pytest.fixture(scope="module")
+def movers(plan: Plan, county: County) -> pd.DataFrame:
+    """The moves joined with the movers' records and both schools' areas and weak flags."""
+    schools = county.schools.set_index("school_id")
+    frame = plan.moves.merge(
+        county.teachers, on="teacher_id", how="left", suffixes=("", "_teacher"), validate="one_to_one"
+    )
+    for side in ("from", "to"):
+        frame[f"{side}_area"] = frame[f"{side}_school"].map(schools["area"].astype(str))
+        frame[f"{side}_weak"] = frame[f"{side}_school"].map(schools["weak"]).astype(bool)
+    return frame
+
+
+def test_status_and_exact_tiers(plan: Plan) -> None:
+    assert plan.status in {"optimal", "feasible"}
+    statuses = {t.name: t.status for t in plan.tiers}
+    assert [t.name for t in plan.tiers] == list(POLICY.plan.tiers)
+    for name in ("quota", "headcount", "subject", "balance"):
+        assert statuses[name] == "optimal", (name, plan.tiers)
+    for t in plan.tiers:
+        if t.name in ("quota", "headcount", "subject", "balance"):
+            assert t.value <= t.before + 1e-6, t  # the plan never makes a tier worse than doing nothing
+            assert t.value == pytest.approx(t.bound, rel=1e-6, abs=1e-6), t
+
+
+def test_quotas_met(plan: Plan) -> None:
+    quota = plan.quota
+    assert quota["required_rotations"] > 0
+    assert quota["rotations"] >= quota["required_rotations"]
+    assert (
+        quota["backbone_rotations"]
+        >= POLICY.rotation.min_backbone_share_of_rotators * quota["rotations"] - 1e-9
+    )
+    assert quota["rotation_quota_met"] and quota["backbone_quota_met"] and quota["shortfall"] == []
+    assert quota["rotations"] == plan.moves_by_type()["rotation"]
+
+
+def test_every_move_has_a_reason_naming_the_destination(plan: Plan, county: County) -> None:
+    names = county.schools.set_index("school_id")["name"]
+    assert len(plan.moves) > 0
+    for move in plan.moves.itertuples(index=False):
+        assert isinstance(move.reason, str) and move.reason.strip(), move
+        assert names[move.to_school] in move.reason, (move.teacher_id, move.reason)
+
+
+def test_no_teacher_moves_twice(plan: Plan, movers: pd.DataFrame) -> None:
+    assert plan.moves["teacher_id"].is_unique
+    assert movers["school_id"].notna().all()  # every mover is a teacher of the county
+
+
+def test_county_shortage_not_worse(plan: Plan) -> None:
+    schools = plan.schools
+    before = schools["gap_before"].clip(lower=0).sum()
+    after = schools["gap_after"].clip(lower=0).sum()
+    assert after <= before + 1e-9
+    assert schools["teachers_before"].sum() == schools["teachers_after"].sum()  # moves only, nobody lost
+
+
+def test_moves_follow_the_hard_rules(plan: Plan, movers: pd.DataFrame, county: County) -> None:
+    """From the mover's own school to another; rotations only by eligible teachers toward a lower
+    level; exempt teachers only as volunteers; a volunteer with wishes only to a wished school; no
+    school loses more than 20 % of its teachers."""
+    assert (movers["from_school"] == movers["school_id"]).all()
+    assert (movers["from_stage"] == movers["stage"].astype(str)).all()
+    assert (movers["from_school"] != movers["to_school"]).all()
+    rotation = POLICY.rotation
+    level = lambda area, weak: rotation.level(area, weak)  # noqa: E731
+    rotations = movers[movers["move_type"] == "rotation"]
+    years = (pd.Timestamp(AS_OF) - rotations["school_since"]).dt.days / 365.25
+    assert (years >= rotation.eligible_years_at_school).all()
+    assert all(
+        level(a, w) < level(b, v)
+        for a, w, b, v in zip(
+            rotations["to_area"],
+            rotations["to_weak"],
+            rotations["from_area"],
+            rotations["from_weak"],
+            strict=True,
+        )
+    )
+    exempt = movers["service_until"].notna() & (movers["service_until"] > pd.Timestamp(AS_OF))
+    exempt |= movers["status"].astype(str) != "active"
+    assert movers.loc[exempt, "volunteer"].all()
+    wished = movers[movers["volunteer"] & (movers["wishes"].map(len) > 0)]
+    assert len(wished) > 0 and wished["voluntary"].all()
+    assert all(to in wishes for to, wishes in zip(wished["to_school"], wished["wishes"], strict=True))
+    posts = county.teachers.groupby("school_id").size()
+    leaving = plan.moves.groupby("from_school").size()
+    cap = (posts * rotation.max_share_leaving_school + 1e-9).astype(int).clip(lower=1)
+    assert (leaving <= cap.reindex(leaving.index)).all()
