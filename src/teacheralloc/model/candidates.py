@@ -208,10 +208,11 @@ def build_subjects(units: pd.DataFrame, norms: Norms, teachers: pd.DataFrame) ->
 
 GROUP_KEY = ["origin", "stage", "subject", "others", "movable", "rotation_eligible", "backbone_flag", "pe_arts_flag",
              "support_candidate", "support_need", "on_duty", "counted", "volunteer"]
-#: What a moved teacher is at the destination: the key of an arrival pool (hub mode). A `subject`
+#: Where a moved teacher comes from (`zone`: the township, for distances) and what they are at the
+#: destination: the key of an arrival pool (hub mode). A `subject`
 #: slot teaches `taught` where that subject is short; a `generic` slot fills headcount (or a
 #: backbone/PE-arts deficit) whatever it teaches.
-POOL_KEY = ["to_stage", "slot", "taught", "pe_arts_flag", "backbone_flag", "on_duty", "counted", "move_type",
+POOL_KEY = ["zone", "to_stage", "slot", "taught", "pe_arts_flag", "backbone_flag", "on_duty", "counted", "move_type",
             "level", "cross_stage"]
 TRANSFER = ("rotation", "redeploy")
 ARC_COLUMNS = ["kind", "group", "pool", "pool_to", "origin", "school_id", "dest", "dest_school", "slot", "taught",
@@ -397,6 +398,8 @@ def build_arcs(
     for col in ("origin", "school_id", "backbone_flag", "pe_arts_flag", "on_duty", "counted", "support_need",
                 "singleton", "first_teacher"):
         options[col] = options["group"].map(info[col])
+    township = units.drop_duplicates("school_id").set_index("school_id")["township"]
+    options["zone"] = options["school_id"].map(township) if policy.plan.distance_zones == "township" else ""
     singleton = options["singleton"].astype(bool)
     if mode == "hub":
         direct = options[singleton & (options["slot"] == "subject")]
@@ -497,24 +500,51 @@ def _hub_arcs(
         support_need=False)
     arrive = _with_units(pools, units)
     arrive = arrive[_allowed(arrive, facts, prune)]
-    # Schools that can feed each pool: its own leavers and those of every pool above it in a cascade.
-    feeders = {p: set(s) for p, s in options.groupby("pool")["school_id"]}
-    for upper, lower in sorted(zip(links["pool"], links["pool_to"], strict=True),
-                               key=lambda pair: -float(pools.set_index("pool").at[pair[0], "level"])):
-        feeders.setdefault(lower, set()).update(feeders.get(upper, set()))
-    km = np.full(len(arrive), np.inf)
+    # Distances, made exact enough to choose who leaves: each origin school o gets a potential c(o, P) =
+    # its distance to the nearest unit it could reach through pool P; the leave arc carries c and the
+    # arrival (Q, d) carries min over possible origins of km(o, d) − c(o, P) ≥ 0. Any move o → d then
+    # costs at least as much as it really does in total (a valid lower bound), and origins far from
+    # every need pay for it when they leave.
+    below: dict[int, list[int]] = {int(p): [int(p)] for p in pools["pool"]}
+    children = dict(zip(links["pool"].astype(int), links["pool_to"].astype(int), strict=True))
+    for pool in below:
+        current = pool
+        while current in children:
+            current = children[current]
+            below[pool].append(current)
+    above: dict[int, list[int]] = {int(p): [] for p in pools["pool"]}
+    for pool, chain in below.items():
+        for lower in chain:
+            above[lower].append(pool)
     dest_idx = arrive["dest_school"].map(school_index).to_numpy(dtype=int)
+    dest_of_pool = {int(p): np.unique(dest_idx[pos]) for p, pos in arrive.groupby("pool").indices.items()}
+    entry = {int(p): np.array(sorted({school_index[s] for s in g}), dtype=int)
+             for p, g in options.groupby("pool")["school_id"]}
+    potential: dict[tuple[int, int], float] = {}
+    for pool, origins in entry.items():
+        reach = [dest_of_pool[q] for q in below[pool] if q in dest_of_pool]
+        targets = np.unique(np.concatenate(reach)) if reach else np.array([], dtype=int)
+        for origin in origins:
+            others = targets[targets != origin]
+            potential[(origin, pool)] = float(distance[origin, others].min()) if len(others) else 0.0
+    km = np.full(len(arrive), np.inf)
+    nearest = np.full(len(arrive), np.inf)
     for pool, positions in arrive.groupby("pool").indices.items():
-        rows = np.array(sorted(school_index[s] for s in feeders.get(pool, ())), dtype=int)
-        if len(rows) == 0:
+        sources = [(o, upper) for upper in above[int(pool)] for o in entry.get(upper, ())]
+        if not sources:
             continue
+        rows = np.array([o for o, _ in sources], dtype=int)
+        shift = np.array([potential[(o, upper)] for o, upper in sources])
         block = distance[np.ix_(rows, dest_idx[positions])].copy()
         block[rows[:, None] == dest_idx[positions][None, :]] = np.inf
-        km[positions] = block.min(axis=0)
-    arrive = arrive.assign(km=km)
+        nearest[positions] = block.min(axis=0)
+        km[positions] = np.maximum((block - shift[:, None]).min(axis=0), 0.0)
+    arrive = arrive.assign(km=km, nearest=nearest)
     arrive = arrive[np.isfinite(arrive["km"])]
     if policy.plan.max_km is not None:
-        arrive = arrive[arrive["km"] <= policy.plan.max_km]
+        arrive = arrive[arrive["nearest"] <= policy.plan.max_km]
+    leave["km"] = [potential.get((school_index[s], int(p)), 0.0) for s, p in
+                   zip(leave["school_id"], leave["pool"], strict=True)]
     arrive = arrive.assign(kind="arrive", group=-1, pool_to=-1, origin=None, school_id=None, wish_rank=0,
                            support_need=False)
     frames = [leave[ARC_COLUMNS], cascade[ARC_COLUMNS], arrive[ARC_COLUMNS]]
@@ -536,8 +566,10 @@ def _cost_arcs(arcs: pd.DataFrame, units: pd.DataFrame, policy: Policy) -> pd.Da
     arcs["voluntary"] = arcs["wish_rank"] > 0
     kind = arcs["kind"]
     move = np.where(kind.isin(["direct", "leave"]) & ~arcs["voluntary"], plan.move_cost, 0.0)
+    km = arcs["km"].astype(float)
     travel = np.where(kind.isin(["direct", "arrive"]) & ~arcs["voluntary"],
-                      plan.km_cost * arcs["km"].astype(float) + plan.cross_stage_cost * arcs["cross_stage"], 0.0)
+                      plan.km_cost * km + plan.cross_stage_cost * arcs["cross_stage"], 0.0)
+    travel = travel + np.where(kind == "leave", plan.km_cost * km, 0.0)  # the origin's distance potential
     arcs["disruption"] = move + travel
     scores = list(plan.wish_score)
     wish = arcs["wish_rank"].map(lambda r: scores[min(r, len(scores)) - 1] if r > 0 else 0.0)
