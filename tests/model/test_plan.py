@@ -13,15 +13,20 @@ from tests.model.counties import (
     NAMES,
     NEAR_RETIREMENT,
     SERVICE,
+    county,
     cross_stage,
     english_gap,
     far_shortage,
     gaps_after,
+    grade,
     moves,
     pins,
     quota_only,
+    school,
+    staff,
     subject_versus_headcount,
     surplus_and_shortage,
+    teacher,
     tier,
     two_rural_short,
 )
@@ -440,3 +445,19 @@ def test_hand_computed_figures_of_the_counties() -> None:
     subjects = compute_norms(english_gap()).subjects.set_index(["school_id", "subject"])
     assert subjects.at[("R1", "english"), "demand"] == pytest.approx(10 / 17, abs=1e-4)
     assert ("U1", "english") not in subjects.index or subjects.at[("U1", "english"), "demand"] == 0
+
+
+def test_support_posting_counts_where_the_teacher_serves_and_keeps_the_post_at_home() -> None:
+    """U1 (urban) has 11 teachers for 10 posts, one of them S: title 一级 with no rural service, so S
+    needs a rural posting for 高级职称. R1 (rural) has 9 for 10. S goes on a one-year support posting
+    (支教): on duty at R1 (teachers 9 → 10) while the post stays at U1 (在编 11 → 11, R1 9 → 9)."""
+    teachers = staff("U", "U1", 10) + [teacher("S", "U1", title="first", rural_years=0)] + staff("R", "R1", 9)
+    plan = plan_county(county([school("U1"), school("R1")], [grade("U1", 1), grade("R1", 1)], teachers,
+                              {("U1", "R1"): 20}), POLICY)
+    assert moves(plan) == {("S", "U1", "R1", "support", "chinese")}
+    rows = plan.schools.set_index("school_id")
+    assert (rows.at["U1", "teachers_before"], rows.at["U1", "teachers_after"]) == (11, 10)
+    assert (rows.at["R1", "teachers_before"], rows.at["R1", "teachers_after"]) == (9, 10)
+    assert (rows.at["U1", "establishment_before"], rows.at["U1", "establishment_after"]) == (11, 11)
+    assert (rows.at["R1", "establishment_before"], rows.at["R1", "establishment_after"]) == (9, 9)
+    assert "人事关系仍在" in plan.moves.at[0, "reason"] and "高级职称" in plan.moves.at[0, "reason"]

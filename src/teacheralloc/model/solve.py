@@ -449,7 +449,7 @@ def plan_county(
         moves = moves.assign(backbone=pd.Series(dtype=bool), years_at_school=pd.Series(dtype=float))
         moves.insert(5, "reason", pd.Series(dtype=object))
     after_norms = compute_norms(_after_county(county, moves), policy)
-    schools = _school_table(norms, after_norms)
+    schools = _school_table(norms, after_norms, moves)
     tiers = list(solution.tiers)
     for i, tier in enumerate(tiers):
         if tier.name == "disruption":  # the pooled model priced distances at their lower bound
@@ -474,8 +474,11 @@ def plan_county(
     )
 
 
-def _school_table(before: Norms, after: Norms) -> pd.DataFrame:
-    """schools.csv of a plan: contract columns, then names, posts and indicators before and after."""
+def _school_table(before: Norms, after: Norms, moves: pd.DataFrame) -> pd.DataFrame:
+    """schools.csv of a plan: contract columns, then names, posts and indicators before and after.
+
+    Teachers on duty count where they serve (a support posting at its destination); posts (在编)
+    move only with transfers: a teacher on a support posting still holds a post at home."""
     keys = ["school_id", "stage"]
     base = before.schools[[*keys, "name", "township", "type", "area", "students", "classes", "required",
                            "teachers_before", "gap_before", "teachers_establishment", "subject_shortage_fte",
@@ -492,6 +495,15 @@ def _school_table(before: Norms, after: Norms) -> pd.DataFrame:
     table["gap_after"] = table["gap_after"].fillna(-table["teachers_after"])
     table = table.rename(columns={"teachers_establishment": "establishment_before",
                                   "subject_shortage_fte": "subject_shortage_before"})
+    transfers = moves[moves["move_type"] != "support"]
+    out = transfers.groupby(["from_school", "from_stage"]).size()
+    into = transfers.groupby(["to_school", "to_stage"]).size()
+    keys_index = list(zip(table["school_id"], table["stage"], strict=True))
+    table["establishment_before"] = table["establishment_before"].fillna(0).astype(int)
+    table["establishment_after"] = [
+        int(posts) - int(out.get(key, 0)) + int(into.get(key, 0))
+        for posts, key in zip(table["establishment_before"], keys_index, strict=True)
+    ]
     columns = ["school_id", "stage", "students", "classes", "required", "teachers_before", "teachers_after",
                "gap_before", "gap_after", "name", "township", "type", "area", "establishment_before",
                "establishment_after", "subject_shortage_before", "subject_shortage_after", "per100_backbone",
