@@ -57,15 +57,19 @@ def main() -> None:
             summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
             tiers = {t["tier"]: t for t in summary["tiers"]}
             rows.append((case, wall, peak_mb, summary, tiers))
-    print("| case | teachers | wall s | peak MB | status | moves | headcount (value/bound) | subject | balance | "
+    print("| case | model | wall s | peak MB | status | moves | headcount (value/bound) | subject | balance | "
           "disruption gap | wishes gap |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
+    def num(value: float | None, form: str) -> str:
+        return "—" if value is None else format(value, form)
+
     for case, wall, peak_mb, summary, tiers in rows:
-        print(f"| {case} | {summary['model_size']['groups']} groups | {wall:.1f} | {peak_mb:.0f} | {summary['status']} | "
-              f"{summary['moves']['total']} | {tiers['headcount']['value']:.2f}/{tiers['headcount']['bound']:.2f} | "
-              f"{tiers['subject']['value']:.0f}/{tiers['subject']['bound']:.0f} | "
-              f"{tiers['balance']['value']:.0f}/{tiers['balance']['bound']:.0f} | {tiers['disruption']['gap']:.2%} | "
-              f"{tiers['wishes']['gap']:.2%} |")
+        cells = [case, f"{summary['model_size']['groups']} groups", f"{wall:.1f}", f"{peak_mb:.0f}", summary["status"],
+                 str(summary["moves"]["total"])]
+        for name, form in (("headcount", ".2f"), ("subject", ".0f"), ("balance", ".0f")):
+            cells.append(f"{num(tiers[name]['value'], form)}/{num(tiers[name]['bound'], form)}")
+        cells += [num(tiers["disruption"]["gap"], ".2%"), num(tiers["wishes"]["gap"], ".2%")]
+        print("| " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

@@ -305,6 +305,13 @@ def main() -> None:
     except OSError as error:
         err_console.print(f"[错误] 文件操作失败：{error}", markup=False)
         sys.exit(2)
+    except RuntimeError as error:
+        from teacheralloc.model.solve import SolverTimeout
+
+        if not isinstance(error, SolverTimeout):
+            raise
+        err_console.print(f"[错误] {error}", markup=False)
+        sys.exit(3)
     except Exception as error:  # a bug: a message, not a traceback (unless asked for)
         err_console.print(f"[内部错误] {type(error).__name__}: {error}", markup=False)
         if os.environ.get("TEACHERALLOC_DEBUG"):

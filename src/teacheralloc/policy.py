@@ -194,7 +194,7 @@ class Plan(BaseModel):
     junior_to_primary_subjects: dict[Subject, Subject]
     max_km: float | None = Field(default=None, gt=0)
     road_factor: float = Field(ge=1)
-    distance_zones: Literal["township", "none"]
+    distance_zones: Literal["auto", "township", "none"]
     prune_destinations: bool
     tier_tolerance: float = Field(ge=0, le=0.01)
     lower_tier_gap: float = Field(ge=0, le=0.05)

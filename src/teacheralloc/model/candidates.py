@@ -215,6 +215,8 @@ GROUP_KEY = ["origin", "stage", "subject", "others", "movable", "rotation_eligib
 POOL_KEY = ["zone", "to_stage", "slot", "taught", "pe_arts_flag", "backbone_flag", "on_duty", "counted", "move_type",
             "level", "cross_stage"]
 TRANSFER = ("rotation", "redeploy")
+#: `plan.distance_zones: auto` pools by township up to this many townships (a county), else county-wide.
+AUTO_ZONE_LIMIT = 30
 ARC_COLUMNS = ["kind", "group", "pool", "pool_to", "origin", "school_id", "dest", "dest_school", "slot", "taught",
                "move_type", "backbone_flag", "pe_arts_flag", "on_duty", "counted", "support_need", "cross_stage", "km",
                "wish_rank"]
@@ -399,7 +401,10 @@ def build_arcs(
                 "singleton", "first_teacher"):
         options[col] = options["group"].map(info[col])
     township = units.drop_duplicates("school_id").set_index("school_id")["township"]
-    options["zone"] = options["school_id"].map(township) if policy.plan.distance_zones == "township" else ""
+    zones = policy.plan.distance_zones
+    if zones == "auto":  # township pools when the county is small enough for them (measured: docs/plan.md)
+        zones = "township" if township.nunique() <= AUTO_ZONE_LIMIT else "none"
+    options["zone"] = options["school_id"].map(township) if zones == "township" else ""
     singleton = options["singleton"].astype(bool)
     if mode == "hub":
         direct = options[singleton & (options["slot"] == "subject")]

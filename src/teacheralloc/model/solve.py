@@ -37,6 +37,10 @@ log = logging.getLogger("teacheralloc")
 EXACT_TIERS = ("quota", "headcount", "subject", "balance")
 
 
+class SolverTimeout(RuntimeError):
+    """The time limit ran out before any plan was found."""
+
+
 class SolveParams(BaseModel):
     """Solver settings (求解参数)."""
 
@@ -176,7 +180,7 @@ def _solve_tier(model: mathopt.Model, integers: list[mathopt.Variable], every: l
         # Out of time: keep the last tier's plan (feasible here); the bound is unknown.
         log.warning("tier LP stopped (%s); keeping the previous solution", relaxed.termination.reason.name)
         if incumbent is None:
-            raise TimeoutError("时间不足：第一层目标未能求解，请加大 --time-limit")
+            raise SolverTimeout("时间不足：第一层目标未能在时限内求解，请加大 --time-limit")
         return _TierSolve(float("nan"), float("-inf"), False, [])
     bound = float(relaxed.objective_value())
     ints = np.array(relaxed.variable_values(integers)) if integers else np.array([])
