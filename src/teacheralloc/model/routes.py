@@ -16,6 +16,7 @@ from teacheralloc.model.candidates import Candidates
 
 ROUTE_COLUMNS = ["group", "dest", "taught", "move_type", "count", "km", "cross_stage", "wish_rank", "voluntary"]
 KM_SCALE = 1000  # min-cost flow needs integer costs: metres
+SELF_COST = 10**12  # a flow back to the teacher's own school: only when nothing else is possible
 
 
 def route_flows(candidates: Candidates, flows: pd.DataFrame) -> pd.DataFrame:
@@ -70,11 +71,14 @@ def _route_family(head: int, supply: pd.DataFrame, demand: pd.DataFrame, groups:
         origin_level = float(units.at[groups.at[group, "origin"], "level"])
         for dest, sink in sink_nodes.items():
             dest_school = units.at[dest, "school_id"]
-            if origin_school == dest_school or (rotation and not float(units.at[dest, "level"]) < origin_level):
+            if rotation and not float(units.at[dest, "level"]) < origin_level:
                 continue
             km = float(candidates.distance[index[origin_school], index[dest_school]])
-            arc = solver.add_arc_with_capacity_and_unit_cost(node, sink, int(sources[group]), int(round(km * KM_SCALE)))
-            arcs.append((arc, group, dest, km))
+            # A teacher "moving" to their own school is no move; only a plan cut short by the time limit
+            # (before the disruption tier) contains such flows, and they are dropped below.
+            cost = SELF_COST if origin_school == dest_school else int(round(km * KM_SCALE))
+            arc = solver.add_arc_with_capacity_and_unit_cost(node, sink, int(sources[group]), cost)
+            arcs.append((arc, group, dest, km if origin_school != dest_school else -1.0))
     for group, node in source_nodes.items():
         solver.set_node_supply(node, int(sources[group]))
     for dest, node in sink_nodes.items():
@@ -93,7 +97,7 @@ def _route_family(head: int, supply: pd.DataFrame, demand: pd.DataFrame, groups:
         (group, dest, taught if taught is not None else subject_of(group), info["move_type"],
          solver.flow(arc), km, bool(info["cross_stage"]), 0, False)
         for arc, group, dest, km in arcs
-        if solver.flow(arc) > 0
+        if solver.flow(arc) > 0 and km >= 0
     ]
     return pd.DataFrame(rows, columns=ROUTE_COLUMNS)
 
