@@ -429,14 +429,18 @@ def _direct_arcs(
         return pd.DataFrame(columns=ARC_COLUMNS)
     rows = _with_units(options, units)
     rows = rows[rows["dest_school"] != rows["school_id"]]
-    wishes = teachers.set_index("teacher_id")["wishes"]
-    volunteer = teachers.set_index("teacher_id")["volunteer"].astype(bool)
+    # Plain dicts: this runs once per (option, unit) row, millions at province scale.
+    wishes = dict(zip(teachers["teacher_id"], teachers["wishes"], strict=True))
+    volunteer = dict(zip(teachers["teacher_id"], teachers["volunteer"].astype(bool), strict=True))
     to_school = pins[pins["kind"] == "to_school"].groupby("teacher_id")["school_id"].first()
     not_to = pins[pins["kind"] == "not_to_school"][["teacher_id", "school_id"]]
     teacher = rows["first_teacher"].where(rows["singleton"].astype(bool))
-    wish_lists = teacher.map(lambda t: list(wishes.get(t, ())) if isinstance(t, str) and volunteer.get(t) else [])
-    rows["wish_rank"] = [w.index(d) + 1 if d in w else 0 for w, d in zip(wish_lists, rows["dest_school"], strict=True)]
-    has_wishes = wish_lists.map(len) > 0
+    ranks = {t: {school: r + 1 for r, school in enumerate(wishes[t])} if volunteer[t] else {}
+             for t in teacher.dropna().unique()}
+    no_wish: dict[str, int] = {}
+    wish_of = [ranks.get(t, no_wish) if isinstance(t, str) else no_wish for t in teacher]
+    rows["wish_rank"] = [w.get(d, 0) for w, d in zip(wish_of, rows["dest_school"], strict=True)]
+    has_wishes = pd.Series([bool(w) for w in wish_of], index=rows.index)
     pinned_to = teacher.map(to_school)
     keep = ~has_wishes | (rows["wish_rank"] > 0)
     keep &= pinned_to.isna() | (pinned_to == rows["dest_school"])
