@@ -57,6 +57,7 @@ from teacheralloc.domain import County, MoveType, SchoolType, Stage, Status, Sub
 from teacheralloc.errors import InputError, Problem
 from teacheralloc.io.read import decode, normalize_header
 from teacheralloc.norms import compute_norms
+from teacheralloc.plan import SCHOOL_COLUMNS
 from teacheralloc.policy import Policy
 
 #: Rule code -> (number, Chinese name).
@@ -94,17 +95,7 @@ PLAN_OPTIONAL = {
     "voluntary": "本人申请",
     "wish_rank": "志愿序号",
 }
-SCHOOLS_REQUIRED = {
-    "school_id": "学校代码",
-    "stage": "学段",
-    "students": "学生数",
-    "classes": "班数",
-    "required": "核定编制",
-    "teachers_before": "调配前在岗教师",
-    "teachers_after": "调配后在岗教师",
-    "gap_before": "调配前缺口",
-    "gap_after": "调配后缺口",
-}
+SCHOOLS_REQUIRED = SCHOOL_COLUMNS  # the contract's schools.csv columns (plan.py is a leaf, not the model)
 MOVE_TYPES = tuple(m.value for m in MoveType)
 TRANSFERS = ("rotation", "redeploy")
 NEW_HIRE_ID = re.compile(r"^NEW-\d+$")
@@ -959,14 +950,7 @@ def _units(county: County, policy: Policy, teachers: pd.DataFrame, moves: list[_
     units["teachers_after"] = units["teachers_before"] + [delta.get(k, 0) for k in keys]
     units["gap_before"] = units["required"] - units["teachers_before"]
     units["gap_after"] = units["required"] - units["teachers_after"]
-    required = units["required"].astype(float)
-    rounding = policy.plan.headcount_rounding
-    if rounding == "nearest":
-        units["target"] = np.floor(required + 0.5)
-    elif rounding == "up":
-        units["target"] = np.ceil(required - 1e-9)
-    else:
-        units["target"] = required
+    units["target"] = policy.plan.headcount_target(units["required"])
     units["surplus"] = np.floor(np.maximum(0.0, units["teachers_before"] - units["target"]) + 1e-9).astype(
         int
     )

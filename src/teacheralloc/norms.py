@@ -185,7 +185,7 @@ def subject_supply(
     main = teachers.groupby(keys, observed=True).size().rename("main").reset_index()
     main["stage"] = main["stage"].astype(str)
     main["subject"] = main["subject"].astype(str)
-    table = demand[keys + ["demand"]].merge(main, on=keys, how="outer")
+    table = demand[[*keys, "demand"]].merge(main, on=keys, how="outer")
     table[["demand", "main"]] = table[["demand", "main"]].fillna(0.0)
     table["supply_main"] = np.minimum(table["main"], table["demand"])
     table["spare_fraction"] = ((table["main"] - table["supply_main"]) / table["main"].replace(0, np.nan)).fillna(0)

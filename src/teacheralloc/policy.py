@@ -207,6 +207,17 @@ class Plan(BaseModel):
             raise ValueError("须恰好包含 quota, headcount, subject, balance, disruption, wishes 各一次")
         return value
 
+    def headcount_target(self, required: Any) -> Any:
+        """Required posts in whole teachers, per `headcount_rounding` (works on numbers and arrays)."""
+        import numpy as np
+
+        values = np.asarray(required, dtype=float)
+        if self.headcount_rounding == "nearest":
+            return np.floor(values + 0.5)
+        if self.headcount_rounding == "up":
+            return np.ceil(values - 1e-9)
+        return values
+
     def subject_weight_of(self, subject: str) -> float:
         return float(self.subject_weight.get(str(subject), self.subject_weight.get("default", 1.0)))
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 
-import pytest
-
 import pandas as pd
+import pytest
 from openpyxl import load_workbook
 
 from teacheralloc.domain import (

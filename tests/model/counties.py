@@ -302,7 +302,7 @@ def exchange_for_subject() -> County:
     )
 
 
-def checked_plan(county, policy, pins=None, params=None, progress=None):  # noqa: ANN001, ANN201
+def checked_plan(county, policy, pins=None, params=None, progress=None):
     """`plan_county`, then the independent checker on the written plan: every plan the tests make is
     re-verified against every hard rule (issue 4: the suite runs `check` on every plan it produces)."""
     import tempfile

@@ -30,11 +30,11 @@ from tests.model.counties import (
     tier,
     two_rural_short,
 )
+from tests.model.counties import checked_plan as plan_county
 
 from teacheralloc.errors import InputError
 from teacheralloc.io.pins import read_pins
 from teacheralloc.model.solve import SolveParams
-from tests.model.counties import checked_plan as plan_county
 from teacheralloc.norms import compute_norms
 from teacheralloc.policy import Policy, load_policy
 
@@ -435,12 +435,12 @@ def test_proven_optimum_is_reported_optimal() -> None:
 def test_hand_computed_figures_of_the_counties() -> None:
     """The norms the expected plans rest on: 190 pupils → 10 posts, 228 → 12, 135 junior → 10; one
     whole English teacher needed in grade 3, none in grade 1."""
-    for county, expected in [
+    for sample, expected in [
         (surplus_and_shortage(False), {"U1": 10.0, "R1": 10.0}),
         (quota_only(), {"U1": 12.0, "R1": 10.0}),
         (cross_stage(), {"J1": 10.0, "P1": 10.0}),
     ]:
-        required = compute_norms(county).schools.set_index("school_id")["required"].to_dict()
+        required = compute_norms(sample).schools.set_index("school_id")["required"].to_dict()
         assert required == pytest.approx(expected)
     subjects = compute_norms(english_gap()).subjects.set_index(["school_id", "subject"])
     assert subjects.at[("R1", "english"), "demand"] == pytest.approx(10 / 17, abs=1e-4)

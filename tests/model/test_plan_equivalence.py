@@ -18,11 +18,10 @@ from functools import cache
 
 import pytest
 from tests.model import counties as C
+from tests.model.counties import checked_plan as plan_county
 
 from teacheralloc.domain import County
-from teacheralloc.errors import InputError
 from teacheralloc.model.solve import SolveParams
-from tests.model.counties import checked_plan as plan_county
 from teacheralloc.plan import Plan
 from teacheralloc.policy import Policy
 from teacheralloc.sample import generate_county

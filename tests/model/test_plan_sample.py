@@ -8,11 +8,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from tests.model.counties import AS_OF
+from tests.model.counties import checked_plan as plan_county
 
 from teacheralloc.domain import County
 from teacheralloc.io.read import load_county
 from teacheralloc.model.solve import SolveParams
-from tests.model.counties import checked_plan as plan_county
 from teacheralloc.plan import Plan
 from teacheralloc.policy import Policy
 

@@ -159,14 +159,7 @@ def build_units(county: County, norms: Norms, teachers: pd.DataFrame, policy: Po
     units["weight"] = units["weight"] + np.where(units["weak"], plan.weak_school_extra, 0.0)
     duty = teachers[teachers["on_duty"]]
     units["before"] = units["unit"].map(unit_id(duty["school_id"], duty["stage"]).value_counts()).fillna(0).astype(int)
-    rounding = plan.headcount_rounding
-    required = units["required"].astype(float)
-    if rounding == "nearest":
-        units["target"] = np.floor(required + 0.5)
-    elif rounding == "up":
-        units["target"] = np.ceil(required - 1e-9)
-    else:
-        units["target"] = required
+    units["target"] = plan.headcount_target(units["required"])
     units["headcount_gap"] = units["target"] - units["before"]
     units["surplus"] = np.floor(np.maximum(0.0, units["before"] - units["target"]) + 1e-9).astype(int)
     counted = teachers[teachers["counted"]]

@@ -110,7 +110,7 @@ def establishment_cap(m: AllocationModel) -> None:
     arcs were never created); a support posting keeps the post at home and does not count."""
     schools = m.candidates.units.drop_duplicates("school_id")
     for school in schools.itertuples(index=False):
-        if not school.establishment == school.establishment:  # NaN: not given
+        if math.isnan(school.establishment):  # not given
             continue
         est = float(school.establishment)
         if school.school_posts >= est:

@@ -23,12 +23,11 @@ from ortools.math_opt.python import mathopt
 from pydantic import BaseModel, ConfigDict, Field
 
 from teacheralloc.domain import County
-from teacheralloc.errors import InputError
+from teacheralloc.errors import InputError, Problem
 from teacheralloc.model.builder import AllocationModel, build_model
 from teacheralloc.model.candidates import Candidates, build_candidates
 from teacheralloc.model.objective import TIER_LABELS
 from teacheralloc.norms import Norms, compute_norms
-from teacheralloc.errors import Problem
 from teacheralloc.plan import Plan, TierResult
 from teacheralloc.policy import Policy
 

@@ -74,7 +74,7 @@ def write_sheets(
                     continue
                 letter = get_column_letter(list(frame.columns).index(column) + 1)
                 area = f"{letter}2:{letter}{len(frame) + 1}"
-                threshold = "0.5" if colour == "numeric" else "0.5"
+                threshold = "0.5"  # half a teacher: smaller gaps are rounding
                 sheet.conditional_formatting.add(area, CellIsRule(operator="greaterThanOrEqual", formula=[threshold],
                                                                   fill=SHORTAGE_FILL))
                 sheet.conditional_formatting.add(area, CellIsRule(operator="lessThanOrEqual", formula=[f"-{threshold}"],
