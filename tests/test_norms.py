@@ -196,3 +196,15 @@ def test_class_and_school_size_checks() -> None:
     assert result["grades_large_class"] == 1
     assert result["max_avg_class_size"] == pytest.approx(58.0)
     assert result["over_school_size"]
+
+
+def test_every_required_figure_names_its_rule_and_sources(teaching_point: County, nine_year: County) -> None:
+    """Issue 3: every required-establishment figure can be traced to a policy number and its source."""
+    for county in (teaching_point, nine_year):
+        for row in compute_norms(county).schools.itertuples():
+            assert row.rule in ("ratio", "small_mean", "small_max", "teaching_point_min", "special")
+            assert row.rule_source and "未注明来源" not in row.rule_source
+    small = compute_norms(teaching_point).schools.iloc[0]
+    assert "staffing.small_school.staff_per_class" in small["rule_source"] and "[R]" in small["rule_source"]
+    ratio = compute_norms(nine_year).schools.iloc[0]
+    assert "staffing.students_per_staff" in ratio["rule_source"] and "2014" in ratio["rule_source"]

@@ -109,7 +109,24 @@ def required_establishment(base: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     out["boarding_extra"] = boarders / 100 * staffing.boarding.staff_per_100_boarders if staffing.boarding.enabled else 0.0
     out["required"] = (required + out["boarding_extra"]).where(out["students"] > 0, 0.0).round(4)
     out["rule"] = rule.where(out["students"] > 0, "none")
+    out["rule_source"] = out["rule"].map(lambda r: rule_source(r, policy))
     return out
+
+
+#: The policy settings behind each establishment rule, for tracing a figure to its source.
+RULE_KEYS = {
+    "ratio": ("staffing.students_per_staff",),
+    "small_mean": ("staffing.small_school.method", "staffing.small_school.staff_per_class"),
+    "small_max": ("staffing.small_school.method", "staffing.small_school.staff_per_class"),
+    "teaching_point_min": ("staffing.small_school.min_per_teaching_point",),
+    "special": ("staffing.special_students_per_staff",),
+    "none": (),
+}
+
+
+def rule_source(rule: str, policy: Policy) -> str:
+    """The sources of the policy numbers a required-establishment figure was computed from."""
+    return "；".join(f"{key}: {policy.source(key)}" for key in RULE_KEYS.get(rule, ()))
 
 
 def _duty_mask(teachers: pd.DataFrame, policy: Policy) -> pd.Series:

@@ -28,6 +28,7 @@ SCHOOL_COLUMNS = {
     "required_class": "按班师比测算",
     "boarding_extra": "寄宿附加编制",
     "rule": "核定规则",
+    "rule_source": "依据",
     "posts_held": "现有核定编制",
     "teachers_establishment": "在编教师",
     "subject_shortage_fte": "学科缺口合计(FTE)",
@@ -196,6 +197,6 @@ def write_norms(norms: Norms, out: Path) -> list[Path]:
             "编制测算": establishment_table(norms),
         },
         shortage_columns={"学校编制": ["调配前缺口"], "学科缺口": "numeric"},
-        wrap_columns={"编制测算": ["说明", "依据"]},
+        wrap_columns={"编制测算": ["说明", "依据"], "学校编制": ["依据"]},
     )
     return [schools_csv, subjects_csv, workbook]
