@@ -57,7 +57,7 @@ from teacheralloc.domain import County, MoveType, SchoolType, Stage, Status, Sub
 from teacheralloc.errors import InputError, Problem
 from teacheralloc.io.read import decode, normalize_header
 from teacheralloc.norms import compute_norms
-from teacheralloc.plan import SCHOOL_COLUMNS
+from teacheralloc.plan import MOVE_COLUMNS, SCHOOL_COLUMNS
 from teacheralloc.policy import Policy
 
 #: Rule code -> (number, Chinese name).
@@ -80,14 +80,7 @@ RULES: dict[str, tuple[int, str]] = {
 }
 
 # The output contract's columns (data-contract.md), with their Chinese headers.
-PLAN_REQUIRED = {
-    "teacher_id": "教师编号",
-    "from_school": "原学校",
-    "to_school": "新学校",
-    "move_type": "调配类型",
-    "subject": "任教学科",
-    "reason": "理由",
-}
+PLAN_REQUIRED = MOVE_COLUMNS
 PLAN_OPTIONAL = {
     "from_stage": "原学段",
     "to_stage": "新学段",

@@ -8,17 +8,12 @@ import pandas as pd
 
 from teacheralloc.domain import Area, SchoolType, Stage, Subject
 from teacheralloc.norms import INDICATOR_LABELS, INDICATOR_SHORT, INDICATORS, RULE_LABELS, Norms
+from teacheralloc.plan import SCHOOL_COLUMNS as PLAN_SCHOOL_COLUMNS
 from teacheralloc.report.excel import write_sheets
 
 #: schools.csv: the contract's columns first, then the rest.
 SCHOOL_COLUMNS = {
-    "school_id": "学校代码",
-    "stage": "学段",
-    "students": "学生数",
-    "classes": "班数",
-    "required": "核定编制",
-    "teachers_before": "调配前在岗教师",
-    "gap_before": "调配前缺口",
+    **{code: label for code, label in PLAN_SCHOOL_COLUMNS.items() if not code.endswith("_after")},
     "name": "学校名称",
     "township": "乡镇",
     "type": "学校类型",
