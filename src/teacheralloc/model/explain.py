@@ -64,7 +64,8 @@ def move_reasons(moves: pd.DataFrame, candidates: Candidates, schools: pd.DataFr
         else:
             surplus = origin["before"] - origin["required"]
             if surplus >= 1:
-                rule = f"{from_name}{STAGE[move.from_stage]}在岗 {origin['before']} 人，超核定编制 {surplus:.1f} 人，富余教师调剂"
+                part = f"{STAGE[move.from_stage]}部" if origin["type"] in ("nine_year", "special") else ""
+                rule = f"{from_name}{part}在岗 {origin['before']} 人，超核定编制 {surplus:.1f} 人，富余教师调剂"
             else:
                 rule = f"{from_name}与调入教师对调，保持该校编制不减（调剂）"
             if move.from_stage != move.to_stage:
