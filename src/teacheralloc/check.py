@@ -283,9 +283,12 @@ def _teacher_facts(county: County, policy: Policy, pins: pd.DataFrame) -> pd.Dat
     t["years_to_retirement"] = [(pd.Timestamp(d) - as_of).days / 365.25 for d in t["retirement_date"]]
     exempt_statuses = {s.value for s in rotation.exempt_statuses}
     service = t["service_until"].notna() & (t["service_until"] > as_of)
+    types = county.schools.set_index("school_id")["type"].astype(str)
+    special = t["school_id"].map(types).eq("special") & (not policy.plan.special_schools_take_part)
     reasons = []
-    for status, bound, until, retire, left in zip(
-        t["status"], service, t["service_until"], t["retirement_date"], t["years_to_retirement"], strict=True
+    for status, bound, until, retire, left, in_special in zip(
+        t["status"], service, t["service_until"], t["retirement_date"], t["years_to_retirement"], special,
+        strict=True,
     ):
         if status in exempt_statuses:
             reasons.append(f"在岗状态为“{Status(status).label}”")
@@ -295,6 +298,8 @@ def _teacher_facts(county: County, policy: Policy, pins: pd.DataFrame) -> pd.Dat
             reasons.append(
                 f"距法定退休不足 {rotation.exempt_years_to_retirement:g} 年（{retire.isoformat()} 退休）"
             )
+        elif in_special:
+            reasons.append("特殊教育学校教师（plan.special_schools_take_part 为 false）")
         else:
             reasons.append("")
     t["exempt"] = reasons

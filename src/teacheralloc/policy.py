@@ -191,6 +191,7 @@ class Plan(BaseModel):
     wish_score: tuple[float, ...]
     support_need_score: float = Field(ge=0)
     junior_to_primary: bool
+    special_schools_take_part: bool
     junior_to_primary_subjects: dict[Subject, Subject]
     max_km: float | None = Field(default=None, gt=0)
     road_factor: float = Field(ge=1)

@@ -461,3 +461,21 @@ def test_support_posting_counts_where_the_teacher_serves_and_keeps_the_post_at_h
     assert (rows.at["U1", "establishment_before"], rows.at["U1", "establishment_after"]) == (11, 11)
     assert (rows.at["R1", "establishment_before"], rows.at["R1", "establishment_after"]) == (9, 9)
     assert "人事关系仍在" in plan.moves.at[0, "reason"] and "高级职称" in plan.moves.at[0, "reason"]
+
+
+@pytest.mark.parametrize("take_part", [False, True])
+def test_special_school_teachers_take_part_only_when_the_policy_says_so(take_part: bool) -> None:
+    """城关第一小学 (U2 here, typed as the special-education school) has 12 teachers for 10 posts and 山岭村小学
+    needs 2: by default (plan.special_schools_take_part: false) its specialists stay and the gap
+    remains; when the policy lets them take part, two are redeployed."""
+    teachers = staff("U", "U2", 12) + staff("R", "R1", 8)
+    special = county([school("U2", type="special"), school("R1")], [grade("U2", 1, students=40), grade("R1", 1)],
+                     teachers, {("U2", "R1"): 20})
+    policy = load_policy(overrides={"plan": {"special_schools_take_part": take_part}})
+    plan = plan_county(special, policy)
+    moved = {m[0] for m in moves(plan)}
+    if take_part:
+        assert len(moved) == 2 and all(t.startswith("U") for t in moved)
+    else:
+        assert moved == set()
+        assert gaps_after(plan)["R1"] == pytest.approx(2.0)

@@ -26,6 +26,7 @@ EXEMPT_LABELS = {
     "service": "服务期未满",
     "retirement": "临近退休",
     "pinned": "指定留任",
+    "special": "特殊教育学校教师",
 }
 
 
@@ -103,6 +104,9 @@ def teacher_flags(county: County, policy: Policy, pins: pd.DataFrame) -> pd.Data
     exempt = exempt.where(~((exempt == "") & near), "retirement")
     stay_pins = set(pins.loc[pins["kind"] == "must_stay", "teacher_id"])
     pinned_stay = teachers["teacher_id"].isin(stay_pins)
+    school_type = teachers["school_id"].map(schools["type"].astype(str))
+    if not policy.plan.special_schools_take_part:  # special-education teachers are specialists
+        exempt = exempt.where(~((exempt == "") & (school_type == SchoolType.special.value)), "special")
     exempt = exempt.where(~pinned_stay, "pinned")
     teachers["exempt"] = exempt
     volunteer = teachers["volunteer"].astype(bool)
@@ -286,6 +290,7 @@ def _unit_facts(units: pd.DataFrame, subjects: pd.DataFrame, groups: pd.DataFram
         "need_bb": (table["backbone_target"] - table["backbone_before"]) > 1e-9,
         "need_pa": (table["pe_arts_target"] - table["pe_arts_before"]) > 1e-9,
         "rural_or_weak": (table["area"] == "rural") | table["weak"].astype(bool),
+        **({} if policy.plan.special_schools_take_part else {"special": table["type"] == SchoolType.special.value}),
         "gap": gap,
     }
 
@@ -339,6 +344,8 @@ def _allowed(dest: pd.DataFrame, facts: dict[str, object], prune: bool) -> pd.Se
     ok &= ~rotation | (dest_level < dest["level"].to_numpy())
     if "level_floor" in dest:
         ok &= ~rotation | (dest_level >= dest["level_floor"].to_numpy())
+    if "special" in facts:
+        ok &= ~dest["dest"].map(facts["special"]).to_numpy(dtype=bool)
     support = (dest["move_type"] == "support").to_numpy()
     ok &= ~support | dest["dest"].map(facts["rural_or_weak"]).to_numpy(dtype=bool)
     if prune:
