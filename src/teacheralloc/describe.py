@@ -5,24 +5,30 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from teacheralloc.domain import Area, County, SchoolType, Stage, Status, Subject
+from teacheralloc.domain import Area, CodedEnum, County, SchoolType, Stage, Status, Subject, stage_codes
 
 
-def schools_by_type_and_area(county: County) -> pd.DataFrame:
-    """Number of schools by type (rows) and area (columns), with totals."""
-    table = pd.crosstab(county.schools["type"], county.schools["area"], dropna=False)
-    table = table.reindex(index=[t.value for t in SchoolType], columns=[a.value for a in Area], fill_value=0)
+def _counts(rows: pd.Series, columns: pd.Series, row_enum: type[CodedEnum], column_enum: type[CodedEnum]
+            ) -> pd.DataFrame:
+    """A crosstab in enumeration order with Chinese labels, empty rows dropped, and totals."""
+    table = pd.crosstab(rows, columns, dropna=False)
+    table = table.reindex(index=[m.value for m in row_enum], columns=[m.value for m in column_enum], fill_value=0)
     table = table[table.sum(axis=1) > 0]
-    table.index = [SchoolType(t).label for t in table.index]
-    table.columns = [Area(a).label for a in table.columns]
+    table.index = [row_enum(v).label for v in table.index]
+    table.columns = [column_enum(v).label for v in table.columns]
     table["合计"] = table.sum(axis=1)
     table.loc["合计"] = table.sum(axis=0)
     return table
 
 
+def schools_by_type_and_area(county: County) -> pd.DataFrame:
+    """Number of schools by type (rows) and area (columns), with totals."""
+    return _counts(county.schools["type"], county.schools["area"], SchoolType, Area)
+
+
 def students_and_classes_by_stage(county: County) -> pd.DataFrame:
     """Students, classes and average class size by stage."""
-    classes = county.classes.assign(stage=np.where(county.classes["grade"] <= 6, "primary", "junior"))
+    classes = county.classes.assign(stage=stage_codes(county.classes["grade"]))
     table = classes.groupby("stage")[["students", "classes"]].sum()
     table = table.reindex([s.value for s in Stage], fill_value=0)
     table["平均班额"] = (table["students"] / table["classes"].replace(0, np.nan)).round(1)
@@ -34,14 +40,7 @@ def students_and_classes_by_stage(county: County) -> pd.DataFrame:
 
 def teachers_by_stage_and_subject(county: County) -> pd.DataFrame:
     """Teachers by main subject (rows) and stage (columns)."""
-    table = pd.crosstab(county.teachers["subject"], county.teachers["stage"], dropna=False)
-    table = table.reindex(index=[s.value for s in Subject], columns=[s.value for s in Stage], fill_value=0)
-    table = table[table.sum(axis=1) > 0]
-    table.index = [Subject(s).label for s in table.index]
-    table.columns = [Stage(s).label for s in table.columns]
-    table["合计"] = table.sum(axis=1)
-    table.loc["合计"] = table.sum(axis=0)
-    return table
+    return _counts(county.teachers["subject"], county.teachers["stage"], Subject, Stage)
 
 
 def teachers_by_status(county: County) -> pd.DataFrame:

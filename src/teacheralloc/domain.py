@@ -18,6 +18,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any, ClassVar, Self
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -105,6 +106,11 @@ _TYPE_GRADES = {
 def stage_of_grade(grade: int) -> Stage:
     """Grades 1–6 are primary (小学), 7–9 junior (初中)."""
     return Stage.primary if grade <= 6 else Stage.junior
+
+
+def stage_codes(grades: pd.Series) -> pd.Series:
+    """`stage_of_grade` for a column of grades: the stage codes ("primary" / "junior")."""
+    return pd.Series(np.where(grades <= 6, Stage.primary.value, Stage.junior.value), index=grades.index)
 
 
 class Area(CodedEnum):

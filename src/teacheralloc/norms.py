@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from teacheralloc.domain import County, Education, SchoolType, Stage, Status, Subject
+from teacheralloc.domain import County, Education, SchoolType, Stage, Status, Subject, stage_codes
 from teacheralloc.policy import Policy
 
 EDUCATION_RANK = {member.value: rank for rank, member in enumerate(Education)}
@@ -56,7 +56,7 @@ class Norms:
 def school_stages(county: County) -> pd.DataFrame:
     """School × stage rows with students and classes: every stage the school's type teaches that has
     class rows or teachers (a nine-year school gives two rows)."""
-    classes = county.classes.assign(stage=np.where(county.classes["grade"] <= 6, "primary", "junior"))
+    classes = county.classes.assign(stage=stage_codes(county.classes["grade"]))
     by_stage = classes.groupby(["school_id", "stage"], sort=False)[["classes", "students"]].sum()
     teacher_keys = county.teachers.groupby(["school_id", "stage"], observed=True, sort=False).size()
     schools = county.schools[["school_id", "name", "township", "type", "area", "weak", "boarding_students",
@@ -179,7 +179,7 @@ def subject_demand(county: County, policy: Policy) -> pd.DataFrame:
     periods = periods[periods["periods"] > 0]
     classes = county.classes[county.classes["classes"] > 0][["school_id", "grade", "classes"]]
     demand = classes.merge(periods, on="grade")
-    demand["stage"] = np.where(demand["grade"] <= 6, "primary", "junior")
+    demand["stage"] = stage_codes(demand["grade"])
     demand["class_periods"] = demand["classes"] * demand["periods"]
     demand = demand.groupby(["school_id", "stage", "subject"], as_index=False)["class_periods"].sum()
     loads = {(s.value, sub.value): curriculum.load(s, sub) for s in Stage for sub in Subject}
@@ -309,7 +309,7 @@ def add_size_checks(table: pd.DataFrame, county: County, policy: Policy) -> pd.D
     """Average class size per grade against the limits, and school size against its limit."""
     ind = policy.indicators
     classes = county.classes[county.classes["classes"] > 0].copy()
-    classes["stage"] = np.where(classes["grade"] <= 6, "primary", "junior")
+    classes["stage"] = stage_codes(classes["grade"])
     classes["avg"] = classes["students"] / classes["classes"]
     limit = classes["stage"].map({s.value: ind.class_size_max[s.value] for s in Stage})
     classes["over"] = classes["avg"] > limit

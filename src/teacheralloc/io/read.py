@@ -16,8 +16,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from teacheralloc.domain import RECORDS, REQUIRED_TABLES, TABLE_LABELS, County, columns
-from teacheralloc.errors import InputError, Problem
+from teacheralloc.domain import REQUIRED_TABLES, TABLE_LABELS, County, columns
+from teacheralloc.errors import Problem
 
 #: First-cell prefix that marks a template's example row; such rows are skipped.
 EXAMPLE_MARK = "示例"
@@ -247,4 +247,4 @@ def load_county(path: Path | str, as_of: date | None = None) -> County:
     return validate_tables(tables, problems, as_of=as_of, source=str(path))
 
 
-__all__ = ["RECORDS", "InputError", "RawTable", "load_county", "read_tables"]
+__all__ = ["RawTable", "load_county", "read_tables"]

@@ -17,14 +17,12 @@ from typing import Any
 import pandas as pd
 
 from teacheralloc.domain import (
-    ID_COLUMN,
     REQUIRED_TABLES,
     Column,
     County,
     SchoolType,
     Stage,
     columns,
-    stage_of_grade,
     typed_table,
 )
 from teacheralloc.errors import InputError, Problem
@@ -462,4 +460,4 @@ def validate_frames(
     return validate_tables(tables, as_of=as_of, source=source)
 
 
-__all__ = ["ID_COLUMN", "default_as_of", "stage_of_grade", "validate_frames", "validate_tables"]
+__all__ = ["default_as_of", "validate_frames", "validate_tables"]

@@ -8,7 +8,6 @@ destination changes only the distance, so each pool is routed exactly with OR-To
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 from ortools.graph.python import min_cost_flow
 
@@ -86,7 +85,7 @@ def _route_family(head: int, supply: pd.DataFrame, demand: pd.DataFrame, groups:
     if solver.solve() != solver.OPTIMAL:
         raise RuntimeError(f"pool family {head}: cannot route without a move to the teacher's own school")
     taught = info["taught"] if info["slot"] == "subject" else None
-    mapped = {str(k): str(v) for k, v in candidates_policy_map(candidates).items()} if info["cross_stage"] else {}
+    mapped = candidates.subject_map if info["cross_stage"] else {}
 
     def subject_of(group: int) -> str:
         """A generic slot teaches the teacher's own subject (mapped to primary for a cross-stage move)."""
@@ -102,11 +101,6 @@ def _route_family(head: int, supply: pd.DataFrame, demand: pd.DataFrame, groups:
     return pd.DataFrame(rows, columns=ROUTE_COLUMNS)
 
 
-def candidates_policy_map(candidates: Candidates) -> dict[object, object]:
-    """The junior → primary subject mapping the candidates were built with."""
-    return candidates.subject_map
-
-
 def routed_disruption(routes: pd.DataFrame, policy_plan: object) -> float:
     """Tier 4 of the routed plan, with the real distances."""
     involuntary = ~routes["voluntary"].astype(bool)
@@ -115,4 +109,4 @@ def routed_disruption(routes: pd.DataFrame, policy_plan: object) -> float:
     return float((per_move * routes["count"] * involuntary).sum()) if len(routes) else 0.0
 
 
-__all__ = ["ROUTE_COLUMNS", "np", "route_flows", "routed_disruption"]
+__all__ = ["ROUTE_COLUMNS", "route_flows", "routed_disruption"]
