@@ -193,6 +193,7 @@ def norms(
 
 
 PinsOpt = Annotated[Path | None, typer.Option("--pins", help="指定文件 pins.csv（默认读取数据文件夹中的 pins.csv）")]
+AnonymizeOpt = Annotated[bool, typer.Option("--anonymize", help="所有输出中以教师编号代替姓名")]
 
 
 @app.command()
@@ -207,6 +208,7 @@ def plan(
     as_of: AsOfOpt = None,
     force: ForceOpt = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="不显示求解进度")] = False,
+    anonymize: AnonymizeOpt = False,
 ) -> None:
     """生成调配方案：交流轮岗、支教、调剂，每项附理由 (plan rotations, support postings, redeployments)."""
     from teacheralloc.io.pins import find_pins, read_pins
@@ -222,8 +224,26 @@ def plan(
     progress = None if quiet else (lambda line: console.print(line, markup=False))
     result = plan_county(county, rules, pinned, SolveParams(time_limit_s=time_limit, workers=workers, seed=seed),
                          progress=progress)
-    written = write_plan(result, out, rules)
+    written = write_plan(result, out, rules, county=county, anonymize=anonymize)
     _print_plan(result)
+    console.print("已写出：" + "、".join(str(p) for p in written), markup=False)
+
+
+@app.command()
+def report(
+    plan_dir: Annotated[Path, typer.Argument(help="方案目录（teacheralloc plan 的输出）")],
+    data: Annotated[Path | None, typer.Option("--data", help="方案所用数据（方案目录缺 subjects.csv 或经纬度时读取；"
+                                                            "默认 summary.json 中记录的数据路径）")] = None,
+    anonymize: AnonymizeOpt = False,
+) -> None:
+    """由方案目录重新生成 plan.xlsx、report.html 和 establishment.md (regenerate the reports of a plan folder)."""
+    from teacheralloc.report.plan_data import anonymize_folder, read_plan_folder, report_county
+    from teacheralloc.report.plan_reports import write_reports
+
+    county = report_county(plan_dir, data)
+    if anonymize:
+        anonymize_folder(plan_dir)
+    written = write_reports(read_plan_folder(plan_dir, county), plan_dir)
     console.print("已写出：" + "、".join(str(p) for p in written), markup=False)
 
 

@@ -110,27 +110,45 @@ def write_county(
     return write_county_csv(county, path, encoding=encoding, chinese=chinese)
 
 
-def write_plan(plan: object, out: Path, policy: object | None = None) -> list[Path]:
-    """Write a plan folder: plan.csv, schools.csv, causes.csv, summary.json, plan.xlsx (and the policy
-    used). CSVs are UTF-8 with a BOM so that Excel on Chinese Windows opens them correctly."""
+def write_plan(
+    plan: object, out: Path, policy: object | None = None, county: County | None = None, anonymize: bool = False
+) -> list[Path]:
+    """Write a plan folder: plan.csv, schools.csv, causes.csv, summary.json, the policy used, and the
+    reports made from them (plan.xlsx, report.html, establishment.md). CSVs are UTF-8 with a BOM so
+    that Excel on Chinese Windows opens them correctly.
+
+    With the `county`, plan.csv also names the teachers (`name`, or their ids when `anonymize`),
+    schools.csv gains `weak, lat, lon, posts_held` and subjects.csv gives the subject gaps before and
+    after, which the reports need.
+    """
     import json
 
     import yaml
 
     from teacheralloc.plan import MOVE_COLUMNS, MOVE_EXTRA_COLUMNS, SCHOOL_COLUMNS, Plan
-    from teacheralloc.report.plan_workbook import write_plan_workbook
+    from teacheralloc.policy import Policy
+    from teacheralloc.report.plan_data import read_plan_folder, school_sites, subject_table, with_names
+    from teacheralloc.report.plan_reports import write_reports
 
     assert isinstance(plan, Plan)
+    rules = policy if isinstance(policy, Policy) else Policy.default()
     written = []
-    moves = plan.moves[[*MOVE_COLUMNS, *MOVE_EXTRA_COLUMNS]]
+    moves = with_names(plan.moves[[*MOVE_COLUMNS, *MOVE_EXTRA_COLUMNS]], county, anonymize)
     moves.to_csv(out / "plan.csv", index=False, encoding="utf-8-sig")
     written.append(out / "plan.csv")
     schools = plan.schools[[*SCHOOL_COLUMNS, *[c for c in plan.schools.columns if c not in SCHOOL_COLUMNS]]]
+    if county is not None:
+        schools = schools.merge(school_sites(county, rules), on=["school_id", "stage"], how="left")
     schools.round(4).to_csv(out / "schools.csv", index=False, encoding="utf-8-sig")
     written.append(out / "schools.csv")
+    if county is not None:
+        subject_table(county, rules, plan.moves).to_csv(out / "subjects.csv", index=False, encoding="utf-8-sig")
+        written.append(out / "subjects.csv")
     plan.causes.to_csv(out / "causes.csv", index=False, encoding="utf-8-sig")
     written.append(out / "causes.csv")
-    (out / "summary.json").write_text(json.dumps(plan.summary(), ensure_ascii=False, indent=2, default=str),
+    summary = plan.summary()
+    summary["parameters"] = {**summary["parameters"], "anonymized": anonymize}
+    (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2, default=str),
                                       encoding="utf-8")
     written.append(out / "summary.json")
     if policy is not None:
@@ -138,5 +156,5 @@ def write_plan(plan: object, out: Path, policy: object | None = None) -> list[Pa
         (out / "policy_used.yaml").write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False),
                                               encoding="utf-8")
         written.append(out / "policy_used.yaml")
-    written.append(write_plan_workbook(plan, out / "plan.xlsx"))
+    written += write_reports(read_plan_folder(out), out)
     return written

@@ -1,0 +1,404 @@
+"""The establishment request (编制申请): what no transfer can fix, as posts to ask the establishment
+office (编办) for, ranked by what one more post is worth, with the argument in Chinese (说明).
+
+The plan is the best redistribution the rules allow, so the shortage it leaves is the case for new
+posts. Posts are whole: a school-stage asks for max(0, required posts in whole teachers (the plan's
+`plan.headcount_rounding`) − teachers on duty after the plan). Each post is given a subject and a
+school greedily, one at a time, where it removes the most weighted shortage.
+
+Marginal value (边际价值) is computed by re-solving with one more post, not from LP duals: for each
+(stage, subject), one more teacher of that subject is placed at the school of that stage where it
+removes the most weighted shortage, the rest of the plan held as it is. What it removes is counted
+tier by tier, as the plan ranks them: first the headcount tier (the school's weight — teaching point,
+rural, town, urban, weak extra, `plan.headcount_weight` — if the school is still short of a whole
+teacher), then the subject tier (the subject's weight `plan.subject_weight` × the part of a teacher
+of that subject the school still lacks, in FTE, at most 1). Rows are ranked by these two numbers in
+that order. Placing one post is a maximum over schools, so for one post this is exact.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from teacheralloc.domain import Stage, Subject
+from teacheralloc.policy import Policy
+from teacheralloc.report.plan_data import PlanData
+
+METHOD = ("边际价值按“增加一个编制后重新安置”测算（未用线性规划对偶价格）：对每个学段和学科，设想增加 1 名该学科教师，"
+          "在其余调配方案不变的前提下，放到能使加权缺口减少最多的学校；先计总量缺编的减少（按学校权重：教学点 {tp:g}、"
+          "乡村 {rural:g}、镇区 {town:g}、城区 {urban:g}，薄弱学校另加 {weak:g}），再计学科缺口的减少（学科权重 × 该校该学科"
+          "仍缺的折合人数，至多 1 人），排序先比前者、再比后者。")
+ANY_SUBJECT = "any"
+ANY_SUBJECT_LABEL = "不限学科"
+
+REQUEST_COLUMNS = {
+    "rank": "排序",
+    "stage": "学段",
+    "subject": "学科",
+    "posts": "申请编制(个)",
+    "value_headcount": "增1个编制减少的加权总量缺编",
+    "value_subject": "增1个编制减少的加权学科缺口",
+    "best_school": "最优安置学校",
+    "schools": "安置学校（个数）",
+    "townships": "涉及乡镇",
+    "gap_before": "调配前学科缺口(FTE)",
+    "gap_after": "调配后学科缺口(FTE)",
+    "kind": "性质",
+}
+TOWNSHIP_COLUMNS = {
+    "township": "乡镇",
+    "schools": "学校数",
+    "shortage_before": "调配前缺编(分校合计)",
+    "shortage_after": "调配后缺编(分校合计)",
+    "schools_short_after": "调配后缺编学校数",
+    "posts": "申请编制(个)",
+    "subject_gap_after": "调配后学科缺口(FTE)",
+}
+POST_COLUMNS = {
+    "order": "序号",
+    "school_id": "学校代码",
+    "name": "学校名称",
+    "township": "乡镇",
+    "stage": "学段",
+    "subject": "学科",
+    "value_headcount": "减少的加权总量缺编",
+    "value_subject": "减少的加权学科缺口",
+    "cause": "调配未能解决的原因",
+}
+
+
+@dataclass(frozen=True)
+class EstablishmentRequest:
+    """The request: by stage and subject, by township, post by post, and its explanation.
+
+    requests  : per (stage, subject), posts asked for and the marginal value of one more post.
+    townships : per township, shortage before and after, posts asked for.
+    posts     : one row per post, in the order the greedy placed them.
+    text      : 说明, paragraphs in Chinese.
+    totals    : the figures the text quotes (for tests and the page).
+    """
+
+    requests: pd.DataFrame
+    townships: pd.DataFrame
+    posts: pd.DataFrame
+    text: tuple[str, ...]
+    totals: dict[str, float]
+
+
+def school_weights(schools: pd.DataFrame, policy: Policy) -> pd.Series:
+    """Headcount weight of each school-stage row, as the plan's headcount tier weighs it."""
+    plan = policy.plan
+    area = schools["area"].map(lambda a: plan.headcount_weight.get(str(a), 1.0))
+    weight = area.where(schools["type"] != "teaching_point", plan.headcount_weight.get("teaching_point", 1.0))
+    weak = schools["weak"].astype(bool) if "weak" in schools else pd.Series(False, index=schools.index)
+    return (weight + np.where(weak, plan.weak_school_extra, 0.0)).astype(float)
+
+
+def posts_short(schools: pd.DataFrame, policy: Policy) -> pd.Series:
+    """Whole posts each school-stage still lacks after the plan (the plan's rounding of required posts)."""
+    target = pd.Series(policy.plan.headcount_target(schools["required"].to_numpy()), index=schools.index)
+    short = (target - schools["teachers_after"]).clip(lower=0)
+    return np.ceil(short - 1e-9).astype(int)
+
+
+def _subject_gaps(data: PlanData) -> dict[tuple[str, str], dict[str, float]]:
+    """(school, stage) → subject → remaining shortage in FTE after the plan."""
+    gaps: dict[tuple[str, str], dict[str, float]] = {}
+    if data.subjects is None:
+        return gaps
+    short = data.subjects[data.subjects["gap_after"] > 1e-9]
+    for row in short.itertuples(index=False):
+        gaps.setdefault((row.school_id, row.stage), {})[row.subject] = float(row.gap_after)
+    return gaps
+
+
+def _best_subject(gaps: dict[str, float], policy: Policy) -> tuple[str, float]:
+    """The subject one more teacher at a school would remove the most weighted shortage of."""
+    order = {s.value: i for i, s in enumerate(Subject)}
+    best, value = ANY_SUBJECT, 0.0
+    for subject in sorted(gaps, key=lambda s: order.get(s, 99)):
+        gain = policy.plan.subject_weight_of(subject) * min(1.0, gaps[subject])
+        if gain > value + 1e-9:
+            best, value = subject, gain
+    return best, value
+
+
+def place_posts(data: PlanData) -> pd.DataFrame:
+    """Give every post the plan leaves short a school and a subject, one at a time, each where it
+    removes the most weighted shortage (headcount tier first, then subject tier)."""
+    schools, policy = data.schools, data.policy
+    weights = school_weights(schools, policy)
+    left = posts_short(schools, policy)
+    gaps = _subject_gaps(data)
+    causes = _headcount_causes(data)
+    rows = []
+    while left.sum() > 0:
+        options = []
+        for index in left[left > 0].index:
+            key = (schools.at[index, "school_id"], schools.at[index, "stage"])
+            subject, gain = _best_subject(gaps.get(key, {}), policy)
+            # Most weight first, then most subject gain, then the school short of most; ties by id.
+            options.append(((-weights[index], -gain, -int(left[index]), key), index, subject, gain))
+        (_, index, subject, gain) = min(options, key=lambda option: option[0])
+        key = (schools.at[index, "school_id"], schools.at[index, "stage"])
+        left[index] -= 1
+        if subject != ANY_SUBJECT:
+            gaps[key][subject] = max(0.0, gaps[key][subject] - 1.0)
+        rows.append({"order": len(rows) + 1, "school_id": key[0], "name": schools.at[index, "name"],
+                     "township": schools.at[index, "township"], "stage": key[1], "subject": subject,
+                     "value_headcount": float(weights[index]), "value_subject": round(gain, 4),
+                     "cause": causes.get(key, "")})
+    return pd.DataFrame(rows, columns=list(POST_COLUMNS))
+
+
+def _headcount_causes(data: PlanData) -> dict[tuple[str, str], str]:
+    causes = data.causes
+    if causes.empty or "kind" not in causes:
+        return {}
+    head = causes[causes["kind"] == "headcount"]
+    return {(row.school_id, row.stage): str(row.cause) for row in head.itertuples(index=False)}
+
+
+def marginal_values(data: PlanData) -> pd.DataFrame:
+    """Per (stage, subject): the weighted shortage one more post removes, where it goes, on the plan as is."""
+    schools, policy = data.schools, data.policy
+    weights = school_weights(schools, policy)
+    left = posts_short(schools, policy)
+    gaps = _subject_gaps(data)
+    rows = []
+    subjects_by_stage: dict[str, set[str]] = {}
+    for (_, stage), by_subject in gaps.items():
+        subjects_by_stage.setdefault(stage, set()).update(s for s, g in by_subject.items() if g > 1e-9)
+    for stage in schools.loc[left > 0, "stage"].unique():
+        subjects_by_stage.setdefault(stage, set())
+    for stage, subjects in subjects_by_stage.items():
+        part = schools[schools["stage"] == stage]
+        for subject in [*subjects, ANY_SUBJECT]:
+            best = (0.0, 0.0, "")
+            for index in part.index:
+                key = (part.at[index, "school_id"], stage)
+                head = float(weights[index]) if left[index] > 0 else 0.0
+                gain = 0.0 if subject == ANY_SUBJECT else policy.plan.subject_weight_of(subject) * min(
+                    1.0, gaps.get(key, {}).get(subject, 0.0))
+                if (head, gain) > best[:2]:
+                    best = (head, gain, str(part.at[index, "name"]))
+            if subject == ANY_SUBJECT and best[0] == 0:
+                continue
+            rows.append({"stage": stage, "subject": subject, "value_headcount": best[0],
+                         "value_subject": round(best[1], 4), "best_school": best[2]})
+    return pd.DataFrame(rows, columns=["stage", "subject", "value_headcount", "value_subject", "best_school"])
+
+
+def request_table(data: PlanData, posts: pd.DataFrame) -> pd.DataFrame:
+    """编制申请: per (stage, subject) the posts asked for, ranked by marginal value; then the subject
+    shortages that need no new post (structural: the school is not short in total)."""
+    values = marginal_values(data)
+    counts = posts.groupby(["stage", "subject"]).agg(
+        posts=("order", "size"),
+        schools=("name", lambda names: "、".join(f"{n}（{c}）" if c > 1 else str(n)
+                                                for n, c in names.value_counts(sort=False).items())),
+        townships=("township", lambda t: "、".join(dict.fromkeys(t))),
+    ).reset_index()
+    table = values.merge(counts, on=["stage", "subject"], how="outer")
+    if data.subjects is not None:
+        sums = data.subjects.assign(b=data.subjects["gap_before"].clip(lower=0), a=data.subjects["gap_after"].clip(lower=0))
+        sums = sums.groupby(["stage", "subject"], as_index=False)[["b", "a"]].sum().rename(
+            columns={"b": "gap_before", "a": "gap_after"})
+        table = table.merge(sums, on=["stage", "subject"], how="left")
+    else:
+        table["gap_before"] = np.nan
+        table["gap_after"] = np.nan
+    table["posts"] = table["posts"].fillna(0).astype(int)
+    for column in ("value_headcount", "value_subject"):
+        table[column] = table[column].fillna(0.0)
+    table[["schools", "townships", "best_school"]] = table[["schools", "townships", "best_school"]].fillna("")
+    # Keep what a post would change: a post asked for, or a subject short by at least half a teacher.
+    table = table[(table["posts"] > 0) | (table["gap_after"].fillna(0) >= 0.5)]
+    table["kind"] = np.where(table["posts"] > 0, "需增编制", "结构性缺口：不需增编，调整补充教师的学科或培训转岗")
+    table = table.assign(asked=table["posts"] > 0).sort_values(
+        ["asked", "value_headcount", "value_subject", "gap_after", "stage", "subject"],
+        ascending=[False, False, False, False, True, True])
+    table.insert(0, "rank", range(1, len(table) + 1))
+    return table[list(REQUEST_COLUMNS)].round(2).reset_index(drop=True)
+
+
+def township_table(data: PlanData, posts: pd.DataFrame) -> pd.DataFrame:
+    """Per township: shortage before and after (per-school sums), posts asked for; a 合计 row last."""
+    schools = data.schools.assign(b=data.schools["gap_before"].clip(lower=0), a=data.schools["gap_after"].clip(lower=0),
+                                  short=data.schools["gap_after"] >= 0.5)
+    table = schools.groupby("township").agg(schools=("school_id", "nunique"), shortage_before=("b", "sum"),
+                                           shortage_after=("a", "sum"), schools_short_after=("short", "sum"))
+    table["posts"] = posts.groupby("township").size().reindex(table.index).fillna(0).astype(int)
+    if data.subjects is not None:
+        where = data.schools.drop_duplicates("school_id").set_index("school_id")["township"]
+        subjects = data.subjects.assign(township=data.subjects["school_id"].map(where),
+                                        a=data.subjects["gap_after"].clip(lower=0))
+        table["subject_gap_after"] = subjects.groupby("township")["a"].sum().reindex(table.index).fillna(0.0)
+    else:
+        table["subject_gap_after"] = np.nan
+    table = table.reset_index().sort_values(["posts", "shortage_after", "township"], ascending=[False, False, True])
+    total = {"township": "合计", **{c: table[c].sum() for c in list(TOWNSHIP_COLUMNS)[1:]}}
+    table = pd.concat([table, pd.DataFrame([total])], ignore_index=True)
+    table["schools_short_after"] = table["schools_short_after"].astype(int)
+    return table[list(TOWNSHIP_COLUMNS)].round(2)
+
+
+def establishment_request(data: PlanData) -> EstablishmentRequest:
+    """The whole request: posts placed, tables by stage-subject and township, and the 说明."""
+    posts = place_posts(data)
+    requests = request_table(data, posts)
+    townships = township_table(data, posts)
+    totals = _totals(data, posts)
+    return EstablishmentRequest(requests=requests, townships=townships, posts=posts,
+                                text=explanation(data, posts, requests, totals), totals=totals)
+
+
+def _totals(data: PlanData, posts: pd.DataFrame) -> dict[str, float]:
+    schools = data.schools
+    totals: dict[str, float] = {
+        "posts": float(len(posts)),
+        "required": float(schools["required"].sum()),
+        "teachers_before": float(schools["teachers_before"].sum()),
+        "teachers_after": float(schools["teachers_after"].sum()),
+        "shortage_before": float(schools["gap_before"].clip(lower=0).sum()),
+        "shortage_after": float(schools["gap_after"].clip(lower=0).sum()),
+        "schools_short_before": float((schools["gap_before"] >= 1).sum()),
+        "schools_short_after": float((schools["gap_after"] >= 1).sum()),
+    }
+    if "posts_held" in schools and schools["posts_held"].notna().any():
+        totals["posts_held"] = float(schools["posts_held"].sum())
+        establishment = schools.get("establishment_after", schools["teachers_after"])
+        totals["establishment_after"] = float(establishment.sum())
+        totals["vacant_posts"] = float(max(0.0, totals["posts_held"] - totals["establishment_after"]))
+    if data.subjects is not None:
+        totals["subject_gap_before"] = float(data.subjects["gap_before"].clip(lower=0).sum())
+        totals["subject_gap_after"] = float(data.subjects["gap_after"].clip(lower=0).sum())
+    return totals
+
+
+def _document(source: str) -> str:
+    """The document a policy source cites, without the reliability tag and the policy.md reference."""
+    text = re.sub(r"^\[[A-Z]\]\s*", "", source)
+    return text.split("：")[0].strip()
+
+
+def _subject_label(code: str) -> str:
+    return ANY_SUBJECT_LABEL if code == ANY_SUBJECT else Subject(code).label
+
+
+def explanation(data: PlanData, posts: pd.DataFrame, requests: pd.DataFrame, totals: dict[str, float]) -> tuple[str, ...]:
+    """说明: the norm, the enrolment, the posts held, what redistribution achieved and what remains."""
+    policy, schools, summary = data.policy, data.schools, data.summary
+    staffing = policy.staffing
+    ratio = "、".join(f"{Stage(s).label} 1:{staffing.students_per_staff[s]:g}" for s in ("primary", "junior"))
+    paragraphs = [
+        f"一、编制标准。中小学教职工编制按生师比核定：{ratio}（依据：{_document(policy.source('staffing.students_per_staff'))}）；"
+        f"在校生不足 {staffing.small_school.threshold_students} 人的村小和教学点按生师比与班师比相结合核定"
+        f"（班师比 小学 {staffing.small_school.staff_per_class['primary']:g}、初中 "
+        f"{staffing.small_school.staff_per_class['junior']:g}），每个教学点不少于 "
+        f"{staffing.small_school.min_per_teaching_point:g} 人。",
+    ]
+    stage_parts = []
+    for stage in ("primary", "junior"):
+        part = schools[schools["stage"] == stage]
+        if part.empty:
+            continue
+        stage_parts.append(f"{Stage(stage).label}在校生 {int(part['students'].sum()):,} 人、{int(part['classes'].sum()):,} "
+                           f"个班，按标准需编制 {part['required'].sum():,.1f} 个，在岗教师 {int(part['teachers_before'].sum()):,} 人")
+    held = ""
+    if "posts_held" in totals:
+        over = totals["establishment_after"] - totals["posts_held"]
+        held = (f"全县现有核定编制 {totals['posts_held']:,.0f} 个，在编教师 {totals['establishment_after']:,.0f} 人，"
+                + (f"超出核定编制 {over:,.0f} 人。" if over > 0 else f"空编 {-over:,.0f} 个。"))
+    net = totals["teachers_before"] - totals["required"]
+    balance = f"总量超出标准 {net:,.1f} 人" if net >= 0 else f"总量低于标准 {-net:,.1f} 人"
+    paragraphs.append(f"二、在校生与编制。{'；'.join(stage_parts)}；全县合计需编制 {totals['required']:,.1f} 个，在岗教师 "
+                      f"{totals['teachers_before']:,.0f} 人，{balance}。{held}")
+    moves = summary.get("moves", {})
+    subject_text = ""
+    if "subject_gap_before" in totals:
+        subject_text = (f"学科结构性缺口（折合专任教师）由 {totals['subject_gap_before']:,.1f} 人降至 "
+                        f"{totals['subject_gap_after']:,.1f} 人。")
+    paragraphs.append(
+        f"三、调配成效。在现行规则允许的范围内（交流方向、单校调出比例、接收学校编制上限、学段与任教资格等）"
+        f"求得最优调配方案：调动 {int(moves.get('total', len(data.moves)))} 人，其中交流轮岗 {moves.get('rotation', 0)} 人、"
+        f"支教 {moves.get('support', 0)} 人、调剂 {moves.get('redeploy', 0)} 人。各校缺编合计由 "
+        f"{totals['shortage_before']:,.1f} 人降至 {totals['shortage_after']:,.1f} 人，缺编 1 人以上的学校由 "
+        f"{totals['schools_short_before']:.0f} 所降至 {totals['schools_short_after']:.0f} 所。{subject_text}"
+    )
+    count = int(totals["posts"])
+    if count == 0:
+        remains = ("四、仍存在的缺口。调配后各校在岗教师均已达到按标准测算的编制（按整人计），"
+                   "总量缺编已可全部通过县域内调配解决，本次无需申请增加编制。")
+    else:
+        by_school = posts.groupby(["name", "stage"], sort=False).size()
+        where = "、".join(f"{name}{Stage(stage).label if schools['name'].eq(name).sum() > 1 else ''} {n} 个"
+                          for (name, stage), n in by_school.items())
+        top = requests[requests["posts"] > 0].head(5)
+        ranked = "；".join(
+            f"{Stage(r.stage).label}{_subject_label(r.subject)} {r.posts} 个（增 1 个可减少加权总量缺编 "
+            f"{r.value_headcount:g}、加权学科缺口 {r.value_subject:g}）" for r in top.itertuples(index=False))
+        causes = sorted({c for c in posts["cause"] if c})
+        cause_text = f"调配未能解决的原因：{'；'.join(causes)}。" if causes else ""
+        remains = (f"四、仍存在的缺口与申请。调配后仍有 {count} 个编制的缺口是任何调动都无法解决的，分布在：{where}。{cause_text}"
+                   f"按边际价值排序：{ranked}。")
+        vacant = int(totals.get("vacant_posts", 0.0))
+        from_vacant = min(count, vacant)
+        if from_vacant:
+            remains += f"其中 {from_vacant} 个可使用县内空编解决。"
+        if count > from_vacant and net >= 0:
+            remains += (f"全县教师总量已超出标准，{'其余' if from_vacant else '这'} {count - from_vacant} 个建议由编办在县域编制总量内统筹"
+                        f"（核减超编学校、核增上述学校的核定编制，县管校聘），不增加编制总量。")
+        elif count > from_vacant:
+            remains += f"需新增编制 {count - from_vacant} 个。"
+    paragraphs.append(remains)
+    structural = requests[requests["posts"] == 0].sort_values("gap_after", ascending=False)
+    if len(structural):
+        listed = "、".join(f"{Stage(r.stage).label}{_subject_label(r.subject)} {r.gap_after:.1f}"
+                           for r in structural.head(6).itertuples(index=False))
+        paragraphs.append(
+            f"五、学科结构性缺口。以下学科在总量不缺编的学校仍缺教师（折合人数）：{listed}。这些缺口不构成增编理由，"
+            f"宜在今后补充教师时按学科结构招聘、通过培训转岗、教育集团内走教或兼课解决。")
+    c = policy.plan.headcount_weight
+    paragraphs.append("六、测算方法。" + METHOD.format(tp=c.get("teaching_point", 1.0), rural=c.get("rural", 1.0),
+                                                  town=c.get("town", 1.0), urban=c.get("urban", 1.0),
+                                                  weak=policy.plan.weak_school_extra))
+    return tuple(paragraphs)
+
+
+def _markdown_table(frame: pd.DataFrame) -> str:
+    def cell(value: object) -> str:
+        if isinstance(value, float):
+            return "" if value != value else f"{value:g}"
+        return str(value).replace("|", "／").replace("\n", " ")
+
+    lines = ["| " + " | ".join(str(c) for c in frame.columns) + " |", "|" + "---|" * len(frame.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def labelled_requests(request: EstablishmentRequest) -> pd.DataFrame:
+    """The request table with Chinese headers and labels."""
+    table = request.requests.assign(stage=request.requests["stage"].map(lambda s: Stage(s).label),
+                                    subject=request.requests["subject"].map(_subject_label))
+    return table.rename(columns=REQUEST_COLUMNS)
+
+
+def labelled_posts(request: EstablishmentRequest) -> pd.DataFrame:
+    table = request.posts.assign(stage=request.posts["stage"].map(lambda s: Stage(s).label),
+                                 subject=request.posts["subject"].map(_subject_label))
+    return table.rename(columns=POST_COLUMNS)
+
+
+def establishment_markdown(request: EstablishmentRequest, title: str = "编制申请") -> str:
+    """establishment.md: the 说明, then the tables (by stage and subject, by township, post by post)."""
+    parts = [f"# {title}", "", "## 说明", "", *[p + "\n" for p in request.text]]
+    parts += ["## 申请编制（按学段、学科，按边际价值排序）", "", _markdown_table(labelled_requests(request)), ""]
+    parts += ["## 按乡镇", "", _markdown_table(request.townships.rename(columns=TOWNSHIP_COLUMNS)), ""]
+    if len(request.posts):
+        parts += ["## 逐个编制的安置", "", _markdown_table(labelled_posts(request)), ""]
+    return "\n".join(parts)

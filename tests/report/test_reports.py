@@ -1,0 +1,234 @@
+"""The plan's reports: plan.xlsx (sheets and columns), establishment.md and its reconciliation with
+schools.csv, report.html (self-contained; renders in headless Chromium without console errors),
+`--anonymize`, and `teacheralloc report PLANDIR`.
+
+One small county is planned once per module: the four-school helper county (coordinates, a weak
+school, a teaching point) with a fifth school, a rural primary school that is short and that no
+surplus can reach (its teachers are all it has), so that the establishment request is not empty.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+from typer.testing import CliRunner
+
+from teacheralloc.cli import app
+from teacheralloc.io.write import write_plan
+from teacheralloc.model.solve import SolveParams, plan_county
+from teacheralloc.plan import MOVE_COLUMNS, SCHOOL_COLUMNS
+from teacheralloc.policy import Policy
+from teacheralloc.report.establishment import REQUEST_COLUMNS, TOWNSHIP_COLUMNS, establishment_request
+from teacheralloc.report.plan_data import read_plan_folder
+from teacheralloc.report.plan_workbook import INDICATOR_SHEET_COLUMNS, SHEETS
+from tests.helpers import class_group, default_schools, default_teachers, make_county, school, teacher
+from tests.report.browser import find_chromium, open_page
+
+REPORTS = ("plan.xlsx", "report.html", "establishment.md")
+
+
+def short_county():
+    """The helper county plus R9 石门村小学 (rural, six classes, two teachers): short by about six."""
+    schools = [*default_schools(), school("R9", name="石门村小学", township="石门乡", area="rural", lat=28.3, lon=113.3)]
+    classes = [class_group("R9", grade, 1, 25) for grade in range(1, 7)]
+    teachers = [teacher(f"R9T{i}", school_id="R9", name=f"石门教师{i}") for i in range(2)]
+    base = make_county()
+    return make_county(schools=schools, classes=[*_classes(base), *classes], teachers=[*default_teachers(), *teachers])
+
+
+def _classes(county):
+    return [class_group(r.school_id, int(r.grade), int(r.classes), int(r.students))
+            for r in county.classes.itertuples(index=False)]
+
+
+@pytest.fixture(scope="module")
+def county():
+    return short_county()
+
+
+@pytest.fixture(scope="module")
+def plan_dir(tmp_path_factory: pytest.TempPathFactory, county) -> Path:
+    """A plan folder written as `teacheralloc plan` writes it (with the county, names kept)."""
+    policy = Policy.default()
+    plan = plan_county(county, policy, params=SolveParams(time_limit_s=60))
+    folder = tmp_path_factory.mktemp("plan")
+    write_plan(plan, folder, policy, county=county)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def anonymous_dir(tmp_path_factory: pytest.TempPathFactory, county) -> Path:
+    policy = Policy.default()
+    plan = plan_county(county, policy, params=SolveParams(time_limit_s=60))
+    folder = tmp_path_factory.mktemp("anonymous")
+    write_plan(plan, folder, policy, county=county, anonymize=True)
+    return folder
+
+
+def test_plan_folder_holds_the_reports(plan_dir: Path) -> None:
+    assert {*REPORTS, "subjects.csv", "plan.csv", "schools.csv"} <= {p.name for p in plan_dir.iterdir()}
+    assert len(pd.read_csv(plan_dir / "plan.csv")) > 0, "the test county needs moves"
+
+
+def test_workbook_sheets_and_columns_match_the_contract(plan_dir: Path) -> None:
+    workbook = load_workbook(plan_dir / "plan.xlsx")
+    assert tuple(workbook.sheetnames) == SHEETS
+
+    def header(name: str) -> list[str]:
+        return [cell.value for cell in workbook[name][1]]
+
+    moves = header("调配方案")
+    assert moves[:2] == ["教师编号", "姓名"]
+    assert moves[2:7] == list(MOVE_COLUMNS.values())[1:]
+    assert header("学校编制")[:9] == list(SCHOOL_COLUMNS.values())
+    assert header("编制申请") == list(REQUEST_COLUMNS.values())
+    assert header("编制申请_乡镇") == list(TOWNSHIP_COLUMNS.values())
+    assert header("指标达标") == INDICATOR_SHEET_COLUMNS
+    assert header("学科缺口")[:3] == ["学校代码", "学校名称", "学段"]
+    assert "语文(前)" in header("学科缺口") and "语文(后)" in header("学科缺口")
+    assert header("总览") == ["学段", "指标", "调配前", "调配后"]
+    for sheet in workbook.worksheets:
+        assert sheet.freeze_panes == "A2", sheet.title
+        assert sheet.auto_filter.ref, sheet.title
+    assert workbook["学校编制"].conditional_formatting, "shortage red and surplus blue"
+    county_rows = [row for row in workbook["指标达标"].iter_rows(min_row=2, values_only=True) if row[0] == "全县"]
+    assert any(row[6] == "差异系数（上限）" for row in county_rows)
+
+
+def test_establishment_totals_reconcile_with_schools_csv(plan_dir: Path) -> None:
+    schools = pd.read_csv(plan_dir / "schools.csv")
+    # Independently: whole posts still short per school-stage (required rounded to the nearest).
+    target = (schools["required"] + 0.5).apply(int)
+    posts = (target - schools["teachers_after"]).clip(lower=0).sum()
+    assert posts >= 1, "the test county leaves a shortage no transfer can fix"
+    request = establishment_request(read_plan_folder(plan_dir))
+    assert request.requests["posts"].sum() == posts
+    assert len(request.posts) == posts
+    total = request.townships.set_index("township").loc["合计"]
+    assert total["posts"] == posts
+    assert total["shortage_after"] == pytest.approx(schools["gap_after"].clip(lower=0).sum(), abs=0.02)
+    assert total["shortage_before"] == pytest.approx(schools["gap_before"].clip(lower=0).sum(), abs=0.02)
+    assert total["schools"] == schools["school_id"].nunique()
+    first = request.requests.iloc[0]
+    assert first["posts"] > 0 and first["value_headcount"] > 0  # ranked: posts asked for come first
+    text = (plan_dir / "establishment.md").read_text(encoding="utf-8")
+    assert f"仍有 {posts} 个编制的缺口" in text
+    assert "说明" in text and "边际价值" in text and "未用线性规划对偶价格" in text
+
+
+def test_posts_go_first_where_they_remove_the_most_weighted_shortage(plan_dir: Path) -> None:
+    request = establishment_request(read_plan_folder(plan_dir))
+    values = list(request.posts["value_headcount"])
+    assert values == sorted(values, reverse=True)
+    by_school = dict(zip(request.posts["school_id"], request.posts["value_headcount"], strict=False))
+    assert by_school.get("R9") == pytest.approx(2.0)  # rural
+    if "P1" in by_school:
+        assert by_school["P1"] == pytest.approx(3.0) and request.posts.iloc[0]["school_id"] == "P1"  # teaching point
+
+
+def test_page_is_self_contained_and_in_chinese(plan_dir: Path) -> None:
+    page = (plan_dir / "report.html").read_text(encoding="utf-8")
+    assert re.search(r"""<(script|link|img)[^>]+(src|href)=["']?https?:""", page) is None
+    assert 'lang="zh-CN"' in page and "编制申请" in page and "调配名单" in page
+    assert page.count("Plotly.newPlot") >= 3  # bars, map, heatmap
+    assert "@page { size: A4" in page
+
+
+def test_page_renders_in_headless_chromium(plan_dir: Path, tmp_path: Path) -> None:
+    if find_chromium() is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is required in CI (.ci/run installs Debian's chromium)")
+        pytest.skip("chromium not installed")
+    from PIL import Image
+
+    result = open_page((plan_dir / "report.html").resolve().as_uri())
+    assert result.errors == []
+    shot = tmp_path / "report.png"
+    shot.write_bytes(result.screenshot)
+    image = Image.open(shot).convert("RGB")
+    assert image.width == 800 and image.height > 2000
+    colours = image.getcolors(maxcolors=1 << 20)
+    assert colours is not None and len(colours) > 200, "a blank or near-blank page"
+    top = image.crop((0, 0, image.width, 600)).getcolors(maxcolors=1 << 20)
+    assert top is not None and len(top) > 20
+
+
+def test_the_browser_harness_sees_console_errors(tmp_path: Path) -> None:
+    """The check above would pass vacuously if errors went unseen."""
+    if find_chromium() is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is required in CI")
+        pytest.skip("chromium not installed")
+    page = tmp_path / "bad.html"
+    page.write_text("<html><body><script>console.error('boom'); missing();</script></body></html>")
+    errors = open_page(page.resolve().as_uri(), settle_seconds=0.2).errors
+    assert any("boom" in e for e in errors) and any("missing" in e for e in errors)
+
+
+def _all_text(folder: Path) -> str:
+    texts = [(folder / name).read_text(encoding="utf-8-sig") for name in
+             ("plan.csv", "schools.csv", "summary.json", "report.html", "establishment.md")]
+    workbook = load_workbook(folder / "plan.xlsx")
+    for sheet in workbook.worksheets:
+        texts += [str(v) for row in sheet.iter_rows(values_only=True) for v in row if v is not None]
+    return "\n".join(texts)
+
+
+def test_names_appear_without_anonymize(plan_dir: Path, county) -> None:
+    moves = pd.read_csv(plan_dir / "plan.csv")
+    names = county.teachers.set_index("teacher_id")["name"]
+    assert list(moves["name"]) == list(moves["teacher_id"].map(names))
+    assert names[moves["teacher_id"].iloc[0]] in _all_text(plan_dir)
+
+
+def test_anonymize_replaces_names_with_ids_everywhere(anonymous_dir: Path, county) -> None:
+    moves = pd.read_csv(anonymous_dir / "plan.csv")
+    assert list(moves["name"]) == list(moves["teacher_id"])
+    text = _all_text(anonymous_dir)
+    leaked = [name for name in county.teachers["name"] if name and name in text]
+    assert leaked == []
+    assert json.loads((anonymous_dir / "summary.json").read_text(encoding="utf-8"))["parameters"]["anonymized"]
+
+
+def test_report_command_regenerates_the_reports(plan_dir: Path, tmp_path: Path, county) -> None:
+    import shutil
+
+    folder = tmp_path / "copy"
+    shutil.copytree(plan_dir, folder)
+    for name in REPORTS:
+        (folder / name).unlink()
+    result = CliRunner().invoke(app, ["report", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert {p.name for p in folder.iterdir()} >= set(REPORTS)
+    assert load_workbook(folder / "plan.xlsx").sheetnames == list(SHEETS)
+    assert (folder / "establishment.md").read_text(encoding="utf-8") == (plan_dir / "establishment.md").read_text(
+        encoding="utf-8")
+    anonymous = CliRunner().invoke(app, ["report", str(folder), "--anonymize"])
+    assert anonymous.exit_code == 0, anonymous.output
+    text = _all_text(folder)
+    assert [name for name in county.teachers["name"] if name in text] == []
+
+
+def test_report_without_subjects_reloads_the_dataset(plan_dir: Path, tmp_path: Path, county) -> None:
+    """An older plan folder (no subjects.csv, no coordinates) still reports, given the dataset."""
+    import shutil
+
+    from teacheralloc.io.write import write_county_csv
+
+    folder = tmp_path / "old"
+    shutil.copytree(plan_dir, folder)
+    (folder / "subjects.csv").unlink()
+    schools = pd.read_csv(folder / "schools.csv").drop(columns=["weak", "lat", "lon", "posts_held"])
+    schools.to_csv(folder / "schools.csv", index=False, encoding="utf-8-sig")
+    data = tmp_path / "data"
+    write_county_csv(county, data)
+    result = CliRunner().invoke(app, ["report", str(folder), "--data", str(data)])
+    assert result.exit_code == 0, result.output
+    sheet = load_workbook(folder / "plan.xlsx")["学科缺口"]
+    assert sheet.max_row > 1
