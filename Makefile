@@ -43,3 +43,11 @@ bench-plan: install
 
 clean:
 	rm -rf $(VENV) out .pytest_cache
+
+# Benchmarks and baselines (docs/benchmarks.md): full (hours on 2 cores) and a quick version (~1–2 minutes).
+.PHONY: bench bench-quick
+bench: install
+	$(BIN)/python bench/run.py
+
+bench-quick: install
+	$(BIN)/python bench/run.py --quick
