@@ -192,6 +192,11 @@ def norms(
     console.print("已写出：" + "、".join(str(p) for p in written), markup=False)
 
 
+TimeLimitOpt = Annotated[
+    float | None,
+    typer.Option("--time-limit", min=1, help="求解时间上限（秒，全部目标层合计）；默认 120，情景文件可另定"),
+]
+SeedOpt = Annotated[int | None, typer.Option("--seed", min=0, help="求解器随机种子（默认 0，情景文件可另定）")]
 PinsOpt = Annotated[Path | None, typer.Option("--pins", help="指定文件 pins.csv（默认读取数据文件夹中的 pins.csv）")]
 AnonymizeOpt = Annotated[bool, typer.Option("--anonymize", help="所有输出中以教师编号代替姓名")]
 
@@ -202,21 +207,29 @@ def plan(
     out: Annotated[Path, typer.Option("--out", help="输出目录（须为新目录）")],
     policy: PolicyOpt = None,
     pins: PinsOpt = None,
-    time_limit: Annotated[float, typer.Option("--time-limit", min=1, help="求解时间上限（秒，全部目标层合计）")] = 120.0,
+    time_limit: TimeLimitOpt = None,
     workers: Annotated[int, typer.Option("--workers", min=1, help="线程数（HiGHS 单线程求解，保证结果确定）")] = 1,
-    seed: Annotated[int, typer.Option("--seed", min=0, help="求解器随机种子")] = 0,
+    seed: SeedOpt = None,
     as_of: AsOfOpt = None,
     force: ForceOpt = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="不显示求解进度")] = False,
     anonymize: AnonymizeOpt = False,
 ) -> None:
-    """生成调配方案：交流轮岗、支教、调剂，每项附理由 (plan rotations, support postings, redeployments)."""
+    """生成调配方案：交流轮岗、支教、调剂，每项附理由 (plan rotations, support postings, redeployments).
+
+    DATA 也可以是情景文件 scenarios/X.yaml（基础数据 + 变化，见 docs/scenarios.md）。
+    """
     from teacheralloc.io.pins import find_pins, read_pins
     from teacheralloc.io.read import load_county
     from teacheralloc.io.write import ensure_new_dir, write_plan
     from teacheralloc.model.solve import SolveParams, plan_county
     from teacheralloc.policy import load_policy
+    from teacheralloc.scenario import is_scenario_file
 
+    if is_scenario_file(data):
+        _plan_scenario(data, out, policy, pins, time_limit, workers, seed, as_of, force, quiet, anonymize)
+        return
+    time_limit, seed = time_limit or 120.0, seed or 0
     rules = load_policy(policy, dataset=data)
     county = load_county(data, as_of=_as_of(as_of))
     pinned = read_pins(find_pins(data, pins), county)
@@ -225,6 +238,32 @@ def plan(
     result = plan_county(county, rules, pinned, SolveParams(time_limit_s=time_limit, workers=workers, seed=seed),
                          progress=progress)
     written = write_plan(result, out, rules, county=county, anonymize=anonymize)
+    _print_plan(result)
+    console.print("已写出：" + "、".join(str(p) for p in written), markup=False)
+
+
+def _plan_scenario(path: Path, out: Path, policy: Path | None, pins: Path | None, time_limit: float | None,
+                   workers: int, seed: int | None, as_of: str | None, force: bool, quiet: bool,
+                   anonymize: bool) -> None:
+    """`plan scenarios/X.yaml`: the scenario's county, policy and pins (CLI flags win), then the plan."""
+    import dataclasses
+
+    from teacheralloc.compare import run_scenario
+    from teacheralloc.io.pins import read_pins
+    from teacheralloc.io.write import ensure_new_dir, write_plan
+    from teacheralloc.scenario import load_scenario
+
+    scenario = load_scenario(path, as_of=_as_of(as_of), policy_file=policy)
+    if pins is not None:
+        extra = read_pins(pins, scenario.county)
+        scenario = dataclasses.replace(scenario, pins=pd.concat([scenario.pins, extra], ignore_index=True))
+    ensure_new_dir(out, force=force, protected=(scenario.base, path))
+    console.print(f"情景：{scenario.name}（{scenario.file}）{scenario.question}", markup=False)
+    for line in scenario.changes:
+        console.print("  " + line, markup=False)
+    progress = None if quiet else (lambda line: console.print(line, markup=False))
+    result = run_scenario(scenario, time_limit_s=time_limit, seed=seed, workers=workers, progress=progress)
+    written = write_plan(result, out, scenario.policy, county=scenario.county, anonymize=anonymize)
     _print_plan(result)
     console.print("已写出：" + "、".join(str(p) for p in written), markup=False)
 
@@ -270,6 +309,75 @@ def _print_plan(result: object) -> None:
                   f"其中骨干教师 {quota['backbone_rotations']} 人", markup=False)
     for note in quota["shortfall"]:
         console.print("  " + note, markup=False)
+
+
+@app.command()
+def compare(
+    scenarios: Annotated[list[Path], typer.Argument(help="情景文件 .yaml（第一个为对比基准），如 scenarios/*.yaml")],
+    out: Annotated[Path, typer.Option("--out", help="输出目录（须为新目录）")],
+    policy: PolicyOpt = None,
+    time_limit: TimeLimitOpt = None,
+    seed: SeedOpt = None,
+    jobs: Annotated[int | None, typer.Option("--jobs", min=1, help="并行求解的情景数（默认为 CPU 核数）")] = None,
+    as_of: AsOfOpt = None,
+    force: ForceOpt = False,
+    anonymize: AnonymizeOpt = False,
+) -> None:
+    """情景对比：逐个求解情景，并排比较编制、缺编、学科缺口、调动与指标 (compare what-if scenarios).
+
+    写出 compare.xlsx、compare.html、compare.json，以及每个情景的方案文件夹。
+    """
+    from teacheralloc.compare import compare_scenarios
+    from teacheralloc.io.write import ensure_new_dir, write_plan
+    from teacheralloc.report.compare import write_comparison
+    from teacheralloc.scenario import is_scenario_file, load_scenario
+
+    problems: list[Problem] = []
+    loaded = []
+    for path in scenarios:
+        if not is_scenario_file(path):
+            problems.append(Problem("命令行", None, "SCENARIOS", str(path), "情景文件（.yaml 或 .yml）", rule="cli"))
+            continue
+        try:
+            loaded.append(load_scenario(path, as_of=_as_of(as_of), policy_file=policy))
+        except InputError as error:  # every file's problems at once
+            problems.extend(error.problems)
+    if problems:
+        raise InputError(problems)
+    stems = [s.path.stem for s in loaded]
+    if len(set(stems)) < len(stems):
+        raise InputError([Problem("命令行", None, "SCENARIOS", "、".join(stems), "文件名互不相同的情景", rule="cli")])
+    folder = ensure_new_dir(out, force=force, protected=tuple(s.base for s in loaded))
+    console.print(f"{len(loaded)} 个情景，并行求解……", markup=False)
+    result = compare_scenarios(loaded, time_limit_s=time_limit, seed=seed, workers=jobs,
+                               progress=lambda line: console.print(line, markup=False))
+    written = write_comparison(result, folder)
+    for item, scenario in zip(result.results, loaded, strict=True):
+        assert item.plan is not None
+        plan_dir = folder / scenario.path.stem
+        plan_dir.mkdir(exist_ok=True)
+        write_plan(item.plan, plan_dir, item.policy, county=scenario.county, anonymize=anonymize)
+    _print_comparison(result)
+    console.print("已写出：" + "、".join(str(p) for p in written)
+                  + f"，及每个情景的方案文件夹（{folder}/<情景文件名>/）", markup=False)
+
+
+def _print_comparison(result: object) -> None:
+    from teacheralloc.compare import Comparison
+
+    assert isinstance(result, Comparison)
+    headline = ["required.total", "teachers_after.total", "shortage_after.total", "surplus_after.total",
+                "subject_shortage.total", "request.total", "moves.total", "moves.new_hire"]
+    table = result.table.set_index("code").loc[[c for c in headline if c in set(result.table["code"])]]
+    names = [r.name for r in result.results]
+    frame = table[[c for c in table.columns if c in names or str(c).startswith("Δ ")]]
+    frame.index = [f"{label}（{stage}）" for label, stage in zip(table["label"], table["stage"], strict=True)]
+    console.print(_table(frame, f"情景对比（用时 {result.wall_time:.1f} 秒，{result.workers} 个进程）"))
+    for row in result.checks.itertuples(index=False):
+        mark = "✓" if row.held else "✗"
+        direction = {"up": "增加", "down": "减少", "same": "不变"}[row.expected]
+        console.print(f"  {mark} {row.scenario}：{row.label} 预期{direction}，"
+                      f"{_fmt(float(row.first))} → {_fmt(float(row.value))}", markup=False)
 
 
 @app.command()

@@ -1,0 +1,289 @@
+"""Scenario files (情景): each transformation on a small county, and the validation of the file.
+
+Transformations are pure functions County → County: the tests check what each conserves (pupils and
+teachers under a closure or a merger), what it moves (everyone at a closed school), what it keeps
+(teacher ids in a merger), and that hires reach the optimizer as pinned teachers at holding schools.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from tests.helpers import make_county, write_county_csv
+
+from teacheralloc.domain import County
+from teacheralloc.errors import InputError
+from teacheralloc.policy import Policy
+from teacheralloc.sample import generate_county
+from teacheralloc.scenario import (
+    Close,
+    Hire,
+    Merge,
+    Retire,
+    ScaleEnrollment,
+    add_hires,
+    close_schools,
+    figure_catalogue,
+    load_scenario,
+    merge_schools,
+    nearest_school,
+    retire_until,
+    scale_enrollment,
+)
+
+POLICY = Policy.default()
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+
+
+@pytest.fixture(scope="module")
+def county() -> County:
+    """generate_county(300, seed=1): 18 schools (11 teaching points of 18–68 pupils), 300 teachers."""
+    return generate_county(300, seed=1)
+
+
+def pupils(county: County) -> int:
+    return int(county.classes["students"].sum())
+
+
+# --------------------------------------------------------------------------------------------------
+# scale_enrollment
+# --------------------------------------------------------------------------------------------------
+
+
+def test_scale_enrollment_scales_only_the_selection(county: County) -> None:
+    change = ScaleEnrollment(factor=0.85, area="乡村", stage="primary")  # Chinese labels are accepted
+    scaled, text = scale_enrollment(county, change)
+    rural = county.schools.loc[county.schools["area"] == "rural", "school_id"]
+    rows = county.classes["school_id"].isin(rural) & (county.classes["grade"] <= 6)
+    before, after = county.classes, scaled.classes
+    expected = (before.loc[rows, "students"] * 0.85 + 0.5).astype(int)
+    assert (after.loc[rows, "students"].to_numpy() == expected.to_numpy()).all()
+    assert after.loc[~rows].equals(before.loc[~rows])
+    assert scaled.teachers.equals(county.teachers)
+    # average class size kept: never larger than before, and a grade with pupils keeps a class
+    assert (after.loc[rows, "classes"] <= before.loc[rows, "classes"]).all()
+    assert (after.loc[rows & (after["students"] > 0), "classes"] >= 1).all()
+    assert "学生" in text
+
+
+def test_scale_enrollment_by_grade_and_school_keeps_classes(county: County) -> None:
+    change = ScaleEnrollment(factor=1.2, school="X001", grade=[1, 2], classes="keep")
+    scaled, _ = scale_enrollment(county, change)
+    rows = (county.classes["school_id"] == "X001") & county.classes["grade"].isin([1, 2])
+    assert scaled.classes.loc[rows, "classes"].equals(county.classes.loc[rows, "classes"])
+    assert pupils(scaled) - pupils(county) == pytest.approx(0.2 * county.classes.loc[rows, "students"].sum(), abs=2)
+
+
+# --------------------------------------------------------------------------------------------------
+# close
+# --------------------------------------------------------------------------------------------------
+
+
+def test_closure_moves_every_pupil_and_teacher_to_the_nearest_school(county: County) -> None:
+    small = ["D001", "D002", "D008"]  # teaching points of 18, 19 and 18 pupils
+    closed, _ = close_schools(county, Close(students_below=20, type="teaching_point"), POLICY)
+    assert sorted(set(county.school_ids) - set(closed.school_ids)) == small
+    assert pupils(closed) == pupils(county)
+    assert len(closed.teachers) == len(county.teachers)
+    assert set(closed.teachers["teacher_id"]) == set(county.teachers["teacher_id"])
+    assert not closed.teachers["school_id"].isin(small).any()
+    assert not closed.classes["school_id"].isin(small).any()
+    for school_id in small:
+        receiver = nearest_school(county, school_id, "primary", set(small))
+        assert receiver is not None and not receiver.startswith("D")  # an ordinary school before a teaching point
+        moved = county.teachers.loc[county.teachers["school_id"] == school_id, "teacher_id"]
+        where = closed.teachers.set_index("teacher_id").loc[moved]
+        assert (where["school_id"] == receiver).all()
+        assert (where["school_since"] == pd.Timestamp(county.as_of)).all()  # they arrive this year
+    # the approved establishment goes with the teachers
+    est_before = county.schools["establishment"].sum()
+    assert closed.schools["establishment"].sum() == est_before
+
+
+def test_closure_into_a_named_school(county: County) -> None:
+    closed, text = close_schools(county, Close(school="D004", into="X004"), POLICY)
+    moved = county.teachers["school_id"] == "D004"
+    assert (closed.teachers.loc[moved.to_numpy(), "school_id"] == "X004").all()
+    x004 = closed.classes[closed.classes["school_id"] == "X004"]["students"].sum()
+    assert x004 == county.classes[county.classes["school_id"].isin(["X004", "D004"])]["students"].sum()
+    assert "X004" in text
+
+
+def test_closure_into_a_school_without_the_stage_is_reported(county: County) -> None:
+    problems: list[tuple[str | None, object, str]] = []
+    close_schools(county, Close(school="D004", into="C001"), POLICY, lambda *p: problems.append(p))
+    assert problems and problems[0][0] == "into" and "小学" in problems[0][2]
+
+
+# --------------------------------------------------------------------------------------------------
+# merge
+# --------------------------------------------------------------------------------------------------
+
+
+def test_merger_keeps_teacher_ids_and_everyone() -> None:
+    county = make_county()
+    merged, text = merge_schools(county, Merge(school="J1", into="S1"))
+    assert "J1" not in merged.school_ids
+    assert merged.teachers["teacher_id"].tolist() == county.teachers["teacher_id"].tolist()
+    j1 = county.teachers["school_id"] == "J1"
+    assert (merged.teachers.loc[j1.to_numpy(), "school_id"] == "S1").all()
+    assert merged.teachers["school_since"].equals(county.teachers["school_since"])  # dates at school stay
+    assert pupils(merged) == pupils(county)
+    assert merged.classes["classes"].sum() == county.classes["classes"].sum()  # classes kept
+    survivor = merged.schools.set_index("school_id").loc["S1"]
+    assert survivor["type"] == "nine_year"  # a primary school that gains junior grades
+    assert survivor["establishment"] == 40 + 38
+    assert "教师编号不变" in text
+
+
+def test_merger_of_an_unknown_school_is_reported() -> None:
+    problems: list[tuple[str | None, object, str]] = []
+    merge_schools(make_county(), Merge(school="NOPE", into="S1"), lambda *p: problems.append(p))
+    assert [p[0] for p in problems] == ["school"]
+
+
+# --------------------------------------------------------------------------------------------------
+# hire, retire
+# --------------------------------------------------------------------------------------------------
+
+
+def test_hires_wait_at_holding_schools_pinned_to_move(county: County) -> None:
+    hired, pins, text = add_hires(county, Hire(count=3, stage="primary", subject="音乐"))
+    new = hired.teachers[~hired.teachers["teacher_id"].isin(county.teachers["teacher_id"])]
+    assert new["teacher_id"].tolist() == ["NEW-0001", "NEW-0002", "NEW-0003"]
+    assert (new["subject"] == "music").all() and (new["stage"] == "primary").all()
+    assert pins["kind"].tolist() == ["must_move"] * 3
+    pools = hired.schools[hired.schools["school_id"].str.startswith("POOL-")]
+    assert len(pools) == 3 and set(new["school_id"]) == set(pools["school_id"])
+    assert (pools["establishment"] == 1).all()  # closed to transfers: nobody else is sent there
+    assert hired.classes.equals(county.classes)
+    again, _, _ = add_hires(hired, Hire(count=1, stage="junior", subject="art"))
+    assert "NEW-0004" in set(again.teachers["teacher_id"])  # ids continue after those in use
+    assert "NEW-0001–NEW-0003" in text
+
+
+def test_retirement_removes_exactly_those_reaching_the_age(county: County) -> None:
+    until = date(2028, 8, 31)
+    retired, _ = retire_until(county, Retire(until=until), POLICY)
+    gone = set(county.teachers["teacher_id"]) - set(retired.teachers["teacher_id"])
+    expected = {
+        row.teacher_id for row in county.teachers.itertuples()
+        if POLICY.retirement.retirement_date(str(row.gender), row.birth_date.date()) <= until
+    }
+    assert gone == expected and gone
+
+
+# --------------------------------------------------------------------------------------------------
+# The file: load, validation errors
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory, county: County) -> Path:
+    base = tmp_path_factory.mktemp("scenario")
+    write_county_csv(county, base / "county")
+    return base
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_scenario_applies_its_changes_in_order(folder: Path) -> None:
+    path = write(folder, "ok.yaml", """
+name: 测试情景
+question: 测试
+base: county
+as_of: 2026-09-01
+policy: {staffing: {students_per_staff: {primary: 17}}}
+changes:
+  - close: {type: teaching_point, students_below: 20}
+  - hire: {count: 2, stage: primary, subject: pe}
+  - pins: [{teacher_id: JS00001, must_stay: true}]
+""")
+    scenario = load_scenario(path)
+    assert scenario.name == "测试情景" and scenario.county.as_of == date(2026, 9, 1)
+    assert scenario.policy.staffing.students_per_staff.primary == 17
+    assert scenario.hire_ids == ("NEW-0001", "NEW-0002")
+    assert sorted(scenario.pins["kind"]) == ["must_move", "must_move", "must_stay"]
+    assert [line.split("：")[0] for line in scenario.changes] == ["政策参数", "1. 撤并学校", "2. 招聘教师", "3. 指定"]
+
+
+def problems_of(path: Path) -> list[tuple[int | None, str, str]]:
+    with pytest.raises(InputError) as caught:
+        load_scenario(path)
+    return [(p.row, p.column, p.expected) for p in caught.value.problems]
+
+
+def test_raises_every_problem_of_the_file_at_once_naming_line_and_key(folder: Path) -> None:
+    path = write(folder, "bad.yaml", """base: county
+colour: blue
+changes:
+  - scale_enrollment: {factor: -1, area: suburb}
+  - close: {}
+  - hire: {count: 3, stage: primary, subject: music}
+    retire: {until: 2028-08-31}
+  - fly: {to: moon}
+expect:
+  required.primary: sideways
+""")
+    found = problems_of(path)
+    columns = {column for _row, column, _expected in found}
+    assert {"colour", "changes[1].scale_enrollment.factor", "changes[1].scale_enrollment.area",
+            "changes[2].close", "changes[3]", "changes[4].fly", "expect.required.primary"} <= columns
+    rows = {column: row for row, column, _ in found}
+    assert rows["colour"] == 2 and rows["changes[1].scale_enrollment.factor"] == 4 and rows["changes[4].fly"] == 8
+    expected = {column: text for _row, column, text in found}
+    assert "大于 0" in expected["changes[1].scale_enrollment.factor"]
+    assert "恰好一种变化" in expected["changes[3]"]
+    assert "此键不存在" in expected["colour"]
+
+
+def test_raises_for_unknown_schools_and_teachers_naming_the_change(folder: Path) -> None:
+    path = write(folder, "refs.yaml", """base: county
+changes:
+  - close: {school: D001, into: NOPE}
+  - merge: {school: X003, into: X999}
+  - pins: [{teacher_id: NOBODY, must_move: true}]
+expect:
+  no.such.figure: up
+""")
+    found = {column: row for row, column, _ in problems_of(path)}
+    assert found == {"changes[1].close.into": 3, "changes[2].merge.into": 4, "changes[3].pins[1].teacher_id": 5,
+                     "expect.no.such.figure": 7}
+
+
+def test_raises_for_bad_policy_overrides_and_a_missing_base(folder: Path) -> None:
+    path = write(folder, "policy.yaml", """base: county
+policy:
+  staffing:
+    students_per_staff: {primary: zero}
+    studnets: 3
+""")
+    found = {column: row for row, column, _ in problems_of(path)}
+    assert found == {"policy.staffing.students_per_staff.primary": 4, "policy.staffing.studnets": 5}
+    missing = write(folder, "missing.yaml", "base: nowhere\n")
+    assert problems_of(missing) == [(1, "base", "存在的数据文件夹或 .xlsx（相对于情景文件）")]
+
+
+def test_raises_for_broken_yaml(folder: Path) -> None:
+    path = write(folder, "broken.yaml", "base: county\nchanges: [\n")
+    ((row, _column, expected),) = problems_of(path)
+    assert row is not None and "YAML" in expected
+
+
+def test_the_shipped_scenarios_load_on_the_sample_county() -> None:
+    files = sorted(SCENARIOS.glob("*.yaml"))
+    assert 4 <= len(files) <= 6
+    codes = set(figure_catalogue())
+    for path in files:
+        scenario = load_scenario(path)
+        assert scenario.question, path.name
+        assert path.read_text(encoding="utf-8").startswith("# 问题："), path.name
+        assert scenario.expect or path.stem == "baseline", path.name
+        assert set(scenario.expect) <= codes
