@@ -199,7 +199,7 @@ class Plan(BaseModel):
     prune_destinations: bool
     tier_tolerance: float = Field(ge=0, le=0.01)
     lower_tier_gap: float = Field(ge=0, le=0.05)
-    lower_tier_seconds: float = Field(gt=0)
+    lower_tier_seconds: float = Field(ge=0)
 
     @field_validator("tiers")
     @classmethod
