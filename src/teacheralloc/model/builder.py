@@ -1,11 +1,16 @@
 """The allocation model, built in one place and always in the same order:
-candidates → variables → flow sums → rules (rules.py) → tier objectives (objective.py).
+candidates → variables → rules (rules.py) → tier objectives (objective.py).
 
 Variables are integer flows, one per arc: a `direct` arc moves teachers of a group to a unit; in
 hub mode a `leave` arc sends them into an arrival pool, a `cascade` arc passes rotation teachers to
-the pool one level lower, and an `arrive` arc takes them from a pool to a unit. Origin-side sums read direct and leave arcs, destination-side sums read direct and
-arrive arcs, so every rule is written once for both modes. Shortages and subject cover are
-continuous. Everything is keyed by domain ids (unit "school|stage", subject codes, group ids).
+the pool one level lower, and an `arrive` arc takes them from a pool to a unit. Origin-side sums read
+direct and leave arcs, destination-side sums read direct and arrive arcs, so every rule is written
+once for both modes. Shortages and subject cover are extra variables.
+
+The model is held as sparse numpy arrays (rows, columns, coefficients) and exported straight to
+MathOpt's `ModelProto`: every rule adds all its rows at once from the arc table, so building the
+model costs a few pandas operations, not one Python call per coefficient (measured 2 s → 0.2 s on
+the sample county, 6.5 s → 0.6 s at 20,000 teachers).
 """
 
 from __future__ import annotations
@@ -14,107 +19,164 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from ortools.math_opt.python import mathopt
+from ortools.math_opt import model_pb2
 
 from teacheralloc.model.candidates import TRANSFER, Candidates
 from teacheralloc.policy import Policy
 
+INF = float("inf")
+
+
+@dataclass(frozen=True)
+class Linear:
+    """A linear expression Σ coefs × variables + constant (variables by id)."""
+
+    columns: np.ndarray
+    coefs: np.ndarray
+    constant: float = 0.0
+
+    def at(self, values: np.ndarray) -> float:
+        """The expression's value at `values` (indexed by variable id)."""
+        return float(self.constant + np.dot(self.coefs, values[self.columns])) if len(self.columns) else self.constant
+
+
+class LinearModel:
+    """A mixed-integer model in sparse arrays (变量、约束与系数), exported to MathOpt's proto."""
+
+    def __init__(self) -> None:
+        self._lower: list[np.ndarray] = []
+        self._upper: list[np.ndarray] = []
+        self._integer: list[np.ndarray] = []
+        self._row_lower: list[np.ndarray] = []
+        self._row_upper: list[np.ndarray] = []
+        self._terms: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.num_variables = 0
+        self.num_rows = 0
+
+    def add_variables(self, count: int, lower: object = 0.0, upper: object = INF, integer: bool = False) -> np.ndarray:
+        """`count` new variables; returns their ids."""
+        self._lower.append(np.broadcast_to(np.asarray(lower, dtype=float), (count,)).copy())
+        self._upper.append(np.broadcast_to(np.asarray(upper, dtype=float), (count,)).copy())
+        self._integer.append(np.full(count, integer, dtype=bool))
+        ids = np.arange(self.num_variables, self.num_variables + count, dtype=np.int64)
+        self.num_variables += count
+        return ids
+
+    def add_rows(self, lower: object, upper: object, count: int) -> np.ndarray:
+        """`count` new rows lower ≤ Σ terms ≤ upper; returns their ids (add terms with `add_terms`)."""
+        self._row_lower.append(np.broadcast_to(np.asarray(lower, dtype=float), (count,)).copy())
+        self._row_upper.append(np.broadcast_to(np.asarray(upper, dtype=float), (count,)).copy())
+        ids = np.arange(self.num_rows, self.num_rows + count, dtype=np.int64)
+        self.num_rows += count
+        return ids
+
+    def add_terms(self, rows: np.ndarray, columns: np.ndarray, coefs: object = 1.0) -> None:
+        """Coefficients of variables in rows (repeated pairs add up)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        columns = np.asarray(columns, dtype=np.int64)
+        self._terms.append((rows, columns, np.broadcast_to(np.asarray(coefs, dtype=float), rows.shape).copy()))
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Variable lower bounds, upper bounds and integrality, by id."""
+        if not self._lower:
+            return np.zeros(0), np.zeros(0), np.zeros(0, dtype=bool)
+        return np.concatenate(self._lower), np.concatenate(self._upper), np.concatenate(self._integer)
+
+    def to_proto(self) -> model_pb2.ModelProto:
+        """The model as MathOpt's proto: ids in order, the matrix row-major with repeated pairs summed."""
+        proto = model_pb2.ModelProto(name="teacheralloc")
+        lower, upper, integer = self.bounds()
+        proto.variables.ids.extend(range(self.num_variables))
+        proto.variables.lower_bounds.extend(lower.tolist())
+        proto.variables.upper_bounds.extend(upper.tolist())
+        proto.variables.integers.extend(integer.tolist())
+        proto.linear_constraints.ids.extend(range(self.num_rows))
+        if self.num_rows:
+            proto.linear_constraints.lower_bounds.extend(np.concatenate(self._row_lower).tolist())
+            proto.linear_constraints.upper_bounds.extend(np.concatenate(self._row_upper).tolist())
+        if self._terms:
+            rows = np.concatenate([t[0] for t in self._terms])
+            columns = np.concatenate([t[1] for t in self._terms])
+            coefs = np.concatenate([t[2] for t in self._terms])
+            key = rows * max(self.num_variables, 1) + columns
+            unique, inverse = np.unique(key, return_inverse=True)
+            summed = np.bincount(inverse, weights=coefs, minlength=len(unique))
+            keep = summed != 0
+            matrix = proto.linear_constraint_matrix
+            matrix.row_ids.extend((unique[keep] // max(self.num_variables, 1)).tolist())
+            matrix.column_ids.extend((unique[keep] % max(self.num_variables, 1)).tolist())
+            matrix.coefficients.extend(summed[keep].tolist())
+        return proto
+
 
 @dataclass
 class AllocationModel:
-    """A MathOpt model with its variables and the flow sums the rules and objectives read."""
+    """The model with its flow variables (one per arc, ids 0..arcs−1), rows by rule and tier objectives."""
 
     candidates: Candidates
     policy: Policy
-    model: mathopt.Model
-    flow: list[mathopt.Variable]
-    sums: dict[str, dict[object, mathopt.LinearExpression]] = field(default_factory=dict)
-    shortage: dict[str, dict[object, mathopt.Variable]] = field(default_factory=dict)
-    slack: dict[str, mathopt.Variable] = field(default_factory=dict)
-    cover: dict[str, dict[object, mathopt.LinearExpression]] = field(default_factory=dict)
-    constraints: dict[str, list[mathopt.LinearConstraint]] = field(default_factory=dict)
-    tiers: dict[str, mathopt.LinearExpression] = field(default_factory=dict)
+    model: LinearModel
+    flow: np.ndarray
+    rows: dict[str, np.ndarray] = field(default_factory=dict)
+    shortage: dict[str, pd.Series] = field(default_factory=dict)  # variable id by key, per kind
+    slack: dict[str, int] = field(default_factory=dict)
+    cover: pd.DataFrame | None = None  # the subject-cover variables: group, unit, subject, var
+    pinned_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    tiers: dict[str, Linear] = field(default_factory=dict)
+    arc_masks: dict[str, np.ndarray] = field(default_factory=dict)
 
-    def flow_sum(self, name: str, key: object) -> mathopt.LinearExpression | float:
-        """The named flow sum for `key` (0.0 when no arc contributes)."""
-        return self.sums[name].get(key, 0.0)
+    def arcs_by(self, column: str | pd.Series, mask: np.ndarray, index: pd.Index) -> tuple[np.ndarray, np.ndarray]:
+        """(position in `index`, arc id) for the arcs where `mask` whose key (`column`) is in `index`."""
+        keys = self.candidates.arcs[column] if isinstance(column, str) else column
+        arcs = np.flatnonzero(mask)
+        where = index.get_indexer(pd.Index(np.asarray(keys)[arcs]) if len(arcs) else pd.Index([]))
+        found = where >= 0
+        return where[found].astype(np.int64), self.flow[arcs[found]]
 
-    def add(self, rule: str, bounded: mathopt.BoundedLinearExpression, name: str) -> None:
-        self.constraints.setdefault(rule, []).append(self.model.add_linear_constraint(bounded, name=name))
-
-
-def _grouped(flow: list[mathopt.Variable], keys: list[object] | pd.Series, mask: np.ndarray
-             ) -> dict[object, mathopt.LinearExpression]:
-    """Σ flow over the arcs of each key, for the arcs where `mask`."""
-    frame = pd.DataFrame({"key": list(keys), "arc": np.arange(len(mask))})[mask]
-    out: dict[object, mathopt.LinearExpression] = {}
-    for key, arcs in frame.groupby("key", sort=True)["arc"]:
-        out[key] = mathopt.fast_sum(flow[i] for i in arcs.to_numpy())
-    return out
+    def rows_for(self, rule: str, lower: object, upper: object, count: int) -> np.ndarray:
+        ids = self.model.add_rows(lower, upper, count)
+        self.rows[rule] = np.concatenate([self.rows.get(rule, np.zeros(0, dtype=np.int64)), ids])
+        return ids
 
 
 def build_model(candidates: Candidates, policy: Policy, integer: bool = True) -> AllocationModel:
-    """Build the whole model: variables, flow sums, every rule and every tier objective."""
+    """Build the whole model: variables, every rule and every tier objective."""
     from teacheralloc.model.objective import add_tier_objectives
     from teacheralloc.model.rules import RULES
 
     arcs = candidates.arcs
     sizes = candidates.groups.set_index("group")["size"]
     total_movable = float(candidates.groups.loc[candidates.groups["movable"], "size"].sum())
-    upper = np.where(arcs["kind"].isin(["arrive", "cascade"]), total_movable, arcs["group"].map(sizes).fillna(0))
-    model = mathopt.Model(name="teacheralloc")
-    flow = [
-        model.add_variable(lb=0, ub=float(upper[i]), is_integer=integer,
-                           name=f"{a.kind}[{a.group},{a.pool},{a.dest},{a.taught},{a.move_type}]")
-        for i, a in enumerate(arcs.itertuples(index=False))
-    ]
+    upper = np.where(arcs["kind"].isin(["arrive", "cascade"]), total_movable,
+                     arcs["group"].map(sizes).fillna(0).to_numpy(float))
+    model = LinearModel()
+    flow = model.add_variables(len(arcs), 0.0, upper, integer=integer)
     built = AllocationModel(candidates=candidates, policy=policy, model=model, flow=flow)
-    _add_flow_sums(built)
+    built.arc_masks = _arc_masks(arcs)
     for rule in RULES:
         rule(built)
     add_tier_objectives(built)
     return built
 
 
-def _add_flow_sums(built: AllocationModel) -> None:
-    """The sums every rule reads, each a dict keyed by unit, school, group, pool or (unit, subject)."""
-    arcs = built.candidates.arcs
-    flow = built.flow
-    if arcs.empty:
-        built.sums = {name: {} for name in ("group", "pool_in", "pool_out", "out_duty", "in_duty", "in_taught",
-                                            "out_backbone", "in_backbone", "out_pe_arts", "in_pe_arts", "school_out",
-                                            "school_out_transfer", "school_in_transfer", "unit_out_redeploy",
-                                            "unit_in_transfer", "rotation", "rotation_backbone")}
-        return
+def _arc_masks(arcs: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Which arcs each flow sum reads: leaving (origin side), arriving (destination side), and flags."""
     kind = arcs["kind"].to_numpy()
-    leaving = np.isin(kind, ["direct", "leave"])
-    arriving = np.isin(kind, ["direct", "arrive"])
-    duty, counted = arcs["on_duty"].to_numpy(bool), arcs["counted"].to_numpy(bool)
-    backbone = arcs["backbone_flag"].to_numpy(bool) & counted
-    pe_arts = arcs["pe_arts_flag"].to_numpy(bool) & counted
+    if arcs.empty:
+        return {name: np.zeros(0, dtype=bool) for name in ("leaving", "arriving", "duty", "backbone", "pe_arts",
+                                                            "transfer", "rotation", "redeploy", "backbone_flag",
+                                                            "subject_slot")}
+    counted = arcs["counted"].to_numpy(bool)
     move = arcs["move_type"].to_numpy()
-    transfer = np.isin(move, TRANSFER)
-    rotation = move == "rotation"
-    redeploy = (move == "redeploy") & ~arcs["voluntary"].to_numpy(bool)
-    everything = ["all"] * len(arcs)
-    built.sums = {
-        "group": _grouped(flow, arcs["group"], leaving),
-        "pool_in": _grouped(flow, list(arcs["pool"].where(kind != "cascade", arcs["pool_to"])),
-                            np.isin(kind, ["leave", "cascade"])),
-        "pool_out": _grouped(flow, arcs["pool"], np.isin(kind, ["arrive", "cascade"])),
-        "out_duty": _grouped(flow, arcs["origin"], leaving & duty),
-        "in_duty": _grouped(flow, arcs["dest"], arriving & duty),
-        "in_taught": _grouped(flow, list(zip(arcs["dest"], arcs["taught"], strict=True)),
-                              arriving & duty & (arcs["slot"].to_numpy() == "subject")),
-        "out_backbone": _grouped(flow, arcs["origin"], leaving & backbone),
-        "in_backbone": _grouped(flow, arcs["dest"], arriving & backbone),
-        "out_pe_arts": _grouped(flow, arcs["origin"], leaving & pe_arts),
-        "in_pe_arts": _grouped(flow, arcs["dest"], arriving & pe_arts),
-        "school_out": _grouped(flow, arcs["school_id"], leaving),
-        "school_out_transfer": _grouped(flow, arcs["school_id"], leaving & transfer),
-        "school_in_transfer": _grouped(flow, arcs["dest_school"], arriving & transfer),
-        "unit_out_redeploy": _grouped(flow, arcs["origin"], leaving & redeploy),
-        "unit_in_transfer": _grouped(flow, arcs["dest"], arriving & transfer),
-        "rotation": _grouped(flow, everything, leaving & rotation),
-        "rotation_backbone": _grouped(flow, everything, leaving & rotation & arcs["backbone_flag"].to_numpy(bool)),
+    return {
+        "leaving": np.isin(kind, ["direct", "leave"]),
+        "arriving": np.isin(kind, ["direct", "arrive"]),
+        "duty": arcs["on_duty"].to_numpy(bool),
+        "backbone": arcs["backbone_flag"].to_numpy(bool) & counted,
+        "pe_arts": arcs["pe_arts_flag"].to_numpy(bool) & counted,
+        "transfer": np.isin(move, TRANSFER),
+        "rotation": move == "rotation",
+        "redeploy": (move == "redeploy") & ~arcs["voluntary"].to_numpy(bool),
+        "backbone_flag": arcs["backbone_flag"].to_numpy(bool),
+        "subject_slot": arcs["slot"].to_numpy() == "subject",
     }

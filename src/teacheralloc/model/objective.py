@@ -11,9 +11,9 @@ The weights are policy data (`plan` in policy_defaults.yaml).
 
 from __future__ import annotations
 
-from ortools.math_opt.python import mathopt
+import numpy as np
 
-from teacheralloc.model.builder import AllocationModel
+from teacheralloc.model.builder import AllocationModel, Linear
 
 TIER_LABELS = {
     "quota": "轮岗比例缺口",
@@ -25,18 +25,24 @@ TIER_LABELS = {
 }
 
 
+def _linear(columns: np.ndarray, coefs: np.ndarray) -> Linear:
+    columns, coefs = np.asarray(columns, dtype=np.int64), np.asarray(coefs, dtype=float)
+    keep = coefs != 0
+    return Linear(columns[keep], coefs[keep])
+
+
 def add_tier_objectives(m: AllocationModel) -> None:
     plan = m.policy.plan
     units = m.candidates.units.set_index("unit")
     arcs = m.candidates.arcs
-    m.tiers["quota"] = m.slack["quota"] * (m.candidates.quota_base + 1) + m.slack["backbone_quota"]
-    m.tiers["headcount"] = mathopt.fast_sum(
-        float(units.at[unit, "weight"]) * var for unit, var in m.shortage["headcount"].items())
-    m.tiers["subject"] = mathopt.fast_sum(
-        plan.subject_weight_of(subject) * var for (_unit, subject), var in m.shortage["subject"].items())
-    m.tiers["balance"] = mathopt.fast_sum(
-        [plan.balance_weight[kind] * var for kind in ("backbone", "pe_arts") for var in m.shortage[kind].values()])
-    m.tiers["disruption"] = mathopt.fast_sum(
-        float(cost) * m.flow[i] for i, cost in enumerate(arcs["disruption"].to_numpy()) if cost)
-    m.tiers["wishes"] = mathopt.fast_sum(
-        -float(score) * m.flow[i] for i, score in enumerate(arcs["wish_score"].to_numpy()) if score)
+    m.tiers["quota"] = _linear([m.slack["quota"], m.slack["backbone_quota"]], [m.candidates.quota_base + 1, 1.0])
+    headcount = m.shortage["headcount"]
+    m.tiers["headcount"] = _linear(headcount.to_numpy(), units.loc[headcount.index, "weight"].to_numpy(float))
+    subject = m.shortage["subject"]
+    weights = [plan.subject_weight_of(s) for s in subject.index.get_level_values(1)]
+    m.tiers["subject"] = _linear(subject.to_numpy(), weights)
+    balance = [(m.shortage[kind].to_numpy(), np.full(len(m.shortage[kind]), plan.balance_weight[kind]))
+               for kind in ("backbone", "pe_arts")]
+    m.tiers["balance"] = _linear(np.concatenate([b[0] for b in balance]), np.concatenate([b[1] for b in balance]))
+    m.tiers["disruption"] = _linear(m.flow, arcs["disruption"].to_numpy(float))
+    m.tiers["wishes"] = _linear(m.flow, -arcs["wish_score"].to_numpy(float))

@@ -8,100 +8,153 @@ counts across arcs.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
-from ortools.math_opt.python import mathopt
+import numpy as np
+import pandas as pd
 
-from teacheralloc.model.builder import AllocationModel
+from teacheralloc.model.builder import INF, AllocationModel
 
 
 def at_most_one_move(m: AllocationModel) -> None:
     """A teacher moves at most once (每人至多调动一次); a teacher pinned to move (must_move or
     to_school) moves. Σ flow leaving a group ≤ its number of teachers (= 1 for such a pin)."""
+    groups = m.candidates.groups
     must = set(m.candidates.teachers.loc[m.candidates.teachers["pin_must_move"], "teacher_id"])
-    for group in m.candidates.groups.itertuples(index=False):
-        moved = m.flow_sum("group", group.group)
-        if group.singleton and group.first_teacher in must:
-            m.add("at_most_one_move", moved == 1, f"must_move[{group.first_teacher}]")
-        elif not isinstance(moved, float):
-            m.add("at_most_one_move", moved <= group.size, f"once[{group.group}]")
+    pinned = (groups["singleton"].to_numpy(bool) & groups["first_teacher"].isin(must).to_numpy())
+    index = pd.Index(groups["group"])
+    where, arcs = m.arcs_by("group", m.arc_masks["leaving"], index)
+    present = np.zeros(len(groups), dtype=bool)
+    present[where] = True
+    present |= pinned
+    rows = np.full(len(groups), -1, dtype=np.int64)
+    chosen = np.flatnonzero(present)
+    size = groups["size"].to_numpy(float)[chosen]
+    lower = np.where(pinned[chosen], 1.0, -INF)
+    upper = np.where(pinned[chosen], 1.0, size)
+    rows[chosen] = m.rows_for("at_most_one_move", lower, upper, len(chosen))
+    m.model.add_terms(rows[where], arcs)
+    m.pinned_rows = rows[np.flatnonzero(pinned)]
 
 
 def pool_balance(m: AllocationModel) -> None:
     """Hub mode: every teacher who leaves into an arrival pool arrives somewhere (流量守恒)."""
-    for pool in m.candidates.pools["pool"]:
-        m.add("pool_balance", m.flow_sum("pool_in", pool) == m.flow_sum("pool_out", pool), f"pool[{pool}]")
+    arcs = m.candidates.arcs
+    index = pd.Index(m.candidates.pools["pool"])
+    rows = m.rows_for("pool_balance", 0.0, 0.0, len(index))
+    kind = arcs["kind"].to_numpy()
+    into = arcs["pool"].where(kind != "cascade", arcs["pool_to"])
+    where, ids = m.arcs_by(into, np.isin(kind, ["leave", "cascade"]), index)
+    m.model.add_terms(rows[where], ids, 1.0)
+    where, ids = m.arcs_by("pool", np.isin(kind, ["arrive", "cascade"]), index)
+    m.model.add_terms(rows[where], ids, -1.0)
+
+
+def _unit_balance(m: AllocationModel, rows: np.ndarray, index: pd.Index, flag: np.ndarray) -> None:
+    """+ arrivals at the unit − departures from it, for the arcs where `flag`."""
+    where, ids = m.arcs_by("dest", m.arc_masks["arriving"] & flag, index)
+    m.model.add_terms(rows[where], ids, 1.0)
+    where, ids = m.arcs_by("origin", m.arc_masks["leaving"] & flag, index)
+    m.model.add_terms(rows[where], ids, -1.0)
 
 
 def headcount_shortage(m: AllocationModel) -> None:
     """Headcount shortage after the plan (总量缺编): short[u] ≥ target − (before − out + in), ≥ 0, with the
     target the required posts in whole teachers (`plan.headcount_rounding`, default to the nearest)."""
-    short = {}
-    for unit in m.candidates.units.itertuples(index=False):
-        var = m.model.add_variable(lb=0, name=f"short[{unit.unit}]")
-        short[unit.unit] = var
-        after = unit.before - m.flow_sum("out_duty", unit.unit) + m.flow_sum("in_duty", unit.unit)
-        m.add("headcount_shortage", var + after >= unit.target, f"short[{unit.unit}]")
-    m.shortage["headcount"] = short
+    units = m.candidates.units
+    short = m.model.add_variables(len(units))
+    rows = m.rows_for("headcount_shortage", (units["target"] - units["before"]).to_numpy(float), INF, len(units))
+    m.model.add_terms(rows, short)
+    _unit_balance(m, rows, pd.Index(units["unit"]), m.arc_masks["duty"])
+    m.shortage["headcount"] = pd.Series(short, index=units["unit"].to_numpy())
+
+
+def _cover_options(m: AllocationModel) -> pd.DataFrame:
+    """(group, unit, subject) for every subject a staying teacher of a group on duty may be assigned to:
+    main subject first, then qualified others, then (small primary schools) the generalist subjects."""
+    policy = m.policy
+    units = m.candidates.units.set_index("unit")
+    groups = m.candidates.groups[m.candidates.groups["on_duty"].astype(bool)]
+    generalist = tuple(str(s) for s in policy.curriculum.small_school_generalist_subjects)
+    threshold = policy.staffing.small_school.threshold_students
+    small = (units["school_students"] < threshold) & (units["stage"] == "primary")
+    lists = [
+        (subject, *others, *(generalist if small_unit else ()))
+        for subject, others, small_unit in zip(groups["subject"], groups["others"],
+                                               groups["origin"].map(small).fillna(False), strict=True)
+    ]
+    options = pd.DataFrame({"group": groups["group"].to_numpy(), "unit": groups["origin"].to_numpy(),
+                            "subject": lists, "size": groups["size"].to_numpy()}).explode("subject")
+    options = options.dropna(subset=["subject"]).drop_duplicates(["group", "subject"])
+    demand = pd.MultiIndex.from_frame(m.candidates.subjects[["unit", "subject"]])
+    keep = pd.MultiIndex.from_frame(options[["unit", "subject"]]).isin(demand)
+    return options[keep].reset_index(drop=True)
 
 
 def subject_cover(m: AllocationModel) -> None:
     """Who teaches what at each school (任教安排): each teacher on duty who stays is assigned to their main
     subject or one they are qualified for (in small schools, a primary teacher may also take the
     generalist subjects, `curriculum.small_school_generalist_subjects`): Σ assigned ≤ those who stay."""
-    policy = m.policy
-    units = m.candidates.units.set_index("unit")
-    demand = set(zip(m.candidates.subjects["unit"], m.candidates.subjects["subject"], strict=True))
-    generalist = tuple(str(s) for s in policy.curriculum.small_school_generalist_subjects)
-    threshold = policy.staffing.small_school.threshold_students
-    supply: dict[object, list[mathopt.Variable]] = {}
-    for group in m.candidates.groups[m.candidates.groups["on_duty"].astype(bool)].itertuples(index=False):
-        unit = group.origin
-        small = units.at[unit, "school_students"] < threshold and units.at[unit, "stage"] == "primary"
-        subjects = [group.subject, *group.others, *(generalist if small else ())]
-        parts = []
-        for subject in dict.fromkeys(subjects):
-            if (unit, subject) not in demand:
-                continue
-            var = m.model.add_variable(lb=0, ub=group.size, is_integer=True, name=f"teach[{group.group},{subject}]")
-            supply.setdefault((unit, subject), []).append(var)
-            parts.append(var)
-        if parts:
-            stay = group.size - m.flow_sum("group", group.group)
-            m.add("subject_cover", mathopt.fast_sum(parts) <= stay, f"teach[{group.group}]")
-    m.cover["supply"] = {key: mathopt.fast_sum(vars_) for key, vars_ in supply.items()}
+    options = _cover_options(m)
+    options["var"] = m.model.add_variables(len(options), 0.0, options["size"].to_numpy(float), integer=True)
+    index = pd.Index(options["group"].drop_duplicates())
+    sizes = options.drop_duplicates("group")["size"].to_numpy(float)
+    rows = m.rows_for("subject_cover", -INF, sizes, len(index))
+    m.model.add_terms(rows[index.get_indexer(options["group"])], options["var"].to_numpy())
+    where, ids = m.arcs_by("group", m.arc_masks["leaving"], index)
+    m.model.add_terms(rows[where], ids)
+    m.cover = options
 
 
 def subject_shortage(m: AllocationModel) -> None:
     """Subject shortage after the plan (学科结构性缺编), in whole teachers: short[u, s] ≥ target −
     (staying teachers assigned to s + teachers arriving to teach s), ≥ 0, where the target is the
     subject's demand rounded to whole teachers (⌊FTE + ½⌋)."""
-    short = {}
-    for row in m.candidates.subjects.itertuples(index=False):
-        key = (row.unit, row.subject)
-        var = m.model.add_variable(lb=0, name=f"subject_short[{row.unit},{row.subject}]")
-        short[key] = var
-        supplied = m.cover["supply"].get(key, 0.0) + m.flow_sum("in_taught", key)
-        m.add("subject_shortage", var + supplied >= row.target, f"subject_short[{row.unit},{row.subject}]")
-    m.shortage["subject"] = short
+    subjects = m.candidates.subjects
+    short = m.model.add_variables(len(subjects))
+    rows = m.rows_for("subject_shortage", subjects["target"].to_numpy(float), INF, len(subjects))
+    m.model.add_terms(rows, short)
+    index = pd.Index(subjects["unit"] + "\x1f" + subjects["subject"])
+    cover = m.cover
+    where = index.get_indexer(cover["unit"] + "\x1f" + cover["subject"])
+    m.model.add_terms(rows[where[where >= 0]], cover["var"].to_numpy()[where >= 0])
+    arcs = m.candidates.arcs
+    taught = arcs["dest"].astype(str) + "\x1f" + arcs["taught"].astype(str)
+    where, ids = m.arcs_by(taught, m.arc_masks["arriving"] & m.arc_masks["duty"] & m.arc_masks["subject_slot"], index)
+    m.model.add_terms(rows[where], ids)
+    m.shortage["subject"] = pd.Series(short, index=pd.MultiIndex.from_frame(subjects[["unit", "subject"]]))
 
 
 def indicator_deficit(m: AllocationModel) -> None:
     """Quality-balance deficits (优质均衡): teachers short of the per-100-student thresholds for
     backbone (≥ 1) and PE/arts (≥ 0.9) teachers, at every evaluated school and stage."""
     for kind in ("backbone", "pe_arts"):
-        deficit = {}
-        for unit in m.candidates.units.itertuples(index=False):
-            target = getattr(unit, f"{kind}_target")
-            if target <= 0:
-                continue
-            var = m.model.add_variable(lb=0, name=f"{kind}_deficit[{unit.unit}]")
-            deficit[unit.unit] = var
-            after = getattr(unit, f"{kind}_before") - m.flow_sum(f"out_{kind}", unit.unit) + m.flow_sum(
-                f"in_{kind}", unit.unit)
-            m.add("indicator_deficit", var + after >= target, f"{kind}_deficit[{unit.unit}]")
-        m.shortage[kind] = deficit
+        units = m.candidates.units[m.candidates.units[f"{kind}_target"] > 0]
+        deficit = m.model.add_variables(len(units))
+        lower = (units[f"{kind}_target"] - units[f"{kind}_before"]).to_numpy(float)
+        rows = m.rows_for("indicator_deficit", lower, INF, len(units))
+        m.model.add_terms(rows, deficit)
+        _unit_balance(m, rows, pd.Index(units["unit"]), m.arc_masks[kind])
+        m.shortage[kind] = pd.Series(deficit, index=units["unit"].to_numpy())
+
+
+def _school_rows(m: AllocationModel, rule: str, schools: pd.DataFrame, lower: np.ndarray, upper: np.ndarray,
+                 out_flag: np.ndarray, in_flag: np.ndarray | None) -> None:
+    """Rows per school: − departures (where `out_flag`) + arrivals (where `in_flag`), for the schools
+    with at least one departure (or arrival, when `in_flag` is given) counted."""
+    index = pd.Index(schools["school_id"])
+    out_where, out_ids = m.arcs_by("school_id", m.arc_masks["leaving"] & out_flag, index)
+    in_where, in_ids = (m.arcs_by("dest_school", m.arc_masks["arriving"] & in_flag, index) if in_flag is not None
+                        else (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)))
+    present = np.zeros(len(index), dtype=bool)
+    present[in_where if in_flag is not None else out_where] = True
+    rows = np.full(len(index), -1, dtype=np.int64)
+    chosen = np.flatnonzero(present)
+    rows[chosen] = m.rows_for(rule, lower[chosen], upper[chosen], len(chosen))
+    keep = present[out_where]
+    m.model.add_terms(rows[out_where[keep]], out_ids[keep], -1.0)
+    keep = present[in_where]
+    m.model.add_terms(rows[in_where[keep]], in_ids[keep], 1.0)
 
 
 def establishment_cap(m: AllocationModel) -> None:
@@ -109,17 +162,10 @@ def establishment_cap(m: AllocationModel) -> None:
     out + transfers in ≤ establishment. A school at or above it receives no transfer at all (its
     arcs were never created); a support posting keeps the post at home and does not count."""
     schools = m.candidates.units.drop_duplicates("school_id")
-    for school in schools.itertuples(index=False):
-        if math.isnan(school.establishment):  # not given
-            continue
-        est = float(school.establishment)
-        if school.school_posts >= est:
-            continue
-        inflow = m.flow_sum("school_in_transfer", school.school_id)
-        if isinstance(inflow, float):
-            continue
-        after = school.school_posts - m.flow_sum("school_out_transfer", school.school_id) + inflow
-        m.add("establishment_cap", after <= est, f"establishment[{school.school_id}]")
+    schools = schools[schools["establishment"].notna() & (schools["school_posts"] < schools["establishment"])]
+    upper = (schools["establishment"] - schools["school_posts"]).to_numpy(float)
+    transfer = m.arc_masks["transfer"]
+    _school_rows(m, "establishment_cap", schools, np.full(len(schools), -INF), upper, transfer, transfer)
 
 
 def max_leaving(m: AllocationModel) -> None:
@@ -127,12 +173,10 @@ def max_leaving(m: AllocationModel) -> None:
     (every move counts): moves out ≤ max(1, ⌊share × teachers⌋)."""
     share = m.policy.rotation.max_share_leaving_school
     schools = m.candidates.units.drop_duplicates("school_id")
-    for school in schools.itertuples(index=False):
-        out = m.flow_sum("school_out", school.school_id)
-        if isinstance(out, float):
-            continue
-        cap = max(1, math.floor(share * school.school_posts + 1e-9))
-        m.add("max_leaving", out <= cap, f"max_leaving[{school.school_id}]")
+    cap = np.maximum(1, np.floor(share * schools["school_posts"].to_numpy(float) + 1e-9))
+    # written as −out ≥ −cap
+    _school_rows(m, "max_leaving", schools, -cap, np.full(len(schools), INF),
+                 np.ones(len(m.candidates.arcs), dtype=bool), None)
 
 
 def redeploy_from_surplus(m: AllocationModel) -> None:
@@ -141,26 +185,34 @@ def redeploy_from_surplus(m: AllocationModel) -> None:
     allowed but redeployment never leaves a school short of its norm on balance. A volunteer moving to
     a wished school is not a redeployment and does not count here (the headcount tier still weighs the
     gap it leaves)."""
-    for unit in m.candidates.units.itertuples(index=False):
-        out = m.flow_sum("unit_out_redeploy", unit.unit)
-        if isinstance(out, float):
-            continue
-        m.add("redeploy_from_surplus", out <= unit.surplus + m.flow_sum("unit_in_transfer", unit.unit),
-              f"redeploy_surplus[{unit.unit}]")
+    units = m.candidates.units
+    index = pd.Index(units["unit"])
+    out_where, out_ids = m.arcs_by("origin", m.arc_masks["leaving"] & m.arc_masks["redeploy"], index)
+    present = np.zeros(len(index), dtype=bool)
+    present[out_where] = True
+    chosen = np.flatnonzero(present)
+    rows = np.full(len(index), -1, dtype=np.int64)
+    # in − out ≥ −surplus
+    rows[chosen] = m.rows_for("redeploy_from_surplus", -units["surplus"].to_numpy(float)[chosen], INF, len(chosen))
+    m.model.add_terms(rows[out_where], out_ids, -1.0)
+    in_where, in_ids = m.arcs_by("dest", m.arc_masks["arriving"] & m.arc_masks["transfer"], index)
+    keep = present[in_where]
+    m.model.add_terms(rows[in_where[keep]], in_ids[keep], 1.0)
 
 
 def rotation_quota(m: AllocationModel) -> None:
     """Rotation quotas (交流轮岗比例), met as far as possible: rotations + slack ≥ ⌈10 % × eligible⌉,
     and backbone rotations + slack ≥ 20 % × rotations. The slacks are the first tier's objective."""
-    policy = m.policy.rotation
-    rotations = m.flow_sum("rotation", "all")
-    backbone = m.flow_sum("rotation_backbone", "all")
-    quota_slack = m.model.add_variable(lb=0, name="quota_slack")
-    backbone_slack = m.model.add_variable(lb=0, name="backbone_quota_slack")
-    m.slack = {"quota": quota_slack, "backbone_quota": backbone_slack}
-    m.add("rotation_quota", rotations + quota_slack >= m.candidates.quota_target, "rotation_quota")
-    m.add("rotation_quota", backbone + backbone_slack >= policy.min_backbone_share_of_rotators * rotations,
-          "backbone_quota")
+    share = m.policy.rotation.min_backbone_share_of_rotators
+    quota_slack, backbone_slack = m.model.add_variables(2)
+    m.slack = {"quota": int(quota_slack), "backbone_quota": int(backbone_slack)}
+    rotation = m.flow[m.arc_masks["leaving"] & m.arc_masks["rotation"]]
+    backbone = m.flow[m.arc_masks["leaving"] & m.arc_masks["rotation"] & m.arc_masks["backbone_flag"]]
+    quota, balance = m.rows_for("rotation_quota", [float(m.candidates.quota_target), 0.0], INF, 2)
+    m.model.add_terms(np.full(len(rotation) + 1, quota), np.append(rotation, quota_slack))
+    m.model.add_terms(np.full(len(backbone), balance), backbone, 1.0)
+    m.model.add_terms(np.full(len(rotation), balance), rotation, -share)
+    m.model.add_terms([balance], [backbone_slack], 1.0)
 
 
 # Hard rules, in the order they are added.

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import logging
+import math
 import os
 import sys
 import time
@@ -27,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from teacheralloc.domain import County
 from teacheralloc.errors import InputError, Problem
-from teacheralloc.model.builder import AllocationModel, build_model
+from teacheralloc.model.builder import AllocationModel, Linear, build_model
 from teacheralloc.model.candidates import Candidates, build_candidates
 from teacheralloc.model.objective import TIER_LABELS
 from teacheralloc.norms import Norms, compute_norms
@@ -127,36 +128,83 @@ class _Result:
 
 
 class _Solver:
-    """Solves one MathOpt model many times: LPs with GLOP's primal simplex, warm-started from the last
-    optimal basis (each tier only changes the objective and adds one hold row, so the old basis stays
-    primal feasible: measured 3.5 s for the six LPs of the sample county against 12 s cold with HiGHS),
-    MIPs with HiGHS. Bounds are changed on the exported proto, never on the 40,000 Python variables."""
+    """Solves one model many times: LPs with GLOP's primal simplex, warm-started from the last optimal
+    basis (each tier only changes the objective and adds one hold row, so the old basis stays primal
+    feasible: measured 3.5 s for the six LPs of the sample county against 12 s cold with HiGHS), MIPs
+    with HiGHS. The model's proto is built once; each solve copies it and sets the objective, the
+    holds of the earlier tiers and any fixed variables."""
 
-    def __init__(self, model: mathopt.Model, seed: int) -> None:
-        self.model = model
+    def __init__(self, built: AllocationModel, seed: int) -> None:
         self.seed = seed
-        self.every = list(model.variables())
-        ids = np.array([v.id for v in self.every], dtype=np.int64)
-        self.position = np.zeros(int(ids.max()) + 1 if len(ids) else 0, dtype=np.int64)
-        self.position[ids] = np.arange(len(ids))
-        self.integer = np.array([v.integer for v in self.every], dtype=bool)
+        self.base = built.model.to_proto()
+        self.size = built.model.num_variables
+        self.position = np.arange(self.size, dtype=np.int64)  # variable id → position: the same here
+        self.lower, self.upper, self.integer = built.model.bounds()
+        self.objective: Linear = Linear(np.zeros(0, dtype=np.int64), np.zeros(0))
+        self.holds: list[tuple[Linear, float]] = []
         self.basis = None
-        self.keys: list[np.ndarray] | None = None
-        self.cover = np.zeros(len(self.every), dtype=bool)
+        self.keys = self._neighbour_keys(built)
+        self.cover = self.integer.copy()
+        self.cover[built.flow] = False
 
-    def set_neighbourhood(self, flow: list[mathopt.Variable], arcs: pd.DataFrame) -> None:
-        """Arc keys (group, destination) by variable position, for `neighbours`; -1 elsewhere."""
-        where = np.array([int(self.position[v.id]) for v in flow], dtype=np.int64)
-        self.keys = []
+    def _neighbour_keys(self, built: AllocationModel) -> list[np.ndarray]:
+        """Arc keys (group, destination) by variable id, for `neighbours`; -1 elsewhere."""
+        keys = []
         for column in ("group", "dest"):
-            values = arcs[column].astype(object)
+            values = built.candidates.arcs[column].astype(object)
             missing = values.isna() | values.isin(["", -1])
             codes = pd.factorize(values.where(~missing, None))[0]  # -1 where the arc has no such end
-            key = np.full(len(self.every), -1, dtype=np.int64)
-            key[where] = codes
-            self.keys.append(key)
-        self.cover = self.integer.copy()
-        self.cover[where] = False
+            key = np.full(self.size, -1, dtype=np.int64)
+            key[built.flow] = codes
+            keys.append(key)
+        return keys
+
+    def neighbours(self, mask: np.ndarray) -> np.ndarray:
+        """Every integer variable that shares a group or destination with a flow in `mask`, and
+        every subject-cover variable: the room an integer solution near the LP's needs."""
+        out = mask.copy()
+        for key in self.keys:
+            touched = np.unique(key[mask & (key >= 0)])
+            out |= np.isin(key, touched) & (key >= 0)
+        return out | self.cover
+
+    def hold(self, expression: Linear, upper: float) -> None:
+        """Keep `expression` ≤ `upper` in every later solve (an earlier tier at its optimum)."""
+        self.holds.append((expression, upper))
+
+    def objective_at(self, values: np.ndarray) -> float:
+        """The current objective at `values`."""
+        return self.objective.at(values)
+
+    def export(self, fix: np.ndarray | None = None, values: np.ndarray | None = None,
+               relax_rows: np.ndarray | None = None) -> model_pb2.ModelProto:
+        proto = model_pb2.ModelProto()
+        proto.CopyFrom(self.base)
+        order = np.argsort(self.objective.columns, kind="stable")
+        proto.objective.maximize = False
+        proto.objective.offset = self.objective.constant
+        proto.objective.linear_coefficients.ids.extend(self.objective.columns[order].tolist())
+        proto.objective.linear_coefficients.values.extend(self.objective.coefs[order].tolist())
+        rows = len(proto.linear_constraints.ids)
+        matrix = proto.linear_constraint_matrix
+        for offset, (expression, upper) in enumerate(self.holds):
+            proto.linear_constraints.ids.append(rows + offset)
+            proto.linear_constraints.lower_bounds.append(-math.inf)
+            proto.linear_constraints.upper_bounds.append(upper - expression.constant)
+            order = np.argsort(expression.columns, kind="stable")
+            matrix.row_ids.extend([rows + offset] * len(order))
+            matrix.column_ids.extend(expression.columns[order].tolist())
+            matrix.coefficients.extend(expression.coefs[order].tolist())
+        if fix is not None and fix.any():
+            lower, upper = self.lower.copy(), self.upper.copy()
+            lower[fix] = upper[fix] = values[fix]
+            proto.variables.lower_bounds[:] = lower.tolist()
+            proto.variables.upper_bounds[:] = upper.tolist()
+        if relax_rows is not None and len(relax_rows):
+            bounds = np.asarray(proto.linear_constraints.lower_bounds)
+            bounds[relax_rows] = -math.inf
+            proto.linear_constraints.lower_bounds[:] = bounds.tolist()
+        return proto
 
     def _call(self, proto: model_pb2.ModelProto, solver: mathopt.SolverType, params: mathopt.SolveParameters,
               basis: object = None) -> _Result:
@@ -172,34 +220,13 @@ class _Solver:
                                         callback.CallbackRegistration().to_proto(), None, None)
             except StatusNotOk as error:  # an invalid model is a bug, not a user mistake
                 raise RuntimeError(f"MathOpt: {error}") from None
-        return _Result(raw, self.position, len(self.every))
-
-    def neighbours(self, mask: np.ndarray) -> np.ndarray:
-        """Every integer variable that shares a group or destination with a flow in `mask`, and
-        every subject-cover variable: the room an integer solution near the LP's needs."""
-        if self.keys is None:
-            return mask
-        out = mask.copy()
-        for key in self.keys:
-            touched = np.unique(key[mask & (key >= 0)])
-            out |= np.isin(key, touched) & (key >= 0)
-        return out | self.cover
-
-    def objective_at(self, values: np.ndarray) -> float:
-        """The current objective at `values` (positions in `every`)."""
-        objective = self.export().objective
-        ids = np.asarray(objective.linear_coefficients.ids, dtype=np.int64)
-        return float(objective.offset + np.dot(np.asarray(objective.linear_coefficients.values),
-                                               values[self.position[ids]]))
-
-    def export(self) -> model_pb2.ModelProto:
-        return self.model.export_model(remove_names=True)
+        return _Result(raw, self.position, self.size)
 
     def lp(self, seconds: float) -> _Result:
         """The LP relaxation, warm-started from the last optimal basis when there is one."""
         proto = self.export()
         del proto.variables.integers[:]
-        proto.variables.integers.extend([False] * len(proto.variables.ids))
+        proto.variables.integers.extend([False] * self.size)
         params = _params(seconds, self.seed)
         params.lp_algorithm = mathopt.LPAlgorithm.PRIMAL_SIMPLEX
         result = self._call(proto, mathopt.SolverType.GLOP, params, self._warm_basis(proto))
@@ -213,23 +240,16 @@ class _Solver:
             return None
         basis = type(self.basis)()
         basis.CopyFrom(self.basis)
-        known = set(basis.constraint_status.ids)
-        for row in proto.linear_constraints.ids:
-            if row not in known:
-                basis.constraint_status.ids.append(row)
-                basis.constraint_status.values.append(solution_pb2.BASIS_STATUS_BASIC)
+        known = len(basis.constraint_status.ids)
+        for row in proto.linear_constraints.ids[known:]:
+            basis.constraint_status.ids.append(row)
+            basis.constraint_status.values.append(solution_pb2.BASIS_STATUS_BASIC)
         return basis
 
     def mip(self, seconds: float, gap: float = 1e-9, fix: np.ndarray | None = None,
-            values: np.ndarray | None = None) -> _Result:
-        """The MIP with HiGHS; the variables where `fix` held at `values` (positions in `every`)."""
-        proto = self.export()
-        if fix is not None and fix.any():
-            lower = np.asarray(proto.variables.lower_bounds)
-            upper = np.asarray(proto.variables.upper_bounds)
-            lower[fix] = upper[fix] = values[fix]
-            proto.variables.lower_bounds[:] = lower.tolist()
-            proto.variables.upper_bounds[:] = upper.tolist()
+            values: np.ndarray | None = None, relax_rows: np.ndarray | None = None) -> _Result:
+        """The MIP with HiGHS; the variables where `fix` held at `values`; `relax_rows` without lower bound."""
+        proto = self.export(fix, values, relax_rows)
         return self._call(proto, mathopt.SolverType.HIGHS, _params(seconds, self.seed, gap))
 
 
@@ -261,15 +281,11 @@ def tier_before(name: str, candidates: Candidates, policy: Policy) -> float:
 
 def _value_without_moves(built: AllocationModel, solver: _Solver, name: str, params: SolveParams) -> float:
     """A tier's value if nobody moves (for the subject tier a small MIP: who teaches what)."""
-    pinned = [c for c in built.constraints.get("at_most_one_move", []) if c.name.startswith("must_move")]
-    for constraint in pinned:  # nobody moves, pinned teachers included
-        constraint.lower_bound = 0.0
-    built.model.minimize(built.tiers[name])
-    flows = np.zeros(len(solver.every), dtype=bool)
-    flows[[int(solver.position[v.id]) for v in built.flow]] = True
-    result = solver.mip(params.time_limit_s, fix=flows, values=np.zeros(len(solver.every)))
-    for constraint in pinned:
-        constraint.lower_bound = 1.0
+    solver.objective = built.tiers[name]
+    flows = np.zeros(solver.size, dtype=bool)
+    flows[built.flow] = True
+    # nobody moves, pinned teachers included
+    result = solver.mip(params.time_limit_s, fix=flows, values=np.zeros(solver.size), relax_rows=built.pinned_rows)
     return result.objective
 
 
@@ -353,12 +369,10 @@ def solve_tiers(
     built: AllocationModel, params: SolveParams, progress: Callable[[str], None] | None = None
 ) -> tuple[np.ndarray, tuple[TierResult, ...], str]:
     """Minimise each tier in policy order, holding the earlier ones; return flows and tier results."""
-    policy, model = built.policy, built.model
+    policy = built.policy
     start = time.perf_counter()
     results: list[TierResult] = []
-    solver = _Solver(model, params.seed)
-    solver.set_neighbourhood(built.flow, built.candidates.arcs)
-    flow_positions = np.array([int(solver.position[v.id]) for v in built.flow], dtype=np.int64)
+    solver = _Solver(built, params.seed)
     incumbent: np.ndarray | None = None
     last_values: np.ndarray | None = None
     values = np.zeros(len(built.flow))
@@ -368,7 +382,7 @@ def solve_tiers(
     befores["subject"] = _value_without_moves(built, solver, "subject", params)
     for index, name in enumerate(policy.plan.tiers):
         expression = built.tiers[name]
-        model.minimize(expression)
+        solver.objective = expression
         remaining = params.time_limit_s - (time.perf_counter() - start)
         tier_start = time.perf_counter()
         accept = tolerance if name in EXACT_TIERS else max(tolerance, policy.plan.lower_tier_gap)
@@ -380,9 +394,8 @@ def solve_tiers(
             status = "feasible"
         if solved.values is None:  # out of time: the last solution stands; report the remaining tiers at it
             status = "time_limit"
-            current = dict(zip(solver.every, last_values.tolist(), strict=True))
             for later in policy.plan.tiers[index:]:
-                value = float(mathopt.evaluate_expression(built.tiers[later], current))
+                value = built.tiers[later].at(last_values)
                 results.append(TierResult(name=later, label=TIER_LABELS[later], before=befores[later], value=value,
                                           bound=float("-inf"), status="time_limit", seconds=0.0))
             break
@@ -390,14 +403,14 @@ def solve_tiers(
         results.append(TierResult(name=name, label=TIER_LABELS[name], before=befores[name], value=solved.value,
                                   bound=solved.bound, status="optimal" if solved.optimal else "feasible",
                                   seconds=seconds))
-        values = solved.values[flow_positions] if built.flow else values
+        values = solved.values[built.flow]
         incumbent = np.where(solver.integer, np.rint(solved.values), solved.values)
         if progress:
             progress(f"[{index + 1}/{len(policy.plan.tiers)}] {TIER_LABELS[name]}：{solved.value:,.3f}"
                      f"（界 {solved.bound:,.3f}，{seconds:.2f} 秒）")
         if index < len(policy.plan.tiers) - 1:
             slack = tolerance * max(1.0, abs(solved.value)) + 1e-7
-            model.add_linear_constraint(expression <= solved.value + slack, name=f"hold[{name}]")
+            solver.hold(expression, solved.value + slack)
     return values, tuple(results), status
 
 
@@ -448,7 +461,7 @@ def solve_county(
     flows = candidates.arcs.assign(flow=np.rint(values).astype(int))
     flows = flows[flows["flow"] > 0].reset_index(drop=True)
     size = {"groups": len(candidates.groups), "arcs": len(candidates.arcs),
-            "variables": built.model.get_num_variables(), "constraints": built.model.get_num_linear_constraints()}
+            "variables": built.model.num_variables, "constraints": built.model.num_rows}
     return Solution(candidates=candidates, norms=norms, flows=flows, tiers=tiers, status=status, model_size=size)
 
 
