@@ -23,7 +23,7 @@ from ortools.math_opt.python import mathopt
 from teacheralloc.check import _school_facts, _teacher_facts, check_plan
 from teacheralloc.domain import County, SchoolType
 from teacheralloc.norms import compute_norms
-from teacheralloc.plan import SCHOOL_COLUMNS
+from teacheralloc.plan import SCHOOL_COLUMNS, county_after
 from teacheralloc.policy import Policy
 
 #: check_plan rules that are hard rules (the others: `figures` is our own bookkeeping, `quota` is a tier
@@ -123,24 +123,7 @@ def build_facts(county: County, policy: Policy) -> Facts:
 # --------------------------------------------------------------------------------------------------
 
 
-def after_county(county: County, moves: pd.DataFrame) -> County:
-    """The county as a plan leaves it: movers at their new school and stage, teaching the subject they
-    were moved for (the old main subject becomes one they may also teach) — as `teacheralloc plan` does."""
-    teachers = county.teachers.copy()
-    if len(moves):
-        where = teachers.set_index("teacher_id").index.get_indexer(moves["teacher_id"])
-        teachers["stage"] = teachers["stage"].astype(str)
-        teachers["subject"] = teachers["subject"].astype(str)
-        teachers.loc[where, "school_id"] = moves["to_school"].to_numpy()
-        teachers.loc[where, "stage"] = moves["to_stage"].to_numpy()
-        old = teachers.loc[where, "subject"].to_numpy()
-        teachers.loc[where, "subject"] = moves["subject"].to_numpy()
-        others = teachers["other_subjects"].tolist()
-        for row, previous, new in zip(where, old, moves["subject"], strict=True):
-            if previous != new:
-                others[row] = tuple(dict.fromkeys((*others[row], previous)))
-        teachers["other_subjects"] = others
-    return county.replace(teachers=teachers)
+after_county = county_after  # the county as a plan leaves it, exactly as `teacheralloc plan` computes it
 
 
 def subject_shortages(county: County, policy: Policy, norms: Any) -> tuple[float, float]:

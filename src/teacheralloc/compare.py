@@ -25,7 +25,7 @@ import pandas as pd
 from teacheralloc.domain import County, Stage, Subject
 from teacheralloc.errors import InputError, Problem
 from teacheralloc.norms import INDICATORS, Norms, compute_norms
-from teacheralloc.plan import Plan
+from teacheralloc.plan import Plan, county_after
 from teacheralloc.policy import Policy
 from teacheralloc.scenario import MOVE_TYPES, STAGES, Scenario, figure_catalogue
 
@@ -73,27 +73,6 @@ def _relabel(problem: Problem, scenario: Scenario) -> Problem:
     return dataclasses.replace(problem, file=scenario.file, row=line, column=key)
 
 
-def apply_moves(county: County, moves: pd.DataFrame) -> County:
-    """The county as a plan leaves it: movers at their new school and stage, teaching the subject they
-    were moved for (the old main subject joins the ones they may teach); support postings count
-    where they serve, as in the plan's own figures."""
-    teachers = county.teachers.copy()
-    if len(moves):
-        position = pd.Index(teachers["teacher_id"]).get_indexer(moves["teacher_id"])
-        teachers["stage"] = teachers["stage"].astype(str)
-        teachers["subject"] = teachers["subject"].astype(str)
-        old = teachers["subject"].to_numpy()[position]
-        teachers.loc[teachers.index[position], "school_id"] = moves["to_school"].to_numpy()
-        teachers.loc[teachers.index[position], "stage"] = moves["to_stage"].to_numpy()
-        teachers.loc[teachers.index[position], "subject"] = moves["subject"].to_numpy()
-        others = teachers["other_subjects"].tolist()
-        for at, previous, new in zip(position, old, moves["subject"], strict=True):
-            if previous != new:
-                others[at] = tuple(dict.fromkeys((*others[at], previous)))
-        teachers["other_subjects"] = others
-    return county.replace(teachers=teachers)
-
-
 def without_pool(county: County, scenario: Scenario) -> County:
     """The county without the holding schools and whoever is still waiting there."""
     if not scenario.pool_schools:
@@ -121,7 +100,7 @@ def finish_plan(plan: Plan, scenario: Scenario) -> Plan:
         moves = moves.sort_values(["move_type", "from_school", "teacher_id"],
                                   key=lambda c: c.map(order) if c.name == "move_type" else c).reset_index(drop=True)
     before = compute_norms(without_pool(scenario.county, scenario), scenario.policy)
-    after = compute_norms(without_pool(apply_moves(scenario.county, moves), scenario), scenario.policy)
+    after = compute_norms(without_pool(county_after(scenario.county, moves), scenario), scenario.policy)
     placed = int(is_hire.sum())
     notes = [*plan.notes, f"新招聘教师 {len(hires)} 人，方案分配 {placed} 人（调配类型：新教师分配）"]
     if placed < len(hires):
@@ -172,7 +151,7 @@ def scenario_figures(scenario: Scenario, plan: Plan) -> dict[str, float]:
     """
     policy = scenario.policy
     before = compute_norms(without_pool(scenario.county, scenario), policy)
-    after = compute_norms(without_pool(apply_moves(scenario.county, plan.moves), scenario), policy)
+    after = compute_norms(without_pool(county_after(scenario.county, plan.moves), scenario), policy)
     return figures_from(before, after, plan, policy)
 
 
@@ -388,7 +367,6 @@ def expectation_checks(results: tuple[ScenarioResult, ...]) -> pd.DataFrame:
 __all__ = [
     "Comparison",
     "ScenarioResult",
-    "apply_moves",
     "compare_scenarios",
     "comparison_table",
     "expectation_checks",

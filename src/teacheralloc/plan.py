@@ -9,6 +9,8 @@ from typing import Any
 
 import pandas as pd
 
+from teacheralloc.domain import County
+
 #: plan.csv columns, in contract order (then extras).
 MOVE_COLUMNS = {
     "teacher_id": "教师编号",
@@ -86,6 +88,9 @@ class Plan:
     causes: pd.DataFrame
     model_size: dict[str, int]
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: The norms before and after the plan (not written; saves the reports recomputing them).
+    norms_before: Any = field(default=None, repr=False, compare=False)
+    norms_after: Any = field(default=None, repr=False, compare=False)
 
     def moves_by_type(self) -> dict[str, int]:
         counts = self.moves["move_type"].value_counts() if len(self.moves) else pd.Series(dtype=int)
@@ -110,3 +115,27 @@ class Plan:
             "versions": self.versions,
             "notes": list(self.notes),
         }
+
+
+def county_after(county: County, moves: pd.DataFrame) -> County:
+    """The county as the plan leaves it: movers on duty at their new school and stage, teaching the
+    subject they were moved for (their old main subject becomes one they may also teach)."""
+    teachers = county.teachers.copy()
+    if len(moves) == 0:
+        return county
+    where = pd.Index(teachers["teacher_id"]).get_indexer(moves["teacher_id"])
+    if (where < 0).any():
+        missing = moves.loc[where < 0, "teacher_id"].tolist()[:5]
+        raise ValueError(f"plan.csv names teachers not in the dataset: {missing}")
+    teachers["stage"] = teachers["stage"].astype(str)
+    teachers["subject"] = teachers["subject"].astype(str)
+    teachers.loc[teachers.index[where], "school_id"] = moves["to_school"].to_numpy()
+    teachers.loc[teachers.index[where], "stage"] = moves["to_stage"].to_numpy()
+    old = teachers.loc[teachers.index[where], "subject"].to_numpy()
+    teachers.loc[teachers.index[where], "subject"] = moves["subject"].to_numpy()
+    others = teachers["other_subjects"].tolist()
+    for row, previous, new in zip(where, old, moves["subject"], strict=True):
+        if previous != new:
+            others[row] = tuple(dict.fromkeys((*others[row], previous)))
+    teachers["other_subjects"] = others
+    return county.replace(teachers=teachers)

@@ -138,11 +138,12 @@ def write_plan(
     written.append(out / "plan.csv")
     schools = plan.schools[[*SCHOOL_COLUMNS, *[c for c in plan.schools.columns if c not in SCHOOL_COLUMNS]]]
     if county is not None:
-        schools = schools.merge(school_sites(county, rules), on=["school_id", "stage"], how="left")
+        schools = schools.merge(school_sites(county, rules, plan.norms_before), on=["school_id", "stage"], how="left")
     schools.round(4).to_csv(out / "schools.csv", index=False, encoding="utf-8-sig")
     written.append(out / "schools.csv")
     if county is not None:
-        subject_table(county, rules, plan.moves).to_csv(out / "subjects.csv", index=False, encoding="utf-8-sig")
+        subjects = subject_table(county, rules, plan.moves, plan.norms_before, plan.norms_after)
+        subjects.to_csv(out / "subjects.csv", index=False, encoding="utf-8-sig")
         written.append(out / "subjects.csv")
     plan.causes.to_csv(out / "causes.csv", index=False, encoding="utf-8-sig")
     written.append(out / "causes.csv")

@@ -32,7 +32,7 @@ from teacheralloc.model.builder import AllocationModel, Linear, build_model
 from teacheralloc.model.candidates import Candidates, build_candidates
 from teacheralloc.model.objective import TIER_LABELS
 from teacheralloc.norms import Norms, compute_norms
-from teacheralloc.plan import Plan, TierResult
+from teacheralloc.plan import Plan, TierResult, county_after
 from teacheralloc.policy import Policy
 
 log = logging.getLogger("teacheralloc")
@@ -527,27 +527,6 @@ def solve_county(
     return Solution(candidates=candidates, norms=norms, flows=flows, tiers=tiers, status=status, model_size=size)
 
 
-def _after_county(county: County, moves: pd.DataFrame) -> County:
-    """The county as the plan leaves it: movers at their new school and stage, teaching the subject
-    they were moved for (their old main subject becomes one they may also teach)."""
-    teachers = county.teachers.copy()
-    if len(moves):
-        index = teachers.set_index("teacher_id").index
-        where = index.get_indexer(moves["teacher_id"])
-        teachers.loc[where, "school_id"] = moves["to_school"].to_numpy()
-        teachers["stage"] = teachers["stage"].astype(str)
-        teachers["subject"] = teachers["subject"].astype(str)
-        teachers.loc[where, "stage"] = moves["to_stage"].to_numpy()
-        old = teachers.loc[where, "subject"].to_numpy()
-        teachers.loc[where, "subject"] = moves["subject"].to_numpy()
-        others = teachers["other_subjects"].tolist()
-        for row, previous, new in zip(where, old, moves["subject"], strict=True):
-            if previous != new:
-                others[row] = tuple(dict.fromkeys((*others[row], previous)))
-        teachers["other_subjects"] = others
-    return county.replace(teachers=teachers)
-
-
 def _county_indicators(before: Norms, after: Norms) -> dict[str, object]:
     keys = ["students", "required", "teachers_before", "shortage_before", "surplus_before", "schools_short",
             "subject_shortage_fte", *[f"{p}_{k}" for k in ("higher_degree", "backbone", "pe_arts")
@@ -649,7 +628,7 @@ def plan_county(
     else:
         moves = moves.assign(backbone=pd.Series(dtype=bool), years_at_school=pd.Series(dtype=float))
         moves.insert(5, "reason", pd.Series(dtype=object))
-    after_norms = compute_norms(_after_county(county, moves), policy)
+    after_norms = compute_norms(county_after(county, moves), policy)
     schools = _school_table(norms, after_norms, moves)
     tiers = list(solution.tiers)
     for i, tier in enumerate(tiers):
@@ -672,6 +651,8 @@ def plan_county(
         causes=causes,
         model_size=solution.model_size,
         notes=tuple(notes),
+        norms_before=norms,
+        norms_after=after_norms,
     )
 
 

@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from teacheralloc.domain import County
-from teacheralloc.norms import compute_norms
+from teacheralloc.norms import Norms, compute_norms
+from teacheralloc.plan import county_after
 from teacheralloc.policy import Policy
 
 #: subjects.csv of a plan folder: one row per school, stage and subject.
@@ -67,35 +68,13 @@ class PlanData:
         return {"lat", "lon"} <= set(self.schools.columns) and bool(self.schools["lat"].notna().any())
 
 
-def county_after(county: County, moves: pd.DataFrame) -> County:
-    """The county as the plan leaves it: movers on duty at their new school and stage, teaching the
-    subject they were moved for (their old main subject becomes one they may also teach)."""
-    teachers = county.teachers.copy()
-    if len(moves) == 0:
-        return county
-    where = pd.Index(teachers["teacher_id"]).get_indexer(moves["teacher_id"])
-    if (where < 0).any():
-        missing = moves.loc[where < 0, "teacher_id"].tolist()[:5]
-        raise ValueError(f"plan.csv names teachers not in the dataset: {missing}")
-    teachers["stage"] = teachers["stage"].astype(str)
-    teachers["subject"] = teachers["subject"].astype(str)
-    teachers.loc[teachers.index[where], "school_id"] = moves["to_school"].to_numpy()
-    teachers.loc[teachers.index[where], "stage"] = moves["to_stage"].to_numpy()
-    old = teachers.loc[teachers.index[where], "subject"].to_numpy()
-    teachers.loc[teachers.index[where], "subject"] = moves["subject"].to_numpy()
-    others = teachers["other_subjects"].tolist()
-    for row, previous, new in zip(where, old, moves["subject"], strict=True):
-        if previous != new:
-            others[row] = tuple(dict.fromkeys((*others[row], previous)))
-    teachers["other_subjects"] = others
-    return county.replace(teachers=teachers)
-
-
-def subject_table(county: County, policy: Policy, moves: pd.DataFrame) -> pd.DataFrame:
-    """subjects.csv: per school, stage and subject, demand and gap (FTE) before and after the plan."""
+def subject_table(county: County, policy: Policy, moves: pd.DataFrame, before: Norms | None = None,
+                  after: Norms | None = None) -> pd.DataFrame:
+    """subjects.csv: per school, stage and subject, demand and gap (FTE) before and after the plan
+    (`before`/`after`: the norms when already computed)."""
     keys = ["school_id", "stage", "subject"]
-    before = compute_norms(county, policy).subjects[[*keys, "demand", "main", "gap"]]
-    after = compute_norms(county_after(county, moves), policy).subjects[[*keys, "demand", "main", "gap"]]
+    before = (before or compute_norms(county, policy)).subjects[[*keys, "demand", "main", "gap"]]
+    after = (after or compute_norms(county_after(county, moves), policy)).subjects[[*keys, "demand", "main", "gap"]]
     table = before.merge(after, on=keys, how="outer", suffixes=("_before", "_after"))
     table["demand"] = table["demand_before"].fillna(table["demand_after"]).fillna(0.0)
     for column in ("main_before", "main_after", "gap_before", "gap_after"):
@@ -103,9 +82,9 @@ def subject_table(county: County, policy: Policy, moves: pd.DataFrame) -> pd.Dat
     return table[list(SUBJECT_COLUMNS)].sort_values(keys).round(4).reset_index(drop=True)
 
 
-def school_sites(county: County, policy: Policy) -> pd.DataFrame:
+def school_sites(county: County, policy: Policy, norms: Norms | None = None) -> pd.DataFrame:
     """Per school and stage: weak flag, coordinates and approved posts (for weights, map, request)."""
-    posts = compute_norms(county, policy).schools[["school_id", "stage", "posts_held"]]
+    posts = (norms or compute_norms(county, policy)).schools[["school_id", "stage", "posts_held"]]
     return posts.merge(county.schools[["school_id", "weak", "lat", "lon"]], on="school_id", how="left")[
         ["school_id", "stage", *SITE_COLUMNS]]
 
