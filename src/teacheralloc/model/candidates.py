@@ -190,7 +190,8 @@ def build_subjects(units: pd.DataFrame, norms: Norms, teachers: pd.DataFrame) ->
     demand["unit"] = unit_id(demand["school_id"], demand["stage"])
     duty = teachers[teachers["on_duty"]]
     main = duty.groupby([unit_id(duty["school_id"], duty["stage"]), duty["subject"].astype(str)]).size()
-    demand["main"] = [main.get((u, s), 0) for u, s in zip(demand["unit"], demand["subject"], strict=True)]
+    where = pd.MultiIndex.from_arrays([demand["unit"], demand["subject"].astype(str)])
+    demand["main"] = main.reindex(where).fillna(0).astype(int).to_numpy()
     # Whole teachers: a subject post exists where the demand rounds to at least one teacher. Integer
     # targets keep the assignment model (nearly) integral; fractions are covered by teachers on the spot.
     demand["target"] = np.floor(demand["demand"] + 0.5).astype(int)
@@ -226,7 +227,10 @@ def build_groups(teachers: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     frame["stage"] = frame["stage"].astype(str)
     frame["subject"] = frame["subject"].astype(str)
     frame["others"] = frame["other_subjects"].map(lambda o: tuple(sorted(set(o))))
-    frame["key"] = frame[GROUP_KEY].astype(str).agg("|".join, axis=1)
+    key = frame[GROUP_KEY[0]].astype(str)
+    for column in GROUP_KEY[1:]:
+        key = key + "|" + frame[column].astype(str)
+    frame["key"] = key
     alone = frame["singleton"]
     frame.loc[alone, "key"] = "T:" + frame.loc[alone, "teacher_id"]
     ordered = frame.sort_values(["key", "teacher_id"])
@@ -427,12 +431,25 @@ def _direct_arcs(
     A direct arc's teacher teaches `taught`; it counts for that subject wherever it arrives."""
     if options.empty:
         return pd.DataFrame(columns=ARC_COLUMNS)
-    rows = _with_units(options, units)
-    rows = rows[rows["dest_school"] != rows["school_id"]]
     # Plain dicts: this runs once per (option, unit) row, millions at province scale.
     wishes = dict(zip(teachers["teacher_id"], teachers["wishes"], strict=True))
     volunteer = dict(zip(teachers["teacher_id"], teachers["volunteer"].astype(bool), strict=True))
     to_school = pins[pins["kind"] == "to_school"].groupby("teacher_id")["school_id"].first()
+    # A volunteer with wishes, or a teacher pinned to a school, can only go there: cross those options
+    # with their own schools' units, not with every unit in the county (the filters below still apply).
+    owner = options["first_teacher"].where(options["singleton"].astype(bool))
+    limited = [
+        (to_school[t],) if isinstance(t, str) and t in to_school.index
+        else tuple(wishes[t]) if isinstance(t, str) and volunteer[t] and len(wishes[t]) else None
+        for t in owner
+    ]
+    bounded = pd.Series([x is not None for x in limited], index=options.index)
+    targets = units[["unit", "school_id", "stage", "level"]].rename(
+        columns={"unit": "dest", "school_id": "dest_school", "stage": "to_stage", "level": "dest_level"})
+    few = options[bounded].assign(dest_school=[x for x in limited if x is not None]).explode("dest_school")
+    rows = pd.concat([few.merge(targets, on=["to_stage", "dest_school"], how="inner"),
+                      _with_units(options[~bounded], units)], ignore_index=True)
+    rows = rows[rows["dest_school"] != rows["school_id"]]
     not_to = pins[pins["kind"] == "not_to_school"][["teacher_id", "school_id"]]
     teacher = rows["first_teacher"].where(rows["singleton"].astype(bool))
     ranks = {t: {school: r + 1 for r, school in enumerate(wishes[t])} if volunteer[t] else {}
