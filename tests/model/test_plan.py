@@ -451,7 +451,7 @@ def test_support_posting_counts_where_the_teacher_serves_and_keeps_the_post_at_h
     """U1 (urban) has 11 teachers for 10 posts, one of them S: title 一级 with no rural service, so S
     needs a rural posting for 高级职称. R1 (rural) has 9 for 10. S goes on a one-year support posting
     (支教): on duty at R1 (teachers 9 → 10) while the post stays at U1 (在编 11 → 11, R1 9 → 9)."""
-    teachers = staff("U", "U1", 10) + [teacher("S", "U1", title="first", rural_years=0)] + staff("R", "R1", 9)
+    teachers = [*staff("U", "U1", 10), teacher("S", "U1", title="first", rural_years=0), *staff("R", "R1", 9)]
     plan = plan_county(county([school("U1"), school("R1")], [grade("U1", 1), grade("R1", 1)], teachers,
                               {("U1", "R1"): 20}), POLICY)
     assert moves(plan) == {("S", "U1", "R1", "support", "chinese")}

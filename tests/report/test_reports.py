@@ -17,6 +17,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
+from tests.helpers import class_group, default_schools, default_teachers, make_county, school, teacher
+from tests.report.browser import find_chromium, open_page
 from typer.testing import CliRunner
 
 from teacheralloc.cli import app
@@ -27,8 +29,6 @@ from teacheralloc.policy import Policy
 from teacheralloc.report.establishment import REQUEST_COLUMNS, TOWNSHIP_COLUMNS, establishment_request
 from teacheralloc.report.plan_data import read_plan_folder
 from teacheralloc.report.plan_workbook import INDICATOR_SHEET_COLUMNS, SHEETS
-from tests.helpers import class_group, default_schools, default_teachers, make_county, school, teacher
-from tests.report.browser import find_chromium, open_page
 
 REPORTS = ("plan.xlsx", "report.html", "establishment.md")
 

@@ -24,7 +24,7 @@ def _preference(teacher: pd.Series, move_type: str) -> int:
         value = float(teacher["rural_years"])
     else:
         value = years
-    return int(round(value * COST_SCALE))
+    return round(value * COST_SCALE)
 
 
 def name_teachers(routes: pd.DataFrame, teachers: pd.DataFrame) -> pd.DataFrame:

@@ -75,7 +75,7 @@ def _route_family(head: int, supply: pd.DataFrame, demand: pd.DataFrame, groups:
             km = float(candidates.distance[index[origin_school], index[dest_school]])
             # A teacher "moving" to their own school is no move; only a plan cut short by the time limit
             # (before the disruption tier) contains such flows, and they are dropped below.
-            cost = SELF_COST if origin_school == dest_school else int(round(km * KM_SCALE))
+            cost = SELF_COST if origin_school == dest_school else round(km * KM_SCALE)
             arc = solver.add_arc_with_capacity_and_unit_cost(node, sink, int(sources[group]), cost)
             arcs.append((arc, group, dest, km if origin_school != dest_school else -1.0))
     for group, node in source_nodes.items():

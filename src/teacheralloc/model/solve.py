@@ -499,7 +499,8 @@ def check_pins(candidates: Candidates, pins: pd.DataFrame) -> None:
         elif pin.teacher_id not in has_arc:
             expected = "没有可调往的学校（学段、编制已满、志愿或距离上限）：改选学校，或放宽 plan.max_km"
         if expected:
-            problems.append(Problem("pins.csv", pin.row, pin.kind, pin.school_id or "是", expected, rule="pin_conflict"))
+            problems.append(Problem("pins.csv", pin.row, pin.kind, pin.school_id or "是", expected,
+                                    rule="pin_conflict"))
     if problems:
         raise InputError(problems)
 
@@ -548,10 +549,12 @@ def _quota(candidates: Candidates, moves: pd.DataFrame, policy: Policy) -> dict[
     eligible_backbone = int((candidates.teachers["rotation_eligible"] & candidates.teachers["backbone_flag"]).sum())
     notes = []
     if len(rotated) < candidates.quota_target:
-        notes.append(f"交流轮岗 {len(rotated)} 人，少于应交流 {candidates.quota_target} 人：符合条件且可派出的教师受交流方向、"
+        notes.append(f"交流轮岗 {len(rotated)} 人，少于应交流 {candidates.quota_target} 人："
+                     "符合条件且可派出的教师受交流方向、"
                      f"单校调出比例上限（{policy.rotation.max_share_leaving_school:.0%}）和接收学校编制限制")
     if backbone < share * len(rotated) - 1e-9:
-        notes.append(f"交流的骨干教师 {backbone} 人，少于交流人数的 {share:.0%}（{needed_backbone} 人）：全县符合交流条件的"
+        notes.append(f"交流的骨干教师 {backbone} 人，少于交流人数的 {share:.0%}（{needed_backbone} 人）："
+                     "全县符合交流条件的"
                      f"骨干教师仅 {eligible_backbone} 人，且受方向与调出比例限制")
     return {
         "eligible_base": candidates.quota_base,
@@ -601,7 +604,8 @@ def plan_county(
     solution = solve_county(county, policy, pins, params, norms=norms, progress=progress)
     candidates = solution.candidates
     if solution.status == "infeasible":
-        raise InputError([Problem("policy", None, "", "", "规则之间相互矛盾，无可行方案：检查 pins.csv 与 plan、rotation 设置",
+        raise InputError([Problem("policy", None, "", "",
+                                  "规则之间相互矛盾，无可行方案：检查 pins.csv 与 plan、rotation 设置",
                                   rule="infeasible")])
     routes = route_flows(candidates, solution.flows)
     named = name_teachers(routes, candidates.teachers)
@@ -633,8 +637,8 @@ def plan_county(
     tiers = list(solution.tiers)
     for i, tier in enumerate(tiers):
         if tier.name == "disruption":  # the pooled model priced distances at their lower bound
-            tiers[i] = TierResult(tier.name, tier.label, tier.before, routed_disruption(routes, policy.plan), tier.bound,
-                                  tier.status, tier.seconds)
+            routed = routed_disruption(routes, policy.plan)
+            tiers[i] = TierResult(tier.name, tier.label, tier.before, routed, tier.bound, tier.status, tier.seconds)
     causes = shortage_causes(schools.assign(unit=schools["school_id"] + "|" + schools["stage"]), after_norms.subjects,
                              candidates, policy, set(moves["teacher_id"]))
     notes = [f"求解方式：{'汇集（学校→调配池→学校）' if candidates.mode == 'hub' else '逐对（学校→学校）'}"]
