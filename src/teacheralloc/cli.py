@@ -293,7 +293,8 @@ def _print_plan(result: object) -> None:
     assert isinstance(result, Plan)
     summary = result.summary()
     moves = "，".join(f"{MoveType(k).label} {v}" for k, v in result.moves_by_type().items() if v)
-    console.print(f"方案状态：{'最优' if result.status == 'optimal' else result.status}；调动 {len(result.moves)} 人（{moves or '无'}）；"
+    console.print(f"方案状态：{'最优' if result.status == 'optimal' else result.status}；"
+                  f"调动 {len(result.moves)} 人（{moves or '无'}）；"
                   f"用时 {result.wall_time:.1f} 秒", markup=False)
     tiers = pd.DataFrame([{"调配前": t.before, "方案": t.value, "证明的界": t.bound, "差距": f"{t.gap:.2%}",
                            "状态": "最优" if t.status == "optimal" else "可行"} for t in result.tiers],
@@ -303,9 +304,11 @@ def _print_plan(result: object) -> None:
     short_before = schools["gap_before"].clip(lower=0).sum()
     short_after = schools["gap_after"].clip(lower=0).sum()
     console.print(f"缺编（分校合计）：调配前 {short_before:.1f} 人 → 调配后 {short_after:.1f} 人；"
-                  f"缺编学校 {(schools['gap_before'] >= 1).sum()} → {(schools['gap_after'] >= 1).sum()} 所", markup=False)
+                  f"缺编学校 {(schools['gap_before'] >= 1).sum()} → {(schools['gap_after'] >= 1).sum()} 所",
+                  markup=False)
     quota = summary["quota"]
-    console.print(f"交流轮岗：{quota['rotations']} 人（应交流 {quota['required_rotations']} 人，基数 {quota['eligible_base']} 人），"
+    console.print(f"交流轮岗：{quota['rotations']} 人（应交流 {quota['required_rotations']} 人，"
+                  f"基数 {quota['eligible_base']} 人），"
                   f"其中骨干教师 {quota['backbone_rotations']} 人", markup=False)
     for note in quota["shortfall"]:
         console.print("  " + note, markup=False)

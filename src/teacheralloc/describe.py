@@ -34,7 +34,9 @@ def students_and_classes_by_stage(county: County) -> pd.DataFrame:
     table["平均班额"] = (table["students"] / table["classes"].replace(0, np.nan)).round(1)
     table.index = [Stage(s).label for s in table.index]
     table.columns = ["学生数", "班数", "平均班额"]
-    table.loc["合计"] = [table["学生数"].sum(), table["班数"].sum(), round(table["学生数"].sum() / max(table["班数"].sum(), 1), 1)]
+    table.loc["合计"] = [
+        table["学生数"].sum(), table["班数"].sum(), round(table["学生数"].sum() / max(table["班数"].sum(), 1), 1)
+    ]
     return table
 
 

@@ -106,7 +106,9 @@ def required_establishment(base: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     rule = rule.where(~special, "special")
     share = (out["students"] / out["school_students"].replace(0, np.nan)).fillna(0)
     boarders = out["boarding_students"].fillna(0) * share
-    out["boarding_extra"] = boarders / 100 * staffing.boarding.staff_per_100_boarders if staffing.boarding.enabled else 0.0
+    out["boarding_extra"] = (
+        boarders / 100 * staffing.boarding.staff_per_100_boarders if staffing.boarding.enabled else 0.0
+    )
     out["required"] = (required + out["boarding_extra"]).where(out["students"] > 0, 0.0).round(4)
     out["rule"] = rule.where(out["students"] > 0, "none")
     out["rule_source"] = out["rule"].map(lambda r: rule_source(r, policy))
@@ -244,7 +246,9 @@ def subject_supply(
     table["spare"] = table["main"] - table["supply_main"] - [used.get(key, 0.0) for key in index]
     table["gap"] = table["demand"] - table["supply_main"] - table["supply_other"]
     order = {s.value: i for i, s in enumerate(Subject)}
-    table = table.sort_values(["school_id", "stage", "subject"], key=lambda c: c.map(order) if c.name == "subject" else c)
+    table = table.sort_values(
+        ["school_id", "stage", "subject"], key=lambda c: c.map(order) if c.name == "subject" else c
+    )
     columns = ["school_id", "stage", "subject", "demand", "main", "supply_main", "supply_other", "spare", "gap"]
     return table[columns].round(4).reset_index(drop=True)
 
@@ -371,7 +375,9 @@ def county_summary(schools: pd.DataFrame, subjects: pd.DataFrame, policy: Policy
             "shortage_before": round(float(part["gap_before"].clip(lower=0).sum()), 2),
             "surplus_before": round(float((-part["gap_before"]).clip(lower=0).sum()), 2),
             "schools_short": int((part["gap_before"] >= 1).sum()),
-            "posts_held": round(float(part["posts_held"].sum()), 2) if part["posts_held"].notna().any() else float("nan"),
+            "posts_held": (
+                round(float(part["posts_held"].sum()), 2) if part["posts_held"].notna().any() else float("nan")
+            ),
         }
         sub = subjects[subjects["stage"] == stage.value]
         row["subject_shortage_fte"] = round(float(sub["gap"].clip(lower=0).sum()), 2)

@@ -84,8 +84,8 @@ def read_pins(path: Path | None, county: County) -> pd.DataFrame:
         cells = {code: values[i] if i < len(values) else "" for i, code in enumerate(header) if code}
         teacher = cells.get("teacher_id", "").strip()
         if teacher not in teachers:
-            problems.append(Problem(path.name, number, "teacher_id", teacher, "教师表中已有的教师编号", label="教师编号",
-                                    rule="reference"))
+            problems.append(Problem(path.name, number, "teacher_id", teacher, "教师表中已有的教师编号",
+                                    label="教师编号", rule="reference"))
         kinds = []
         for kind in PIN_KINDS:
             value = cells.get(kind, "")

@@ -95,7 +95,8 @@ def _build_table(name: str, file: str, sheet: str, rows: list[tuple[int, list[An
             extra_positions[str(text).strip()] = index
         elif code in positions:
             table.problems.append(
-                table.problem(header_row, code, text, f"每列只出现一次（“{table.headers[code]}”已表示此列）", "duplicate_column")
+                table.problem(header_row, code, text, f"每列只出现一次（“{table.headers[code]}”已表示此列）",
+                              "duplicate_column")
             )
         else:
             positions[code] = index
@@ -197,7 +198,9 @@ def read_tables(path: Path) -> tuple[dict[str, RawTable], list[Problem]]:
         return {}, [Problem(str(path), None, "", "", "存在的数据文件夹或 .xlsx 文件", rule="not_found")]
     if path.is_file():
         if path.suffix.lower() not in (".xlsx", ".xlsm"):
-            return {}, [Problem(path.name, None, "", path.suffix, "含 CSV 文件的文件夹，或 .xlsx 工作簿", rule="format")]
+            return {}, [
+                Problem(path.name, None, "", path.suffix, "含 CSV 文件的文件夹，或 .xlsx 工作簿", rule="format")
+            ]
         tables, problems = read_xlsx_tables(path)
         if any(p.rule == "xlsx_open" for p in problems):
             return tables, problems  # an unopenable workbook is one problem, not also three missing sheets
@@ -211,8 +214,8 @@ def read_tables(path: Path) -> tuple[dict[str, RawTable], list[Problem]]:
                 continue
             if name in tables:
                 problems.append(
-                    Problem(file.name, None, "", file.name, f"只有一个{TABLE_LABELS[name]}文件（已读 {tables[name].file}）",
-                            rule="duplicate_file")
+                    Problem(file.name, None, "", file.name,
+                            f"只有一个{TABLE_LABELS[name]}文件（已读 {tables[name].file}）", rule="duplicate_file")
                 )
                 continue
             tables[name] = read_csv_table(file, name)

@@ -200,7 +200,9 @@ def _parse_column(table: RawTable, col: Column, problems: list[Problem]) -> list
     cache: dict[Any, Any] = {}
     out: list[Any] = []
     for row, value in zip(table.rows, raw, strict=True):
-        if is_blank(value) or (col.kind in ("list_text", "list_enum") and isinstance(value, tuple | list) and not value):
+        if is_blank(value) or (
+            col.kind in ("list_text", "list_enum") and isinstance(value, tuple | list) and not value
+        ):
             if col.required:
                 problems.append(table.problem(row, col.code, "", f"必填；{expected}", "required"))
                 out.append(MISSING)
@@ -277,8 +279,8 @@ def _check_schools(schools: _Parsed, problems: list[Problem]) -> None:
     for i, row in enumerate(schools.rows):
         lat, lon = schools.values["lat"][i], schools.values["lon"][i]
         if (lat is None) != (lon is None) and MISSING not in (lat, lon):
-            problems.append(schools.table.problem(row, "lon" if lon is None else "lat", "", "纬度和经度同时填写或同时留空",
-                                                  "lat_lon_pair"))
+            problems.append(schools.table.problem(row, "lon" if lon is None else "lat", "",
+                                                  "纬度和经度同时填写或同时留空", "lat_lon_pair"))
 
 
 def _check_classes(classes: _Parsed, school_types: dict[str, str], problems: list[Problem]) -> None:
@@ -300,10 +302,13 @@ def _check_classes(classes: _Parsed, school_types: dict[str, str], problems: lis
             n_classes, n_students = classes.values["classes"][i], classes.values["students"][i]
             if n_classes > 0 and n_students < n_classes:
                 problems.append(
-                    table.problem(row, "students", n_students, f"学生数不少于班数（{n_classes} 个班）", "students_vs_classes")
+                    table.problem(row, "students", n_students, f"学生数不少于班数（{n_classes} 个班）",
+                                  "students_vs_classes")
                 )
             if n_classes == 0 and n_students > 0:
-                problems.append(table.problem(row, "classes", 0, f"有 {n_students} 名学生时班数至少为 1", "classes_for_students"))
+                problems.append(
+                    table.problem(row, "classes", 0, f"有 {n_students} 名学生时班数至少为 1", "classes_for_students")
+                )
 
 
 def _check_teachers(
@@ -346,15 +351,16 @@ def _check_teachers(
         until = values["service_until"]
         if until not in (None, MISSING) and not date(1980, 1, 1) <= until <= date(as_of.year + 20, 12, 31):
             problems.append(
-                table.problem(row, "service_until", until, f"1980-01-01 至 {as_of.year + 20}-12-31 之间", "plausible_service")
+                table.problem(row, "service_until", until, f"1980-01-01 至 {as_of.year + 20}-12-31 之间",
+                              "plausible_service")
             )
         wishes = values["wishes"]
         if wishes not in (None, MISSING):
             unknown = [w for w in wishes if w not in school_types]
             if unknown:
                 problems.append(
-                    table.problem(row, "wishes", ";".join(wishes), f"学校表中已有的学校代码（未找到：{'、'.join(unknown)}）",
-                                  "reference")
+                    table.problem(row, "wishes", ";".join(wishes),
+                                  f"学校表中已有的学校代码（未找到：{'、'.join(unknown)}）", "reference")
                 )
             if wishes and values["volunteer"] is False:
                 problems.append(
@@ -447,7 +453,8 @@ def validate_frames(
     """Validate in-memory tables (columns named by code) as if they were files named `<table>`."""
     tables = {}
     missing = [
-        Problem(name, None, "", "", f"表 {name}", rule="missing_table") for name in REQUIRED_TABLES if name not in frames
+        Problem(name, None, "", "", f"表 {name}", rule="missing_table")
+        for name in REQUIRED_TABLES if name not in frames
     ]
     if missing:
         raise InputError(missing)

@@ -72,7 +72,10 @@ def table_rows(county: County, name: str, chinese: bool = False) -> tuple[list[s
     if frame is None:
         return header, []
     data = [frame[c.code].tolist() for c in specs]
-    rows = [[format_cell(c, v, chinese) for c, v in zip(specs, values, strict=True)] for values in zip(*data, strict=True)]
+    rows = [
+        [format_cell(c, v, chinese) for c, v in zip(specs, values, strict=True)]
+        for values in zip(*data, strict=True)
+    ]
     return header, rows
 
 

@@ -55,7 +55,8 @@ def move_reasons(moves: pd.DataFrame, candidates: Candidates, schools: pd.DataFr
         elif move.move_type == "support":
             if teacher["support_need"]:
                 rule = (f"该教师为{Title(teacher['title']).label}教师，农村或薄弱学校任教经历不足 "
-                        f"{policy.support.senior_title_rural_years:g} 年，支教 {policy.support.term_years:g} 年可满足申报高级职称条件"
+                        f"{policy.support.senior_title_rural_years:g} 年，"
+                        f"支教 {policy.support.term_years:g} 年可满足申报高级职称条件"
                         f"（支教）；人事关系仍在{from_name}")
             else:
                 rule = f"本人申请交流，安排支教 {policy.support.term_years:g} 年（支教）；人事关系仍在{from_name}"

@@ -30,7 +30,8 @@ from teacheralloc.report.plan_data import PlanData
 
 METHOD = ("边际价值按“增加一个编制后重新安置”测算（未用线性规划对偶价格）：对每个学段和学科，设想增加 1 名该学科教师，"
           "在其余调配方案不变的前提下，放到能使加权缺口减少最多的学校；先计总量缺编的减少（按学校权重：教学点 {tp:g}、"
-          "乡村 {rural:g}、镇区 {town:g}、城区 {urban:g}，薄弱学校另加 {weak:g}），再计学科缺口的减少（学科权重 × 该校该学科"
+          "乡村 {rural:g}、镇区 {town:g}、城区 {urban:g}，薄弱学校另加 {weak:g}），"
+          "再计学科缺口的减少（学科权重 × 该校该学科"
           "仍缺的折合人数，至多 1 人），排序先比前者、再比后者。")
 ANY_SUBJECT = "any"
 ANY_SUBJECT_LABEL = "不限学科"
@@ -205,7 +206,8 @@ def request_table(data: PlanData, posts: pd.DataFrame) -> pd.DataFrame:
     ).reset_index()
     table = values.merge(counts, on=["stage", "subject"], how="outer")
     if data.subjects is not None:
-        sums = data.subjects.assign(b=data.subjects["gap_before"].clip(lower=0), a=data.subjects["gap_after"].clip(lower=0))
+        sums = data.subjects.assign(b=data.subjects["gap_before"].clip(lower=0),
+                                    a=data.subjects["gap_after"].clip(lower=0))
         sums = sums.groupby(["stage", "subject"], as_index=False)[["b", "a"]].sum().rename(
             columns={"b": "gap_before", "a": "gap_after"})
         table = table.merge(sums, on=["stage", "subject"], how="left")
@@ -290,7 +292,9 @@ def _subject_label(code: str) -> str:
     return ANY_SUBJECT_LABEL if code == ANY_SUBJECT else Subject(code).label
 
 
-def explanation(data: PlanData, posts: pd.DataFrame, requests: pd.DataFrame, totals: dict[str, float]) -> tuple[str, ...]:
+def explanation(
+    data: PlanData, posts: pd.DataFrame, requests: pd.DataFrame, totals: dict[str, float]
+) -> tuple[str, ...]:
     """说明: the norm, the enrolment, the posts held, what redistribution achieved and what remains."""
     policy, schools, summary = data.policy, data.schools, data.summary
     staffing = policy.staffing
@@ -307,8 +311,9 @@ def explanation(data: PlanData, posts: pd.DataFrame, requests: pd.DataFrame, tot
         part = schools[schools["stage"] == stage]
         if part.empty:
             continue
-        stage_parts.append(f"{Stage(stage).label}在校生 {int(part['students'].sum()):,} 人、{int(part['classes'].sum()):,} "
-                           f"个班，按标准需编制 {part['required'].sum():,.1f} 个，在岗教师 {int(part['teachers_before'].sum()):,} 人")
+        stage_parts.append(f"{Stage(stage).label}在校生 {int(part['students'].sum()):,} 人、"
+                           f"{int(part['classes'].sum()):,} 个班，按标准需编制 {part['required'].sum():,.1f} 个，"
+                           f"在岗教师 {int(part['teachers_before'].sum()):,} 人")
     held = ""
     if "posts_held" in totals:
         over = totals["establishment_after"] - totals["posts_held"]
@@ -316,7 +321,8 @@ def explanation(data: PlanData, posts: pd.DataFrame, requests: pd.DataFrame, tot
                 + (f"超出核定编制 {over:,.0f} 人。" if over > 0 else f"空编 {-over:,.0f} 个。"))
     net = totals["teachers_before"] - totals["required"]
     balance = f"总量超出标准 {net:,.1f} 人" if net >= 0 else f"总量低于标准 {-net:,.1f} 人"
-    paragraphs.append(f"二、在校生与编制。{'；'.join(stage_parts)}；全县合计需编制 {totals['required']:,.1f} 个，在岗教师 "
+    paragraphs.append(f"二、在校生与编制。{'；'.join(stage_parts)}；"
+                      f"全县合计需编制 {totals['required']:,.1f} 个，在岗教师 "
                       f"{totals['teachers_before']:,.0f} 人，{balance}。{held}")
     moves = summary.get("moves", {})
     subject_text = ""
@@ -325,7 +331,8 @@ def explanation(data: PlanData, posts: pd.DataFrame, requests: pd.DataFrame, tot
                         f"{totals['subject_gap_after']:,.1f} 人。")
     paragraphs.append(
         f"三、调配成效。在现行规则允许的范围内（交流方向、单校调出比例、接收学校编制上限、学段与任教资格等）"
-        f"求得最优调配方案：调动 {int(moves.get('total', len(data.moves)))} 人，其中交流轮岗 {moves.get('rotation', 0)} 人、"
+        f"求得最优调配方案：调动 {int(moves.get('total', len(data.moves)))} 人，"
+        f"其中交流轮岗 {moves.get('rotation', 0)} 人、"
         f"支教 {moves.get('support', 0)} 人、调剂 {moves.get('redeploy', 0)} 人。各校缺编合计由 "
         f"{totals['shortage_before']:,.1f} 人降至 {totals['shortage_after']:,.1f} 人，缺编 1 人以上的学校由 "
         f"{totals['schools_short_before']:.0f} 所降至 {totals['schools_short_after']:.0f} 所。{subject_text}"
@@ -344,14 +351,16 @@ def explanation(data: PlanData, posts: pd.DataFrame, requests: pd.DataFrame, tot
             f"{r.value_headcount:g}、加权学科缺口 {r.value_subject:g}）" for r in top.itertuples(index=False))
         causes = sorted({c for c in posts["cause"] if c})
         cause_text = f"调配未能解决的原因：{'；'.join(causes)}。" if causes else ""
-        remains = (f"四、仍存在的缺口与申请。调配后仍有 {count} 个编制的缺口是任何调动都无法解决的，分布在：{where}。{cause_text}"
+        remains = (f"四、仍存在的缺口与申请。调配后仍有 {count} 个编制的缺口是任何调动都无法解决的，"
+                   f"分布在：{where}。{cause_text}"
                    f"按边际价值排序：{ranked}。")
         vacant = int(totals.get("vacant_posts", 0.0))
         from_vacant = min(count, vacant)
         if from_vacant:
             remains += f"其中 {from_vacant} 个可使用县内空编解决。"
         if count > from_vacant and net >= 0:
-            remains += (f"全县教师总量已超出标准，{'其余' if from_vacant else '这'} {count - from_vacant} 个建议由编办在县域编制总量内统筹"
+            remains += (f"全县教师总量已超出标准，{'其余' if from_vacant else '这'} {count - from_vacant} 个"
+                        f"建议由编办在县域编制总量内统筹"
                         f"（核减超编学校、核增上述学校的核定编制，县管校聘），不增加编制总量。")
         elif count > from_vacant:
             remains += f"需新增编制 {count - from_vacant} 个。"

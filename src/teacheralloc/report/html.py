@@ -31,7 +31,8 @@ PAGE_WIDTH = 700
 FONT = '"Microsoft YaHei", "PingFang SC", "Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei", sans-serif'
 SHORT_COLOUR, SURPLUS_COLOUR = "#c0392b", "#2e6da4"
 MOVE_COLOURS = {"rotation": "#e67e22", "support": "#27ae60", "redeploy": "#8e44ad", "new_hire": "#7f8c8d"}
-STATUS_LABELS = {"optimal": "最优", "feasible": "可行（下层目标在容差内）", "time_limit": "达到时间上限", "infeasible": "无可行方案"}
+STATUS_LABELS = {"optimal": "最优", "feasible": "可行（下层目标在容差内）", "time_limit": "达到时间上限",
+                 "infeasible": "无可行方案"}
 
 CSS = """
 @page { size: A4; margin: 12mm; }
@@ -125,10 +126,10 @@ def school_map(data: PlanData) -> go.Figure | None:
     arrows = []
     for pair in pairs.itertuples(index=False):
         start, end = sites.loc[pair.from_school], sites.loc[pair.to_school]
-        arrows.append({"x": end["lon"], "y": end["lat"], "ax": start["lon"], "ay": start["lat"], "xref": "x", "yref": "y",
-                       "axref": "x", "ayref": "y", "text": "", "showarrow": True, "arrowhead": 2, "arrowsize": 1,
-                       "arrowwidth": min(1 + 0.6 * pair.count, 5), "arrowcolor": MOVE_COLOURS.get(pair.move_type, "#888"),
-                       "opacity": 0.55, "standoff": 4})
+        arrows.append({"x": end["lon"], "y": end["lat"], "ax": start["lon"], "ay": start["lat"],
+                       "xref": "x", "yref": "y", "axref": "x", "ayref": "y", "text": "", "showarrow": True,
+                       "arrowhead": 2, "arrowsize": 1, "arrowwidth": min(1 + 0.6 * pair.count, 5),
+                       "arrowcolor": MOVE_COLOURS.get(pair.move_type, "#888"), "opacity": 0.55, "standoff": 4})
     figure.update_layout(annotations=arrows)  # at once: adding them one by one is quadratic in plotly
     for kind in pairs["move_type"].unique():  # legend entries for the arrows
         count = int(moves["move_type"].eq(kind).sum())
@@ -232,11 +233,14 @@ def _cards(data: PlanData, request: EstablishmentRequest) -> str:
         card("缺编（各校合计）", f"{totals['shortage_before']:.1f} → {totals['shortage_after']:.1f}",
              "核定编制 − 在岗教师，缺编学校相加（人）", totals["shortage_after"] < totals["shortage_before"] or None),
         card("缺编 1 人以上的学校", f"{totals['schools_short_before']:.0f} → {totals['schools_short_after']:.0f} 所",
-             f"全县 {data.schools['school_id'].nunique()} 所学校", totals["schools_short_after"] <= totals["schools_short_before"]),
+             f"全县 {data.schools['school_id'].nunique()} 所学校",
+             totals["schools_short_after"] <= totals["schools_short_before"]),
     ]
     if "subject_gap_before" in totals:
-        cards.append(card("学科缺口（折合专任教师）", f"{totals['subject_gap_before']:.1f} → {totals['subject_gap_after']:.1f}",
-                          "各校各学科缺口相加（FTE）", totals["subject_gap_after"] < totals["subject_gap_before"] or None))
+        cards.append(card("学科缺口（折合专任教师）",
+                          f"{totals['subject_gap_before']:.1f} → {totals['subject_gap_after']:.1f}",
+                          "各校各学科缺口相加（FTE）",
+                          totals["subject_gap_after"] < totals["subject_gap_before"] or None))
     met = bool(quota.get("rotation_quota_met", True)) and bool(quota.get("backbone_quota_met", True))
     cards.append(card("交流轮岗", f"{quota.get('rotations', 0)} / {quota.get('required_rotations', 0)} 人",
                       f"实际 / 应交流；其中骨干教师 {quota.get('backbone_rotations', 0)} 人", met))
@@ -273,22 +277,26 @@ def render_html(data: PlanData, request: EstablishmentRequest) -> str:
     ]
     bars = shortage_bars(data)
     sections.append("<section><h2>一、各校缺编：调配前后</h2>" + (
-        _figure_html(bars, "shortage-bars") if bars is not None else "<p class='note'>调配前后均无缺编半人以上的学校。</p>")
+        _figure_html(bars, "shortage-bars") if bars is not None
+        else "<p class='note'>调配前后均无缺编半人以上的学校。</p>")
         + "<p class='note'>仅列调配前或调配后缺编半人以上的学校（学段）。</p></section>")
     site_map = school_map(data)
     sections.append("<section class='pagebreak'><h2>二、学校分布与调动</h2>" + (
-        _figure_html(site_map, "school-map", toolbar=True) + "<p class='note'>按经纬度示意学校位置（非地图底图）：红色缺编、蓝色超编，"
+        _figure_html(site_map, "school-map", toolbar=True)
+        + "<p class='note'>按经纬度示意学校位置（非地图底图）：红色缺编、蓝色超编，"
         "圆点大小示学生数；箭头由原学校指向新学校，颜色示调配类型，粗细示人数。</p>"
         if site_map is not None else "<p class='note'>数据中没有学校经纬度，未绘制分布图。</p>") + "</section>")
     heatmap = subject_heatmap(data)
     sections.append("<section class='pagebreak'><h2>三、学科缺口</h2>" + (
         _figure_html(heatmap, "subject-heatmap") + "<p class='note'>折合专任教师（FTE）：红色为缺、蓝色为余；"
         f"列出调配前后学科缺口合计最大的 {HEATMAP_ROWS} 个学校（学段）；全部学校见 plan.xlsx 的“学科缺口”表。</p>"
-        if heatmap is not None else "<p class='note'>无学科缺口数据（方案目录中没有 subjects.csv）。</p>") + "</section>")
+        if heatmap is not None else "<p class='note'>无学科缺口数据（方案目录中没有 subjects.csv）。</p>")
+        + "</section>")
     sections.append("<section class='pagebreak'><h2>四、优质均衡教师指标</h2>" + _indicator_html(data) + "</section>")
     requests = labelled_requests(request).drop(columns=["性质"])
     sections.append(
-        "<section class='pagebreak'><h2>五、编制申请</h2>" + "".join(f"<p class='text'>{html.escape(p)}</p>" for p in request.text)
+        "<section class='pagebreak'><h2>五、编制申请</h2>"
+        + "".join(f"<p class='text'>{html.escape(p)}</p>" for p in request.text)
         + "<h3 style='font-size:13px;margin:10px 0 4px'>申请编制（按学段、学科，按边际价值排序）</h3>"
         + (_table(requests) if len(requests) else "<p class='note'>无。</p>")
         + "<h3 style='font-size:13px;margin:10px 0 4px'>按乡镇</h3>"
@@ -298,7 +306,8 @@ def render_html(data: PlanData, request: EstablishmentRequest) -> str:
     for column in ("原学校", "新学校"):  # names read better than codes on a page
         moves[column] = moves[column].map(names).fillna(moves[column])
     sections.append(f"<section class='pagebreak'><h2>六、调配名单（{len(moves)} 人）</h2>"
-                    + (_table(moves.drop(columns=[c for c in ("本人申请", "志愿序号", "原学段", "新学段") if c in moves]),
+                    + (_table(moves.drop(columns=[c for c in ("本人申请", "志愿序号", "原学段", "新学段")
+                                                  if c in moves]),
                               numeric={"距离(公里)", "本校任教年限"})
                        if len(moves) else "<p class='note'>无调动。</p>") + "</section>")
     return (f'<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>{title}</title>'

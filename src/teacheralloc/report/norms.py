@@ -138,7 +138,8 @@ def establishment_table(norms: Norms) -> pd.DataFrame:
 def _split_text(short: pd.DataFrame, surplus: pd.DataFrame, rural_short: float) -> str:
     parts = []
     if len(short):
-        parts.append(f"{len(short)} 所学校缺编共 {short['gap_before'].sum():.1f} 人（其中乡村学校 {rural_short:.1f} 人）")
+        parts.append(f"{len(short)} 所学校缺编共 {short['gap_before'].sum():.1f} 人"
+                     f"（其中乡村学校 {rural_short:.1f} 人）")
     if len(surplus):
         parts.append(f"{len(surplus)} 所学校超编共 {-surplus['gap_before'].sum():.1f} 人")
     return ("，".join(parts) or "各校编制与在岗人数基本相符") + "。"

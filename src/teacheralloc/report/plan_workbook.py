@@ -31,13 +31,13 @@ SCHOOL_EXTRA = {
     "per100_higher_degree": "调配前每百生高学历", "per100_higher_degree_after": "调配后每百生高学历",
     "weak": "薄弱学校", "posts_held": "现有核定编制",
 }
-CAUSE_COLUMNS = {"school_id": "学校代码", "stage": "学段", "kind": "缺口类型", "subject": "学科", "gap_after": "调配后缺口",
-                 "cause": "原因"}
+CAUSE_COLUMNS = {"school_id": "学校代码", "stage": "学段", "kind": "缺口类型", "subject": "学科",
+                 "gap_after": "调配后缺口", "cause": "原因"}
 INDICATOR_SHEET_COLUMNS = ["范围", "学校代码", "学校名称", "学段", "学生数", "指标", "度量", "调配前", "调配后", "标准",
                            "调配前达标", "调配后达标", "参与评估"]
 #: The sheets of plan.xlsx, in order.
-SHEETS = ("总览", "调配方案", "学校编制", "学科缺口", "指标达标", "编制申请", "编制申请_乡镇", "编制申请_说明", "缺口原因",
-          "求解记录")
+SHEETS = ("总览", "调配方案", "学校编制", "学科缺口", "指标达标", "编制申请", "编制申请_乡镇", "编制申请_说明",
+          "缺口原因", "求解记录")
 
 
 def label(frame: pd.DataFrame) -> pd.DataFrame:
@@ -70,10 +70,12 @@ def schools_sheet(data: PlanData) -> pd.DataFrame:
 
 def overview(data: PlanData, request: EstablishmentRequest) -> pd.DataFrame:
     """总览: county figures before and after, by stage; moves, quota and posts asked for."""
-    labels = {"students": "学生数", "required": "核定编制", "teachers_before": "在岗教师", "shortage_before": "缺编人数（分校合计）",
-              "surplus_before": "超编人数（分校合计）", "schools_short": "缺编学校数", "subject_shortage_fte": "学科缺口(FTE)",
-              "per100_backbone": "每百生骨干教师", "cv_backbone": "骨干教师差异系数", "per100_pe_arts": "每百生体艺教师",
-              "cv_pe_arts": "体艺教师差异系数", "per100_higher_degree": "每百生高学历教师", "cv_higher_degree": "高学历差异系数"}
+    labels = {"students": "学生数", "required": "核定编制", "teachers_before": "在岗教师",
+              "shortage_before": "缺编人数（分校合计）", "surplus_before": "超编人数（分校合计）",
+              "schools_short": "缺编学校数", "subject_shortage_fte": "学科缺口(FTE)",
+              "per100_backbone": "每百生骨干教师", "cv_backbone": "骨干教师差异系数",
+              "per100_pe_arts": "每百生体艺教师", "cv_pe_arts": "体艺教师差异系数",
+              "per100_higher_degree": "每百生高学历教师", "cv_higher_degree": "高学历差异系数"}
     indicators = data.summary.get("indicators", {})
     before, after = indicators.get("before", {}), indicators.get("after", {})
     rows = []
@@ -83,7 +85,8 @@ def overview(data: PlanData, request: EstablishmentRequest) -> pd.DataFrame:
                          "调配后": finite(after.get(stage, {}).get(key))})
     moves = data.summary.get("moves", {})
     for kind in ("rotation", "support", "redeploy", "new_hire"):
-        rows.append({"学段": "全县", "指标": f"{MoveType(kind).label}人数", "调配前": None, "调配后": moves.get(kind, 0)})
+        rows.append({"学段": "全县", "指标": f"{MoveType(kind).label}人数", "调配前": None,
+                     "调配后": moves.get(kind, 0)})
     quota = data.summary.get("quota", {})
     rows.append({"学段": "全县", "指标": "应交流轮岗人数", "调配前": None, "调配后": quota.get("required_rotations")})
     rows.append({"学段": "全县", "指标": "交流的骨干教师", "调配前": None, "调配后": quota.get("backbone_rotations")})
@@ -132,14 +135,16 @@ def indicator_sheet(data: PlanData) -> pd.DataFrame:
         later = after.get(stage, {})
         for key in INDICATORS:
             threshold = getattr(ind.per_100_students, key)[stage]
-            rows.append({"范围": "全县", "学校代码": "", "学校名称": "", "学段": Stage(stage).label, "学生数": values.get("students"),
-                         "指标": INDICATOR_SHORT[key], "度量": "每百名学生", "调配前": finite(values.get(f"per100_{key}")),
+            rows.append({"范围": "全县", "学校代码": "", "学校名称": "", "学段": Stage(stage).label,
+                         "学生数": values.get("students"), "指标": INDICATOR_SHORT[key], "度量": "每百名学生",
+                         "调配前": finite(values.get(f"per100_{key}")),
                          "调配后": finite(later.get(f"per100_{key}")), "标准": threshold})
             limit = finite(values.get("cv_max", ind.cv_max[stage]))
             cv_before, cv_after = finite(values.get(f"cv_{key}")), finite(later.get(f"cv_{key}"))
-            rows.append({"范围": "全县", "学校代码": "", "学校名称": "", "学段": Stage(stage).label, "学生数": values.get("students"),
-                         "指标": INDICATOR_SHORT[key], "度量": "差异系数（上限）", "调配前": cv_before, "调配后": cv_after,
-                         "标准": limit, "调配前达标": _yes(cv_before <= limit), "调配后达标": _yes(cv_after <= limit),
+            rows.append({"范围": "全县", "学校代码": "", "学校名称": "", "学段": Stage(stage).label,
+                         "学生数": values.get("students"), "指标": INDICATOR_SHORT[key], "度量": "差异系数（上限）",
+                         "调配前": cv_before, "调配后": cv_after, "标准": limit,
+                         "调配前达标": _yes(cv_before <= limit), "调配后达标": _yes(cv_after <= limit),
                          "参与评估": "是"})
             rows[-2].update({"调配前达标": _yes(rows[-2]["调配前"] >= threshold),
                              "调配后达标": _yes(rows[-2]["调配后"] >= threshold), "参与评估": "是"})
@@ -152,7 +157,8 @@ def indicator_sheet(data: PlanData) -> pd.DataFrame:
             rows.append({"范围": "学校", "学校代码": school["school_id"], "学校名称": school["name"],
                          "学段": Stage(school["stage"]).label, "学生数": int(school["students"]),
                          "指标": INDICATOR_SHORT[key], "度量": "每百名学生", "调配前": value, "调配后": later,
-                         "标准": threshold, "调配前达标": _yes(value >= threshold), "调配后达标": _yes(later >= threshold),
+                         "标准": threshold, "调配前达标": _yes(value >= threshold),
+                         "调配后达标": _yes(later >= threshold),
                          "参与评估": _yes(bool(evaluated[index]))})
     frame = pd.DataFrame(rows, columns=INDICATOR_SHEET_COLUMNS)
     for column in ("调配前", "调配后", "标准"):
@@ -165,8 +171,8 @@ def _yes(flag: bool) -> str:
 
 
 def solve_record(data: PlanData) -> pd.DataFrame:
-    return pd.DataFrame([{"目标层": t.get("label"), "代码": t.get("tier"), "调配前": t.get("before"), "方案值": t.get("value"),
-                          "证明的界": t.get("bound"), "相对差距": t.get("gap"),
+    return pd.DataFrame([{"目标层": t.get("label"), "代码": t.get("tier"), "调配前": t.get("before"),
+                          "方案值": t.get("value"), "证明的界": t.get("bound"), "相对差距": t.get("gap"),
                           "状态": "最优" if t.get("status") == "optimal" else "可行", "用时(秒)": t.get("seconds")}
                          for t in data.summary.get("tiers", [])],
                         columns=["目标层", "代码", "调配前", "方案值", "证明的界", "相对差距", "状态", "用时(秒)"])
