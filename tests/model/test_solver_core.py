@@ -1,0 +1,100 @@
+"""The solver's machinery: the sparse model, the warm-started LPs and the restricted MIPs.
+
+Each fast path is checked against the plain way of doing the same thing on the same model, so a
+shortcut that changes an answer fails here rather than somewhere downstream.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import numpy as np
+import pytest
+from ortools.math_opt.python import mathopt
+
+from teacheralloc.io.pins import empty_pins
+from teacheralloc.model.builder import Linear, LinearModel, build_model
+from teacheralloc.model.candidates import build_candidates
+from teacheralloc.model.solve import _Solver
+from teacheralloc.norms import compute_norms
+from teacheralloc.policy import Policy
+from teacheralloc.sample import generate_county
+
+
+def _solve_proto(proto, solver=mathopt.SolverType.GLOP) -> float:
+    from teacheralloc.model.solve import _params
+
+    params = _params(60, 0)
+    holder = _Solver.__new__(_Solver)  # only its _call and position/size are used
+    holder.position = np.arange(max(proto.variables.ids, default=-1) + 1)
+    holder.size = len(holder.position)
+    return holder._call(proto, solver, params).objective
+
+
+def test_linear_model_sums_repeated_terms_and_drops_zeros() -> None:
+    model = LinearModel()
+    x = model.add_variables(2, 0.0, 1.0)
+    (row,) = model.add_rows(1.5, np.inf, 1)
+    model.add_terms([row], [x[0]], 0.5)
+    model.add_terms([row, row], x, 0.5)  # x0 twice: 1.0 in all
+    (empty,) = model.add_rows(-np.inf, 2.0, 1)
+    model.add_terms([empty, empty], [x[1], x[1]], [1.0, -1.0])  # cancels out: no entry at all
+    proto = model.to_proto()
+    matrix = proto.linear_constraint_matrix
+    assert list(matrix.row_ids) == [0, 0]
+    assert list(matrix.column_ids) == [0, 1]
+    assert list(matrix.coefficients) == [1.0, 0.5]
+    proto.objective.linear_coefficients.ids.extend([0, 1])
+    proto.objective.linear_coefficients.values.extend([1.0, 1.0])
+    # x0 + 0.5 x1 ≥ 1.5 with x ≤ 1: the cheapest is x0 = 1, x1 = 1.
+    assert _solve_proto(proto) == pytest.approx(2.0)
+
+
+def test_linear_expression_value() -> None:
+    expression = Linear(np.array([0, 2]), np.array([2.0, -1.0]), 3.0)
+    assert expression.at(np.array([1.0, 5.0, 4.0])) == pytest.approx(3.0 + 2.0 - 4.0)
+
+
+@pytest.fixture(scope="module")
+def built():
+    policy = Policy.default()
+    county = generate_county(num_teachers=300, seed=2)
+    norms = compute_norms(county, policy)
+    candidates = build_candidates(county, norms, policy, empty_pins())
+    return build_model(candidates, policy)
+
+
+def test_warm_started_lps_reach_the_cold_optimum_in_every_tier(built) -> None:
+    warm, cold = _Solver(built, 0), _Solver(built, 0)
+    for name in built.policy.plan.tiers:
+        warm.objective = cold.objective = built.tiers[name]
+        cold.basis = None
+        a, b = warm.lp(60), cold.lp(60)
+        assert a.optimal and b.optimal
+        assert a.objective == pytest.approx(b.objective, abs=1e-6)
+        for solver in (warm, cold):
+            solver.hold(built.tiers[name], a.objective + 1e-6)
+
+
+def test_restricted_mip_equals_the_mip_with_those_variables_fixed(built) -> None:
+    """`reduced` substitutes fixed variables into the rows; the answer must be the one a MIP with
+    those variables' bounds pinned gives."""
+    solver = _Solver(built, 0)
+    solver.objective = built.tiers["headcount"]
+    first = solver.mip(60)
+    assert first.found
+    rng = np.random.default_rng(0)
+    fix = solver.integer & (rng.random(solver.size) < 0.7)
+    values = np.where(solver.integer, np.rint(first.values), first.values)
+    restricted = solver.mip(60, fix=fix, values=values)
+    proto = solver.export()
+    lower = np.asarray(proto.variables.lower_bounds)
+    upper = np.asarray(proto.variables.upper_bounds)
+    lower[fix] = upper[fix] = values[fix]
+    proto.variables.lower_bounds[:] = lower.tolist()
+    proto.variables.upper_bounds[:] = upper.tolist()
+    pinned = solver._call(proto, mathopt.SolverType.HIGHS, mathopt.SolveParameters(
+        time_limit=datetime.timedelta(seconds=60), relative_gap_tolerance=1e-9, absolute_gap_tolerance=1e-7))
+    assert restricted.found and pinned.found
+    assert restricted.objective == pytest.approx(pinned.objective, abs=1e-6)
+    assert np.allclose(restricted.values[fix], values[fix])
