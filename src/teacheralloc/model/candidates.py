@@ -213,8 +213,10 @@ GROUP_KEY = ["origin", "stage", "subject", "others", "movable", "rotation_eligib
 POOL_KEY = ["zone", "to_stage", "slot", "taught", "pe_arts_flag", "backbone_flag", "on_duty", "counted", "move_type",
             "level", "cross_stage"]
 TRANSFER = ("rotation", "redeploy")
-#: `plan.distance_zones: auto` pools by township up to this many townships (a county), else county-wide.
-AUTO_ZONE_LIMIT = 30
+#: `plan.distance_zones: auto` uses about this many (zone × unit) pairs: as many zones of neighbouring
+#: townships as ZONE_BUDGET ÷ units, at most one per township (the sample county: its 11 townships;
+#: 5,000 teachers: 5 zones; 20,000: one county-wide zone). Measured: docs/benchmarks.md.
+ZONE_BUDGET = 1500
 ARC_COLUMNS = ["kind", "group", "pool", "pool_to", "origin", "school_id", "dest", "dest_school", "slot", "taught",
                "move_type", "backbone_flag", "pe_arts_flag", "on_duty", "counted", "support_need", "cross_stage", "km",
                "wish_rank"]
@@ -268,6 +270,49 @@ def distance_lookup(county: County, policy: Policy) -> tuple[dict[str, int], np.
         matrix[dst, src] = km  # the reverse direction, where only one is given
         matrix[src, dst] = km  # the given direction wins
     return index, matrix
+
+
+def distance_zones(units: pd.DataFrame, policy: Policy, distance: np.ndarray, school_index: dict[str, int],
+                   budget: int = ZONE_BUDGET) -> pd.Series:
+    """The zone (调配池分区) of each school: where a pooled teacher comes from, for distances.
+
+    `plan.distance_zones`: `township` one zone per township, `none` one county-wide zone, `auto`
+    ⌊`budget` ÷ units⌉ zones (at least 1, at most the townships) of neighbouring townships: the
+    townships are grouped by k-medoids on their mean school-to-school distance, seeded farthest-first
+    from the township with most schools, so the grouping is deterministic."""
+    schools = units.drop_duplicates("school_id").set_index("school_id")["township"].astype(str)
+    mode = policy.plan.distance_zones
+    townships = sorted(schools.unique())
+    if mode == "none" or not townships:
+        return pd.Series("", index=schools.index)
+    if mode == "township":
+        return schools
+    count = int(min(len(townships), max(1, round(budget / max(len(units), 1)))))
+    if count == len(townships):
+        return schools
+    if count == 1:
+        return pd.Series("", index=schools.index)
+    position = {t: i for i, t in enumerate(townships)}
+    member = np.zeros((len(townships), len(distance)))
+    for school_id, township in schools.items():
+        member[position[township], school_index[school_id]] = 1.0
+    sizes = member.sum(axis=1)
+    between = (member @ distance @ member.T) / np.outer(sizes, sizes)  # mean school-to-school km
+    medoids = [int(np.argmax(sizes))]
+    while len(medoids) < count:
+        medoids.append(int(np.argmax(between[:, medoids].min(axis=1))))
+    for _ in range(20):
+        assign = np.argmin(between[:, medoids], axis=1)
+        updated = []
+        for k in range(count):
+            cluster = np.flatnonzero(assign == k)
+            updated.append(int(cluster[np.argmin(between[np.ix_(cluster, cluster)].sum(axis=1))]))
+        if updated == medoids:
+            break
+        medoids = updated
+    assign = np.argmin(between[:, medoids], axis=1)
+    label = {t: townships[medoids[assign[i]]] for i, t in enumerate(townships)}
+    return schools.map(label)
 
 
 def _unit_facts(units: pd.DataFrame, subjects: pd.DataFrame, groups: pd.DataFrame, policy: Policy
@@ -404,11 +449,8 @@ def build_arcs(
     for col in ("origin", "school_id", "backbone_flag", "pe_arts_flag", "on_duty", "counted", "support_need",
                 "singleton", "first_teacher"):
         options[col] = options["group"].map(info[col])
-    township = units.drop_duplicates("school_id").set_index("school_id")["township"]
-    zones = policy.plan.distance_zones
-    if zones == "auto":  # township pools when the county is small enough for them (measured: docs/plan.md)
-        zones = "township" if township.nunique() <= AUTO_ZONE_LIMIT else "none"
-    options["zone"] = options["school_id"].map(township) if zones == "township" else ""
+    zone_of = distance_zones(units, policy, distance, school_index)
+    options["zone"] = options["school_id"].map(zone_of).fillna("")
     singleton = options["singleton"].astype(bool)
     if mode == "hub":
         direct = options[singleton & (options["slot"] == "subject")]
