@@ -281,7 +281,9 @@ def write(report: dict[str, Any], out_dir: Path) -> None:
     fit = report["scaling"]
     lines = [f"# teacheralloc benchmarks ({report['mode']})", "",
              f"- date: {report['date']}", f"- machine: {report['machine']}", f"- command: `{report['command']}`",
-             f"- total wall time: {report['wall_s']:.0f} s", "",
+             f"- total wall time: {report['wall_s']:.0f} s", *(
+                 [f"- re-run on {report['rerun']['date']} after a change that touched only them: "
+                  + ", ".join(f"`{c}`" for c in report["rerun"]["cases"])] if report.get("rerun") else []), "",
              "## Results per instance and method", "",
              "headcount = Σ weight × whole teachers short per school and stage (the optimizer's headcount tier); "
              "posts short = the same unweighted; subject = Σ subject weight × whole teachers short per subject "
@@ -331,6 +333,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--batch-max", type=int)
     parser.add_argument("--batch-time-limit", type=float)
     parser.add_argument("--batch-workers", type=int, default=None, help="processes (default: all cores)")
+    parser.add_argument("--rerun", nargs="*", metavar="SPEC:METHOD",
+                        help="re-run only these cases (instance spec as in --sizes, or planted N:K as P:N:K, then "
+                             "the method, e.g. 5000:teacheralloc) in the last full run's latest.json, keeping "
+                             "every other figure and the batch; then rewrite the tables")
     args = parser.parse_args(argv)
     defaults = QUICK if args.quick else FULL
     for key, value in defaults.items():
@@ -340,6 +346,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     out_dir = args.out
     work = out_dir / "work"
     work.mkdir(parents=True, exist_ok=True)
+    if args.rerun:
+        return rerun(args, out_dir, work)
     specs = [("gen", s) for s in args.sizes] + [("planted", p) for p in args.planted]
     instances = []
     for kind, spec in specs:
@@ -370,6 +378,28 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         report["batch"] = province_batch(args.batch, args.batch_min, args.batch_max, args.batch_time_limit,
                                          workers=args.batch_workers)
     report["wall_s"] = time.perf_counter() - started
+    write(report, out_dir)
+    print((out_dir / "latest.md").read_text(encoding="utf-8"))
+    return report
+
+
+def rerun(args: argparse.Namespace, out_dir: Path, work: Path) -> dict[str, Any]:
+    """Re-run some (instance, method) cases of the last run (after a change that touches only them) and
+    rewrite latest.md/json/svg; the report says which cases were re-run and when."""
+    report = json.loads((out_dir / "latest.json").read_text(encoding="utf-8"))
+    for item in args.rerun:
+        spec, _, method = item.rpartition(":")
+        if spec.startswith("P:"):
+            teachers, _, k = spec[2:].partition(":")
+            instance = planted_instance(int(teachers), int(k or 10), seed=0)
+        else:
+            instance = make_instance(spec)
+        path = save(instance, work)
+        entry = next(i for i in report["instances"] if i["name"] == instance["name"])
+        print(f"[bench] re-run {entry['name']}: {method} …", flush=True)
+        entry["results"][method] = run_case(path, method, work, args)
+    report["scaling"] = scaling(report["instances"])
+    report["rerun"] = {"cases": args.rerun, "date": datetime.date.today().isoformat()}
     write(report, out_dir)
     print((out_dir / "latest.md").read_text(encoding="utf-8"))
     return report
