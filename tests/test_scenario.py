@@ -271,6 +271,20 @@ policy:
     assert problems_of(missing) == [(1, "base", "存在的数据文件夹或 .xlsx（相对于情景文件）")]
 
 
+def test_bad_policy_and_unknown_selections_are_reported_together(folder: Path) -> None:
+    """A typo in a township selects nothing; it is reported with the policy's problems, not after them."""
+    path = write(folder, "together.yaml", """base: county
+policy: {staffing: {students_per_staff: {primary: 0}}}
+changes:
+  - scale_enrollment: {township: 没有这个乡, factor: 0.9}
+  - close: {school: NOPE}
+""")
+    found = {column: row for row, column, _ in problems_of(path)}
+    assert found["policy.staffing.students_per_staff.primary"] == 2
+    assert found["changes[1].scale_enrollment.township"] == 4
+    assert found["changes[2].close.school"] == 5
+
+
 def test_raises_for_broken_yaml(folder: Path) -> None:
     path = write(folder, "broken.yaml", "base: county\nchanges: [\n")
     ((row, _column, expected),) = problems_of(path)

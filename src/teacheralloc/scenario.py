@@ -118,6 +118,16 @@ class Selection(BaseModel):
             keep &= schools["type"].astype(str).isin([t.value for t in self.type])
         return keep
 
+    def check(self, schools: pd.DataFrame, report: Any) -> None:
+        """Report every school code or township the county does not have (a typo selects nothing)."""
+        known_schools, known_townships = set(schools["school_id"]), set(schools["township"].astype(str))
+        for school_id in self.school:
+            if school_id not in known_schools:
+                report("school", school_id, "学校表中已有的学校代码")
+        for township in self.township:
+            if township not in known_townships:
+                report("township", township, "学校表中已有的乡镇名称：" + "、".join(sorted(known_townships)))
+
     def describe(self) -> str:
         parts = []
         if self.school:
@@ -592,8 +602,9 @@ def load_scenario(
         raise InputError(problems.items)
     policy = _load_policy(spec, base, folder, policy_file, problems, load_policy)
     county = load_county(base, as_of=as_of or spec.as_of)
-    if policy is None:
-        raise InputError(problems.items)
+    # Invalid overrides are reported with everything else: the changes are still checked (with the
+    # default policy, for the class limits and retirement ages they read).
+    rules = policy if policy is not None else load_policy()
     descriptions: list[str] = []
     pin_frames: list[pd.DataFrame] = []
     pin_sources: dict[int, tuple[int | None, str]] = {}
@@ -604,9 +615,9 @@ def load_scenario(
         before = len(problems.items)
         try:
             if change.scale_enrollment is not None:
-                county, text = scale_enrollment(county, change.scale_enrollment, policy)
+                county, text = scale_enrollment(county, change.scale_enrollment, rules, _Reporter(problems, loc))
             elif change.close is not None:
-                county, text = close_schools(county, change.close, policy, _Reporter(problems, loc))
+                county, text = close_schools(county, change.close, rules, _Reporter(problems, loc))
             elif change.merge is not None:
                 county, text = merge_schools(county, change.merge, _Reporter(problems, loc))
             elif change.hire is not None:
@@ -618,7 +629,7 @@ def load_scenario(
                 pools.extend(county.teachers.set_index("teacher_id").loc[pins["teacher_id"], "school_id"])
                 pin_frames.append(pins)
             elif change.retire is not None:
-                county, text = retire_until(county, change.retire, policy)
+                county, text = retire_until(county, change.retire, rules)
             else:
                 pins, text = _scenario_pins(change.pins, folder, county, problems, loc, lines, pin_sources, read_pins)
                 pin_frames.append(pins)
@@ -724,13 +735,15 @@ def _round_half_up(values: pd.Series | np.ndarray) -> np.ndarray:
     return np.floor(np.asarray(values, dtype=float) + 0.5).astype("int64")
 
 
-def scale_enrollment(county: County, change: ScaleEnrollment, policy: Policy | None = None) -> tuple[County, str]:
+def scale_enrollment(county: County, change: ScaleEnrollment, policy: Policy | None = None,
+                     report: Any = _noop) -> tuple[County, str]:
     """Pupils × `factor` in the selected schools, stages and grades (rounded to whole pupils).
 
     With `classes: resize` (default) each grade keeps its average class size: classes =
     ⌈new pupils ÷ old average⌉ (at least one while there are pupils); with `keep` classes stay, but
     never more than pupils.
     """
+    change.check(county.schools, report)
     classes = county.classes.copy()
     selected = county.schools.loc[change.mask(county.schools), "school_id"]
     rows = classes["school_id"].isin(selected)
@@ -879,9 +892,7 @@ def close_schools(county: County, change: Close, policy: Policy | None = None,
     if change.students_below is not None:
         pupils = county.classes.groupby("school_id")["students"].sum()
         chosen &= schools["school_id"].map(pupils).fillna(0) < change.students_below
-    for school_id in change.school:
-        if school_id not in set(schools["school_id"]):
-            report("school", school_id, "学校表中已有的学校代码")
+    change.check(schools, report)
     closed = sorted(schools.loc[chosen, "school_id"])
     if change.into is not None:
         if change.into not in set(schools["school_id"]):
