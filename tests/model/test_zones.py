@@ -51,3 +51,14 @@ def test_explicit_modes_ignore_the_budget() -> None:
     units = _units(TOWNSHIPS)
     assert distance_zones(units, _policy("township"), distance, index, budget=1).to_dict() == TOWNSHIPS
     assert set(distance_zones(units, _policy("none"), distance, index, budget=10_000)) == {""}
+
+
+def test_townships_at_the_same_place_and_schools_without_pupils() -> None:
+    """Degenerate distances (schools without coordinates are 0 km from everything) give zones, not an error;
+    units without pupils (a scenario's holding schools) do not count towards the budget."""
+    townships = {f"S{i}": f"T{i % 5}" for i in range(10)}
+    distance, index = np.zeros((10, 10)), {s: i for i, s in enumerate(townships)}
+    units = _units(townships).assign(school_students=[100] * 6 + [0] * 4)
+    zones = distance_zones(units, _policy("auto"), distance, index, budget=18)  # 18 ÷ 6 served units = 3 zones
+    assert zones.index.tolist() == list(townships)
+    assert 1 <= zones.nunique() <= 3

@@ -287,7 +287,8 @@ def distance_zones(units: pd.DataFrame, policy: Policy, distance: np.ndarray, sc
         return pd.Series("", index=schools.index)
     if mode == "township":
         return schools
-    count = int(min(len(townships), max(1, round(budget / max(len(units), 1)))))
+    served = int((units["school_students"] > 0).sum()) if "school_students" in units else len(units)
+    count = int(min(len(townships), max(1, round(budget / max(served, 1)))))  # schools with pupils only
     if count == len(townships):
         return schools
     if count == 1:
@@ -298,6 +299,7 @@ def distance_zones(units: pd.DataFrame, policy: Policy, distance: np.ndarray, sc
         member[position[township], school_index[school_id]] = 1.0
     sizes = member.sum(axis=1)
     between = (member @ distance @ member.T) / np.outer(sizes, sizes)  # mean school-to-school km
+    np.fill_diagonal(between, 0.0)  # a township is in its own zone: a medoid never loses itself
     medoids = [int(np.argmax(sizes))]
     while len(medoids) < count:
         medoids.append(int(np.argmax(between[:, medoids].min(axis=1))))
@@ -306,6 +308,9 @@ def distance_zones(units: pd.DataFrame, policy: Policy, distance: np.ndarray, sc
         updated = []
         for k in range(count):
             cluster = np.flatnonzero(assign == k)
+            if len(cluster) == 0:  # two medoids at the same place: keep this one (its zone stays empty)
+                updated.append(medoids[k])
+                continue
             updated.append(int(cluster[np.argmin(between[np.ix_(cluster, cluster)].sum(axis=1))]))
         if updated == medoids:
             break
