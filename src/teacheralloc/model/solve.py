@@ -1,8 +1,9 @@
-"""Solve the allocation tier by tier (词典序) with HiGHS through OR-Tools MathOpt, then name the teachers.
+"""Solve the allocation tier by tier (词典序) with OR-Tools MathOpt, then name the teachers.
 
 Each tier is minimised with every earlier tier held at its optimum (within `plan.tier_tolerance`),
 so no amount of a lower tier can buy a unit of a higher one. Each tier reports its value and the
-solver's proven bound. HiGHS runs single-threaded with a fixed seed: the same input and settings
+solver's proven bound: the LP relaxation (GLOP, warm-started from the previous tier's basis), then
+HiGHS MIPs for integrality. Both run single-threaded with a fixed seed: the same input and settings
 give the same plan.
 """
 
