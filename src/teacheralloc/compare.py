@@ -273,15 +273,19 @@ def compare_scenarios(
     workers = max(1, min(workers or (os.cpu_count() or 1), len(scenarios)))
     outcomes: dict[int, tuple[Plan, dict[str, float], float]] = {}
     problems: list[Problem] = []
+
+    def take(i: int, outcome: Any) -> None:
+        """A scenario's plan, or its input problems (returned, not raised: they cross processes)."""
+        if isinstance(outcome, list):
+            problems.extend(outcome)
+            return
+        outcomes[i] = outcome
+        if progress:
+            progress(f"情景 {scenarios[i].name} 完成（{outcome[2]:.1f} 秒）")
+
     if workers == 1:
         for i, scenario in enumerate(scenarios):
-            outcome = _plan_one(scenario, time_limit_s, seed)
-            if isinstance(outcome, list):
-                problems.extend(outcome)
-                continue
-            outcomes[i] = outcome
-            if progress:
-                progress(f"情景 {scenario.name} 完成（{outcome[2]:.1f} 秒）")
+            take(i, _plan_one(scenario, time_limit_s, seed))
     else:
         import multiprocessing
 
@@ -289,14 +293,7 @@ def compare_scenarios(
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             futures = {pool.submit(_plan_one, s, time_limit_s, seed): i for i, s in enumerate(scenarios)}
             for future in as_completed(futures):
-                i = futures[future]
-                outcome = future.result()
-                if isinstance(outcome, list):
-                    problems.extend(outcome)
-                    continue
-                outcomes[i] = outcome
-                if progress:
-                    progress(f"情景 {scenarios[i].name} 完成（{outcome[2]:.1f} 秒）")
+                take(futures[future], future.result())
     if problems:
         raise InputError(problems)
     results = tuple(

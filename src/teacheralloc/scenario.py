@@ -26,12 +26,12 @@ import math
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from teacheralloc.domain import (
     Area,
@@ -78,29 +78,38 @@ def _coded(enum: type[CodedEnum], value: Any) -> Any:
     return value
 
 
+def _one(enum: type[CodedEnum]) -> BeforeValidator:
+    return BeforeValidator(lambda value: _coded(enum, value))
+
+
+def _many(enum: type[CodedEnum]) -> BeforeValidator:
+    return BeforeValidator(lambda value: tuple(_coded(enum, v) for v in _as_tuple(value)))
+
+
+#: Fields that take a code or its Chinese label, one or a list (YAML lets users write either).
+AreaList = Annotated[tuple[Area, ...], _many(Area)]
+SchoolTypeList = Annotated[tuple[SchoolType, ...], _many(SchoolType)]
+StageList = Annotated[tuple[Stage, ...], _many(Stage)]
+SubjectList = Annotated[tuple[Subject, ...], _many(Subject)]
+SchoolTypeCode = Annotated[SchoolType, _one(SchoolType)]
+StageCode = Annotated[Stage, _one(Stage)]
+SubjectCode = Annotated[Subject, _one(Subject)]
+EducationCode = Annotated[Education, _one(Education)]
+
+
 class Selection(BaseModel):
     """Which schools a change applies to: every key given must match (and), each value may be a list."""
 
     model_config = _STRICT
     school: tuple[str, ...] = Field((), description="学校代码")
     township: tuple[str, ...] = Field((), description="乡镇")
-    area: tuple[Area, ...] = Field((), description="城乡类别")
-    type: tuple[SchoolType, ...] = Field((), description="学校类型")
+    area: AreaList = Field((), description="城乡类别")
+    type: SchoolTypeList = Field((), description="学校类型")
 
     @field_validator("school", "township", mode="before")
     @classmethod
     def _texts(cls, value: Any) -> Any:
         return tuple(str(v) for v in _as_tuple(value))
-
-    @field_validator("area", mode="before")
-    @classmethod
-    def _areas(cls, value: Any) -> Any:
-        return tuple(_coded(Area, v) for v in _as_tuple(value))
-
-    @field_validator("type", mode="before")
-    @classmethod
-    def _types(cls, value: Any) -> Any:
-        return tuple(_coded(SchoolType, v) for v in _as_tuple(value))
 
     def is_empty(self) -> bool:
         return not (self.school or self.township or self.area or self.type)
@@ -145,15 +154,10 @@ class ScaleEnrollment(Selection):
     """scale_enrollment: pupils × factor in the selected schools, stages and grades."""
 
     factor: float = Field(gt=0, le=5, description="学生数乘以此系数，如 0.85 为减少 15%")
-    stage: tuple[Stage, ...] = Field((), description="学段")
+    stage: StageList = Field((), description="学段")
     grade: tuple[int, ...] = Field((), description="年级 1–9")
     classes: Literal["resize", "keep"] = Field(
         "resize", description="resize：按原平均班额重算班数（默认）；keep：班数不变")
-
-    @field_validator("stage", mode="before")
-    @classmethod
-    def _stages(cls, value: Any) -> Any:
-        return tuple(_coded(Stage, v) for v in _as_tuple(value))
 
     @field_validator("grade", mode="before")
     @classmethod
@@ -187,12 +191,7 @@ class Merge(BaseModel):
     model_config = _STRICT
     school: str = Field(min_length=1, description="被合并的学校代码")
     into: str = Field(min_length=1, description="保留的学校代码")
-    type: SchoolType | None = Field(None, description="合并后学校类型；不填则自动（含两学段时为九年一贯制）")
-
-    @field_validator("type", mode="before")
-    @classmethod
-    def _type(cls, value: Any) -> Any:
-        return _coded(SchoolType, value)
+    type: SchoolTypeCode | None = Field(None, description="合并后学校类型；不填则自动（含两学段时为九年一贯制）")
 
 
 class Hire(BaseModel):
@@ -200,31 +199,11 @@ class Hire(BaseModel):
 
     model_config = _STRICT
     count: int = Field(ge=1, le=2000, description="招聘人数")
-    stage: Stage = Field(description="学段")
-    subject: Subject = Field(description="主教学科")
-    other_subjects: tuple[Subject, ...] = Field((), description="可兼教学科")
-    education: Education = Field(Education.bachelor, description="学历（默认本科）")
+    stage: StageCode = Field(description="学段")
+    subject: SubjectCode = Field(description="主教学科")
+    other_subjects: SubjectList = Field((), description="可兼教学科")
+    education: EducationCode = Field(Education.bachelor, description="学历（默认本科）")
     school: str | None = Field(None, min_length=1, description="指定学校；不填则由方案分配")
-
-    @field_validator("stage", mode="before")
-    @classmethod
-    def _stage(cls, value: Any) -> Any:
-        return _coded(Stage, value)
-
-    @field_validator("subject", mode="before")
-    @classmethod
-    def _subject(cls, value: Any) -> Any:
-        return _coded(Subject, value)
-
-    @field_validator("other_subjects", mode="before")
-    @classmethod
-    def _others(cls, value: Any) -> Any:
-        return tuple(_coded(Subject, v) for v in _as_tuple(value))
-
-    @field_validator("education", mode="before")
-    @classmethod
-    def _education(cls, value: Any) -> Any:
-        return _coded(Education, value)
 
 
 class Retire(BaseModel):
