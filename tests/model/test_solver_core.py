@@ -98,3 +98,17 @@ def test_restricted_mip_equals_the_mip_with_those_variables_fixed(built) -> None
     assert restricted.found and pinned.found
     assert restricted.objective == pytest.approx(pinned.objective, abs=1e-6)
     assert np.allclose(restricted.values[fix], values[fix])
+
+
+def test_a_hinted_mip_starts_from_the_hint(built) -> None:
+    """The full MIP of a lower tier is given the best known solution: it returns one at least as good."""
+    solver = _Solver(built, 0)
+    solver.objective = built.tiers["headcount"]
+    known = solver.mip(60)
+    solver.hold(built.tiers["headcount"], known.objective + 1e-6)
+    solver.objective = built.tiers["disruption"]
+    hint = np.where(solver.integer, np.rint(known.values), known.values)
+    at_hint = solver.objective_at(hint)
+    hinted = solver.mip(5, gap=0.5, hint=hint)  # a loose gap: stop at the first good solution
+    assert hinted.found
+    assert hinted.objective <= at_hint + 1e-6

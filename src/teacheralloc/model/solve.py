@@ -264,12 +264,17 @@ class _Solver:
         return proto
 
     def _call(self, proto: model_pb2.ModelProto, solver: mathopt.SolverType, params: mathopt.SolveParameters,
-              basis: object = None) -> _Result:
+              basis: object = None, hint: np.ndarray | None = None) -> _Result:
         model_params = model_parameters_pb2.ModelSolveParametersProto()
         model_params.dual_values_filter.filter_by_ids = True  # no duals or reduced costs: not read
         model_params.reduced_costs_filter.filter_by_ids = True
         if basis is not None:
             model_params.initial_basis.CopyFrom(basis)
+        if hint is not None:  # a known solution: HiGHS starts from it and spends its time on the bound
+            nonzero = np.flatnonzero(np.abs(hint) > 1e-9)
+            values = model_params.solution_hints.add().variable_values
+            values.ids.extend(nonzero.tolist())
+            values.values.extend(hint[nonzero].tolist())
         with _native_stdout_silenced():
             try:
                 raw = core_solver.solve(proto, solver.value, init_arguments.StreamableSolverInitArguments().to_proto(),
@@ -304,11 +309,13 @@ class _Solver:
         return basis
 
     def mip(self, seconds: float, gap: float = 1e-9, fix: np.ndarray | None = None,
-            values: np.ndarray | None = None, relax_rows: np.ndarray | None = None) -> _Result:
-        """The MIP with HiGHS; the variables where `fix` held at `values`; `relax_rows` without lower bound."""
+            values: np.ndarray | None = None, relax_rows: np.ndarray | None = None,
+            hint: np.ndarray | None = None) -> _Result:
+        """The MIP with HiGHS; the variables where `fix` held at `values`; `relax_rows` without lower bound;
+        `hint` a feasible solution to start from (whole model only)."""
         if fix is None or not fix.any():
             return self._call(self.export(relax_rows=relax_rows), mathopt.SolverType.HIGHS,
-                              _params(seconds, self.seed, gap))
+                              _params(seconds, self.seed, gap), hint=hint)
         result = self._call(self.reduced(fix, values, relax_rows), mathopt.SolverType.HIGHS,
                             _params(seconds, self.seed, gap))
         if result.values is not None:
@@ -418,7 +425,7 @@ def _solve_tier(solver: _Solver, seconds: float, exact: float, accept: float, in
         remaining = min(remaining, lower_tier_seconds)
         if best is not None and remaining < 1.0:
             return _TierSolve(best.objective, bound, within(best.objective, exact), best.values)
-    full = solver.mip(remaining, gap=max(accept, 1e-9))
+    full = solver.mip(remaining, gap=max(accept, 1e-9), hint=best.values if best is not None else incumbent)
     log.debug("full MIP %s at %.2fs", full.reason, time.perf_counter() - start)
     if full.found and (best is None or full.objective <= best.objective):
         best = full
