@@ -271,6 +271,7 @@ class _Solver:
         if basis is not None:
             model_params.initial_basis.CopyFrom(basis)
         if hint is not None:  # a known solution: HiGHS starts from it and spends its time on the bound
+            hint = np.clip(hint, self.lower, self.upper)  # HiGHS rejects a value 1e-7 outside a bound
             nonzero = np.flatnonzero(np.abs(hint) > 1e-9)
             values = model_params.solution_hints.add().variable_values
             values.ids.extend(nonzero.tolist())
@@ -314,8 +315,13 @@ class _Solver:
         """The MIP with HiGHS; the variables where `fix` held at `values`; `relax_rows` without lower bound;
         `hint` a feasible solution to start from (whole model only)."""
         if fix is None or not fix.any():
-            return self._call(self.export(relax_rows=relax_rows), mathopt.SolverType.HIGHS,
-                              _params(seconds, self.seed, gap), hint=hint)
+            proto, params = self.export(relax_rows=relax_rows), _params(seconds, self.seed, gap)
+            if hint is not None:
+                try:
+                    return self._call(proto, mathopt.SolverType.HIGHS, params, hint=hint)
+                except RuntimeError as error:  # HiGHS rejected the hint anyway (kError): solve without it
+                    log.debug("solution hint rejected (%s); solving without it", error)
+            return self._call(proto, mathopt.SolverType.HIGHS, params)
         result = self._call(self.reduced(fix, values, relax_rows), mathopt.SolverType.HIGHS,
                             _params(seconds, self.seed, gap))
         if result.values is not None:
