@@ -25,7 +25,7 @@ import pandas as pd
 from teacheralloc.domain import County, Stage, Subject
 from teacheralloc.errors import InputError, Problem
 from teacheralloc.norms import INDICATORS, Norms, compute_norms
-from teacheralloc.plan import Plan, county_after
+from teacheralloc.plan import Plan, county_after, county_indicators
 from teacheralloc.policy import Policy
 from teacheralloc.scenario import MOVE_TYPES, STAGES, Scenario, figure_catalogue
 
@@ -122,19 +122,6 @@ def _hire_reason(reason: str, stage: str, subject: str) -> str:
     head = str(reason).split("。")[0]
     label = f"{Stage(stage).label}{Subject(subject).label}" if stage in STAGES else ""
     return f"{head}。新招聘{label}教师，由县统筹分配到最需要的学校（新教师分配）。"
-
-
-def county_indicators(before: Norms, after: Norms) -> dict[str, Any]:
-    """summary.json's `indicators`: the county table per stage, before and after."""
-    keys = ["students", "required", "teachers_before", "shortage_before", "surplus_before", "schools_short",
-            "subject_shortage_fte", *[f"{p}_{k}" for k in INDICATORS for p in ("per100", "cv", "schools_meeting")],
-            "cv_max", "evaluated_schools"]
-    out: dict[str, Any] = {}
-    for label, norms in (("before", before), ("after", after)):
-        table = norms.county.set_index("stage")
-        out[label] = {stage: {k: (None if pd.isna(table.at[stage, k]) else float(table.at[stage, k])) for k in keys}
-                      for stage in table.index}
-    return out
 
 
 # --------------------------------------------------------------------------------------------------

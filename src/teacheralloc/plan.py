@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from teacheralloc.domain import County
+from teacheralloc.norms import INDICATORS, Norms
 
 #: plan.csv columns, in contract order (then extras).
 MOVE_COLUMNS = {
@@ -139,3 +140,16 @@ def county_after(county: County, moves: pd.DataFrame) -> County:
             others[row] = tuple(dict.fromkeys((*others[row], previous)))
     teachers["other_subjects"] = others
     return county.replace(teachers=teachers)
+
+
+def county_indicators(before: Norms, after: Norms) -> dict[str, Any]:
+    """summary.json's `indicators`: the county table per stage, before and after."""
+    keys = ["students", "required", "teachers_before", "shortage_before", "surplus_before", "schools_short",
+            "subject_shortage_fte", *[f"{p}_{k}" for k in INDICATORS for p in ("per100", "cv", "schools_meeting")],
+            "cv_max", "evaluated_schools"]
+    out: dict[str, Any] = {}
+    for label, norms in (("before", before), ("after", after)):
+        table = norms.county.set_index("stage")
+        out[label] = {stage: {k: (None if pd.isna(table.at[stage, k]) else float(table.at[stage, k])) for k in keys}
+                      for stage in table.index}
+    return out

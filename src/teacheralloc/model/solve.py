@@ -33,7 +33,7 @@ from teacheralloc.model.builder import AllocationModel, Linear, build_model
 from teacheralloc.model.candidates import Candidates, build_candidates
 from teacheralloc.model.objective import TIER_LABELS
 from teacheralloc.norms import Norms, compute_norms
-from teacheralloc.plan import Plan, TierResult, county_after
+from teacheralloc.plan import Plan, TierResult, county_after, county_indicators
 from teacheralloc.policy import Policy
 
 log = logging.getLogger("teacheralloc")
@@ -542,18 +542,6 @@ def solve_county(
     return Solution(candidates=candidates, norms=norms, flows=flows, tiers=tiers, status=status, model_size=size)
 
 
-def _county_indicators(before: Norms, after: Norms) -> dict[str, object]:
-    keys = ["students", "required", "teachers_before", "shortage_before", "surplus_before", "schools_short",
-            "subject_shortage_fte", *[f"{p}_{k}" for k in ("higher_degree", "backbone", "pe_arts")
-                                      for p in ("per100", "cv", "schools_meeting")], "cv_max", "evaluated_schools"]
-    out: dict[str, object] = {}
-    for label, norms in (("before", before), ("after", after)):
-        table = norms.county.set_index("stage")
-        out[label] = {stage: {k: (None if pd.isna(table.at[stage, k]) else float(table.at[stage, k])) for k in keys}
-                      for stage in table.index}
-    return out
-
-
 def _quota(candidates: Candidates, moves: pd.DataFrame, policy: Policy) -> dict[str, object]:
     rotated = moves[moves["move_type"] == "rotation"]
     teachers = candidates.teachers.set_index("teacher_id")
@@ -665,7 +653,7 @@ def plan_county(
         parameters={**params.model_dump(), "as_of": county.as_of.isoformat(), "source": county.source},
         versions=versions(),
         quota=_quota(candidates, moves, policy),
-        indicators=_county_indicators(norms, after_norms),
+        indicators=county_indicators(norms, after_norms),
         causes=causes,
         model_size=solution.model_size,
         notes=tuple(notes),
