@@ -8,6 +8,7 @@ destination changes only the distance, so each pool is routed exactly with OR-To
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 from ortools.graph.python import min_cost_flow
 
@@ -37,13 +38,20 @@ def route_flows(candidates: Candidates, flows: pd.DataFrame) -> pd.DataFrame:
     for upper, lower in sorted(zip(cascade["pool"], cascade["pool_to"], strict=True),
                                key=lambda pair: -float(pools.at[pair[0], "level"])):
         family[int(lower)] = family[int(upper)]
-    leave = flows[flows["kind"] == "leave"].assign(family=lambda f: f["pool"].map(family))
-    arrive = flows[flows["kind"] == "arrive"].assign(family=lambda f: f["pool"].map(family))
-    groups = candidates.groups.set_index("group")
-    units = candidates.units.set_index("unit")
-    for head, supply in leave.groupby("family"):
-        demand = arrive[arrive["family"] == head]
-        parts.append(_route_family(int(head), supply, demand, groups, units, pools, candidates))
+    # Totals per family and origin group / destination unit, in one pass (not one pandas call per family).
+    leave = flows[flows["kind"] == "leave"]
+    arrive = flows[flows["kind"] == "arrive"]
+    sources = leave.groupby([leave["pool"].map(family).rename("family"), "group"])["flow"].sum()
+    sinks = arrive.groupby([arrive["pool"].map(family).rename("family"), "dest"])["flow"].sum()
+    sinks_of = {head: (list(dests), np.asarray(counts, dtype=np.int64))
+                for head, dests, counts in _split(sinks)}
+    context = _RouteContext(candidates)
+    rows = [_route_family(int(head), groups_, counts, *sinks_of.get(head, ([], np.zeros(0, np.int64))),
+                          context, pools.loc[head].to_dict())
+            for head, groups_, counts in _split(sources)]
+    if rows:
+        parts.append(pd.DataFrame({c: [v for part in rows for v in part[c]] for c in ROUTE_COLUMNS},
+                                  columns=ROUTE_COLUMNS))
     if not parts:
         return pd.DataFrame(columns=ROUTE_COLUMNS)
     routes = pd.concat(parts, ignore_index=True)
@@ -52,53 +60,70 @@ def route_flows(candidates: Candidates, flows: pd.DataFrame) -> pd.DataFrame:
     return routes[ROUTE_COLUMNS].sort_values(["group", "dest", "taught", "move_type"]).reset_index(drop=True)
 
 
-def _route_family(head: int, supply: pd.DataFrame, demand: pd.DataFrame, groups: pd.DataFrame, units: pd.DataFrame,
-                  pools: pd.DataFrame, candidates: Candidates) -> pd.DataFrame:
-    sources = supply.groupby("group")["flow"].sum()
-    sinks = demand.groupby("dest")["flow"].sum()
-    if sources.sum() != sinks.sum():
-        raise RuntimeError(f"pool family {head}: {sources.sum()} leave but {sinks.sum()} arrive")
-    info = pools.loc[head]
-    rotation = info["move_type"] == "rotation"
+def _split(totals: pd.Series) -> list[tuple[int, list, list[int]]]:
+    """A (family, key) → total series as (family, keys, totals) per family, both in sorted order."""
+    out: dict[int, tuple[list, list[int]]] = {}
+    for (head, key), total in totals.items():
+        keys, counts = out.setdefault(int(head), ([], []))
+        keys.append(key)
+        counts.append(int(total))
+    return [(head, keys, counts) for head, (keys, counts) in out.items()]
+
+
+class _RouteContext:
+    """What routing reads per group and unit, as plain dicts (looked up thousands of times)."""
+
+    def __init__(self, candidates: Candidates) -> None:
+        groups, units = candidates.groups, candidates.units
+        self.group_school = dict(zip(groups["group"], groups["school_id"], strict=True))
+        self.group_origin = dict(zip(groups["group"], groups["origin"], strict=True))
+        self.group_subject = dict(zip(groups["group"], groups["subject"].astype(str), strict=True))
+        self.unit_school = dict(zip(units["unit"], units["school_id"], strict=True))
+        self.unit_level = dict(zip(units["unit"], units["level"].astype(float), strict=True))
+        self.school_index = candidates.school_index
+        self.distance = np.asarray(candidates.distance, dtype=float)
+        self.subject_map = candidates.subject_map
+
+
+def _route_family(head: int, groups: list, leaving: list[int], dests: list, arriving: np.ndarray,
+                  context: _RouteContext, info: dict) -> dict[str, list]:
+    """One family as a transportation problem: every (origin group, destination unit) pair the
+    direction allows is an arc, added group by group in order (so the routing is deterministic)."""
+    supply = np.asarray(leaving, dtype=np.int64)
+    if supply.sum() != arriving.sum():
+        raise RuntimeError(f"pool family {head}: {supply.sum()} leave but {arriving.sum()} arrive")
+    origin_school = np.array([context.group_school[g] for g in groups], dtype=object)
+    dest_school = np.array([context.unit_school[d] for d in dests], dtype=object)
+    index = context.school_index
+    km = context.distance[np.ix_([index[s] for s in origin_school], [index[s] for s in dest_school])]
+    same = origin_school[:, None] == dest_school[None, :]
+    allowed = np.ones(same.shape, dtype=bool)
+    if info["move_type"] == "rotation":
+        origin_level = np.array([context.unit_level[context.group_origin[g]] for g in groups])
+        dest_level = np.array([context.unit_level[d] for d in dests])
+        allowed = dest_level[None, :] < origin_level[:, None]
+    tails, heads = np.nonzero(allowed)  # row-major: group by group, destinations in order
+    # A teacher "moving" to their own school is no move; only a plan cut short by the time limit
+    # (before the disruption tier) contains such flows, and they are dropped below.
+    cost = np.where(same, SELF_COST, np.round(km * KM_SCALE)).astype(np.int64)[tails, heads]
     solver = min_cost_flow.SimpleMinCostFlow()
-    source_nodes = {g: i for i, g in enumerate(sources.index)}
-    sink_nodes = {d: len(source_nodes) + i for i, d in enumerate(sinks.index)}
-    index = candidates.school_index
-    arcs = []
-    for group, node in source_nodes.items():
-        origin_school = groups.at[group, "school_id"]
-        origin_level = float(units.at[groups.at[group, "origin"], "level"])
-        for dest, sink in sink_nodes.items():
-            dest_school = units.at[dest, "school_id"]
-            if rotation and not float(units.at[dest, "level"]) < origin_level:
-                continue
-            km = float(candidates.distance[index[origin_school], index[dest_school]])
-            # A teacher "moving" to their own school is no move; only a plan cut short by the time limit
-            # (before the disruption tier) contains such flows, and they are dropped below.
-            cost = SELF_COST if origin_school == dest_school else round(km * KM_SCALE)
-            arc = solver.add_arc_with_capacity_and_unit_cost(node, sink, int(sources[group]), cost)
-            arcs.append((arc, group, dest, km if origin_school != dest_school else -1.0))
-    for group, node in source_nodes.items():
-        solver.set_node_supply(node, int(sources[group]))
-    for dest, node in sink_nodes.items():
-        solver.set_node_supply(node, -int(sinks[dest]))
+    arcs = solver.add_arcs_with_capacity_and_unit_cost(tails, heads + len(supply), supply[tails], cost)
+    solver.set_nodes_supplies(np.arange(len(supply) + len(arriving)), np.r_[supply, -arriving])
     if solver.solve() != solver.OPTIMAL:
         raise RuntimeError(f"pool family {head}: cannot route without a move to the teacher's own school")
-    taught = info["taught"] if info["slot"] == "subject" else None
-    mapped = candidates.subject_map if info["cross_stage"] else {}
-
-    def subject_of(group: int) -> str:
-        """A generic slot teaches the teacher's own subject (mapped to primary for a cross-stage move)."""
-        own = str(groups.at[group, "subject"])
-        return mapped.get(own, own)
-
-    rows = [
-        (group, dest, taught if taught is not None else subject_of(group), info["move_type"],
-         solver.flow(arc), km, bool(info["cross_stage"]), 0, False)
-        for arc, group, dest, km in arcs
-        if solver.flow(arc) > 0 and km >= 0
-    ]
-    return pd.DataFrame(rows, columns=ROUTE_COLUMNS)
+    flow = solver.flows(arcs)
+    used = (flow > 0) & ~same[tails, heads]
+    tails, heads, flow = tails[used], heads[used], flow[used]
+    group = [groups[t] for t in tails]
+    if info["slot"] == "subject":
+        taught = [info["taught"]] * len(group)
+    else:  # a generic slot teaches the teacher's own subject (mapped to primary for a cross-stage move)
+        mapped = context.subject_map if info["cross_stage"] else {}
+        taught = [mapped.get(context.group_subject[g], context.group_subject[g]) for g in group]
+    return {"group": group, "dest": [dests[h] for h in heads], "taught": taught,
+            "move_type": [info["move_type"]] * len(group), "count": flow.tolist(), "km": km[tails, heads].tolist(),
+            "cross_stage": [bool(info["cross_stage"])] * len(group), "wish_rank": [0] * len(group),
+            "voluntary": [False] * len(group)}
 
 
 def routed_disruption(routes: pd.DataFrame, policy_plan: object) -> float:
