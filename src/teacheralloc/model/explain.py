@@ -3,6 +3,8 @@ rule that allows it, and for every shortage left, why no transfer could fix it."
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from teacheralloc.domain import Area, Stage, Subject, Title
@@ -18,12 +20,13 @@ def _subject(code: str) -> str:
     return member.label if member else str(code)
 
 
-def _needs(unit: pd.Series, taught: str, backbone: bool, pe_arts: bool, gaps: dict[tuple[str, str], float]) -> str:
-    """What the destination lacked before the plan, in words."""
+def _needs(key: str, unit: dict[str, Any], taught: str, backbone: bool, pe_arts: bool,
+           gaps: dict[tuple[str, str], float]) -> str:
+    """What unit `key` (its row as a dict) lacked before the plan, in words."""
     parts = []
     if unit["headcount_gap"] > 0:
         parts.append(f"缺编 {unit['headcount_gap']:.0f} 人（核定 {unit['required']:.1f}，在岗 {unit['before']}）")
-    subject_gap = gaps.get((str(unit.name), taught), 0.0)
+    subject_gap = gaps.get((key, taught), 0.0)
     if subject_gap > 0:
         parts.append(f"{_subject(taught)}教师缺 {subject_gap:.0f} 人")
     if backbone and unit["backbone_target"] > unit["backbone_before"]:
@@ -39,13 +42,18 @@ def move_reasons(moves: pd.DataFrame, candidates: Candidates, schools: pd.DataFr
     names = schools.set_index("school_id")["name"]
     gaps = {(u, s): g for u, s, g in zip(candidates.subjects["unit"], candidates.subjects["subject"],
                                          candidates.subjects["gap"], strict=True)}
-    teachers = candidates.teachers.set_index("teacher_id")
+    # Rows as dicts: a pandas row lookup per move costs more than the sentence.
+    unit_rows = units.to_dict("index")
+    teacher_rows = candidates.teachers.set_index("teacher_id").loc[
+        moves["teacher_id"], ["backbone_flag", "pe_arts_flag", "years_at_school", "support_need", "title"]
+    ].to_dict("records")
     reasons = []
-    for move in moves.itertuples(index=False):
-        teacher = teachers.loc[move.teacher_id]
-        origin = units.loc[f"{move.from_school}|{move.from_stage}"]
-        dest = units.loc[f"{move.to_school}|{move.to_stage}"]
-        need = _needs(dest, move.subject, bool(teacher["backbone_flag"]), bool(teacher["pe_arts_flag"]), gaps)
+    for move, teacher in zip(moves.itertuples(index=False), teacher_rows, strict=True):
+        origin = unit_rows[f"{move.from_school}|{move.from_stage}"]
+        dest_key = f"{move.to_school}|{move.to_stage}"
+        dest = unit_rows[dest_key]
+        need = _needs(dest_key, dest, move.subject, bool(teacher["backbone_flag"]), bool(teacher["pe_arts_flag"]),
+                      gaps)
         to_name, from_name = names[move.to_school], names[move.from_school]
         subject = _subject(move.subject)
         if move.move_type == "rotation":
