@@ -162,7 +162,8 @@ def subject_heatmap(data: PlanData) -> go.Figure | None:
     subjects = data.subjects
     if subjects is None or subjects.empty:
         return None
-    places = data.schools.assign(place=_place(data.schools)).set_index(["school_id", "stage"])["place"]
+    places = dict(zip(zip(data.schools["school_id"], data.schools["stage"], strict=True), _place(data.schools),
+                      strict=True))
     table = subjects.assign(place=[places.get(key, key[0]) for key in zip(subjects["school_id"], subjects["stage"],
                                                                            strict=True)])
     order = [s.value for s in Subject if s.value in set(table["subject"])]

@@ -165,8 +165,8 @@ def school_level(schools: pd.DataFrame) -> pd.DataFrame:
     table = grouped[columns].sum()
     for column in ("name", "township", "type", "area", *[c for c in SITE_COLUMNS if c in schools]):
         table[column] = grouped[column].first()
-    table["shortage_before"] = grouped["gap_before"].apply(lambda g: g.clip(lower=0).sum())
-    table["shortage_after"] = grouped["gap_after"].apply(lambda g: g.clip(lower=0).sum())
+    for when in ("before", "after"):
+        table[f"shortage_{when}"] = schools[f"gap_{when}"].clip(lower=0).groupby(schools["school_id"], sort=True).sum()
     return table.reset_index()
 
 
