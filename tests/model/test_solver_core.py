@@ -7,8 +7,10 @@ shortcut that changes an answer fails here rather than somewhere downstream.
 from __future__ import annotations
 
 import datetime
+from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 import pytest
 from ortools.math_opt.python import mathopt
 
@@ -114,3 +116,21 @@ def test_a_hinted_mip_starts_from_the_hint(built) -> None:
     hinted = solver.mip(5, gap=0.5, hint=hint)  # a loose gap: stop at the first good solution
     assert hinted.found
     assert hinted.objective <= at_hint + 1e-6
+
+
+def test_a_whole_number_objective_rounds_its_bound_up() -> None:
+    """x + y ≥ 1.5 with x, y integer: the LP bound 1.5 is no integer plan's value; the bound is 2."""
+    from teacheralloc.model.solve import _solve_tier
+
+    model = LinearModel()
+    x = model.add_variables(2, 0.0, 5.0, integer=True)
+    (row,) = model.add_rows(1.5, np.inf, 1)
+    model.add_terms([row, row], x)
+    arcs = pd.DataFrame({"group": [0, 1], "dest": ["a", "b"]})
+    solver = _Solver(SimpleNamespace(model=model, flow=x, candidates=SimpleNamespace(arcs=arcs)), 0)
+    solver.objective = Linear(x, np.array([1.0, 1.0]))
+    assert solver.whole_objective()
+    solved = _solve_tier(solver, 60, 1e-9, 1e-9, None)
+    assert solved.bound == 2 and solved.value == pytest.approx(2.0) and solved.optimal
+    solver.objective = Linear(x, np.array([1.0, 0.5]))
+    assert not solver.whole_objective()

@@ -535,17 +535,16 @@ def _cascade(pools: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     teachers down to the next (they may go anywhere lower) and itself serves only the units between
     its level and the next one's. Returns the pools with `level_floor` and the cascade arcs."""
     pools = pools.copy()
-    pools["level_floor"] = -np.inf
-    links = []
     family = [c for c in POOL_KEY if c != "level"]
-    rotation = pools[pools["move_type"] == "rotation"]
-    for _key, chain in rotation.groupby(family, sort=True):
-        chain = chain.sort_values("level", ascending=False)
-        ids, levels = chain["pool"].tolist(), chain["level"].tolist()
-        for upper, lower, lower_level in zip(ids, ids[1:], levels[1:], strict=False):
-            pools.loc[pools["pool"] == upper, "level_floor"] = lower_level
-            links.append((upper, lower))
-    return pools, pd.DataFrame(links, columns=["pool", "pool_to"])
+    rotation = pools[pools["move_type"] == "rotation"].sort_values([*family, "level"], ascending=[
+        *[True] * len(family), False], kind="stable")
+    same = rotation.groupby(family, sort=False).cumcount().to_numpy() > 0  # not the chain's head
+    ids, levels = rotation["pool"].to_numpy(), rotation["level"].to_numpy(float)
+    lower = np.flatnonzero(same)
+    links = pd.DataFrame({"pool": ids[lower - 1], "pool_to": ids[lower]})
+    floor = pd.Series(levels[lower], index=ids[lower - 1])
+    pools["level_floor"] = pools["pool"].map(floor).fillna(-np.inf).astype(float)
+    return pools, links
 
 
 def _hub_arcs(

@@ -178,6 +178,13 @@ class _Solver:
         """Keep `expression` ≤ `upper` in every later solve (an earlier tier at its optimum)."""
         self.holds.append((expression, upper))
 
+    def whole_objective(self) -> bool:
+        """Whether every integer solution has a whole-number objective (whole coefficients on integer
+        variables only): then a bound may be rounded up, e.g. the wishes tier's LP bound −135.19 → −135."""
+        objective = self.objective
+        return (bool(self.integer[objective.columns].all()) and float(objective.constant).is_integer()
+                and bool(np.all(np.abs(objective.coefs - np.rint(objective.coefs)) < 1e-12)))
+
     def objective_at(self, values: np.ndarray) -> float:
         """The current objective at `values`."""
         return self.objective.at(values)
@@ -396,6 +403,9 @@ def _solve_tier(solver: _Solver, seconds: float, exact: float, accept: float, in
             raise SolverTimeout("时间不足：第一层目标未能在时限内求解，请加大 --time-limit")
         return _TierSolve(float("nan"), float("-inf"), False, None)
     bound = relaxed.objective
+    whole_objective = solver.whole_objective()
+    if whole_objective:
+        bound = math.ceil(bound - 1e-6)
     integer = solver.integer
     rounded = np.where(integer, np.rint(relaxed.values), relaxed.values)
     whole = ~integer | (np.abs(relaxed.values - rounded) < 1e-6)
@@ -435,7 +445,7 @@ def _solve_tier(solver: _Solver, seconds: float, exact: float, accept: float, in
     log.debug("full MIP %s at %.2fs", full.reason, time.perf_counter() - start)
     if full.found and (best is None or full.objective <= best.objective):
         best = full
-        bound = max(bound, full.dual_bound)
+        bound = max(bound, math.ceil(full.dual_bound - 1e-6) if whole_objective else full.dual_bound)
     if best is None:
         return None
     return _TierSolve(best.objective, bound, within(best.objective, exact), best.values)
