@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -232,3 +233,47 @@ def test_report_without_subjects_reloads_the_dataset(plan_dir: Path, tmp_path: P
     assert result.exit_code == 0, result.output
     sheet = load_workbook(folder / "plan.xlsx")["学科缺口"]
     assert sheet.max_row > 1
+
+
+def _failing_workbook(data, path, request):
+    """Stands in for write_plan_workbook (module level, so a worker process can unpickle it)."""
+    raise OSError(f"disk full: {path.name}")
+
+
+@pytest.mark.parametrize("worker", [True, False], ids=["forked worker", "sequential"])
+def test_workbook_errors_surface_from_write_reports(plan_dir: Path, tmp_path: Path, monkeypatch, worker) -> None:
+    """plan.xlsx may be written by a forked worker: its error is raised by write_reports all the same."""
+    import shutil
+
+    from teacheralloc.report import plan_reports
+
+    folder = tmp_path / "plan"
+    shutil.copytree(plan_dir, folder)
+    monkeypatch.setattr(plan_reports, "write_plan_workbook", _failing_workbook)
+    if not worker:
+        monkeypatch.setattr(plan_reports, "_can_fork", lambda: False)
+    elif sys.platform.startswith("linux"):
+        assert plan_reports._can_fork(), "on Linux, with no other thread, the workbook is written by a worker"
+    with pytest.raises(OSError, match=r"disk full: plan\.xlsx"):
+        plan_reports.write_reports(read_plan_folder(folder), folder)
+
+
+def test_forked_and_sequential_reports_are_the_same(plan_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    import shutil
+
+    from teacheralloc.report import plan_reports
+
+    folders = []
+    for worker in (True, False):
+        folder = tmp_path / str(worker)
+        shutil.copytree(plan_dir, folder)
+        if not worker:
+            monkeypatch.setattr(plan_reports, "_can_fork", lambda: False)
+        plan_reports.write_reports(read_plan_folder(folder), folder)
+        folders.append(folder)
+    forked, sequential = (load_workbook(f / "plan.xlsx") for f in folders)
+    assert forked.sheetnames == sequential.sheetnames
+    for name in forked.sheetnames:
+        assert [[c.value for c in row] for row in forked[name].iter_rows()] == [
+            [c.value for c in row] for row in sequential[name].iter_rows()]
+    assert (folders[0] / "establishment.md").read_bytes() == (folders[1] / "establishment.md").read_bytes()

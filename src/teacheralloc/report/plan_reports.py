@@ -3,8 +3,16 @@ folder's tables (`PlanData`), so that `plan` and `teacheralloc report PLANDIR` w
 
 from __future__ import annotations
 
+import multiprocessing
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+from teacheralloc.report import preload
 from teacheralloc.report.establishment import establishment_markdown, establishment_request
 from teacheralloc.report.html import write_html
 from teacheralloc.report.plan_data import PlanData
@@ -15,10 +23,39 @@ REPORT_FILES = ("plan.xlsx", "report.html", "establishment.md")
 
 
 def write_reports(data: PlanData, folder: Path) -> list[Path]:
-    """Write plan.xlsx, report.html and establishment.md into `folder`; return their paths."""
+    """Write plan.xlsx, report.html and establishment.md into `folder`; return their paths.
+
+    plan.xlsx and report.html are both pure Python (about 0.3 s each), so a forked copy of this
+    process writes the workbook while this one writes the page; an error in either is raised here.
+    """
     request = establishment_request(data)
-    workbook = write_plan_workbook(data, folder / "plan.xlsx", request)
-    page = write_html(data, folder / "report.html", request)
-    markdown = folder / "establishment.md"
-    markdown.write_text(establishment_markdown(request), encoding="utf-8")
-    return [workbook, page, markdown]
+    with _side_process() as submit:
+        workbook = submit(write_plan_workbook, data, folder / "plan.xlsx", request)
+        page = write_html(data, folder / "report.html", request)
+        markdown = folder / "establishment.md"
+        markdown.write_text(establishment_markdown(request), encoding="utf-8")
+        return [workbook.result(), page, markdown]
+
+
+@contextmanager
+def _side_process() -> Iterator[Callable[..., Future[Any]]]:
+    """`submit(fn, *args)`: run in a forked worker process when that is safe (Linux, no other thread
+    running, not itself a daemon process), else at once in this process."""
+    preload.wait()
+    if _can_fork():
+        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
+            yield pool.submit
+        return
+    yield _run_now
+
+
+def _can_fork() -> bool:
+    return (sys.platform.startswith("linux") and threading.active_count() == 1
+            and not multiprocessing.current_process().daemon)
+
+
+def _run_now(fn: Callable[..., Any], *args: Any) -> Future[Any]:
+    """The sequential fallback: the call's exception is raised at once, as without a worker."""
+    done: Future[Any] = Future()
+    done.set_result(fn(*args))
+    return done
