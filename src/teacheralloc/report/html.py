@@ -123,10 +123,11 @@ def school_map(data: PlanData) -> go.Figure | None:
     sites = schools.set_index("school_id")
     moves = data.moves[data.moves["from_school"].isin(sites.index) & data.moves["to_school"].isin(sites.index)]
     pairs = moves.groupby(["from_school", "to_school", "move_type"]).size().reset_index(name="count")
+    lon, lat = sites["lon"].to_dict(), sites["lat"].to_dict()
     arrows = []
     for pair in pairs.itertuples(index=False):
-        start, end = sites.loc[pair.from_school], sites.loc[pair.to_school]
-        arrows.append({"x": end["lon"], "y": end["lat"], "ax": start["lon"], "ay": start["lat"],
+        start, end = pair.from_school, pair.to_school
+        arrows.append({"x": lon[end], "y": lat[end], "ax": lon[start], "ay": lat[start],
                        "xref": "x", "yref": "y", "axref": "x", "ayref": "y", "text": "", "showarrow": True,
                        "arrowhead": 2, "arrowsize": 1, "arrowwidth": min(1 + 0.6 * pair.count, 5),
                        "arrowcolor": MOVE_COLOURS.get(pair.move_type, "#888"), "opacity": 0.55, "standoff": 4})
