@@ -66,16 +66,22 @@ def built():
     return build_model(candidates, policy)
 
 
-def test_warm_started_lps_reach_the_cold_optimum_in_every_tier(built) -> None:
+def test_column_generation_reaches_the_whole_lps_optimum_in_every_tier(built) -> None:
+    """The LP over a working set of arcs, priced by duals (warm-started, or cold), must end at the
+    optimum of the LP over every arc, tier after tier; and it must not need every arc to get there."""
     warm, cold = _Solver(built, 0), _Solver(built, 0)
     for name in built.policy.plan.tiers:
         warm.objective = cold.objective = built.tiers[name]
         cold.basis = None
         a, b = warm.lp(60), cold.lp(60)
+        whole = warm.export()
+        whole.variables.integers[:] = [False] * warm.size
         assert a.optimal and b.optimal
         assert a.objective == pytest.approx(b.objective, abs=1e-6)
+        assert a.objective == pytest.approx(_solve_proto(whole), abs=1e-6)
         for solver in (warm, cold):
             solver.hold(built.tiers[name], a.objective + 1e-6)
+    assert warm.working[warm.flows].mean() < 0.9
 
 
 def test_restricted_mip_equals_the_mip_with_those_variables_fixed(built) -> None:
