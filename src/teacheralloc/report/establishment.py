@@ -178,15 +178,17 @@ def marginal_values(data: PlanData) -> pd.DataFrame:
         subjects_by_stage.setdefault(stage, set())
     for stage, subjects in subjects_by_stage.items():
         part = schools[schools["stage"] == stage]
+        # Plain lists: the loop below visits every school once per subject.
+        heads = [float(w) if short > 0 else 0.0
+                 for w, short in zip(weights.loc[part.index], left.loc[part.index], strict=True)]
+        sites = list(zip(part["school_id"], [str(n) for n in part["name"]], heads, strict=True))
         for subject in [*subjects, ANY_SUBJECT]:
             best = (0.0, 0.0, "")
-            for index in part.index:
-                key = (part.at[index, "school_id"], stage)
-                head = float(weights[index]) if left[index] > 0 else 0.0
+            for school_id, name, head in sites:
                 gain = 0.0 if subject == ANY_SUBJECT else policy.plan.subject_weight_of(subject) * min(
-                    1.0, gaps.get(key, {}).get(subject, 0.0))
+                    1.0, gaps.get((school_id, stage), {}).get(subject, 0.0))
                 if (head, gain) > best[:2]:
-                    best = (head, gain, str(part.at[index, "name"]))
+                    best = (head, gain, name)
             if subject == ANY_SUBJECT and best[0] == 0:
                 continue
             rows.append({"stage": stage, "subject": subject, "value_headcount": best[0],
