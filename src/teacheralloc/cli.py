@@ -6,6 +6,7 @@ problems with exit code 2, never as a traceback.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import traceback
@@ -435,7 +436,22 @@ def _plan_as_of(plan_dir: Path) -> date | None:
 
 
 def main() -> None:
-    """Entry point: run the app, turning user mistakes into messages and exit code 2.
+    """Entry point: `_run`, with the garbage collector spared what lives until exit anyway.
+
+    What the imports made (modules, classes, pandas, plotly…) is frozen first, so the collector's full
+    passes during a plan skip it (they took ~0.25 s, ~0.05 s of it on the main thread); at the end,
+    everything is frozen, so the passes at interpreter exit skip it too (~0.25 s). Atexit handlers
+    still run; the memory goes back with the process.
+    """
+    gc.freeze()
+    try:
+        _run()
+    finally:
+        gc.freeze()
+
+
+def _run() -> None:
+    """Run the app, turning user mistakes into messages and exit code 2.
 
     Typer's standalone mode prints usage errors itself (exit 2) and exits; everything else that
     escapes a command is caught here so that a user never sees a traceback.
