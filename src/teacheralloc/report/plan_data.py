@@ -155,7 +155,8 @@ def _as_bool(value: object) -> bool:
 def _read_policy(path: Path) -> Policy:
     import yaml
 
-    return Policy.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when built with it: 8× faster
+    return Policy.model_validate(yaml.load(path.read_text(encoding="utf-8"), Loader=loader))
 
 
 def school_level(schools: pd.DataFrame) -> pd.DataFrame:
