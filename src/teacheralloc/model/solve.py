@@ -337,13 +337,17 @@ class _Solver:
                               np.asarray(result.basis.variable_status.values, dtype=np.int64),
                               np.asarray(result.basis.constraint_status.values, dtype=np.int64))
             reduced_cost = cost - np.bincount(columns, weights=coefs * result.duals[rows], minlength=self.size)
-            entering = np.flatnonzero(~self.working & (reduced_cost < -1e-7))
-            if not len(entering):
+            outside = np.flatnonzero(~self.working)
+            negative = int((reduced_cost[outside] < -1e-7).sum())
+            log.debug("LP round: %d columns, objective %.4f, %d priced negative", int(self.working.sum()),
+                      result.objective, negative)
+            if not negative:
                 return result
-            most = max(2000, int(0.1 * self.working.sum()))  # the most negative first, a round at a time
-            if len(entering) > most:
-                entering = entering[np.argsort(reduced_cost[entering], kind="stable")[:most]]
-            self.working[entering] = True
+            # The most negative first, at most a tenth more columns a round; and at least 2 % of the arcs
+            # (the next cheapest too), since a round costs a solve however few columns join.
+            take = min(negative, max(2000, int(0.1 * self.working.sum())))
+            take = max(take, min(len(outside), max(200, int(0.02 * self.flows.sum()))))
+            self.working[outside[np.argsort(reduced_cost[outside], kind="stable")[:take]]] = True
 
     def _restricted(self, rows: np.ndarray, columns: np.ndarray, coefs: np.ndarray, lower: np.ndarray,
                     upper: np.ndarray, cost: np.ndarray) -> model_pb2.ModelProto:
