@@ -19,7 +19,8 @@ SURPLUS_FILL = PatternFill("solid", fgColor="BDD7EE")  # blue: surplus (余)
 
 def _width(values: pd.Series, header: str) -> float:
     sample = [str(v) for v in values.head(200).tolist()] + [header]
-    longest = max((sum(2 if ord(ch) > 127 else 1 for ch in text) for text in sample), default=8)
+    # Display width: 2 for a non-ASCII (CJK) character, 1 for ASCII (counted by the codec, not per character).
+    longest = max((2 * len(text) - len(text.encode("ascii", "ignore")) for text in sample), default=8)
     return float(min(max(longest + 2, 6), 60))
 
 
