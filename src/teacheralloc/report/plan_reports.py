@@ -4,6 +4,7 @@ folder's tables (`PlanData`), so that `plan` and `teacheralloc report PLANDIR` w
 from __future__ import annotations
 
 import multiprocessing
+import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -39,8 +40,8 @@ def write_reports(data: PlanData, folder: Path) -> list[Path]:
 
 @contextmanager
 def _side_process() -> Iterator[Callable[..., Future[Any]]]:
-    """`submit(fn, *args)`: run in a forked worker process when that is safe (Linux, no other thread
-    running, not itself a daemon process), else at once in this process."""
+    """`submit(fn, *args)`: run in a forked worker process when that is safe and useful (Linux, a
+    second CPU, no other thread running, not itself a daemon process), else at once in this process."""
     preload.wait()
     if _can_fork():
         with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
@@ -50,8 +51,8 @@ def _side_process() -> Iterator[Callable[..., Future[Any]]]:
 
 
 def _can_fork() -> bool:
-    return (sys.platform.startswith("linux") and threading.active_count() == 1
-            and not multiprocessing.current_process().daemon)
+    return (sys.platform.startswith("linux") and len(os.sched_getaffinity(0)) > 1
+            and threading.active_count() == 1 and not multiprocessing.current_process().daemon)
 
 
 def _run_now(fn: Callable[..., Any], *args: Any) -> Future[Any]:
