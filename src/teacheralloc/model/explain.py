@@ -100,13 +100,17 @@ def shortage_causes(after: pd.DataFrame, subjects_after: pd.DataFrame, candidate
     staying = teachers[teachers["movable"] & ~teachers["teacher_id"].isin(moved)]
     surplus_units = set(after.loc[after["gap_after"] <= -1, "unit"])
     spare = staying[(staying["school_id"] + "|" + staying["stage"].astype(str)).isin(surplus_units)]
+    # What the spare teachers cover, once: the stages they are in, the subjects they teach or may teach.
+    spare_stages = set(spare["stage"].astype(str))
+    spare_subjects = set(spare["subject"].astype(str))
+    for others in spare["other_subjects"]:
+        spare_subjects.update(others)
     rows = []
     for row in after[after["gap_after"] >= 0.5].itertuples(index=False):
         unit = units.loc[row.unit]
-        stage_spare = spare[spare["stage"].astype(str) == row.stage]
         if unit["school_posts"] >= (unit["establishment"] if unit["establishment"] == unit["establishment"] else 1e9):
             cause = "已达核定编制，不能再调入（只可安排支教）；如需增人须先核增编制"
-        elif stage_spare.empty:
+        elif row.stage not in spare_stages:
             cause = f"全县{STAGE[row.stage]}已无富余可调教师：总量不足，属需补充编制的缺口"
         elif policy.plan.max_km is not None:
             cause = f"{policy.plan.max_km:g} 公里内无可调的富余{STAGE[row.stage]}教师"
@@ -114,10 +118,7 @@ def shortage_causes(after: pd.DataFrame, subjects_after: pd.DataFrame, candidate
             cause = "富余教师已优先补充权重更高的缺口（教学点、乡村学校），或受单校调出比例上限限制"
         rows.append((row.school_id, row.stage, "headcount", "", round(float(row.gap_after), 2), cause))
     for row in subjects_after[subjects_after["gap"] >= 1].itertuples(index=False):
-        qualified = staying[(staying["subject"].astype(str) == row.subject)
-                            | staying["other_subjects"].map(lambda o, s=row.subject: s in o)]
-        qualified = qualified[(qualified["school_id"] + "|" + qualified["stage"].astype(str)).isin(surplus_units)]
-        if qualified.empty:
+        if row.subject not in spare_subjects:
             cause = f"全县无富余的{_subject(row.subject)}教师（含可兼教者）：属结构性缺编，需招聘补充"
         elif policy.plan.max_km is not None:
             cause = f"{policy.plan.max_km:g} 公里内无可调的{_subject(row.subject)}教师"
