@@ -200,6 +200,7 @@ class Plan(BaseModel):
     tier_tolerance: float = Field(ge=0, le=0.01)
     lower_tier_gap: float = Field(ge=0, le=0.05)
     lower_tier_seconds: float = Field(ge=0)
+    lower_tier_nodes: int | None = Field(ge=0)
 
     @field_validator("tiers")
     @classmethod
