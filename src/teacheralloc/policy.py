@@ -201,6 +201,7 @@ class Plan(BaseModel):
     lower_tier_gap: float = Field(ge=0, le=0.05)
     lower_tier_seconds: float = Field(ge=0)
     lower_tier_nodes: int | None = Field(ge=0)
+    exact_distance_arcs: int = Field(ge=0)
 
     @field_validator("tiers")
     @classmethod

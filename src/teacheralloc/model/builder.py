@@ -82,6 +82,25 @@ class LinearModel:
             return np.zeros(0), np.zeros(0), np.zeros(0, dtype=bool)
         return np.concatenate(self._lower), np.concatenate(self._upper), np.concatenate(self._integer)
 
+    def row_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """Row lower and upper bounds, by id."""
+        if not self.num_rows:
+            return np.zeros(0), np.zeros(0)
+        return np.concatenate(self._row_lower), np.concatenate(self._row_upper)
+
+    def matrix(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(rows, columns, coefficients), row-major, repeated pairs summed, zeros dropped."""
+        if not self._terms:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0)
+        rows = np.concatenate([t[0] for t in self._terms])
+        columns = np.concatenate([t[1] for t in self._terms])
+        coefs = np.concatenate([t[2] for t in self._terms])
+        width = max(self.num_variables, 1)
+        unique, inverse = np.unique(rows * width + columns, return_inverse=True)
+        summed = np.bincount(inverse, weights=coefs, minlength=len(unique))
+        keep = summed != 0
+        return unique[keep] // width, unique[keep] % width, summed[keep]
+
     def to_proto(self) -> model_pb2.ModelProto:
         """The model as MathOpt's proto: ids in order, the matrix row-major with repeated pairs summed."""
         proto = model_pb2.ModelProto(name="teacheralloc")
@@ -91,21 +110,14 @@ class LinearModel:
         proto.variables.upper_bounds.extend(upper.tolist())
         proto.variables.integers.extend(integer.tolist())
         proto.linear_constraints.ids.extend(range(self.num_rows))
-        if self.num_rows:
-            proto.linear_constraints.lower_bounds.extend(np.concatenate(self._row_lower).tolist())
-            proto.linear_constraints.upper_bounds.extend(np.concatenate(self._row_upper).tolist())
-        if self._terms:
-            rows = np.concatenate([t[0] for t in self._terms])
-            columns = np.concatenate([t[1] for t in self._terms])
-            coefs = np.concatenate([t[2] for t in self._terms])
-            key = rows * max(self.num_variables, 1) + columns
-            unique, inverse = np.unique(key, return_inverse=True)
-            summed = np.bincount(inverse, weights=coefs, minlength=len(unique))
-            keep = summed != 0
-            matrix = proto.linear_constraint_matrix
-            matrix.row_ids.extend((unique[keep] // max(self.num_variables, 1)).tolist())
-            matrix.column_ids.extend((unique[keep] % max(self.num_variables, 1)).tolist())
-            matrix.coefficients.extend(summed[keep].tolist())
+        row_lower, row_upper = self.row_bounds()
+        proto.linear_constraints.lower_bounds.extend(row_lower.tolist())
+        proto.linear_constraints.upper_bounds.extend(row_upper.tolist())
+        rows, columns, coefs = self.matrix()
+        matrix = proto.linear_constraint_matrix
+        matrix.row_ids.extend(rows.tolist())
+        matrix.column_ids.extend(columns.tolist())
+        matrix.coefficients.extend(coefs.tolist())
         return proto
 
 

@@ -499,12 +499,15 @@ def _direct_arcs(
     rows = rows[rows["dest_school"] != rows["school_id"]]
     not_to = pins[pins["kind"] == "not_to_school"][["teacher_id", "school_id"]]
     teacher = rows["first_teacher"].where(rows["singleton"].astype(bool))
-    ranks = {t: {school: r + 1 for r, school in enumerate(wishes[t])} if volunteer[t] else {}
-             for t in teacher.dropna().unique()}
-    no_wish: dict[str, int] = {}
-    wish_of = [ranks.get(t, no_wish) if isinstance(t, str) else no_wish for t in teacher]
-    rows["wish_rank"] = [w.get(d, 0) for w, d in zip(wish_of, rows["dest_school"], strict=True)]
-    has_wishes = pd.Series([bool(w) for w in wish_of], index=rows.index)
+    # Wish ranks by a merge on (teacher, school): this runs on every (option, unit) row.
+    wished = [(t, school, r) for t in teacher.dropna().unique() if volunteer[t]
+              for school, r in {school: r + 1 for r, school in enumerate(wishes[t])}.items()]
+    rank = pd.Series([r for *_, r in wished], dtype=int,
+                     index=pd.MultiIndex.from_tuples([(t, d) for t, d, _ in wished], names=["t", "d"])
+                     if wished else pd.MultiIndex.from_arrays([[], []], names=["t", "d"]))
+    at = rank.index.get_indexer(pd.MultiIndex.from_arrays([teacher, rows["dest_school"]]))
+    rows["wish_rank"] = np.where(at >= 0, rank.to_numpy()[at] if len(rank) else 0, 0)
+    has_wishes = teacher.isin({t for t, _, _ in wished})
     pinned_to = teacher.map(to_school)
     keep = ~has_wishes | (rows["wish_rank"] > 0)
     keep &= pinned_to.isna() | (pinned_to == rows["dest_school"])

@@ -66,6 +66,7 @@ class Solution:
     tiers: tuple[TierResult, ...]
     status: str
     model_size: dict[str, int]
+    exact_lower: bool = False  # the lower tiers were solved on school-to-school arcs after the pooled ones
 
 
 @contextlib.contextmanager
@@ -149,7 +150,8 @@ class _Solver:
 
     def __init__(self, built: AllocationModel, seed: int) -> None:
         self.seed = seed
-        self.base = built.model.to_proto()
+        self.model = built.model
+        self._base: model_pb2.ModelProto | None = None  # the whole model's proto, built when first needed
         self.size = built.model.num_variables
         self.position = np.arange(self.size, dtype=np.int64)  # variable id → position: the same here
         self.lower, self.upper, self.integer = built.model.bounds()
@@ -162,11 +164,8 @@ class _Solver:
         self.keys = self._neighbour_keys(built)
         self.cover = self.integer.copy()
         self.cover[built.flow] = False
-        matrix = self.base.linear_constraint_matrix
-        self.matrix = (np.asarray(matrix.row_ids, dtype=np.int64), np.asarray(matrix.column_ids, dtype=np.int64),
-                       np.asarray(matrix.coefficients, dtype=float))
-        self.row_bounds = (np.asarray(self.base.linear_constraints.lower_bounds, dtype=float),
-                           np.asarray(self.base.linear_constraints.upper_bounds, dtype=float))
+        self.matrix = built.model.matrix()
+        self.row_bounds = built.model.row_bounds()
 
     def _neighbour_keys(self, built: AllocationModel) -> list[np.ndarray]:
         """Arc keys (group, destination) by variable id, for `neighbours`; -1 elsewhere."""
@@ -207,7 +206,9 @@ class _Solver:
     def export(self, relax_rows: np.ndarray | None = None) -> model_pb2.ModelProto:
         """The whole model with the current objective and holds."""
         proto = model_pb2.ModelProto()
-        proto.CopyFrom(self.base)
+        if self._base is None:
+            self._base = self.model.to_proto()
+        proto.CopyFrom(self._base)
         order = np.argsort(self.objective.columns, kind="stable")
         proto.objective.maximize = False
         proto.objective.offset = self.objective.constant
@@ -320,6 +321,8 @@ class _Solver:
         if include is not None:
             self.working |= include & self.flows
         rows, columns, coefs, lower, upper = self._rows()
+        order = np.lexsort((columns, rows))  # row-major once: each round's model keeps this order
+        rows, columns, coefs = rows[order], columns[order], coefs[order]
         cost = np.zeros(self.size)
         np.add.at(cost, self.objective.columns, self.objective.coefs)
         while True:
@@ -351,7 +354,8 @@ class _Solver:
 
     def _restricted(self, rows: np.ndarray, columns: np.ndarray, coefs: np.ndarray, lower: np.ndarray,
                     upper: np.ndarray, cost: np.ndarray) -> model_pb2.ModelProto:
-        """The LP over the working set's columns and every row (so a basis carries over as it is)."""
+        """The LP over the working set's columns and every row (so a basis carries over as it is); the
+        matrix entries come sorted row-major."""
         ids = np.flatnonzero(self.working)
         proto = model_pb2.ModelProto(name="teacheralloc-lp")
         proto.variables.ids.extend(ids.tolist())
@@ -361,12 +365,11 @@ class _Solver:
         proto.linear_constraints.ids.extend(range(len(lower)))
         proto.linear_constraints.lower_bounds.extend(lower.tolist())
         proto.linear_constraints.upper_bounds.extend(upper.tolist())
-        kept = self.working[columns]
-        order = np.lexsort((columns[kept], rows[kept]))
+        kept = self.working[columns]  # `rows` and `columns` come row-major
         matrix = proto.linear_constraint_matrix
-        matrix.row_ids.extend(rows[kept][order].tolist())
-        matrix.column_ids.extend(columns[kept][order].tolist())
-        matrix.coefficients.extend(coefs[kept][order].tolist())
+        matrix.row_ids.extend(rows[kept].tolist())
+        matrix.column_ids.extend(columns[kept].tolist())
+        matrix.coefficients.extend(coefs[kept].tolist())
         priced = ids[cost[ids] != 0]
         proto.objective.maximize = False
         proto.objective.offset = self.objective.constant
@@ -505,8 +508,14 @@ def _solve_tier(solver: _Solver, seconds: float, exact: float, accept: float, in
     if incumbent is not None:
         zero &= incumbent == 0
     best: _Result | None = None
-    for fix in (zero, zero & ~solver.neighbours(~whole)):
-        result = solver.mip(seconds - (time.perf_counter() - start), gap=max(accept, 1e-9), fix=fix,
+    wider = zero & ~solver.neighbours(~whole)
+    # A lower tier widens only by a few times its free variables: on school-to-school arcs a destination's
+    # neighbourhood is most of the model (sample county: 1,523 → 66,583 free, 30 s for nothing better).
+    narrow = accept > exact and (integer & ~wider).sum() > 4 * max((integer & ~zero).sum(), 1)
+    for fix in (zero,) if narrow else (zero, wider):
+        # HiGHS's gap is measured against its own bound inside the restriction, which can be far tighter
+        # than the LP's: ask for 0.01 % (within the node limit), accept within `accept` of the LP bound.
+        result = solver.mip(seconds - (time.perf_counter() - start), gap=max(min(accept, 1e-4), 1e-9), fix=fix,
                             values=np.zeros(len(fix)), hint=best.values if best is not None else incumbent,
                             nodes=None if accept <= exact else lower_tier_nodes)
         log.debug("restricted MIP (%d free) %s %s at %.2fs", int((integer & ~fix).sum()), result.reason,
@@ -533,21 +542,43 @@ def _solve_tier(solver: _Solver, seconds: float, exact: float, accept: float, in
 
 
 def solve_tiers(
-    built: AllocationModel, params: SolveParams, progress: Callable[[str], None] | None = None
+    built: AllocationModel, params: SolveParams, progress: Callable[[str], None] | None = None,
+    names: tuple[str, ...] | None = None, known: tuple[TierResult, ...] = (), start_flows: np.ndarray | None = None,
+    started: float | None = None,
 ) -> tuple[np.ndarray, tuple[TierResult, ...], str]:
-    """Minimise each tier in policy order, holding the earlier ones; return flows and tier results."""
+    """Minimise each tier of `names` (default: all, in policy order), holding the earlier ones; return flows
+    and tier results.
+
+    `known` are tiers already solved on another model of the same plan (the pooled one): they are held at
+    their values here. `start_flows` is a plan of this model that meets them (one flow per arc): its other
+    variables are completed by a MIP, and it is where the first tier starts. Status "no_start" when that
+    plan does not fit this model (the caller then solves every tier on the pooled model)."""
     policy = built.policy
-    start = time.perf_counter()
+    start = started if started is not None else time.perf_counter()
+    order = tuple(policy.plan.tiers)
+    names = order if names is None else tuple(names)
     results: list[TierResult] = []
     solver = _Solver(built, params.seed)
-    incumbent: np.ndarray | None = None
-    last_values: np.ndarray | None = None
-    values = np.zeros(len(built.flow))
-    status = "optimal"
     tolerance = policy.plan.tier_tolerance
-    befores = {name: tier_before(name, built.candidates, policy) for name in policy.plan.tiers}
-    befores["subject"] = _value_without_moves(built, solver, "subject", params)
-    for index, name in enumerate(policy.plan.tiers):
+    for tier in known:
+        solver.hold(built.tiers[tier.name], tier.value + tolerance * max(1.0, abs(tier.value)) + 1e-7)
+    incumbent: np.ndarray | None = None
+    if start_flows is not None:
+        fix = solver.flows
+        planned = np.zeros(solver.size)
+        planned[built.flow] = start_flows
+        solver.objective = built.tiers[names[0]]
+        completed = solver.mip(params.time_limit_s - (time.perf_counter() - start), fix=fix, values=planned)
+        if not completed.found:
+            return np.zeros(len(built.flow)), (), "no_start"
+        incumbent = np.where(solver.integer, np.rint(completed.values), completed.values)
+    last_values: np.ndarray | None = incumbent
+    values = np.zeros(len(built.flow)) if start_flows is None else np.asarray(start_flows, dtype=float)
+    status = "optimal"
+    befores = {name: tier_before(name, built.candidates, policy) for name in names}
+    if "subject" in names:
+        befores["subject"] = _value_without_moves(built, solver, "subject", params)
+    for name in names:
         expression = built.tiers[name]
         solver.objective = expression
         remaining = params.time_limit_s - (time.perf_counter() - start)
@@ -562,7 +593,7 @@ def solve_tiers(
             status = "feasible"
         if solved.values is None:  # out of time: the last solution stands; report the remaining tiers at it
             status = "time_limit"
-            for later in policy.plan.tiers[index:]:
+            for later in names[names.index(name):]:
                 value = built.tiers[later].at(last_values)
                 results.append(TierResult(name=later, label=TIER_LABELS[later], before=befores[later], value=value,
                                           bound=float("-inf"), status="time_limit", seconds=0.0))
@@ -574,12 +605,16 @@ def solve_tiers(
         values = solved.values[built.flow]
         incumbent = np.where(solver.integer, np.rint(solved.values), solved.values)
         if progress:
-            progress(f"[{index + 1}/{len(policy.plan.tiers)}] {TIER_LABELS[name]}：{solved.value:,.3f}"
-                     f"（界 {solved.bound:,.3f}，{seconds:.2f} 秒）")
-        if index < len(policy.plan.tiers) - 1:
+            progress(_progress_line(order, results[-1]))
+        if name != names[-1]:
             slack = tolerance * max(1.0, abs(solved.value)) + 1e-7
             solver.hold(expression, solved.value + slack)
     return values, tuple(results), status
+
+
+def _progress_line(order: tuple[str, ...], tier: TierResult) -> str:
+    return (f"[{order.index(tier.name) + 1}/{len(order)}] {tier.label}：{tier.value:,.3f}"
+            f"（界 {tier.bound:,.3f}，{tier.seconds:.2f} 秒）")
 
 
 def check_pins(candidates: Candidates, pins: pd.DataFrame) -> None:
@@ -626,12 +661,84 @@ def solve_county(
     if progress:
         progress(f"模型：{len(candidates.groups):,} 组教师，{len(candidates.arcs):,} 个候选调动")
     built = build_model(candidates, policy)
-    values, tiers, status = solve_tiers(built, params, progress)
-    flows = candidates.arcs.assign(flow=np.rint(values).astype(int))
-    flows = flows[flows["flow"] > 0].reset_index(drop=True)
     size = {"groups": len(candidates.groups), "arcs": len(candidates.arcs),
             "variables": built.model.num_variables, "constraints": built.model.num_rows}
-    return Solution(candidates=candidates, norms=norms, flows=flows, tiers=tiers, status=status, model_size=size)
+    started = time.perf_counter()
+    order = tuple(policy.plan.tiers)
+    split = min([order.index(name) for name in LOWER_TIERS if name in order], default=len(order))
+    exact = None
+    if candidates.mode == "hub" and params.mode is None and split < len(order) and \
+            _pairs_estimate(candidates) <= policy.plan.exact_distance_arcs:
+        values, tiers, status = solve_tiers(built, params, None, names=order[:split], started=started)
+        if progress:
+            for tier in tiers[:split]:
+                progress(_progress_line(order, tier))
+        if status in ("optimal", "feasible"):
+            tiers = tiers[:split]
+            exact = _solve_exact(county, norms, policy, pins, candidates, values, tiers, params, progress, started)
+    if exact is not None:
+        candidates, pairs_built, values, rest, rest_status = exact
+        tiers = tiers + rest
+        status = rest_status if rest_status != "optimal" else status
+        size = {**size, "exact_arcs": len(candidates.arcs), "exact_variables": pairs_built.model.num_variables}
+    else:
+        values, tiers, status = solve_tiers(built, params, progress, started=started)
+    flows = candidates.arcs.assign(flow=np.rint(values).astype(int))
+    flows = flows[flows["flow"] > 0].reset_index(drop=True)
+    return Solution(candidates=candidates, norms=norms, flows=flows, tiers=tiers, status=status, model_size=size,
+                    exact_lower=exact is not None)
+
+
+#: Tiers whose value depends on which school sends to which (distances, wishes): exact on school-to-school arcs.
+LOWER_TIERS = ("disruption", "wishes")
+
+
+def _pairs_estimate(candidates: Candidates) -> int:
+    """How many school-to-school arcs the pooled model stands for: each way of leaving (a leave arc) times
+    the units its pool and the pools below it in a rotation cascade can reach."""
+    arcs = candidates.arcs
+    reach = arcs[arcs["kind"] == "arrive"].groupby("pool").size().reindex(candidates.pools["pool"], fill_value=0)
+    lower = arcs[arcs["kind"] == "cascade"].set_index("pool")["pool_to"]
+    total = reach.copy()
+    for pool in reach.index:  # a cascade is a chain: add every pool below
+        current = pool
+        while current in lower.index:
+            current = int(lower[current])
+            total[pool] += reach.get(current, 0)
+    leave = arcs[arcs["kind"] == "leave"]
+    return int(total.reindex(leave["pool"]).sum()) + int((arcs["kind"] == "direct").sum())
+
+
+def _solve_exact(
+    county: County, norms: Norms, policy: Policy, pins: pd.DataFrame, hub: Candidates, values: np.ndarray,
+    known: tuple[TierResult, ...], params: SolveParams, progress: Callable[[str], None] | None, started: float,
+) -> tuple[Candidates, AllocationModel, np.ndarray, tuple[TierResult, ...], str] | None:
+    """The lower tiers on school-to-school arcs (精确距离), started from the pooled plan routed, with the
+    tiers solved on the pooled model held at their values. Pooling prices a move's distance at a lower
+    bound, so its disruption bound is loose and its plan a little long (sample county: bound 385.4 and
+    plan 392.0 pooled, against 389.28 and 389.36 here); the school-to-school model is exact, and column
+    generation keeps its LPs to the arcs that matter. None when the pooled plan does not fit (never seen)."""
+    from teacheralloc.model.routes import route_flows
+
+    flows = hub.arcs.assign(flow=np.rint(values).astype(int))
+    routes = route_flows(hub, flows[flows["flow"] > 0].reset_index(drop=True))
+    pairs = build_candidates(county, norms, policy, pins, mode="pairs")
+    key = ["group", "dest", "taught", "move_type", "cross_stage"]
+    position = pd.MultiIndex.from_frame(pairs.arcs[key]).get_indexer(pd.MultiIndex.from_frame(routes[key]))
+    if (position < 0).any():
+        log.warning("exact tiers skipped: %d pooled moves have no school-to-school arc", int((position < 0).sum()))
+        return None
+    start = np.zeros(len(pairs.arcs))
+    np.add.at(start, position, routes["count"].to_numpy(dtype=float))
+    built = build_model(pairs, policy)
+    order = tuple(policy.plan.tiers)
+    rest = order[len(known):]
+    values, tiers, status = solve_tiers(built, params, progress, names=rest, known=known, start_flows=start,
+                                        started=started)
+    if status == "no_start":
+        log.warning("exact tiers skipped: the pooled plan does not fit the school-to-school model")
+        return None
+    return pairs, built, values, tiers, status
 
 
 def _quota(candidates: Candidates, moves: pd.DataFrame, policy: Policy) -> dict[str, object]:
@@ -736,6 +843,8 @@ def plan_county(
     causes = shortage_causes(schools.assign(unit=schools["school_id"] + "|" + schools["stage"]), after_norms.subjects,
                              candidates, policy, set(moves["teacher_id"]))
     notes = [f"求解方式：{'汇集（学校→调配池→学校）' if candidates.mode == 'hub' else '逐对（学校→学校）'}"]
+    if solution.exact_lower:
+        notes = ["求解方式：汇集（学校→调配池→学校）求前几层，扰动与意愿两层逐对（学校→学校）按实际距离精确求解"]
     return Plan(
         moves=moves,
         schools=schools,

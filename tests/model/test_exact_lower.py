@@ -1,0 +1,49 @@
+"""The lower tiers (disruption, wishes) on school-to-school arcs after the pooled tiers.
+
+Pooling prices a move's distance at a lower bound; where the school-to-school model is small enough
+(`plan.exact_distance_arcs`), the disruption and wishes tiers are re-solved on it, started from the
+pooled plan. Its disruption bound must then be the school-to-school model's own (tighter than the
+pooled one) and its plan as good, to within the lower tiers' accepted gap.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import pytest
+from tests.model.counties import checked_plan as plan_county
+
+from teacheralloc.model.solve import SolveParams
+from teacheralloc.plan import Plan
+from teacheralloc.policy import Policy
+from teacheralloc.sample import generate_county
+
+POLICY = Policy.default()
+POOLED = POLICY.model_copy(update={"plan": POLICY.plan.model_copy(update={"exact_distance_arcs": 0})})
+
+
+@cache
+def plans(seed: int) -> dict[str, Plan]:
+    county = generate_county(num_teachers=300, seed=seed)
+    return {
+        "default": plan_county(county, POLICY),
+        "pooled": plan_county(county, POOLED),
+        "pairs": plan_county(county, POLICY, params=SolveParams(mode="pairs")),
+    }
+
+
+def tier(plan: Plan, name: str):
+    return next(t for t in plan.tiers if t.name == name)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_small_counties_solve_the_lower_tiers_on_school_to_school_arcs(seed: int) -> None:
+    default, pooled, pairs = plans(seed)["default"], plans(seed)["pooled"], plans(seed)["pairs"]
+    assert "逐对" in default.notes[0] and "逐对" not in pooled.notes[0]
+    for name in ("quota", "headcount", "subject", "balance"):  # the pooled tiers are untouched
+        assert tier(default, name).value == pytest.approx(tier(pooled, name).value, rel=1e-6, abs=1e-6)
+    exact, loose, reference = tier(default, "disruption"), tier(pooled, "disruption"), tier(pairs, "disruption")
+    assert exact.bound == pytest.approx(reference.bound, rel=1e-6)  # the school-to-school LP bound
+    assert exact.bound >= loose.bound - 1e-6
+    assert exact.value <= loose.value + 1e-6  # never a longer plan than routing the pooled one
+    assert exact.value >= exact.bound - 1e-6  # the gap reported is honest
