@@ -10,7 +10,6 @@ import gc
 import os
 import sys
 import traceback
-from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -203,20 +202,6 @@ PinsOpt = Annotated[Path | None, typer.Option("--pins", help="指定文件 pins.
 AnonymizeOpt = Annotated[bool, typer.Option("--anonymize", help="所有输出中以教师编号代替姓名")]
 
 
-def _solve_progress(quiet: bool) -> Callable[[str], None]:
-    """The solve's progress lines (printed unless `quiet`). The first comes when the model is built,
-    just before the solver starts: the report libraries are imported then, in a thread, while the
-    solver runs without the GIL (see `report.preload`)."""
-    from teacheralloc.report import preload
-
-    def progress(line: str) -> None:
-        preload.start()
-        if not quiet:
-            console.print(line, markup=False)
-
-    return progress
-
-
 @app.command()
 def plan(
     data: DataArg,
@@ -250,7 +235,7 @@ def plan(
     county = load_county(data, as_of=_as_of(as_of))
     pinned = read_pins(find_pins(data, pins), county)
     ensure_new_dir(out, force=force, protected=(data,))
-    progress = _solve_progress(quiet)
+    progress = None if quiet else (lambda line: console.print(line, markup=False))
     result = plan_county(county, rules, pinned, SolveParams(time_limit_s=time_limit, workers=workers, seed=seed),
                          progress=progress)
     written = write_plan(result, out, rules, county=county, anonymize=anonymize)
@@ -277,7 +262,7 @@ def _plan_scenario(path: Path, out: Path, policy: Path | None, pins: Path | None
     console.print(f"情景：{scenario.name}（{scenario.file}）{scenario.question}", markup=False)
     for line in scenario.changes:
         console.print("  " + line, markup=False)
-    progress = _solve_progress(quiet)
+    progress = None if quiet else (lambda line: console.print(line, markup=False))
     result = run_scenario(scenario, time_limit_s=time_limit, seed=seed, workers=workers, progress=progress)
     written = write_plan(result, out, scenario.policy, county=scenario.county, anonymize=anonymize)
     _print_plan(result)

@@ -236,7 +236,7 @@ def test_report_without_subjects_reloads_the_dataset(plan_dir: Path, tmp_path: P
 
 
 def _failing_workbook(data, path, request):
-    """Stands in for write_plan_workbook (module level, so a worker process can unpickle it)."""
+    """Stands in for plan_reports._write_workbook (module level, so a worker process can unpickle it)."""
     raise OSError(f"disk full: {path.name}")
 
 
@@ -249,7 +249,7 @@ def test_workbook_errors_surface_from_write_reports(plan_dir: Path, tmp_path: Pa
 
     folder = tmp_path / "plan"
     shutil.copytree(plan_dir, folder)
-    monkeypatch.setattr(plan_reports, "write_plan_workbook", _failing_workbook)
+    monkeypatch.setattr(plan_reports, "_write_workbook", _failing_workbook)
     if not worker:
         monkeypatch.setattr(plan_reports, "_can_fork", lambda: False)
     elif sys.platform.startswith("linux") and len(os.sched_getaffinity(0)) > 1:

@@ -130,9 +130,6 @@ def write_plan(
 
     from teacheralloc.plan import MOVE_COLUMNS, MOVE_EXTRA_COLUMNS, SCHOOL_COLUMNS, Plan
     from teacheralloc.policy import Policy
-    from teacheralloc.report import preload
-
-    preload.wait()  # the report modules may be importing in a thread (see cli.plan)
     from teacheralloc.report.plan_data import read_plan_folder, school_sites, subject_table, with_names
     from teacheralloc.report.plan_reports import write_reports
 

@@ -13,11 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from teacheralloc.report import preload
-from teacheralloc.report.establishment import establishment_markdown, establishment_request
-from teacheralloc.report.html import write_html
+from teacheralloc.report.establishment import EstablishmentRequest, establishment_markdown, establishment_request
 from teacheralloc.report.plan_data import PlanData
-from teacheralloc.report.plan_workbook import write_plan_workbook
 
 #: The files `write_reports` writes into a plan folder.
 REPORT_FILES = ("plan.xlsx", "report.html", "establishment.md")
@@ -26,23 +23,32 @@ REPORT_FILES = ("plan.xlsx", "report.html", "establishment.md")
 def write_reports(data: PlanData, folder: Path) -> list[Path]:
     """Write plan.xlsx, report.html and establishment.md into `folder`; return their paths.
 
-    plan.xlsx and report.html are both pure Python (about 0.3 s each), so a forked copy of this
-    process writes the workbook while this one writes the page; an error in either is raised here.
+    plan.xlsx (openpyxl) and report.html (plotly) are both pure Python, about 0.3 s each with their
+    library's import, so a forked copy of this process imports openpyxl and writes the workbook
+    while this one imports plotly and writes the page; an error in either is raised here.
     """
     request = establishment_request(data)
     with _side_process() as submit:
-        workbook = submit(write_plan_workbook, data, folder / "plan.xlsx", request)
+        workbook = submit(_write_workbook, data, folder / "plan.xlsx", request)
+        from teacheralloc.report.html import write_html  # plotly: imported here, after the fork
+
         page = write_html(data, folder / "report.html", request)
         markdown = folder / "establishment.md"
         markdown.write_text(establishment_markdown(request), encoding="utf-8")
         return [workbook.result(), page, markdown]
 
 
+def _write_workbook(data: PlanData, path: Path, request: EstablishmentRequest) -> Path:
+    """plan.xlsx; openpyxl is imported by the process that writes it."""
+    from teacheralloc.report.plan_workbook import write_plan_workbook
+
+    return write_plan_workbook(data, path, request)
+
+
 @contextmanager
 def _side_process() -> Iterator[Callable[..., Future[Any]]]:
     """`submit(fn, *args)`: run in a forked worker process when that is safe and useful (Linux, a
     second CPU, no other thread running, not itself a daemon process), else at once in this process."""
-    preload.wait()
     if _can_fork():
         with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
             yield pool.submit

@@ -18,7 +18,6 @@ from teacheralloc.report.establishment import (
     establishment_request,
     labelled_requests,
 )
-from teacheralloc.report.excel import write_sheets
 from teacheralloc.report.plan_data import PlanData, finite
 
 NAME_COLUMN = {"name": "姓名"}
@@ -199,6 +198,8 @@ def workbook_sheets(data: PlanData, request: EstablishmentRequest | None = None)
 
 def write_plan_workbook(data: PlanData, path: Path, request: EstablishmentRequest | None = None) -> Path:
     """Write plan.xlsx: Chinese headers, frozen header rows, widths, number formats, autofilter."""
+    from teacheralloc.report.excel import write_sheets  # openpyxl: not for report.html, which reuses the sheets
+
     sheets = workbook_sheets(data, request)
     return write_sheets(
         path,
