@@ -685,11 +685,19 @@ def solve_county(
                     progress(_progress_line(order, tier))
             if status in ("optimal", "feasible"):
                 exact = _solve_exact(*exact_model.result(), candidates, values, tiers, params, progress, started)
-    if exact is not None:
-        candidates, pairs_built, values, rest, rest_status = exact
-        tiers = tiers + rest
-        status = rest_status if rest_status != "optimal" else status
-        size = {**size, "exact_arcs": len(candidates.arcs), "exact_variables": pairs_built.model.num_variables}
+        if exact is not None:
+            candidates, pairs_built, values, rest, rest_status = exact
+            tiers = tiers + rest
+            status = rest_status if rest_status != "optimal" else status
+            size = {**size, "exact_arcs": len(candidates.arcs), "exact_variables": pairs_built.model.num_variables}
+        elif status == "time_limit":  # the lower tiers at the last plan found, as solve_tiers reports them
+            flows = np.zeros(built.model.num_variables)
+            flows[built.flow] = values
+            tiers = tiers + tuple(TierResult(name=name, label=TIER_LABELS[name], before=0.0,
+                                             value=built.tiers[name].at(flows), bound=float("-inf"),
+                                             status="time_limit", seconds=0.0) for name in order[split:])
+        elif status != "infeasible":  # the pooled plan did not fit the exact model (never seen): pooled only
+            values, tiers, status = solve_tiers(built, params, progress, started=started)
     else:
         values, tiers, status = solve_tiers(built, params, progress, started=started)
     flows = candidates.arcs.assign(flow=np.rint(values).astype(int))
