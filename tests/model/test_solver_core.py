@@ -108,14 +108,19 @@ def test_restricted_mip_equals_the_mip_with_those_variables_fixed(built) -> None
     assert np.allclose(restricted.values[fix], values[fix])
 
 
-def test_a_hinted_mip_starts_from_the_hint(built) -> None:
-    """The full MIP of a lower tier is given the best known solution: it returns one at least as good."""
+def _disruption_after_headcount(built) -> tuple[_Solver, np.ndarray]:
+    """A solver at the disruption tier with the headcount tier held, and the headcount MIP's plan."""
     solver = _Solver(built, 0)
     solver.objective = built.tiers["headcount"]
     known = solver.mip(60)
     solver.hold(built.tiers["headcount"], known.objective + 1e-6)
     solver.objective = built.tiers["disruption"]
-    hint = np.where(solver.integer, np.rint(known.values), known.values)
+    return solver, np.where(solver.integer, np.rint(known.values), known.values)
+
+
+def test_a_hinted_mip_starts_from_the_hint(built) -> None:
+    """The full MIP of a lower tier is given the best known solution: it returns one at least as good."""
+    solver, hint = _disruption_after_headcount(built)
     at_hint = solver.objective_at(hint)
     continuous = np.flatnonzero(~solver.integer & (solver.lower == 0))
     hint[continuous[0]] = -5e-7  # solver noise just below a bound: HiGHS would reject the hint outright
@@ -146,12 +151,7 @@ def test_a_restricted_mip_starts_from_its_hint_and_a_node_limit_keeps_it(built) 
     """Restricted MIPs are given the previous tier's solution: with no branching allowed at all, HiGHS
     must still return a solution at least as good as that hint (the @0.97 county's wishes tier searched
     33 s for a first solution without one)."""
-    solver = _Solver(built, 0)
-    solver.objective = built.tiers["headcount"]
-    known = solver.mip(60)
-    solver.hold(built.tiers["headcount"], known.objective + 1e-6)
-    solver.objective = built.tiers["disruption"]
-    hint = np.where(solver.integer, np.rint(known.values), known.values)
+    solver, hint = _disruption_after_headcount(built)
     fix = solver.integer & (hint == 0) & (np.random.default_rng(1).random(solver.size) < 0.5)
     result = solver.mip(60, fix=fix, values=np.zeros(solver.size), hint=hint, nodes=0)
     assert result.found
