@@ -51,14 +51,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from teacheralloc.domain import County, MoveType, SchoolType, Stage, Status, Subject
 from teacheralloc.errors import InputError, Problem
 from teacheralloc.io.read import decode, normalize_header
 from teacheralloc.norms import compute_norms
 from teacheralloc.plan import MOVE_COLUMNS, SCHOOL_COLUMNS
-from teacheralloc.policy import Policy
+from teacheralloc.policy import Policy, load_policy
 
 #: Rule code -> (number, Chinese name).
 RULES: dict[str, tuple[int, str]] = {
@@ -1057,9 +1056,7 @@ def _context_warnings(
     if not used.is_file():
         return
     try:
-        data = Policy.model_validate(yaml.safe_load(used.read_text(encoding="utf-8-sig"))).model_dump(
-            mode="json"
-        )
+        data = load_policy(used).model_dump(mode="json")  # over the defaults: older plans lack newer settings
     except Exception:  # any unreadable policy file is only worth a warning here
         warn.append(
             Violation("context", "policy_used.yaml 无法读取，无法确认方案所用政策", severity="warning")

@@ -277,3 +277,21 @@ def test_forked_and_sequential_reports_are_the_same(plan_dir: Path, tmp_path: Pa
         assert [[c.value for c in row] for row in forked[name].iter_rows()] == [
             [c.value for c in row] for row in sequential[name].iter_rows()]
     assert (folders[0] / "establishment.md").read_bytes() == (folders[1] / "establishment.md").read_bytes()
+
+
+def test_a_plan_written_before_newer_settings_still_reports_and_checks(plan_dir: Path, tmp_path: Path) -> None:
+    """policy_used.yaml of an older plan lacks settings added since (plan.lower_tier_nodes,
+    plan.exact_distance_arcs): it is read over the defaults, not refused."""
+    import shutil
+
+    import yaml
+
+    folder = tmp_path / "older"
+    shutil.copytree(plan_dir, folder)
+    used = folder / "policy_used.yaml"
+    data = yaml.safe_load(used.read_text(encoding="utf-8"))
+    for key in ("lower_tier_nodes", "exact_distance_arcs"):
+        del data["plan"][key]
+    used.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    result = CliRunner().invoke(app, ["report", str(folder)])
+    assert result.exit_code == 0, result.output

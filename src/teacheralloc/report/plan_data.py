@@ -153,10 +153,10 @@ def _as_bool(value: object) -> bool:
 
 
 def _read_policy(path: Path) -> Policy:
-    import yaml
+    """policy_used.yaml over the defaults: a plan written before a setting existed still reads."""
+    from teacheralloc.policy import load_policy
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when built with it: 8× faster
-    return Policy.model_validate(yaml.load(path.read_text(encoding="utf-8"), Loader=loader))
+    return load_policy(path)
 
 
 def school_level(schools: pd.DataFrame) -> pd.DataFrame:
