@@ -190,8 +190,10 @@ class _Solver:
         return out | self.cover
 
     def hold(self, expression: Linear, upper: float) -> None:
-        """Keep `expression` ≤ `upper` in every later solve (an earlier tier at its optimum)."""
-        self.holds.append((expression, upper))
+        """Keep `expression` ≤ `upper` in every later solve (an earlier tier at its optimum); its terms
+        sorted by variable, so the rows with the holds appended stay row-major."""
+        order = np.argsort(expression.columns, kind="stable")
+        self.holds.append((Linear(expression.columns[order], expression.coefs[order], expression.constant), upper))
 
     def whole_objective(self) -> bool:
         """Whether every integer solution has a whole-number objective (whole coefficients on integer
@@ -233,8 +235,8 @@ class _Solver:
 
     def _rows(self, relax_rows: np.ndarray | None = None
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """The matrix with the holds appended: (rows, columns, coefficients, row lower, row upper);
-        `relax_rows` without their lower bound."""
+        """The matrix with the holds appended, row-major: (rows, columns, coefficients, row lower, row
+        upper); `relax_rows` without their lower bound."""
         rows, columns, coefs = self.matrix
         lower, upper = self.row_bounds
         lower = lower.copy()
@@ -321,11 +323,8 @@ class _Solver:
         start = time.perf_counter()
         if include is not None:
             self.working |= include & self.flows
-        rows, columns, coefs, lower, upper = self._rows()
-        order = np.lexsort((columns, rows))  # row-major once: each round's model keeps this order
-        rows, columns, coefs = rows[order], columns[order], coefs[order]
-        cost = np.zeros(self.size)
-        np.add.at(cost, self.objective.columns, self.objective.coefs)
+        rows, columns, coefs, lower, upper = self._rows()  # row-major: each round's model keeps this order
+        cost = np.bincount(self.objective.columns, weights=self.objective.coefs, minlength=self.size)
         while True:
             params = _params(seconds - (time.perf_counter() - start), self.seed)
             params.lp_algorithm = mathopt.LPAlgorithm.PRIMAL_SIMPLEX
