@@ -195,6 +195,10 @@ class _Solver:
         order = np.argsort(expression.columns, kind="stable")
         self.holds.append((Linear(expression.columns[order], expression.coefs[order], expression.constant), upper))
 
+    def whole(self, values: np.ndarray) -> np.ndarray:
+        """`values` with the integer variables rounded to whole numbers."""
+        return np.where(self.integer, np.rint(values), values)
+
     def whole_objective(self) -> bool:
         """Whether every integer solution has a whole-number objective (whole coefficients on integer
         variables only): then a bound may be rounded up, e.g. the wishes tier's LP bound −135.19 → −135."""
@@ -465,7 +469,7 @@ class _TierSolve:
 
 def _solve_tier(solver: _Solver, seconds: float, exact: float, accept: float, incumbent: np.ndarray | None,
                 lower_tier_seconds: float = 10.0, lower_tier_nodes: int | None = None,
-                mip_gap: float | None = None, narrow: bool = False) -> _TierSolve | None:
+                exact_distances: bool = False) -> _TierSolve | None:
     """LP first, then ever larger MIPs until the LP bound is met.
 
     1. The LP relaxation's optimum is a proven bound; an integral LP solution is the MIP optimum.
@@ -474,7 +478,9 @@ def _solve_tier(solver: _Solver, seconds: float, exact: float, accept: float, in
        then the same widened to the arcs next to the LP's fractional ones.
     3. Solve the full MIP with the time left (a lower tier: at most `lower_tier_seconds`).
     A step's result is taken when it is within `accept` (relative) of the bound; it is optimal when
-    within `exact`. None if the tier is infeasible.
+    within `exact`. None if the tier is infeasible. Each MIP starts from the best plan known; a lower
+    tier's restricted MIPs stop after `lower_tier_nodes` nodes. `exact_distances`: the model has
+    school-to-school arcs (see the two places below).
     """
     start = time.perf_counter()
     relaxed = solver.lp(seconds, include=None if incumbent is None else incumbent != 0)
@@ -491,7 +497,7 @@ def _solve_tier(solver: _Solver, seconds: float, exact: float, accept: float, in
     if whole_objective:
         bound = math.ceil(bound - 1e-6)
     integer = solver.integer
-    rounded = np.where(integer, np.rint(relaxed.values), relaxed.values)
+    rounded = solver.whole(relaxed.values)
     whole = ~integer | (np.abs(relaxed.values - rounded) < 1e-6)
     log.debug("LP %.4f in %.2fs, %d fractional", bound, time.perf_counter() - start, int((~whole).sum()))
     if whole.all():
@@ -510,14 +516,16 @@ def _solve_tier(solver: _Solver, seconds: float, exact: float, accept: float, in
         zero &= incumbent == 0
     best: _Result | None = None
     wider = zero & ~solver.neighbours(~whole)
-    # With `narrow`, a lower tier widens only by a few times its free variables: on school-to-school arcs
-    # a destination's neighbourhood is most of the model (sample county: 1,523 → 66,583 free, 30 s for
-    # nothing better). Pooled, widening pays (20,000 @0.97: the wishes gap 17.4 % without, 2.6 % with).
-    narrow = narrow and accept > exact and (integer & ~wider).sum() > 4 * max((integer & ~zero).sum(), 1)
+    # On school-to-school arcs a lower tier widens only by a few times its free variables: a destination's
+    # neighbourhood is most of the model there (sample county: 1,523 → 66,583 free, 30 s for nothing
+    # better). Pooled, widening pays (20,000 @0.97: the wishes gap 17.4 % without, 2.6 % with).
+    narrow = exact_distances and accept > exact and (integer & ~wider).sum() > 4 * max((integer & ~zero).sum(), 1)
+    # HiGHS's own gap inside the restriction: `accept`, or on school-to-school arcs 0.01 % — there the LP
+    # bound is tight and the next tier is held at this one's value (sample county: disruption 389.40
+    # instead of 390.78, which left the wishes tier 6 % from its bound); pooled, routing re-prices the plan.
+    gap = min(accept, 1e-4) if exact_distances else accept
     for fix in (zero,) if narrow else (zero, wider):
-        # `mip_gap` (default `accept`) is HiGHS's own gap inside the restriction; the step is taken
-        # when within `accept` of the LP bound.
-        result = solver.mip(seconds - (time.perf_counter() - start), gap=max(mip_gap or accept, 1e-9), fix=fix,
+        result = solver.mip(seconds - (time.perf_counter() - start), gap=max(gap, 1e-9), fix=fix,
                             values=np.zeros(len(fix)), hint=best.values if best is not None else incumbent,
                             nodes=None if accept <= exact else lower_tier_nodes)
         log.debug("restricted MIP (%d free) %s %s at %.2fs", int((integer & ~fix).sum()), result.reason,
@@ -563,7 +571,7 @@ def solve_tiers(
     solver = _Solver(built, params.seed)
     tolerance = policy.plan.tier_tolerance
     for tier in known:
-        solver.hold(built.tiers[tier.name], tier.value + tolerance * max(1.0, abs(tier.value)) + 1e-7)
+        solver.hold(built.tiers[tier.name], _held(tier.value, tolerance))
     incumbent: np.ndarray | None = None
     if start_flows is not None:
         fix = solver.flows
@@ -573,7 +581,7 @@ def solve_tiers(
         completed = solver.mip(params.time_limit_s - (time.perf_counter() - start), fix=fix, values=planned)
         if not completed.found:
             return np.zeros(len(built.flow)), (), "no_start"
-        incumbent = np.where(solver.integer, np.rint(completed.values), completed.values)
+        incumbent = solver.whole(completed.values)
     last_values: np.ndarray | None = incumbent
     values = np.zeros(len(built.flow)) if start_flows is None else np.asarray(start_flows, dtype=float)
     status = "optimal"
@@ -586,12 +594,8 @@ def solve_tiers(
         remaining = params.time_limit_s - (time.perf_counter() - start)
         tier_start = time.perf_counter()
         accept = tolerance if name in EXACT_TIERS else max(tolerance, policy.plan.lower_tier_gap)
-        # On school-to-school arcs a lower tier's LP bound is tight, and the next tier is held at this
-        # one's value: ask HiGHS for 0.01 % (sample county: disruption 389.40 instead of 390.78, which
-        # left the wishes tier 6 % from its bound). Pooled, routing re-prices the plan anyway.
         solved = _solve_tier(solver, remaining, tolerance, accept, incumbent, policy.plan.lower_tier_seconds,
-                             policy.plan.lower_tier_nodes, mip_gap=min(accept, 1e-4) if exact_distances else None,
-                             narrow=exact_distances)
+                             policy.plan.lower_tier_nodes, exact_distances)
         seconds = time.perf_counter() - tier_start
         if solved is None:
             return values, tuple(results), "infeasible"
@@ -599,23 +603,31 @@ def solve_tiers(
             status = "feasible"
         if solved.values is None:  # out of time: the last solution stands; report the remaining tiers at it
             status = "time_limit"
-            for later in names[names.index(name):]:
-                value = built.tiers[later].at(last_values)
-                results.append(TierResult(name=later, label=TIER_LABELS[later], before=befores[later], value=value,
-                                          bound=float("-inf"), status="time_limit", seconds=0.0))
+            results.extend(_at_last_plan(built, last_values, names[names.index(name):], befores))
             break
         last_values = solved.values
         results.append(TierResult(name=name, label=TIER_LABELS[name], before=befores[name], value=solved.value,
                                   bound=solved.bound, status="optimal" if solved.optimal else "feasible",
                                   seconds=seconds))
         values = solved.values[built.flow]
-        incumbent = np.where(solver.integer, np.rint(solved.values), solved.values)
+        incumbent = solver.whole(solved.values)
         if progress:
             progress(_progress_line(order, results[-1]))
         if name != names[-1]:
-            slack = tolerance * max(1.0, abs(solved.value)) + 1e-7
-            solver.hold(expression, solved.value + slack)
+            solver.hold(expression, _held(solved.value, tolerance))
     return values, tuple(results), status
+
+
+def _held(value: float, tolerance: float) -> float:
+    """The most a tier solved at `value` may be worth in later solves (its relative tolerance)."""
+    return value + tolerance * max(1.0, abs(value)) + 1e-7
+
+
+def _at_last_plan(built: AllocationModel, values: np.ndarray, names: tuple[str, ...], befores: dict[str, float]
+                  ) -> list[TierResult]:
+    """Tiers the time limit left unsolved, reported at the last plan found (`values`: every variable)."""
+    return [TierResult(name=name, label=TIER_LABELS[name], before=befores[name], value=built.tiers[name].at(values),
+                       bound=float("-inf"), status="time_limit", seconds=0.0) for name in names]
 
 
 def _progress_line(order: tuple[str, ...], tier: TierResult) -> str:
@@ -690,11 +702,11 @@ def solve_county(
             status = rest_status if rest_status != "optimal" else status
             size = {**size, "exact_arcs": len(candidates.arcs), "exact_variables": pairs_built.model.num_variables}
         elif status == "time_limit":  # the lower tiers at the last plan found, as solve_tiers reports them
-            flows = np.zeros(built.model.num_variables)
-            flows[built.flow] = values
-            tiers = tiers + tuple(TierResult(name=name, label=TIER_LABELS[name], before=0.0,
-                                             value=built.tiers[name].at(flows), bound=float("-inf"),
-                                             status="time_limit", seconds=0.0) for name in order[split:])
+            last = np.zeros(built.model.num_variables)
+            last[built.flow] = values
+            rest = order[split:]
+            befores = {name: tier_before(name, candidates, policy) for name in rest}
+            tiers = tiers + tuple(_at_last_plan(built, last, rest, befores))
         elif status != "infeasible":  # the pooled plan did not fit the exact model (never seen): pooled only
             values, tiers, status = solve_tiers(built, params, progress, started=started)
     else:
