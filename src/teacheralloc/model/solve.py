@@ -620,7 +620,7 @@ def solve_tiers(
 
 def _held(value: float, tolerance: float) -> float:
     """The most a tier solved at `value` may be worth in later solves (its relative tolerance)."""
-    return value + tolerance * max(1.0, abs(value)) + 1e-7
+    return value + (tolerance * max(1.0, abs(value)) + 1e-7)
 
 
 def _at_last_plan(built: AllocationModel, values: np.ndarray, names: tuple[str, ...], befores: dict[str, float]
