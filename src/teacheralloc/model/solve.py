@@ -858,6 +858,8 @@ def plan_county(
         "voluntary": named.get("voluntary", pd.Series(dtype=bool)).astype(bool),
         "wish_rank": named.get("wish_rank", pd.Series(dtype=int)).astype(int),
     })
+    # The arcs' labels are categories (memory); the plan's table holds plain strings.
+    moves = moves.astype({col: "str" for col in moves.columns if isinstance(moves[col].dtype, pd.CategoricalDtype)})
     if len(moves):
         moves["backbone"] = moves["teacher_id"].map(teachers["backbone_flag"]).astype(bool)
         moves["years_at_school"] = moves["teacher_id"].map(teachers["years_at_school"]).round(1)
