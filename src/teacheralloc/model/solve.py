@@ -172,9 +172,15 @@ class _Solver:
         """Arc keys (group, destination) by variable id, for `neighbours`; -1 elsewhere."""
         keys = []
         for column in ("group", "dest"):
-            values = built.candidates.arcs[column].astype(object)
-            missing = values.isna() | values.isin(["", -1])
-            codes = pd.factorize(values.where(~missing, None))[0]  # -1 where the arc has no such end
+            values = built.candidates.arcs[column]
+            if isinstance(values.dtype, pd.CategoricalDtype):  # its codes: -1 where the arc has no such end
+                codes = values.cat.codes.to_numpy(dtype=np.int64)
+                if "" in values.cat.categories:
+                    codes = np.where(codes == values.cat.categories.get_loc(""), -1, codes)
+            else:
+                values = values.astype(object)
+                missing = values.isna() | values.isin(["", -1])
+                codes = pd.factorize(values.where(~missing, None))[0]  # -1 where the arc has no such end
             key = np.full(self.size, -1, dtype=np.int64)
             key[built.flow] = codes
             keys.append(key)
@@ -554,7 +560,7 @@ def _solve_tier(solver: _Solver, seconds: float, exact: float, accept: float, in
 def solve_tiers(
     built: AllocationModel, params: SolveParams, progress: Callable[[str], None] | None = None,
     names: tuple[str, ...] | None = None, known: tuple[TierResult, ...] = (), start_flows: np.ndarray | None = None,
-    started: float | None = None, exact_distances: bool = False,
+    started: float | None = None, exact_distances: bool = False, solver: _Solver | None = None,
 ) -> tuple[np.ndarray, tuple[TierResult, ...], str]:
     """Minimise each tier of `names` (default: all, in policy order), holding the earlier ones; return flows
     and tier results.
@@ -562,13 +568,14 @@ def solve_tiers(
     `known` are tiers already solved on another model of the same plan (the pooled one): they are held at
     their values here. `start_flows` is a plan of this model that meets them (one flow per arc): its other
     variables are completed by a MIP, and it is where the first tier starts. Status "no_start" when that
-    plan does not fit this model (the caller then solves every tier on the pooled model)."""
+    plan does not fit this model (the caller then solves every tier on the pooled model). `solver`: one
+    already made for `built` (the exact model's is made in the thread that builds it)."""
     policy = built.policy
     start = started if started is not None else time.perf_counter()
     order = tuple(policy.plan.tiers)
     names = order if names is None else tuple(names)
     results: list[TierResult] = []
-    solver = _Solver(built, params.seed)
+    solver = solver or _Solver(built, params.seed)
     tolerance = policy.plan.tier_tolerance
     for tier in known:
         solver.hold(built.tiers[tier.name], _held(tier.value, tolerance))
@@ -689,7 +696,7 @@ def solve_county(
             _pairs_estimate(candidates) <= policy.plan.exact_distance_arcs:
         with ThreadPoolExecutor(max_workers=1) as pool:
             # Built while the pooled tiers solve (the solver releases the GIL): ~0.7 s on the sample county.
-            exact_model = pool.submit(_exact_model, county, norms, policy, pins)
+            exact_model = pool.submit(_exact_model, county, norms, policy, pins, params.seed)
             values, tiers, status = solve_tiers(built, params, None, names=order[:split], started=started)
             if progress:
                 for tier in tiers:
@@ -737,15 +744,16 @@ def _pairs_estimate(candidates: Candidates) -> int:
     return int(total.reindex(leave["pool"]).sum()) + int((arcs["kind"] == "direct").sum())
 
 
-def _exact_model(county: County, norms: Norms, policy: Policy, pins: pd.DataFrame
-                 ) -> tuple[Candidates, AllocationModel]:
-    """The school-to-school candidates and model for the exact lower tiers."""
+def _exact_model(county: County, norms: Norms, policy: Policy, pins: pd.DataFrame, seed: int
+                 ) -> tuple[Candidates, AllocationModel, _Solver]:
+    """The school-to-school candidates, model and solver for the exact lower tiers."""
     pairs = build_candidates(county, norms, policy, pins, mode="pairs")
-    return pairs, build_model(pairs, policy)
+    built = build_model(pairs, policy)
+    return pairs, built, _Solver(built, seed)
 
 
 def _solve_exact(
-    pairs: Candidates, built: AllocationModel, hub: Candidates, values: np.ndarray,
+    pairs: Candidates, built: AllocationModel, solver: _Solver, hub: Candidates, values: np.ndarray,
     known: tuple[TierResult, ...], params: SolveParams, progress: Callable[[str], None] | None, started: float,
 ) -> tuple[Candidates, AllocationModel, np.ndarray, tuple[TierResult, ...], str] | None:
     """The lower tiers on school-to-school arcs (精确距离), started from the pooled plan routed, with the
@@ -767,7 +775,7 @@ def _solve_exact(
     order = tuple(built.policy.plan.tiers)
     rest = order[len(known):]
     values, tiers, status = solve_tiers(built, params, progress, names=rest, known=known, start_flows=start,
-                                        started=started, exact_distances=True)
+                                        started=started, exact_distances=True, solver=solver)
     if status == "no_start":
         log.warning("exact tiers skipped: the pooled plan does not fit the school-to-school model")
         return None
