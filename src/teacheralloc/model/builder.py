@@ -50,6 +50,7 @@ class LinearModel:
         self._row_lower: list[np.ndarray] = []
         self._row_upper: list[np.ndarray] = []
         self._terms: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._matrix: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # the terms so far, summed
         self.num_variables = 0
         self.num_rows = 0
 
@@ -72,8 +73,9 @@ class LinearModel:
 
     def add_terms(self, rows: np.ndarray, columns: np.ndarray, coefs: object = 1.0) -> None:
         """Coefficients of variables in rows (repeated pairs add up)."""
-        rows = np.asarray(rows, dtype=np.int64)
-        columns = np.asarray(columns, dtype=np.int64)
+        index = np.int32 if max(self.num_rows, self.num_variables) < 2**31 - 1 else np.int64  # half the memory
+        rows = np.asarray(rows, dtype=np.int64).astype(index)
+        columns = np.asarray(columns, dtype=np.int64).astype(index)
         self._terms.append((rows, columns, np.broadcast_to(np.asarray(coefs, dtype=float), rows.shape).copy()))
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -89,16 +91,22 @@ class LinearModel:
         return np.concatenate(self._row_lower), np.concatenate(self._row_upper)
 
     def matrix(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(rows, columns, coefficients), row-major, repeated pairs summed, zeros dropped."""
-        if not self._terms:
+        """(rows, columns, coefficients), row-major, repeated pairs summed, zeros dropped. Kept: the
+        terms are let go once summed (a million-arc model holds 8.5 million), indices as int32 when
+        they fit."""
+        if self._matrix is not None and not self._terms:
+            return self._matrix
+        terms = self._terms if self._matrix is None else [self._matrix, *self._terms]
+        if not terms:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0)
         width = max(self.num_variables, 1)
-        keys = np.concatenate([t[0] for t in self._terms]) * width + np.concatenate([t[1] for t in self._terms])
+        keys = (np.concatenate([t[0] for t in terms]).astype(np.int64) * width
+                + np.concatenate([t[1] for t in terms]).astype(np.int64))
         # A stable sort: the rules add their terms mostly in order (fast), and repeated pairs are summed
         # in the order they were added. 7x faster than np.unique at a million arcs (0.06 s vs 0.42 s).
         order = np.argsort(keys, kind="stable")
         keys = keys[order]
-        coefs = np.concatenate([t[2] for t in self._terms])[order]
+        coefs = np.concatenate([t[2] for t in terms])[order]
         del order
         starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
         if len(starts) < len(keys):
@@ -106,7 +114,10 @@ class LinearModel:
             keys = keys[starts]
         keep = coefs != 0
         keys = keys[keep]
-        return keys // width, keys % width, coefs[keep]
+        index = np.int32 if max(self.num_rows, self.num_variables) < 2**31 - 1 else np.int64
+        self._matrix = ((keys // width).astype(index), (keys % width).astype(index), coefs[keep])
+        self._terms = []
+        return self._matrix
 
     def to_proto(self) -> model_pb2.ModelProto:
         """The model as MathOpt's proto: ids in order, the matrix row-major with repeated pairs summed."""

@@ -493,11 +493,49 @@ def _direct_arcs(
     bounded = pd.Series([x is not None for x in limited], index=options.index)
     targets = units[["unit", "school_id", "stage", "level"]].rename(
         columns={"unit": "dest", "school_id": "dest_school", "stage": "to_stage", "level": "dest_level"})
+    shared = _DirectRules(wishes, volunteer, to_school, pins[pins["kind"] == "not_to_school"][["teacher_id", "school_id"]],
+                          set(teachers.loc[teachers["pin_must_move"], "teacher_id"]), targets, facts, distance,
+                          school_index, policy, prune)
+    # In slices of about 200,000 (option, unit) rows, each kept with its labels as categories: the
+    # whole cross product of a 5,000-teacher county held 600 MB of Python strings at once.
+    categories = {"origin": options["origin"], "school_id": options["school_id"], "dest": targets["dest"],
+                  "dest_school": targets["dest_school"], "slot": pd.Series(["subject"]), "taught": options["taught"],
+                  "move_type": options["move_type"], "kind": pd.Series(["direct"])}
+    categories = {col: pd.CategoricalDtype(sorted(set(values.dropna()))) for col, values in categories.items()}
+    per_option = max(int(targets.groupby("to_stage").size().max()), 1)
+    step = max(1, 200_000 // per_option)
+    frames = [_direct_rows(options.iloc[i:i + step], bounded.iloc[i:i + step], limited[i:i + step], shared)
+              .astype(categories) for i in range(0, len(options), step)]
+    return pd.concat(frames, ignore_index=True)
+
+
+@dataclass
+class _DirectRules:
+    """What every slice of `_direct_arcs` reads."""
+
+    wishes: dict[str, tuple[str, ...]]
+    volunteer: dict[str, bool]
+    to_school: pd.Series
+    not_to: pd.DataFrame
+    must_move: set[str]
+    targets: pd.DataFrame
+    facts: dict[str, object]
+    distance: np.ndarray
+    school_index: dict[str, int]
+    policy: Policy
+    prune: bool
+
+
+def _direct_rows(options: pd.DataFrame, bounded: pd.Series, limited: list[tuple[str, ...] | None], rules: _DirectRules
+                 ) -> pd.DataFrame:
+    """The direct arcs of some options (see `_direct_arcs`)."""
+    wishes, volunteer, to_school, not_to = rules.wishes, rules.volunteer, rules.to_school, rules.not_to
+    targets, facts, distance, school_index, policy = (rules.targets, rules.facts, rules.distance, rules.school_index,
+                                                      rules.policy)
     few = options[bounded].assign(dest_school=[x for x in limited if x is not None]).explode("dest_school")
     rows = pd.concat([few.merge(targets, on=["to_stage", "dest_school"], how="inner"),
-                      _with_units(options[~bounded], units)], ignore_index=True)
+                      options[~bounded].merge(targets, on="to_stage", how="inner")], ignore_index=True)
     rows = rows[rows["dest_school"] != rows["school_id"]]
-    not_to = pins[pins["kind"] == "not_to_school"][["teacher_id", "school_id"]]
     teacher = rows["first_teacher"].where(rows["singleton"].astype(bool))
     # Wish ranks by a merge on (teacher, school): this runs on every (option, unit) row.
     wished = [(t, school, r) for t in teacher.dropna().unique() if volunteer[t]
@@ -519,13 +557,13 @@ def _direct_arcs(
     origin_idx = rows["school_id"].map(school_index).to_numpy(dtype=int)
     dest_idx = rows["dest_school"].map(school_index).to_numpy(dtype=int)
     rows = rows.assign(km=distance[origin_idx, dest_idx])
-    must_move = set(teachers.loc[teachers["pin_must_move"], "teacher_id"])
+    must_move = rules.must_move
     chosen = (rows["wish_rank"] > 0) | pinned_to.loc[rows.index].notna() | teacher.loc[rows.index].isin(must_move)
     if policy.plan.max_km is not None:
         near = (rows["km"] <= policy.plan.max_km) | (rows["wish_rank"] > 0)
         rows, chosen = rows[near], chosen[near]
     allowed = _allowed(rows, facts, prune=False)
-    if prune:
+    if rules.prune:
         need = _allowed(rows.assign(slot="subject"), facts, prune=True) | _allowed(rows.assign(slot="generic"), facts,
                                                                                  prune=True)
         allowed &= need | chosen
@@ -657,7 +695,10 @@ def _cost_arcs(arcs: pd.DataFrame, units: pd.DataFrame, policy: Policy) -> pd.Da
     arcs.insert(0, "arc", np.arange(len(arcs)))
     # Labels as categories: a school-to-school model has a million arcs, and eight string columns
     # of Python objects took 500 MB of the 567 MB (5,000 teachers).
-    return arcs.astype({col: "category" for col in LABEL_COLUMNS})
+    arcs = arcs.astype({col: "category" for col in LABEL_COLUMNS})
+    for col in LABEL_COLUMNS:  # the categories present, as if made from the labels themselves
+        arcs[col] = arcs[col].cat.remove_unused_categories()
+    return arcs
 
 
 #: The arc columns that hold labels (school, unit, subject, kind codes), stored as categories.
