@@ -503,10 +503,14 @@ def _direct_arcs(
                   "move_type": options["move_type"], "kind": pd.Series(["direct"])}
     categories = {col: pd.CategoricalDtype(sorted(set(values.dropna()))) for col, values in categories.items()}
     per_option = max(int(targets.groupby("to_stage").size().max()), 1)
-    step = max(1, 200_000 // per_option)
+    step = max(1, DIRECT_SLICE_ROWS // per_option)
     frames = [_direct_rows(options.iloc[i:i + step], bounded.iloc[i:i + step], limited[i:i + step], shared)
               .astype(categories) for i in range(0, len(options), step)]
     return pd.concat(frames, ignore_index=True)
+
+
+#: About how many (option, unit) rows `_direct_arcs` crosses at a time.
+DIRECT_SLICE_ROWS = 200_000
 
 
 @dataclass
