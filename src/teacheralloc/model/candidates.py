@@ -493,9 +493,10 @@ def _direct_arcs(
     bounded = pd.Series([x is not None for x in limited], index=options.index)
     targets = units[["unit", "school_id", "stage", "level"]].rename(
         columns={"unit": "dest", "school_id": "dest_school", "stage": "to_stage", "level": "dest_level"})
-    shared = _DirectRules(wishes, volunteer, to_school, pins[pins["kind"] == "not_to_school"][["teacher_id", "school_id"]],
-                          set(teachers.loc[teachers["pin_must_move"], "teacher_id"]), targets, facts, distance,
-                          school_index, policy, prune)
+    not_to = pins[pins["kind"] == "not_to_school"][["teacher_id", "school_id"]]
+    must_move = set(teachers.loc[teachers["pin_must_move"], "teacher_id"])
+    shared = _DirectRules(wishes, volunteer, to_school, not_to, must_move, targets, facts, distance, school_index,
+                          policy, prune)
     # In slices of about 200,000 (option, unit) rows, each kept with its labels as categories: the
     # whole cross product of a 5,000-teacher county held 600 MB of Python strings at once.
     categories = {"origin": options["origin"], "school_id": options["school_id"], "dest": targets["dest"],
