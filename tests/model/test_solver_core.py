@@ -157,3 +157,32 @@ def test_a_restricted_mip_starts_from_its_hint_and_a_node_limit_keeps_it(built) 
     assert result.found
     assert result.objective <= solver.objective_at(hint) + 1e-6
     assert np.all(result.values[fix] == 0)
+
+
+def test_a_full_mip_that_stops_without_a_bound_keeps_the_lp_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`plan.lower_tier_seconds` > 0 runs a lower tier's full MIP; when HiGHS stops before it has a bound
+    (dual bound −inf), the tier keeps the LP bound instead of failing (a 3,000-teacher county's wishes
+    tier crashed with "cannot convert float infinity to integer")."""
+    from ortools.math_opt import result_pb2
+
+    from teacheralloc.model.solve import _Result, _solve_tier
+
+    model = LinearModel()
+    x = model.add_variables(2, 0.0, 5.0, integer=True)
+    (row,) = model.add_rows(1.5, np.inf, 1)
+    model.add_terms([row, row], x)
+    arcs = pd.DataFrame({"group": [0, 1], "dest": ["a", "b"]})
+    solver = _Solver(SimpleNamespace(model=model, flow=x, candidates=SimpleNamespace(arcs=arcs)), 0)
+    solver.objective = Linear(x, np.array([1.0, 1.0]))  # whole-number: the bound is rounded up, 1.5 → 2
+
+    def mip(seconds, gap=1e-9, fix=None, values=None, relax_rows=None, hint=None, nodes=None):
+        if fix is not None:  # the restricted MIPs find nothing, so the full MIP runs
+            return _Result(result_pb2.SolveResultProto(), solver.position, solver.size)
+        stopped = _Result.known(hint, solver.objective_at(hint))
+        stopped.dual_bound = -np.inf
+        return stopped
+
+    monkeypatch.setattr(solver, "mip", mip)
+    solved = _solve_tier(solver, 60, 1e-9, 0.005, np.array([3.0, 0.0]), lower_tier_seconds=30)
+    assert solved is not None
+    assert solved.value == 3 and solved.bound == 2 and not solved.optimal

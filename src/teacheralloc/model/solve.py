@@ -560,6 +560,7 @@ def _solve_tier(solver: _Solver, seconds: float, exact: float, accept: float, in
     log.debug("full MIP %s at %.2fs", full.reason, time.perf_counter() - start)
     if full.found and (best is None or full.objective <= best.objective):
         best = full
+    if math.isfinite(full.dual_bound):  # the whole model's bound; none when HiGHS stopped before one
         bound = max(bound, math.ceil(full.dual_bound - 1e-6) if whole_objective else full.dual_bound)
     if best is None:
         return None
