@@ -129,16 +129,21 @@ def test_a_hinted_mip_starts_from_the_hint(built) -> None:
     assert hinted.objective <= at_hint + 1e-6
 
 
-def test_a_whole_number_objective_rounds_its_bound_up() -> None:
-    """x + y ≥ 1.5 with x, y integer: the LP bound 1.5 is no integer plan's value; the bound is 2."""
-    from teacheralloc.model.solve import _solve_tier
-
+def _one_and_a_half() -> tuple[_Solver, np.ndarray]:
+    """x + y ≥ 1.5, x and y integer in [0, 5]: its solver and the two variables."""
     model = LinearModel()
     x = model.add_variables(2, 0.0, 5.0, integer=True)
     (row,) = model.add_rows(1.5, np.inf, 1)
     model.add_terms([row, row], x)
     arcs = pd.DataFrame({"group": [0, 1], "dest": ["a", "b"]})
-    solver = _Solver(SimpleNamespace(model=model, flow=x, candidates=SimpleNamespace(arcs=arcs)), 0)
+    return _Solver(SimpleNamespace(model=model, flow=x, candidates=SimpleNamespace(arcs=arcs)), 0), x
+
+
+def test_a_whole_number_objective_rounds_its_bound_up() -> None:
+    """x + y ≥ 1.5 with x, y integer: the LP bound 1.5 is no integer plan's value; the bound is 2."""
+    from teacheralloc.model.solve import _solve_tier
+
+    solver, x = _one_and_a_half()
     solver.objective = Linear(x, np.array([1.0, 1.0]))
     assert solver.whole_objective()
     solved = _solve_tier(solver, 60, 1e-9, 1e-9, None)
@@ -167,12 +172,7 @@ def test_a_full_mip_that_stops_without_a_bound_keeps_the_lp_bound(monkeypatch: p
 
     from teacheralloc.model.solve import _Result, _solve_tier
 
-    model = LinearModel()
-    x = model.add_variables(2, 0.0, 5.0, integer=True)
-    (row,) = model.add_rows(1.5, np.inf, 1)
-    model.add_terms([row, row], x)
-    arcs = pd.DataFrame({"group": [0, 1], "dest": ["a", "b"]})
-    solver = _Solver(SimpleNamespace(model=model, flow=x, candidates=SimpleNamespace(arcs=arcs)), 0)
+    solver, x = _one_and_a_half()
     solver.objective = Linear(x, np.array([1.0, 1.0]))  # whole-number: the bound is rounded up, 1.5 → 2
 
     def mip(seconds, gap=1e-9, fix=None, values=None, relax_rows=None, hint=None, nodes=None):
