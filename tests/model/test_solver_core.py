@@ -145,11 +145,45 @@ def test_a_whole_number_objective_rounds_its_bound_up() -> None:
 
     solver, x = _one_and_a_half()
     solver.objective = Linear(x, np.array([1.0, 1.0]))
-    assert solver.whole_objective()
+    assert solver.objective_step() == 1
     solved = _solve_tier(solver, 60, 1e-9, 1e-9, None)
     assert solved.bound == 2 and solved.value == pytest.approx(2.0) and solved.optimal
     solver.objective = Linear(x, np.array([1.0, 0.5]))
-    assert not solver.whole_objective()
+    assert solver.objective_step() == 0.5
+    solver.objective = Linear(x, np.array([1.0, np.pi]))
+    assert solver.objective_step() is None
+
+
+@pytest.mark.parametrize(("right_side", "step", "optimum"), [(3.0, 1.0, 2.0), (2.5, None, 1.5)])
+def test_a_shortage_variable_of_whole_rows_is_on_the_grid(monkeypatch: pytest.MonkeyPatch, right_side: float,
+                                                          step: float | None, optimum: float) -> None:
+    """min s + x with s + 2x ≥ 3, x integer, s ≥ 0 continuous (a shortage): the LP gives 1.5 (x = 1.5),
+    every integer plan 2; s is whole at any optimum since its row is whole, so the LP bound rounds up to
+    2 and the first restricted MIP's 2 is proven optimal with no full MIP. With a fractional right side
+    (2.5) s may be fractional: no grid, and it takes the full MIP to prove 1.5 (LP 1.25)."""
+    from teacheralloc.model.solve import _solve_tier
+
+    model = LinearModel()
+    x = model.add_variables(1, 0.0, 5.0, integer=True)
+    s = model.add_variables(1, 0.0, np.inf)
+    (row,) = model.add_rows(right_side, np.inf, 1)
+    model.add_terms([row, row], [s[0], x[0]], [1.0, 2.0])
+    arcs = pd.DataFrame({"group": [0], "dest": ["a"]})
+    solver = _Solver(SimpleNamespace(model=model, flow=x, candidates=SimpleNamespace(arcs=arcs)), 0)
+    solver.objective = Linear(np.array([s[0], x[0]]), np.array([1.0, 1.0]))
+    assert solver.objective_step() == step
+    full_mips = []
+    real_mip = solver.mip
+
+    def counting_mip(*args, **kwargs):
+        if kwargs.get("fix") is None:
+            full_mips.append(1)
+        return real_mip(*args, **kwargs)
+
+    monkeypatch.setattr(solver, "mip", counting_mip)
+    solved = _solve_tier(solver, 60, 1e-9, 1e-9, None)
+    assert solved.optimal and solved.value == pytest.approx(optimum) and solved.bound == pytest.approx(optimum)
+    assert len(full_mips) == (0 if step else 1)
 
 
 def test_a_restricted_mip_starts_from_its_hint_and_a_node_limit_keeps_it(built) -> None:

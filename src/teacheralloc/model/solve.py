@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 import pandas as pd
@@ -169,6 +170,8 @@ class _Solver:
         self.row_bounds = built.model.row_bounds()
         self._stacked = (*built.model.matrix(), *self.row_bounds)  # see `_rows`
         self._stacked_holds = 0
+        self._base_entries = len(self._stacked[0])
+        self._implied: np.ndarray | None = None  # see `_implied_integer`
 
     def _neighbour_keys(self, built: AllocationModel) -> list[np.ndarray]:
         """Arc keys (group, destination) by variable id, for `neighbours`; -1 elsewhere."""
@@ -207,12 +210,56 @@ class _Solver:
         """`values` with the integer variables rounded to whole numbers."""
         return np.where(self.integer, np.rint(values), values)
 
-    def whole_objective(self) -> bool:
-        """Whether every integer solution has a whole-number objective (whole coefficients on integer
-        variables only): then a bound may be rounded up, e.g. the wishes tier's LP bound −135.19 → −135."""
+    def objective_step(self) -> float | None:
+        """The grid every optimal value of the current objective lies on (its constant plus whole multiples
+        of a step), or None. It exists when every variable of the objective is integer or implied integer
+        (a continuous shortage variable whose one row holds otherwise only whole terms on integer variables,
+        with whole bounds: at an optimum it sits at a whole number, since nothing but its row pushes it up)
+        and the coefficients are whole multiples of one step. A bound may then be rounded up to the grid:
+        the wishes tier's LP bound −135.19 → −135; a subject tier's 49.8 → 50 (weights 1 and 2), which
+        proves the whole-teacher plan optimal without a full MIP."""
         objective = self.objective
-        return (bool(self.integer[objective.columns].all()) and float(objective.constant).is_integer()
-                and bool(np.all(np.abs(objective.coefs - np.rint(objective.coefs)) < 1e-12)))
+        columns, coefs = objective.columns, objective.coefs
+        implied = self._implied_integer().copy()
+        for expression, _ in self.holds:  # an earlier tier that rewards a shortage could push it up
+            implied[expression.columns[expression.coefs < 0]] = False
+        if not np.all(self.integer[columns] | (implied[columns] & (coefs >= 0))):
+            return None
+        step = Fraction(0)
+        for coef in np.unique(np.abs(coefs[coefs != 0])):
+            exact = Fraction(float(coef)).limit_denominator(1000)
+            if abs(float(exact) - coef) > 1e-12:
+                return None
+            step = Fraction(math.gcd(step.numerator, exact.numerator), math.lcm(step.denominator, exact.denominator))
+        return float(step) if step else None
+
+    def round_up(self, bound: float, step: float | None) -> float:
+        """`bound` rounded up to the objective's grid (`objective_step`); a relative 1e-6 absorbs the LP's
+        own tolerance, so a bound a hair above a grid point stays there."""
+        if step is None or not math.isfinite(bound):
+            return bound
+        constant = self.objective.constant
+        slack = 1e-6 * max(1.0, abs(bound))
+        return constant + step * math.ceil((bound - constant - slack) / step)
+
+    def _implied_integer(self) -> np.ndarray:
+        """Continuous variables with a whole value at any optimum that lowers them (see `objective_step`)."""
+        if self._implied is None:
+            rows, columns, coefs = (part[:self._base_entries] for part in self._stacked[:3])
+            row_lower, row_upper = self.row_bounds
+
+            def whole(x: np.ndarray) -> np.ndarray:  # an infinite bound counts as whole
+                with np.errstate(invalid="ignore"):
+                    return np.isinf(x) | (np.abs(x - np.rint(x)) < 1e-9)
+
+            single = ~self.integer & (np.bincount(columns, minlength=self.size) == 1)
+            single &= whole(self.lower) & whole(self.upper)
+            loose = ~self.integer[columns] | ~whole(coefs)  # entries that are not whole terms on integers
+            clean_row = (np.bincount(rows[loose], minlength=len(row_lower)) == 1) & whole(row_lower) & whole(row_upper)
+            ok = single[columns] & clean_row[rows] & (np.abs(np.abs(coefs) - 1.0) < 1e-12)
+            self._implied = np.zeros(self.size, dtype=bool)
+            self._implied[columns[ok]] = True
+        return self._implied
 
     def objective_at(self, values: np.ndarray) -> float:
         """The current objective at `values`."""
@@ -507,10 +554,8 @@ def _solve_tier(solver: _Solver, seconds: float, exact: float, accept: float, in
         if incumbent is None:
             raise SolverTimeout("时间不足：第一层目标未能在时限内求解，请加大 --time-limit")
         return _TierSolve(float("nan"), float("-inf"), False, None)
-    bound = relaxed.objective
-    whole_objective = solver.whole_objective()
-    if whole_objective:
-        bound = math.ceil(bound - 1e-6)
+    step = solver.objective_step()
+    bound = solver.round_up(relaxed.objective, step)
     integer = solver.integer
     rounded = solver.whole(relaxed.values)
     whole = ~integer | (np.abs(relaxed.values - rounded) < 1e-6)
@@ -561,7 +606,7 @@ def _solve_tier(solver: _Solver, seconds: float, exact: float, accept: float, in
     if full.found and (best is None or full.objective <= best.objective):
         best = full
     if math.isfinite(full.dual_bound):  # the whole model's bound; none when HiGHS stopped before one
-        bound = max(bound, math.ceil(full.dual_bound - 1e-6) if whole_objective else full.dual_bound)
+        bound = max(bound, solver.round_up(full.dual_bound, step))
     if best is None:
         return None
     return _TierSolve(best.objective, bound, within(best.objective, exact), best.values)
