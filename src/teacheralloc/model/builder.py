@@ -73,10 +73,14 @@ class LinearModel:
 
     def add_terms(self, rows: np.ndarray, columns: np.ndarray, coefs: object = 1.0) -> None:
         """Coefficients of variables in rows (repeated pairs add up)."""
-        index = np.int32 if max(self.num_rows, self.num_variables) < 2**31 - 1 else np.int64  # half the memory
-        rows = np.asarray(rows, dtype=np.int64).astype(index)
-        columns = np.asarray(columns, dtype=np.int64).astype(index)
+        rows = np.asarray(rows, dtype=np.int64).astype(self._index)
+        columns = np.asarray(columns, dtype=np.int64).astype(self._index)
         self._terms.append((rows, columns, np.broadcast_to(np.asarray(coefs, dtype=float), rows.shape).copy()))
+
+    @property
+    def _index(self) -> type[np.signedinteger]:
+        """Row and variable ids as int32 while they fit: half the memory of int64."""
+        return np.int32 if max(self.num_rows, self.num_variables) < 2**31 - 1 else np.int64
 
     def bounds(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Variable lower bounds, upper bounds and integrality, by id."""
@@ -114,8 +118,7 @@ class LinearModel:
             keys = keys[starts]
         keep = coefs != 0
         keys = keys[keep]
-        index = np.int32 if max(self.num_rows, self.num_variables) < 2**31 - 1 else np.int64
-        self._matrix = ((keys // width).astype(index), (keys % width).astype(index), coefs[keep])
+        self._matrix = ((keys // width).astype(self._index), (keys % width).astype(self._index), coefs[keep])
         self._terms = []
         return self._matrix
 
