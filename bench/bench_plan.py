@@ -36,6 +36,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", nargs="*", default=["sample", "20000", "20000@0.97"])
     parser.add_argument("--time-limit", type=float, default=120.0)
+    parser.add_argument("--policy", type=Path, default=None,
+                        help="policy overrides for every case (e.g. plan.priced_paths for larger counties)")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -49,8 +51,9 @@ def main() -> None:
                 subprocess.run([*CLI, "sample", str(data), "--teachers", teachers, *extra], check=True,
                                capture_output=True)
             out = Path(tmp) / f"plan-{case}"
+            extra = ["--policy", str(args.policy)] if args.policy else []
             wall, peak_mb, done = run(["plan", str(data), "--out", str(out), "--quiet", "--as-of", "2026-09-01",
-                                       "--time-limit", str(args.time_limit)])
+                                       "--time-limit", str(args.time_limit), *extra])
             if done.returncode != 0:
                 print(f"{case}: failed\n{done.stderr[-2000:]}")
                 continue

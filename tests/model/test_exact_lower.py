@@ -19,7 +19,7 @@ from teacheralloc.policy import Policy
 from teacheralloc.sample import generate_county
 
 POLICY = Policy.default()
-POOLED = POLICY.model_copy(update={"plan": POLICY.plan.model_copy(update={"exact_distance_arcs": 0})})
+POOLED = POLICY.model_copy(update={"plan": POLICY.plan.model_copy(update={"exact_distance_arcs": 0, "priced_paths": 0})})
 
 
 @cache

@@ -54,11 +54,12 @@ class LinearModel:
         self.num_variables = 0
         self.num_rows = 0
 
-    def add_variables(self, count: int, lower: object = 0.0, upper: object = INF, integer: bool = False) -> np.ndarray:
-        """`count` new variables; returns their ids."""
+    def add_variables(self, count: int, lower: object = 0.0, upper: object = INF, integer: object = False
+                      ) -> np.ndarray:
+        """`count` new variables (bounds and integrality each one value or one per variable); their ids."""
         self._lower.append(np.broadcast_to(np.asarray(lower, dtype=float), (count,)).copy())
         self._upper.append(np.broadcast_to(np.asarray(upper, dtype=float), (count,)).copy())
-        self._integer.append(np.full(count, integer, dtype=bool))
+        self._integer.append(np.broadcast_to(np.asarray(integer, dtype=bool), (count,)).copy())
         ids = np.arange(self.num_variables, self.num_variables + count, dtype=np.int64)
         self.num_variables += count
         return ids

@@ -70,6 +70,7 @@ class Solution:
     status: str
     model_size: dict[str, int]
     exact_lower: bool = False  # the lower tiers were solved on school-to-school arcs after the pooled ones
+    priced: bool = False  # ... on school-to-school paths priced from the pooled model (model/paths.py)
 
 
 @contextlib.contextmanager
@@ -101,6 +102,7 @@ class _Result:
         self.values: np.ndarray | None = None
         self.duals: np.ndarray | None = None  # by row id, when asked for (`rows` > 0)
         self.objective = float("nan")
+        self.bound = float("nan")  # a proven lower bound where it is not the objective (priced columns)
         self.basis = None
         for solution in proto.solutions:
             if solution.HasField("primal_solution") and solution.primal_solution.feasibility_status == 2:
@@ -159,7 +161,13 @@ class _Solver:
         self.position = np.arange(self.size, dtype=np.int64)  # variable id → position: the same here
         self.lower, self.upper, self.integer = built.model.bounds()
         self.objective: Linear = Linear(np.zeros(0, dtype=np.int64), np.zeros(0))
+        self.tier: str | None = None  # the tier `objective` is, when it is one (for pricing columns not held)
         self.holds: list[tuple[Linear, float]] = []
+        self.hold_names: list[str | None] = []
+        #: Column generation beyond the model's own variables (`paths.PathSpace.pricer`): called with the
+        #: solver, an optimal LP result and the held variables' reduced costs once none of them prices
+        #: negative; returns whether columns joined and a proven bound on the whole LP (or None).
+        self.pricer: Callable[[_Solver, _Result, np.ndarray], tuple[bool, float | None]] | None = None
         self.basis: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # (variable ids, their, rows') status
         self.flows = np.zeros(self.size, dtype=bool)
         self.flows[built.flow] = True
@@ -178,7 +186,9 @@ class _Solver:
         keys = []
         for column in ("group", "dest"):
             values = built.candidates.arcs[column]
-            if isinstance(values.dtype, pd.CategoricalDtype):  # its codes: -1 where the arc has no such end
+            if pd.api.types.is_integer_dtype(values.dtype):  # ids as they are (-1: no such end)
+                codes = values.to_numpy(dtype=np.int64)
+            elif isinstance(values.dtype, pd.CategoricalDtype):  # its codes: -1 where the arc has no such end
                 codes = values.cat.codes.to_numpy(dtype=np.int64)
                 if "" in values.cat.categories:
                     codes = np.where(codes == values.cat.categories.get_loc(""), -1, codes)
@@ -200,11 +210,38 @@ class _Solver:
             out |= np.isin(key, touched) & (key >= 0)
         return out | self.cover
 
-    def hold(self, expression: Linear, upper: float) -> None:
-        """Keep `expression` ≤ `upper` in every later solve (an earlier tier at its optimum); its terms
-        sorted by variable, so the rows with the holds appended stay row-major."""
+    def hold(self, expression: Linear, upper: float, name: str | None = None) -> None:
+        """Keep `expression` ≤ `upper` in every later solve (an earlier tier at its optimum, `name`); its
+        terms sorted by variable, so the rows with the holds appended stay row-major."""
         order = np.argsort(expression.columns, kind="stable")
         self.holds.append((Linear(expression.columns[order], expression.coefs[order], expression.constant), upper))
+        self.hold_names.append(name)
+
+    def grow(self, built: AllocationModel, keys: list[np.ndarray]) -> None:
+        """The model gained flow variables (priced columns, appended with the highest ids, `keys` their
+        neighbour keys): every array follows, they join the working set, and the objective and the holds
+        take the tiers' new terms."""
+        grown = built.model.num_variables - self.size
+        self.size = built.model.num_variables
+        self.position = np.arange(self.size, dtype=np.int64)
+        self.lower, self.upper, self.integer = built.model.bounds()
+        self.flows = np.r_[self.flows, np.ones(grown, dtype=bool)]
+        self.working = np.r_[self.working, np.ones(grown, dtype=bool)]
+        self.cover = np.r_[self.cover, np.zeros(grown, dtype=bool)]
+        self.keys = [np.r_[key, new] for key, new in zip(self.keys, keys, strict=True)]
+        if self.tier is not None:
+            self.objective = built.tiers[self.tier]
+        for offset, name in enumerate(self.hold_names):
+            if name is not None:
+                expression, upper = built.tiers[name], self.holds[offset][1]
+                order = np.argsort(expression.columns, kind="stable")
+                self.holds[offset] = (Linear(expression.columns[order], expression.coefs[order], expression.constant),
+                                      upper)
+        self._stacked = (*built.model.matrix(), *self.row_bounds)
+        self._stacked_holds = 0
+        self._base_entries = len(self._stacked[0])
+        self._implied = None
+        self._base = None
 
     def whole(self, values: np.ndarray) -> np.ndarray:
         """`values` with the integer variables rounded to whole numbers."""
@@ -388,10 +425,11 @@ class _Solver:
         from the last optimal basis; the result covers every variable (zero outside the set)."""
         start = time.perf_counter()
         if include is not None:
-            self.working |= include & self.flows
-        rows, columns, coefs, lower, upper = self._rows()  # row-major: each round's model keeps this order
-        cost = np.bincount(self.objective.columns, weights=self.objective.coefs, minlength=self.size)
+            self.working[:len(include)] |= include & self.flows[:len(include)]
+        best: _Result | None = None  # with a pricer: the last optimal restricted LP, with its proven bound
         while True:
+            rows, columns, coefs, lower, upper = self._rows()  # row-major: each round's model keeps this order
+            cost = np.bincount(self.objective.columns, weights=self.objective.coefs, minlength=self.size)
             params = _params(seconds - (time.perf_counter() - start), self.seed)
             params.lp_algorithm = mathopt.LPAlgorithm.PRIMAL_SIMPLEX
             proto = self._restricted(rows, columns, coefs, lower, upper, cost)
@@ -400,7 +438,8 @@ class _Solver:
                 self.working[:] = True
                 continue
             if not result.optimal or result.duals is None:
-                return result
+                # Out of time while pricing: the last restricted optimum is feasible, with its bound.
+                return best if best is not None and not result.infeasible else result
             if result.basis is not None:
                 self.basis = (np.asarray(result.basis.variable_status.ids, dtype=np.int64),
                               np.asarray(result.basis.variable_status.values, dtype=np.int64),
@@ -411,6 +450,14 @@ class _Solver:
             log.debug("LP round: %d columns, objective %.4f, %d priced negative", int(self.working.sum()),
                       result.objective, negative)
             if not negative:
+                if self.pricer is None:
+                    return result
+                joined, bound = self.pricer(self, result, reduced_cost)
+                result.bound = max(bound, best.bound) if bound is not None and best is not None else \
+                    (bound if bound is not None else float("-inf"))
+                best = result
+                if joined:
+                    continue  # columns not held priced negative and joined
                 return result
             # The most negative first, at most a tenth more columns a round; and at least 2 % of the arcs
             # (the next cheapest too), since a round costs a solve however few columns join.
@@ -513,7 +560,7 @@ def tier_before(name: str, candidates: Candidates, policy: Policy) -> float:
 
 def _value_without_moves(built: AllocationModel, solver: _Solver, name: str, params: SolveParams) -> float:
     """A tier's value if nobody moves (for the subject tier a small MIP: who teaches what)."""
-    solver.objective = built.tiers[name]
+    solver.objective, solver.tier = built.tiers[name], name
     flows = np.zeros(solver.size, dtype=bool)
     flows[built.flow] = True
     # nobody moves, pinned teachers included
@@ -554,19 +601,24 @@ def _solve_tier(solver: _Solver, seconds: float, exact: float, accept: float, in
         if incumbent is None:
             raise SolverTimeout("时间不足：第一层目标未能在时限内求解，请加大 --time-limit")
         return _TierSolve(float("nan"), float("-inf"), False, None)
+    incumbent = _padded(incumbent, solver.size)  # priced columns may have joined during the LP
     step = solver.objective_step()
-    bound = solver.round_up(relaxed.objective, step)
+    # Priced columns may stop short of the LP optimum, with a proven bound below it (`_Solver.lp`).
+    bound = solver.round_up(relaxed.objective if math.isnan(relaxed.bound) else relaxed.bound, step)
     integer = solver.integer
     rounded = solver.whole(relaxed.values)
     whole = ~integer | (np.abs(relaxed.values - rounded) < 1e-6)
-    log.debug("LP %.4f in %.2fs, %d fractional", bound, time.perf_counter() - start, int((~whole).sum()))
-    if whole.all():
-        return _TierSolve(bound, bound, True, rounded)
+    log.debug("LP %.4f (bound %.4f) in %.2fs, %d fractional", relaxed.objective, bound, time.perf_counter() - start,
+              int((~whole).sum()))
 
     def within(value: float, share: float) -> bool:
         # The earlier tiers are held with a relative slack of `exact`, which the LP bound may use:
         # allow ten times that before calling a value above the bound.
         return value <= bound + max(share, 10 * exact) * max(1.0, abs(bound)) + 1e-6
+
+    if whole.all() and (math.isnan(relaxed.bound) or within(relaxed.objective, accept)):
+        value = relaxed.objective if not math.isnan(relaxed.bound) else bound
+        return _TierSolve(value, bound, within(value, exact), rounded)
 
     # Restrict the MIP to the arcs the LP or the last integer solution use (every other integer
     # variable held at zero): the incumbent keeps it feasible, the LP's support lets it reach the bound.
@@ -633,13 +685,13 @@ def solve_tiers(
     solver = solver or _Solver(built, params.seed)
     tolerance = policy.plan.tier_tolerance
     for tier in known:
-        solver.hold(built.tiers[tier.name], _held(tier.value, tolerance))
+        solver.hold(built.tiers[tier.name], _held(tier.value, tolerance), tier.name)
     incumbent: np.ndarray | None = None
     if start_flows is not None:
         fix = solver.flows
         planned = np.zeros(solver.size)
         planned[built.flow] = start_flows
-        solver.objective = built.tiers[names[0]]
+        solver.objective, solver.tier = built.tiers[names[0]], names[0]
         completed = solver.mip(params.time_limit_s - (time.perf_counter() - start), fix=fix, values=planned)
         if not completed.found:
             return np.zeros(len(built.flow)), (), "no_start"
@@ -652,7 +704,7 @@ def solve_tiers(
         befores["subject"] = _value_without_moves(built, solver, "subject", params)
     for name in names:
         expression = built.tiers[name]
-        solver.objective = expression
+        solver.objective, solver.tier = expression, name
         remaining = params.time_limit_s - (time.perf_counter() - start)
         tier_start = time.perf_counter()
         accept = tolerance if name in EXACT_TIERS else max(tolerance, policy.plan.lower_tier_gap)
@@ -676,9 +728,16 @@ def solve_tiers(
         if progress:
             progress(_progress_line(order, results[-1]))
         if name != names[-1]:
-            solver.hold(expression, _held(solved.value, tolerance))
+            solver.hold(built.tiers[name], _held(solved.value, tolerance), name)
             _release_memory()
     return values, tuple(results), status
+
+
+def _padded(values: np.ndarray | None, size: int) -> np.ndarray | None:
+    """`values` with zeros for the variables added since (priced columns are appended)."""
+    if values is None or len(values) >= size:
+        return values
+    return np.r_[values, np.zeros(size - len(values))]
 
 
 def _held(value: float, tolerance: float) -> float:
@@ -689,6 +748,7 @@ def _held(value: float, tolerance: float) -> float:
 def _at_last_plan(built: AllocationModel, values: np.ndarray, names: tuple[str, ...], befores: dict[str, float]
                   ) -> list[TierResult]:
     """Tiers the time limit left unsolved, reported at the last plan found (`values`: every variable)."""
+    values = _padded(values, built.model.num_variables)
     return [TierResult(name=name, label=TIER_LABELS[name], before=befores[name], value=built.tiers[name].at(values),
                        bound=float("-inf"), status="time_limit", seconds=0.0) for name in names]
 
@@ -748,22 +808,28 @@ def solve_county(
     order = tuple(policy.plan.tiers)
     split = min([order.index(name) for name in LOWER_TIERS if name in order], default=len(order))
     exact = None
-    if candidates.mode == "hub" and params.mode is None and split < len(order) and \
-            _pairs_estimate(candidates) <= policy.plan.exact_distance_arcs:
+    lower = candidates.mode == "hub" and params.mode is None and split < len(order)
+    estimate = _pairs_estimate(candidates) if lower else 0
+    prune = policy.plan.prune_destinations if params.prune is None else params.prune
+    priced = lower and policy.plan.exact_distance_arcs < estimate <= policy.plan.priced_paths and not prune
+    if lower and (estimate <= policy.plan.exact_distance_arcs or priced):
         with ThreadPoolExecutor(max_workers=1) as pool:
             # Built while the pooled tiers solve (the solver releases the GIL): ~0.7 s on the sample county.
-            exact_model = pool.submit(_exact_model, county, norms, policy, pins, params.seed)
+            exact_model = None if priced else pool.submit(_exact_model, county, norms, policy, pins, params.seed)
             values, tiers, status = solve_tiers(built, params, None, names=order[:split], started=started)
             if progress:
                 for tier in tiers:
                     progress(_progress_line(order, tier))
             if status in ("optimal", "feasible"):
-                exact = _solve_exact(*exact_model.result(), candidates, values, tiers, params, progress, started)
+                exact = _solve_paths(built, values, tiers, params, progress, started) if priced else \
+                    _solve_exact(*exact_model.result(), candidates, values, tiers, params, progress, started)
         if exact is not None:
             candidates, pairs_built, values, rest, rest_status = exact
             tiers = tiers + rest
             status = rest_status if rest_status != "optimal" else status
             size = {**size, "exact_arcs": len(candidates.arcs), "exact_variables": pairs_built.model.num_variables}
+            if priced:
+                size["priced_paths"] = estimate
         elif status == "time_limit":  # the lower tiers at the last plan found, as solve_tiers reports them
             last = np.zeros(built.model.num_variables)
             last[built.flow] = values
@@ -777,7 +843,7 @@ def solve_county(
     flows = candidates.arcs.assign(flow=np.rint(values).astype(int))
     flows = flows[flows["flow"] > 0].reset_index(drop=True)
     return Solution(candidates=candidates, norms=norms, flows=flows, tiers=tiers, status=status, model_size=size,
-                    exact_lower=exact is not None)
+                    exact_lower=exact is not None, priced=exact is not None and priced)
 
 
 #: Tiers whose value depends on which school sends to which (distances, wishes): exact on school-to-school arcs.
@@ -845,6 +911,37 @@ def _solve_exact(
         log.warning("exact tiers skipped: the pooled plan does not fit the school-to-school model")
         return None
     return pairs, built, values, tiers, status
+
+
+def _solve_paths(
+    hub: AllocationModel, values: np.ndarray, known: tuple[TierResult, ...], params: SolveParams,
+    progress: Callable[[str], None] | None, started: float,
+) -> tuple[Candidates, AllocationModel, np.ndarray, tuple[TierResult, ...], str] | None:
+    """The lower tiers on school-to-school paths priced from the pooled model (`paths`): for counties
+    whose school-to-school model is too big to build (20,000 teachers: 14.6 million arcs), the same
+    exact distances and bounds, holding only the paths the LPs use. Started from the pooled plan
+    routed; None when it does not fit (never seen)."""
+    from teacheralloc.model.paths import PathSpace
+    from teacheralloc.model.routes import route_flows
+
+    flows = hub.candidates.arcs.assign(flow=np.rint(values).astype(int))
+    routes = route_flows(hub.candidates, flows[flows["flow"] > 0].reset_index(drop=True))
+    try:
+        space = PathSpace(hub, routes)
+    except ValueError as error:  # the routed plan is not a set of paths (never seen): the pooled tiers stand
+        log.warning("priced paths skipped: %s", error)
+        return None
+    solver = _Solver(space.built, params.seed)
+    solver.pricer = space.pricer
+    order = tuple(hub.policy.plan.tiers)
+    rest = order[len(known):]
+    values, tiers, status = solve_tiers(space.built, params, progress, names=rest, known=known,
+                                        start_flows=space.start, started=started, exact_distances=True, solver=solver)
+    if status == "no_start":
+        log.warning("priced paths skipped: the pooled plan does not fit the path model")
+        return None
+    log.debug("priced paths: %d held of %d", len(space.built.flow), space.paths)
+    return space.candidates(), space.built, values, tiers, status
 
 
 def _quota(candidates: Candidates, moves: pd.DataFrame, policy: Policy) -> dict[str, object]:
@@ -952,7 +1049,8 @@ def plan_county(
                              candidates, policy, set(moves["teacher_id"]))
     notes = [f"求解方式：{'汇集（学校→调配池→学校）' if candidates.mode == 'hub' else '逐对（学校→学校）'}"]
     if solution.exact_lower:
-        notes = ["求解方式：汇集（学校→调配池→学校）求前几层，扰动与意愿两层逐对（学校→学校）按实际距离精确求解"]
+        notes = ["求解方式：汇集（学校→调配池→学校）求前几层，扰动与意愿两层逐对（学校→学校）按实际距离精确求解"
+                 + ("（各路径按对偶价格定价，只加入能改进的路径：列生成）" if solution.priced else "")]
     return Plan(
         moves=moves,
         schools=schools,
