@@ -134,7 +134,12 @@ def gaps_after(plan: Plan) -> dict[str, float]:
 
 
 def tier(plan: Plan, name: str) -> float:
-    return next(t.value for t in plan.tiers if t.name == name)
+    return tier_result(plan, name).value
+
+
+def tier_result(plan: Plan, name: str):
+    """The plan's result for one tier (value, bound, status)."""
+    return next(t for t in plan.tiers if t.name == name)
 
 
 # --------------------------------------------------------------------------------------------------

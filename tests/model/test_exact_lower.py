@@ -12,6 +12,7 @@ from functools import cache
 
 import pytest
 from tests.model.counties import checked_plan as plan_county
+from tests.model.counties import tier_result as tier
 
 from teacheralloc.model.solve import SolveParams
 from teacheralloc.plan import Plan
@@ -30,10 +31,6 @@ def plans(seed: int) -> dict[str, Plan]:
         "pooled": plan_county(county, POOLED),
         "pairs": plan_county(county, POLICY, params=SolveParams(mode="pairs")),
     }
-
-
-def tier(plan: Plan, name: str):
-    return next(t for t in plan.tiers if t.name == name)
 
 
 @pytest.mark.parametrize("seed", [1, 2])

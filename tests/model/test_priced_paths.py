@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from tests.model.counties import checked_plan as plan_county
+from tests.model.counties import tier_result as tier
 
 from teacheralloc.io.pins import empty_pins
 from teacheralloc.model.builder import build_model
@@ -45,10 +46,6 @@ def plans(seed: int) -> dict[str, Plan]:
         "pooled": plan_county(county, POOLED),
         "pairs": plan_county(county, POLICY, params=SolveParams(mode="pairs")),
     }
-
-
-def tier(plan: Plan, name: str):
-    return next(t for t in plan.tiers if t.name == name)
 
 
 @pytest.mark.parametrize("seed", [1, 2])

@@ -438,8 +438,12 @@ class _Solver:
                 self.working[:] = True
                 continue
             if not result.optimal or result.duals is None:
-                # Out of time while pricing: the last restricted optimum is feasible, with its bound.
-                return best if best is not None and not result.infeasible else result
+                if best is None or result.infeasible:
+                    return result
+                # Out of time while pricing: the last restricted optimum is feasible, with its bound (zero
+                # on the columns that joined after it).
+                best.values = _padded(best.values, self.size)
+                return best
             if result.basis is not None:
                 self.basis = (np.asarray(result.basis.variable_status.ids, dtype=np.int64),
                               np.asarray(result.basis.variable_status.values, dtype=np.int64),
