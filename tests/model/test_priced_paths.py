@@ -78,11 +78,12 @@ def test_path_reduced_costs_are_the_decomposition() -> None:
         keep = space.school[i] != space.dest_school[j]
         leaves.append(i[keep])
         arrives.append(j[keep])
-    first = len(space.built.flow)
-    ids = space.add(np.concatenate(leaves), np.concatenate(arrives))
-    assert len(ids) == space.paths - sum(  # every path but those back to the teacher's own school
-        int((space.school[lv][:, None] == space.dest_school[rc][None, :]).sum())
-        for lv, rc in zip(space.blocks.leave, space.blocks.reach, strict=True))
+    space.add(np.concatenate(leaves), np.concatenate(arrives))
+    own = sum(int((space.school[lv][:, None] == space.dest_school[rc][None, :]).sum())
+              for lv, rc in zip(space.blocks.leave, space.blocks.reach, strict=True))
+    paths = np.flatnonzero(space._order_keys >= 0)  # held paths (direct arcs have negative keys)
+    assert len(paths) == space.paths - own  # every path but those back to the teacher's own school
+    ids = space.built.flow[paths]
     model = space.built.model
     rows, columns, coefs = model.matrix()
     rng = np.random.default_rng(0)
@@ -91,13 +92,8 @@ def test_path_reduced_costs_are_the_decomposition() -> None:
     cost = np.zeros(model.num_variables)
     np.add.at(cost, space.built.tiers["disruption"].columns, weight * space.built.tiers["disruption"].coefs)
     reduced = cost - np.bincount(columns, weights=coefs * duals[rows], minlength=model.num_variables)
-    expected = pd.Series(reduced[ids]).groupby(_leave_of_held(space, first)).min()
+    expected = pd.Series(reduced[ids]).groupby(space._order_keys[paths] // space.arc_count).min()
     space.price(duals, {"disruption": weight, "wishes": 0.0})
     got = pd.Series(space.least[expected.index.to_numpy()], index=expected.index)
     assert np.allclose(got.to_numpy(), expected.to_numpy(), atol=1e-9)
 
-
-def _leave_of_held(space: PathSpace, first: int) -> np.ndarray:
-    """The leave arc of each held path from position `first` on (keys are leave × arcs + arrive)."""
-    keys = space._order_keys[first:]
-    return keys // space.arc_count
