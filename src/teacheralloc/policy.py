@@ -202,7 +202,7 @@ class Plan(BaseModel):
     lower_tier_seconds: float = Field(ge=0)
     lower_tier_nodes: int | None = Field(ge=0)
     exact_distance_arcs: int = Field(ge=0)
-    priced_paths: int = Field(3_000_000, ge=0)
+    priced_paths: int = Field(5_000_000, ge=0)
 
     @field_validator("tiers")
     @classmethod
