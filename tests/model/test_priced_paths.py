@@ -97,3 +97,12 @@ def test_path_reduced_costs_are_the_decomposition() -> None:
     got = pd.Series(space.least[expected.index.to_numpy()], index=expected.index)
     assert np.allclose(got.to_numpy(), expected.to_numpy(), atol=1e-9)
 
+
+
+def test_priced_paths_give_the_same_plan_twice() -> None:
+    """Pricing, dropping and the MIPs are deterministic: the same input and settings, the same plan."""
+    first = plans(2)["priced"]
+    second = plan_county(generate_county(num_teachers=300, seed=2), PRICED)
+    assert len(first.moves) > 0
+    assert first.moves.equals(second.moves)
+    assert [(t.name, t.value, t.bound) for t in first.tiers] == [(t.name, t.value, t.bound) for t in second.tiers]
