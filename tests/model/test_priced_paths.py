@@ -106,3 +106,18 @@ def test_priced_paths_give_the_same_plan_twice() -> None:
     assert len(first.moves) > 0
     assert first.moves.equals(second.moves)
     assert [(t.name, t.value, t.bound) for t in first.tiers] == [(t.name, t.value, t.bound) for t in second.tiers]
+
+
+def test_too_little_time_for_pricing_keeps_the_lower_tiers_pooled(monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the time left after the first tiers is short, the lower tiers are solved pooled (a plan cut
+    short while pricing can be worse than the pooled one), still checked and with an honest gap."""
+    import teacheralloc.model.solve as solve
+
+    monkeypatch.setattr(solve, "PRICED_TIME_FACTOR", 1e9)
+    county = generate_county(num_teachers=300, seed=1)
+    short = plan_county(county, PRICED)
+    pooled = plans(1)["pooled"]
+    assert "逐对" not in short.notes[0] and "priced_paths" not in short.model_size
+    for name in ("quota", "headcount", "subject", "balance", "disruption", "wishes"):
+        assert tier(short, name).value >= tier(short, name).bound - 1e-6
+    assert tier(short, "disruption").bound == pytest.approx(tier(pooled, "disruption").bound, rel=1e-6)
