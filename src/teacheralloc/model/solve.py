@@ -848,9 +848,8 @@ def solve_county(
             if pooled_rest:  # too little time left to price paths: the lower tiers pooled, from this plan
                 log.warning("priced paths skipped: %.0f s left after the first tiers", params.time_limit_s -
                             (time.perf_counter() - started))
-                start = values
                 values, rest, rest_status = solve_tiers(built, params, progress, names=order[split:], known=tiers,
-                                                        start_flows=start, started=started)
+                                                        start_flows=values, started=started)
                 if rest_status == "no_start":  # never seen: every tier pooled
                     values, tiers, status = solve_tiers(built, params, progress, started=started)
                 else:
@@ -860,7 +859,7 @@ def solve_county(
                 exact = _solve_paths(built, values, tiers, params, progress, started) if priced else \
                     _solve_exact(*exact_model.result(), candidates, values, tiers, params, progress, started)
         if pooled_rest:
-            pass
+            pass  # the lower tiers were solved pooled above
         elif exact is not None:
             candidates, pairs_built, values, rest, rest_status = exact
             tiers = tiers + rest
