@@ -339,11 +339,12 @@ class PathSpace:
     # Pricing
     # ----------------------------------------------------------------------------------------------
 
-    def price(self, duals: np.ndarray, weights: dict[str, float], tolerance: float = 1e-7
-              ) -> tuple[np.ndarray, np.ndarray, int]:
+    def price(self, duals: np.ndarray, weights: dict[str, float], tolerance: float = 1e-7,
+              below: float | None = None) -> tuple[np.ndarray, np.ndarray, int]:
         """The paths not held with the most negative reduced costs under `duals` (by row, holds last)
         and `weights` (the objective's and each hold's weight on each flow tier): (leave, arrive) arcs,
-        at most `PER_LEAVE` per leave arc and `MAX_JOIN` in all, and how many leave arcs priced any."""
+        at most `PER_LEAVE` per leave arc and `MAX_JOIN` in all, and how many leave arcs priced any.
+        With `below`: every path not held whose reduced cost is at most that, least first."""
         rows, coefs, columns = self._entry_rows, self._entry_coefs, self._entry_columns
         alpha = -np.bincount(columns, weights=coefs * duals[rows], minlength=self.arc_count)
         cost = alpha.copy()
@@ -354,7 +355,8 @@ class PathSpace:
                 kappa += weight * self.km_coef[name]
         found_leave, found_arrive, found_value = [], [], []
         negative_leaves = 0
-        self.least = np.full(self.arc_count, np.inf)  # per leave arc: its least reduced cost over every path
+        if below is None:
+            self.least = np.full(self.arc_count, np.inf)  # per leave arc: its least reduced cost over every path
         for leave, reach in zip(self.blocks.leave, self.blocks.reach, strict=True):
             b = cost[reach]
             dest = self.dest_school[reach]
@@ -366,6 +368,12 @@ class PathSpace:
                 if kappa:
                     block += kappa * self.distance[np.ix_(origin, dest)]
                 block[origin[:, None] == dest[None, :]] = np.inf  # never to the teacher's own school
+                if below is not None:
+                    rows_hit, cols_hit = np.nonzero(block <= below)
+                    found_leave.append(part[rows_hit])
+                    found_arrive.append(reach[cols_hit])
+                    found_value.append(block[rows_hit, cols_hit])
+                    continue
                 k = min(PER_LEAVE, len(reach))
                 pick = np.argpartition(block, k - 1, axis=1)[:, :k] if len(reach) > k else \
                     np.broadcast_to(np.arange(len(reach)), (len(part), len(reach)))
@@ -385,8 +393,22 @@ class PathSpace:
         values = np.concatenate(found_value)
         held = np.isin(leave_ids * self.arc_count + arrive_ids, self._keys)
         leave_ids, arrive_ids, values = leave_ids[~held], arrive_ids[~held], values[~held]
-        order = np.argsort(values, kind="stable")[:MAX_JOIN]
+        order = np.argsort(values, kind="stable")[:MAX_JOIN if below is None else None]
         return leave_ids[order], arrive_ids[order], negative_leaves
+
+    def complete(self, solver: object, duals: np.ndarray, threshold: float, limit: int) -> bool:
+        """`_Solver.completer`: every path not held whose reduced cost at `duals` is at most `threshold`
+        joins, so that every path left out exceeds it (reduced-cost fixing then holds them at zero as it
+        does the held ones). False, and none join, when more than `limit` would."""
+        leave_ids, arrive_ids, _ = self.price(duals, self._weights(solver, duals), below=threshold)
+        if len(leave_ids) > limit:
+            log.debug("paths within %.4f of the LP: %d, too many to hold", threshold, len(leave_ids))
+            return False
+        first = len(self.built.flow)
+        if len(leave_ids) and len(self.add(leave_ids, arrive_ids)):
+            solver.grow(self.built, self.keys(first))  # type: ignore[attr-defined]
+        log.debug("paths within %.4f of the LP: %d joined", threshold, len(leave_ids))
+        return True
 
     def pricer(self, solver: object, result: object, reduced_cost: np.ndarray) -> tuple[bool, float | None, bool]:
         """`_Solver.pricer`: price every path not held; the most negative join the model and the solver.
@@ -415,6 +437,15 @@ class PathSpace:
 
     def _price_at(self, solver: object, duals: np.ndarray, reduced_cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The paths to join at `duals` (see `price`); the Lagrangian bound there is kept if the best yet."""
+        leave_ids, arrive_ids, _ = self.price(duals, self._weights(solver, duals))
+        bound = self.lagrangian_bound(solver, duals, reduced_cost)
+        if bound is not None and bound > self._best_bound:
+            self._best_bound = bound
+        return leave_ids, arrive_ids
+
+    def _weights(self, solver: object, duals: np.ndarray) -> dict[str, float]:
+        """Each flow tier's weight in a path's cost: the objective's (1 for the tier solved) less each
+        hold's dual (the holds are the rows after the model's own)."""
         base_rows = self.built.model.num_rows
         weights = dict.fromkeys(FLOW_TIERS, 0.0)
         if solver.tier in weights:  # type: ignore[attr-defined]
@@ -422,11 +453,7 @@ class PathSpace:
         for offset, name in enumerate(solver.hold_names):  # type: ignore[attr-defined]
             if name in weights:
                 weights[name] -= float(duals[base_rows + offset])
-        leave_ids, arrive_ids, _ = self.price(duals, weights)
-        bound = self.lagrangian_bound(solver, duals, reduced_cost)
-        if bound is not None and bound > self._best_bound:
-            self._best_bound = bound
-        return leave_ids, arrive_ids
+        return weights
 
     def lagrangian_bound(self, solver: object, duals: np.ndarray, reduced_cost: np.ndarray) -> float | None:
         """A lower bound on the whole path LP from any duals (拉格朗日下界): every row priced by its dual
