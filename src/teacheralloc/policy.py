@@ -201,6 +201,7 @@ class Plan(BaseModel):
     lower_tier_gap: float = Field(ge=0, le=0.05)
     lower_tier_seconds: float = Field(ge=0)
     lower_tier_nodes: int | None = Field(ge=0)
+    fixing_free_variables: int = Field(10_000, ge=0)
     exact_distance_arcs: int = Field(ge=0)
     priced_paths: int = Field(5_000_000, ge=0)
 

@@ -16,7 +16,6 @@ import pytest
 from tests.model.counties import checked_plan as plan_county
 from tests.model.counties import tier_result as tier
 
-from teacheralloc.model import solve
 from teacheralloc.plan import Plan
 from teacheralloc.policy import Policy
 from teacheralloc.sample import generate_county
@@ -24,22 +23,17 @@ from teacheralloc.sample import generate_county
 POLICY = Policy.default()
 PRICED = POLICY.model_copy(update={"plan": POLICY.plan.model_copy(update={"exact_distance_arcs": 0})})
 #: The lower tiers held to the tier tolerance, as the first four are: each is solved by a full MIP.
-FULL_MIP = POLICY.model_copy(update={"plan": POLICY.plan.model_copy(update={"lower_tier_gap": 0.0})})
+FULL_MIP = POLICY.model_copy(update={"plan": POLICY.plan.model_copy(update={"lower_tier_gap": 0.0,
+                                                                           "fixing_free_variables": 0})})
+UNFIXED = POLICY.model_copy(update={"plan": POLICY.plan.model_copy(update={"fixing_free_variables": 0})})
 LOWER = ("disruption", "wishes")
 
 
 @cache
 def plans(teachers: int, seed: int) -> dict[str, Plan]:
     county = generate_county(num_teachers=teachers, seed=seed)
-    out = {"default": plan_county(county, POLICY), "priced": plan_county(county, PRICED)}
-    saved = solve.PROOF_FREE
-    solve.PROOF_FREE = 0  # no reduced-cost fixing
-    try:
-        out["unfixed"] = plan_county(county, POLICY)
-        out["full"] = plan_county(county, FULL_MIP)
-    finally:
-        solve.PROOF_FREE = saved
-    return out
+    return {"default": plan_county(county, POLICY), "priced": plan_county(county, PRICED),
+            "unfixed": plan_county(county, UNFIXED), "full": plan_county(county, FULL_MIP)}
 
 
 def _assert_true_bounds(found: dict[str, Plan]) -> None:

@@ -45,9 +45,6 @@ EXACT_TIERS = ("quota", "headcount", "subject", "balance")
 #: A lower tier on school-to-school arcs or priced paths widens its restricted MIP when that leaves at
 #: most this many free variables (or at most 4 times as many as before widening).
 WIDEN_FREE = 10_000
-#: Reduced-cost fixing (`_fixed_and_proven`) is tried when at most this many integer variables stay free:
-#: its MIP took 0.3 s with 5,044 free (sample county), 4.9 s with 9,905, 15 s with 19,941 (3,000 teachers).
-PROOF_FREE = 10_000
 
 
 class SolverTimeout(RuntimeError):
@@ -609,7 +606,7 @@ class _TierSolve:
 
 def _solve_tier(solver: _Solver, seconds: float, exact: float, accept: float, incumbent: np.ndarray | None,
                 lower_tier_seconds: float = 10.0, lower_tier_nodes: int | None = None,
-                exact_distances: bool = False) -> _TierSolve | None:
+                exact_distances: bool = False, fixing_free: int = 10_000) -> _TierSolve | None:
     """LP first, then ever larger MIPs until the LP bound is met.
 
     1. The LP relaxation's optimum is a proven bound; an integral LP solution is the MIP optimum.
@@ -688,7 +685,7 @@ def _solve_tier(solver: _Solver, seconds: float, exact: float, accept: float, in
     if best is not None and not within(best.objective, exact):
         best, bound = _fixed_and_proven(solver, relaxed, best, bound, step, exact,
                                         seconds - (time.perf_counter() - start),
-                                        None if accept <= exact else lower_tier_nodes)
+                                        None if accept <= exact else lower_tier_nodes, fixing_free)
     if best is not None and within(best.objective, accept):
         return _TierSolve(best.objective, bound, within(best.objective, exact), best.values)
     remaining = seconds - (time.perf_counter() - start)
@@ -708,15 +705,16 @@ def _solve_tier(solver: _Solver, seconds: float, exact: float, accept: float, in
 
 
 def _fixed_and_proven(solver: _Solver, relaxed: _Result, best: _Result, bound: float, step: float | None,
-                      exact: float, seconds: float, nodes: int | None) -> tuple[_Result, float]:
+                      exact: float, seconds: float, nodes: int | None, most_free: int) -> tuple[_Result, float]:
     """Reduced-cost fixing (约简成本固定) to prove `best` optimal or find a better plan: any plan's value is
     the LP optimum plus each variable's reduced cost times its distance from the bound where the LP left
     it (plus each row's dual times its slack; every term ≥ 0). So in a plan better than `best` by a grid
     step (or, off a grid, by the tier tolerance), an integer variable whose reduced cost exceeds that
     target − LP never leaves its bound. The MIP with those variables fixed holds every such plan and is
     small (sample county, wishes tier: ~1,500 of 45,000 free): its bound is the whole model's, up to the
-    target; a plan it finds is a plan of the whole model. Needs the reduced costs of every variable (not
-    with priced paths, whose columns are not all held). Returns the best plan and the bound."""
+    target; a plan it finds is a plan of the whole model. Tried when at most `most_free` integer variables
+    stay free (`plan.fixing_free_variables`). Needs the reduced costs of every variable: on priced paths,
+    every path within the room joins first. Returns the best plan and the bound."""
     reduced_cost, values = relaxed.reduced_cost, relaxed.values
     if reduced_cost is None or values is None or relaxed.duals is None or seconds < 0.5:
         return best, bound
@@ -728,11 +726,11 @@ def _fixed_and_proven(solver: _Solver, relaxed: _Result, best: _Result, bound: f
     if len(reduced_cost) != solver.size:
         return best, bound
     free = int((solver.integer & (np.abs(reduced_cost) <= room + margin)).sum())  # an upper bound on those left
-    if free > PROOF_FREE:
+    if free > most_free:
         log.debug("reduced-cost fixing skipped: %d variables within %.4f of the LP", free, room)
         return best, bound
     if solver.pricer is not None:  # priced paths: every path within the room must be held first
-        if solver.completer is None or not solver.completer(solver, relaxed.duals, room + margin, PROOF_FREE - free):
+        if solver.completer is None or not solver.completer(solver, relaxed.duals, room + margin, most_free - free):
             return best, bound
         rows, columns, coefs, _, _ = solver._rows()
         cost = np.bincount(solver.objective.columns, weights=solver.objective.coefs, minlength=solver.size)
@@ -808,7 +806,7 @@ def solve_tiers(
         tier_start = time.perf_counter()
         accept = tolerance if name in EXACT_TIERS else max(tolerance, policy.plan.lower_tier_gap)
         solved = _solve_tier(solver, remaining, tolerance, accept, incumbent, policy.plan.lower_tier_seconds,
-                             policy.plan.lower_tier_nodes, exact_distances)
+                             policy.plan.lower_tier_nodes, exact_distances, policy.plan.fixing_free_variables)
         seconds = time.perf_counter() - tier_start
         if solved is None:
             return values, tuple(results), "infeasible"
