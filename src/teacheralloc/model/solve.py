@@ -725,10 +725,27 @@ def _fixed_and_proven(solver: _Solver, relaxed: _Result, best: _Result, bound: f
     margin = 1e-6 * max(1.0, abs(relaxed.objective))
     if len(reduced_cost) != solver.size:
         return best, bound
-    free = int((solver.integer & (np.abs(reduced_cost) <= room + margin)).sum())  # an upper bound on those left
+    magnitude = np.abs(reduced_cost[solver.integer])
+    free = int((magnitude <= room + margin).sum())  # an upper bound on those left
     if free > most_free:
-        log.debug("reduced-cost fixing skipped: %d variables within %.4f of the LP", free, room)
-        return best, bound
+        # Too many: a target nearer the LP that leaves half as many free (a MIP of 5,000 free takes a
+        # fraction of one of 10,000). Its MIP still holds every plan at or below that target, and other
+        # plans near the LP's: sample county as of 2027-09-01, 13,995 free for the target, 4,983 for the
+        # nearer one (0.5 s): it finds the disruption optimum 389.358 the restricted MIP missed (389.435),
+        # which holds the wishes tier's LP to −135 = its plan. Degenerate LPs (larger counties: more
+        # than that many reduced costs at zero) leave no room below the target: skipped, at no cost.
+        nearer = most_free // 2
+        if nearer <= 0 or nearer >= len(magnitude):
+            return best, bound
+        target = relaxed.objective + float(np.partition(magnitude, nearer)[nearer]) - 2 * margin
+        if step is not None:
+            constant = solver.objective.constant
+            target = constant + step * math.floor((target - constant) / step + 1e-9)
+        log.debug("reduced-cost fixing: %d variables within %.4f of the LP; target %.4f", free, room, target)
+        room = target - relaxed.objective
+        if room < 0 or target < bound - margin:
+            return best, bound
+        free = int((magnitude <= room + margin).sum())
     if solver.pricer is not None:  # priced paths: every path within the room must be held first
         if solver.completer is None or not solver.completer(solver, relaxed.duals, room + margin, most_free - free):
             return best, bound
