@@ -462,7 +462,7 @@ class _Solver:
                 self.basis = (np.asarray(result.basis.variable_status.ids, dtype=np.int64),
                               np.asarray(result.basis.variable_status.values, dtype=np.int64),
                               np.asarray(result.basis.constraint_status.values, dtype=np.int64))
-            reduced_cost = cost - np.bincount(columns, weights=coefs * result.duals[rows], minlength=self.size)
+            reduced_cost = self.reduced_costs(result.duals)
             outside = np.flatnonzero(~self.working)
             negative = int((reduced_cost[outside] < -1e-7).sum())
             log.debug("LP round: %d columns, objective %.4f, %d priced negative, %d iterations",
@@ -491,6 +491,12 @@ class _Solver:
             take = min(negative, max(2000, int(0.1 * self.working.sum())))
             take = max(take, min(len(outside), max(200, int(0.02 * self.flows.sum()))))
             self.working[outside[np.argsort(reduced_cost[outside], kind="stable")[:take]]] = True
+
+    def reduced_costs(self, duals: np.ndarray) -> np.ndarray:
+        """Every variable's reduced cost c − Aᵀy for the current objective, with the holds, at `duals`."""
+        rows, columns, coefs, _, _ = self._rows()
+        cost = np.bincount(self.objective.columns, weights=self.objective.coefs, minlength=self.size)
+        return cost - np.bincount(columns, weights=coefs * duals[rows], minlength=self.size)
 
     def _restricted(self, rows: np.ndarray, columns: np.ndarray, coefs: np.ndarray, lower: np.ndarray,
                     upper: np.ndarray, cost: np.ndarray) -> model_pb2.ModelProto:
@@ -716,15 +722,14 @@ def _fixed_and_proven(solver: _Solver, relaxed: _Result, best: _Result, bound: f
     stay free (`plan.fixing_free_variables`). Needs the reduced costs of every variable: on priced paths,
     every path within the room joins first. Returns the best plan and the bound."""
     reduced_cost, values = relaxed.reduced_cost, relaxed.values
-    if reduced_cost is None or values is None or relaxed.duals is None or seconds < 0.5:
+    if reduced_cost is None or values is None or relaxed.duals is None or len(reduced_cost) != solver.size \
+            or seconds < 0.5:
         return best, bound
     target = best.objective - (step if step is not None else exact * max(1.0, abs(best.objective)))
     room = target - relaxed.objective
     if room < 0:  # the LP alone rules out anything at the target (the bound is rounded up to it already)
         return best, bound
     margin = 1e-6 * max(1.0, abs(relaxed.objective))
-    if len(reduced_cost) != solver.size:
-        return best, bound
     magnitude = np.abs(reduced_cost[solver.integer])
     free = int((magnitude <= room + margin).sum())  # an upper bound on those left
     if free > most_free:
@@ -749,9 +754,7 @@ def _fixed_and_proven(solver: _Solver, relaxed: _Result, best: _Result, bound: f
     if solver.pricer is not None:  # priced paths: every path within the room must be held first
         if solver.completer is None or not solver.completer(solver, relaxed.duals, room + margin, most_free - free):
             return best, bound
-        rows, columns, coefs, _, _ = solver._rows()
-        cost = np.bincount(solver.objective.columns, weights=solver.objective.coefs, minlength=solver.size)
-        reduced_cost = cost - np.bincount(columns, weights=coefs * relaxed.duals[rows], minlength=solver.size)
+        reduced_cost = solver.reduced_costs(relaxed.duals)  # the joined paths' too
         values = _padded(values, solver.size)
         best.values = _padded(best.values, solver.size)
     integer = solver.integer
@@ -760,8 +763,7 @@ def _fixed_and_proven(solver: _Solver, relaxed: _Result, best: _Result, bound: f
     fix = at_lower | at_upper
     if not fix.any():
         return best, bound
-    fixed_at = np.where(at_upper, solver.upper, solver.lower)
-    fixed_at = np.where(fix, fixed_at, 0.0)
+    fixed_at = np.where(at_upper, solver.upper, np.where(at_lower, solver.lower, 0.0))
     result = solver.mip(seconds, gap=exact, fix=fix, values=fixed_at, nodes=nodes)
     log.debug("reduced-cost fixing: %d free, target %.4f; %s, %s, bound %.4f", int((integer & ~fix).sum()),
               target, result.reason, result.objective if result.found else None, result.dual_bound)
