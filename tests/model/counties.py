@@ -41,8 +41,9 @@ NAMES = {
     "RF": "远山村小学",
     "J1": "河口镇中学",
     "P1": "河口镇第二小学",
+    "N1": "山岭九年一贯制学校",
 }
-AREAS = {"U": "urban", "T": "town", "R": "rural", "J": "town", "P": "town"}
+AREAS = {"U": "urban", "T": "town", "R": "rural", "J": "town", "P": "town", "N": "rural"}
 
 
 def school(school_id: str, type: str = "primary", **kw: Any) -> School:
@@ -243,6 +244,27 @@ def cross_stage() -> County:
         [grade("J1", 7, 4, 135), grade("P1", 3)],
         teachers,
         {("J1", "P1"): 3},
+    )
+
+
+def own_primary_section() -> County:
+    """山岭九年一贯制学校 (rural, nine-year) has 11 junior teachers for 10 posts (135 pupils in grade 7)
+    and 9 primary teachers for 10 (190 pupils in grade 1); 河口镇第二小学 (town) 9 for 10, 10 km away,
+    all under a service obligation (nobody there can move); 河口镇中学 (junior) has exactly its 10 and
+    its approved establishment (核定编制) is 10, so it receives nobody and none of its teachers may be
+    redeployed (no surplus). The one surplus junior teacher may be redeployed to primary, but
+    not to their own school's primary section (a move to one's own school is no move): the optimum
+    sends them to P1 (weight 1.5) and leaves N1's primary section short (weight 2). Pooling alone would
+    send them home through the cross-stage pool J1 also feeds (headcount 1.5, a plan no
+    school-to-school move has)."""
+    teachers = [teacher(f"NJ{i:02d}", "N1", stage="junior") for i in range(11)]
+    teachers += staff("NP", "N1", 9) + staff("P", "P1", 9, service_until=SERVICE)
+    teachers += [teacher(f"J{i:02d}", "J1", stage="junior") for i in range(10)]
+    return county(
+        [school("N1", type="nine_year"), school("P1"), school("J1", type="junior", establishment=10)],
+        [grade("N1", 7, 4, 135), grade("N1", 1), grade("P1", 1), grade("J1", 7, 4, 135)],
+        teachers,
+        {("N1", "P1"): 10, ("N1", "J1"): 15, ("P1", "J1"): 12},
     )
 
 

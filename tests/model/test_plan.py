@@ -22,6 +22,7 @@ from tests.model.counties import (
     moves,
     pins,
     quota_only,
+    own_primary_section,
     school,
     staff,
     subject_versus_headcount,
@@ -479,3 +480,18 @@ def test_special_school_teachers_take_part_only_when_the_policy_says_so(take_par
     else:
         assert moved == set()
         assert gaps_after(plan)["R1"] == pytest.approx(2.0)
+
+
+# --------------------------------------------------------------------------------------------------
+# Pooling never sends a teacher to their own school
+# --------------------------------------------------------------------------------------------------
+
+
+def test_no_redeployment_to_the_own_schools_other_section() -> None:
+    """N1's surplus junior teacher goes to P1's primary shortage, not to N1's own primary section (a
+    move to one's own school is no move; pooling alone would choose it, N1 weighing 2 and P1 1.5). The
+    headcount tier is what that plan leaves: N1's primary post short, weight 2."""
+    plan = plan_county(own_primary_section(), POLICY)
+    assert {(m[0][:2], m[1], m[2], m[3]) for m in moves(plan)} == {("NJ", "N1", "P1", "redeploy")}
+    assert (plan.moves["from_school"] != plan.moves["to_school"]).all()
+    assert tier(plan, "headcount") == pytest.approx(2.0, abs=1e-6)

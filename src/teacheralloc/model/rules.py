@@ -50,6 +50,48 @@ def pool_balance(m: AllocationModel) -> None:
     m.model.add_terms(rows[where], ids, -1.0)
 
 
+def no_return_to_own_school(m: AllocationModel) -> None:
+    """Hub mode: a pooled move never takes a teacher to another section of their own school (不调回本校):
+    a nine-year school may send a junior teacher into a cross-stage pool that also feeds its own primary
+    section, and the pool's counts would then hold a move no school-to-school plan has. Routing pairs a
+    pool's origins with its destinations; the only forbidden pairs are a school with itself, so a
+    routing exists iff, for every school s, out_s + in_s ≤ the pool's total (Hall's condition). One row
+    per pool and school that sends from one unit and receives at another, with the pool's total as a
+    variable. (Rotation cascades need none: a teacher rotates only to a lower level. A loop back to the
+    same unit needs none either: dropping it changes no tier, and routing drops it.)"""
+    arcs = m.candidates.arcs
+    kind = arcs["kind"].to_numpy()
+    if not (kind == "leave").any():
+        return
+    cascade = kind == "cascade"
+    chained = set(arcs.loc[cascade, "pool"].astype(int)) | set(arcs.loc[cascade, "pool_to"].astype(int))
+    leave = pd.DataFrame({"pool": arcs["pool"].to_numpy(int), "school": arcs["school_id"].astype(str).to_numpy(),
+                          "unit": arcs["origin"].astype(str).to_numpy(), "var": m.flow})[kind == "leave"]
+    arrive = pd.DataFrame({"pool": arcs["pool"].to_numpy(int), "school": arcs["dest_school"].astype(str).to_numpy(),
+                           "unit": arcs["dest"].astype(str).to_numpy(), "var": m.flow})[kind == "arrive"]
+    leave = leave[~leave["pool"].isin(chained)]
+    arrive = arrive[~arrive["pool"].isin(chained)]
+    ends = pd.concat([leave.assign(side="out"), arrive.assign(side="in")], ignore_index=True)
+    both = ends.groupby(["pool", "school"]).agg(sides=("side", "nunique"), units=("unit", "nunique"))
+    pairs = both[(both["sides"] == 2) & (both["units"] > 1)].index
+    if not len(pairs):
+        return
+    pools = pd.Index(sorted(set(pairs.get_level_values("pool"))))
+    total = m.model.add_variables(len(pools))
+    # total[p] = Σ leaving into p
+    defined = m.rows_for("no_return_to_own_school", 0.0, 0.0, len(pools))
+    m.model.add_terms(defined, total, 1.0)
+    into = leave[leave["pool"].isin(pools)]
+    m.model.add_terms(defined[pools.get_indexer(into["pool"])], into["var"].to_numpy(), -1.0)
+    # out_s + in_s − total[p] ≤ 0 for each (pool, school) that sends from one unit and receives at another
+    rows = m.rows_for("no_return_to_own_school", -INF, 0.0, len(pairs))
+    m.model.add_terms(rows, total[pools.get_indexer(pairs.get_level_values("pool"))], -1.0)
+    members = ends.set_index(["pool", "school"])
+    where = pairs.get_indexer(members.index)
+    found = where >= 0
+    m.model.add_terms(rows[where[found]], members["var"].to_numpy()[found], 1.0)
+
+
 def _unit_balance(m: AllocationModel, rows: np.ndarray, index: pd.Index, flag: np.ndarray) -> None:
     """+ arrivals at the unit − departures from it, for the arcs where `flag`."""
     where, ids = m.arcs_by("dest", m.arc_masks["arriving"] & flag, index)
@@ -219,6 +261,7 @@ def rotation_quota(m: AllocationModel) -> None:
 RULES: list[Callable[[AllocationModel], None]] = [
     at_most_one_move,
     pool_balance,
+    no_return_to_own_school,
     headcount_shortage,
     subject_cover,
     subject_shortage,

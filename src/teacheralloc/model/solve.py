@@ -74,6 +74,7 @@ class Solution:
     model_size: dict[str, int]
     exact_lower: bool = False  # the lower tiers were solved on school-to-school arcs after the pooled ones
     priced: bool = False  # ... on school-to-school paths priced from the pooled model (model/paths.py)
+    notes: tuple[str, ...] = ()  # why the lower tiers were solved pooled when they could not be exact (中文)
 
 
 @contextlib.contextmanager
@@ -602,6 +603,12 @@ def _value_without_moves(built: AllocationModel, solver: _Solver, name: str, par
     return result.objective
 
 
+def _within(value: float, bound: float, share: float, tolerance: float) -> bool:
+    """`value` within `share` (relative) of `bound`. The earlier tiers are held with a relative slack of
+    `tolerance`, which the LP bound may use: ten times that is allowed before a value counts as above it."""
+    return value <= bound + max(share, 10 * tolerance) * max(1.0, abs(bound)) + 1e-6
+
+
 @dataclass
 class _TierSolve:
     value: float
@@ -646,9 +653,7 @@ def _solve_tier(solver: _Solver, seconds: float, exact: float, accept: float, in
               int((~whole).sum()))
 
     def within(value: float, share: float) -> bool:
-        # The earlier tiers are held with a relative slack of `exact`, which the LP bound may use:
-        # allow ten times that before calling a value above the bound.
-        return value <= bound + max(share, 10 * exact) * max(1.0, abs(bound)) + 1e-6
+        return _within(value, bound, share, exact)
 
     if whole.all() and (math.isnan(relaxed.bound) or within(relaxed.objective, accept)):
         value = relaxed.objective if not math.isnan(relaxed.bound) else bound
@@ -924,7 +929,7 @@ def solve_county(
     order = tuple(policy.plan.tiers)
     split = min([order.index(name) for name in LOWER_TIERS if name in order], default=len(order))
     exact = None
-    pooled_rest = False
+    notes: list[str] = []
     lower = candidates.mode == "hub" and params.mode is None and split < len(order)
     estimate = _pairs_estimate(candidates) if lower else 0
     prune = policy.plan.prune_destinations if params.prune is None else params.prune
@@ -937,47 +942,56 @@ def solve_county(
             if progress:
                 for tier in tiers:
                     progress(_progress_line(order, tier))
-            pooled_rest = priced and status in ("optimal", "feasible") and not _time_for_paths(params, started)
-            if pooled_rest:  # too little time left to price paths: the lower tiers pooled, from this plan
-                log.warning("priced paths skipped: %.0f s left after the first tiers", params.time_limit_s -
-                            (time.perf_counter() - started))
-                values, rest, rest_status = solve_tiers(built, params, progress, names=order[split:], known=tiers,
-                                                        start_flows=values, started=started)
-                if rest_status == "no_start":  # never seen: every tier pooled
-                    values, tiers, status = solve_tiers(built, params, progress, started=started)
-                else:
-                    tiers = tiers + rest
-                    status = rest_status if rest_status != "optimal" else status
-            elif status in ("optimal", "feasible"):
+            solved = status in ("optimal", "feasible")
+            if solved and priced and not _time_for_paths(params, started):
+                log.info("priced paths skipped: %.0f s left after the first tiers",
+                         params.time_limit_s - (time.perf_counter() - started))
+                notes.append("剩余时间不足以按实际距离逐对定价，扰动与意愿两层按汇集模型求解（距离按下界估计）："
+                             "加大 --time-limit 可得更紧的界")
+            elif solved:
                 exact = _solve_paths(built, values, tiers, params, progress, started) if priced else \
                     _solve_exact(*exact_model.result(), candidates, values, tiers, params, progress, started)
-        if pooled_rest:
-            pass  # the lower tiers were solved pooled above
-        elif exact is not None:
+                if exact is None:
+                    notes.append("前几层的汇集方案无法逐对表示，扰动与意愿两层按汇集模型求解（距离按下界估计）")
+        if exact is not None:
             candidates, pairs_built, values, rest, rest_status = exact
             tiers = tiers + rest
             status = rest_status if rest_status != "optimal" else status
             size = {**size, "exact_arcs": len(candidates.arcs), "exact_variables": pairs_built.model.num_variables}
             if priced:
                 size["priced_paths"] = estimate
+        elif solved:  # the lower tiers pooled, from the pooled plan of the first tiers
+            values, tiers, status = _pooled_rest(built, params, progress, tiers, values, status, started)
         elif status == "time_limit":  # the lower tiers at the last plan found, as solve_tiers reports them
             last = np.zeros(built.model.num_variables)
             last[built.flow] = values
             rest = order[split:]
             befores = {name: tier_before(name, candidates, policy) for name in rest}
             tiers = tiers + tuple(_at_last_plan(built, last, rest, befores))
-        elif status != "infeasible":  # the pooled plan did not fit the exact model (never seen): pooled only
-            values, tiers, status = solve_tiers(built, params, progress, started=started)
     else:
         values, tiers, status = solve_tiers(built, params, progress, started=started)
     flows = candidates.arcs.assign(flow=np.rint(values).astype(int))
     flows = flows[flows["flow"] > 0].reset_index(drop=True)
     return Solution(candidates=candidates, norms=norms, flows=flows, tiers=tiers, status=status, model_size=size,
-                    exact_lower=exact is not None, priced=exact is not None and priced)
+                    exact_lower=exact is not None, priced=exact is not None and priced, notes=tuple(notes))
 
 
 #: Tiers whose value depends on which school sends to which (distances, wishes): exact on school-to-school arcs.
 LOWER_TIERS = ("disruption", "wishes")
+
+
+def _pooled_rest(built: AllocationModel, params: SolveParams, progress: Callable[[str], None] | None,
+                 known: tuple[TierResult, ...], values: np.ndarray, status: str, started: float
+                 ) -> tuple[np.ndarray, tuple[TierResult, ...], str]:
+    """The tiers after `known` on the pooled model, from its plan of the first tiers (`values`), with
+    those held at their values: when paths cannot be priced in the time left, or the plan does not fit
+    the school-to-school model."""
+    order = tuple(built.policy.plan.tiers)
+    values, rest, rest_status = solve_tiers(built, params, progress, names=order[len(known):], known=known,
+                                            start_flows=values, started=started)
+    if rest_status == "no_start":  # never seen: every tier pooled
+        return solve_tiers(built, params, progress, started=started)
+    return values, known + rest, rest_status if rest_status != "optimal" else status
 
 
 def _pairs_estimate(candidates: Candidates) -> int:
@@ -1029,7 +1043,7 @@ def _solve_exact(
     key = ["group", "dest", "taught", "move_type", "cross_stage"]
     position = pd.MultiIndex.from_frame(pairs.arcs[key]).get_indexer(pd.MultiIndex.from_frame(routes[key]))
     if (position < 0).any():
-        log.warning("exact tiers skipped: %d pooled moves have no school-to-school arc", int((position < 0).sum()))
+        log.info("exact tiers skipped: %d pooled moves have no school-to-school arc", int((position < 0).sum()))
         return None
     start = np.zeros(len(pairs.arcs))
     np.add.at(start, position, routes["count"].to_numpy(dtype=float))
@@ -1038,7 +1052,7 @@ def _solve_exact(
     values, tiers, status = solve_tiers(built, params, progress, names=rest, known=known, start_flows=start,
                                         started=started, exact_distances=True, solver=solver)
     if status == "no_start":
-        log.warning("exact tiers skipped: the pooled plan does not fit the school-to-school model")
+        log.info("exact tiers skipped: the pooled plan does not fit the school-to-school model")
         return None
     return pairs, built, values, tiers, status
 
@@ -1071,7 +1085,7 @@ def _solve_paths(
     try:
         space = PathSpace(hub, routes)
     except ValueError as error:  # the routed plan is not a set of paths (never seen): the pooled tiers stand
-        log.warning("priced paths skipped: %s", error)
+        log.info("priced paths skipped: %s", error)
         return None
     solver = _Solver(space.built, params.seed)
     solver.pricer = space.pricer
@@ -1082,7 +1096,7 @@ def _solve_paths(
     values, tiers, status = solve_tiers(space.built, params, progress, names=rest, known=known,
                                         start_flows=space.start, started=started, exact_distances=True, solver=solver)
     if status == "no_start":
-        log.warning("priced paths skipped: the pooled plan does not fit the path model")
+        log.info("priced paths skipped: the pooled plan does not fit the path model")
         return None
     log.debug("priced paths: %d held of %d", len(space.built.flow), space.paths)
     return space.candidates(), space.built, values, tiers, status
@@ -1185,21 +1199,28 @@ def plan_county(
     after_norms = compute_norms(county_after(county, moves), policy)
     schools = _school_table(norms, after_norms, moves)
     tiers = list(solution.tiers)
+    status = solution.status
     for i, tier in enumerate(tiers):
         if tier.name == "disruption":  # the pooled model priced distances at their lower bound
             routed = routed_disruption(routes, policy.plan)
-            tiers[i] = TierResult(tier.name, tier.label, tier.before, routed, tier.bound, tier.status, tier.seconds)
+            proven = tier.status == "optimal" and _within(routed, tier.bound, 0.0, policy.plan.tier_tolerance)
+            tiers[i] = TierResult(tier.name, tier.label, tier.before, routed, tier.bound,
+                                  "optimal" if proven else "feasible" if tier.status == "optimal" else tier.status,
+                                  tier.seconds)
+            if status == "optimal" and not proven:
+                status = "feasible"
     causes = shortage_causes(schools.assign(unit=schools["school_id"] + "|" + schools["stage"]), after_norms.subjects,
                              candidates, policy, set(moves["teacher_id"]))
     notes = [f"求解方式：{'汇集（学校→调配池→学校）' if candidates.mode == 'hub' else '逐对（学校→学校）'}"]
     if solution.exact_lower:
         notes = ["求解方式：汇集（学校→调配池→学校）求前几层，扰动与意愿两层逐对（学校→学校）按实际距离精确求解"
                  + ("（各路径按对偶价格定价，只加入能改进的路径：列生成）" if solution.priced else "")]
+    notes += solution.notes
     return Plan(
         moves=moves,
         schools=schools,
         tiers=tuple(tiers),
-        status=solution.status,
+        status=status,
         wall_time=time.perf_counter() - started,
         parameters={**params.model_dump(), "as_of": county.as_of.isoformat(), "source": county.source},
         versions=versions(),
