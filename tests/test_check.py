@@ -105,6 +105,23 @@ def shift(schools: pd.DataFrame, school: str, stage: str, delta: int) -> None:
     schools.loc[at, "gap_after"] = str(round(float(schools.loc[at, "required"].iloc[0]) - after, 4))
 
 
+def restate_headcount(base: Base, folder: Path, schools: pd.DataFrame) -> None:
+    """summary.json's headcount tier as `schools` (after-figures moved by `shift`) leaves it: Σ weight ×
+    whole teachers short of the required posts rounded to the nearest (teaching point 3, rural 2, town
+    1.5, urban 1, weak +0.5), so that a test changing who moves trips only the rule it is about."""
+    plan = base.policy.plan
+    info = base.county.schools.set_index("school_id")
+    total = 0.0
+    for row in schools.itertuples(index=False):
+        school = info.loc[row.school_id]
+        weight = plan.headcount_weight["teaching_point" if str(school["type"]) == "teaching_point" else
+                                       str(school["area"])] + (plan.weak_school_extra if school["weak"] else 0.0)
+        total += weight * max(0.0, math.floor(float(row.required) + 0.5) - float(row.teachers_after))
+    summary = read_summary(folder)
+    next(t for t in summary["tiers"] if t["tier"] == "headcount")["value"] = total
+    write(folder, summary=summary)
+
+
 def redirect(plan: pd.DataFrame, schools: pd.DataFrame, index: int, **changes: str) -> None:
     """Change a plan row's teacher / school / stage and move the after-figures with the teacher."""
     row = plan.loc[index]
@@ -240,6 +257,7 @@ def test_malformed_rows(base: Base, folder: Path, change: str) -> None:
         shift(schools, plan.loc[0, "from_school"], plan.loc[0, "from_stage"], +1)
         plan.loc[0, "to_school"] = plan.loc[0, "from_school"]
     write(folder, plan=plan, schools=schools)
+    restate_headcount(base, folder, schools)
     assert rules(run(base, folder)) == {"well_formed"}
 
 
@@ -573,6 +591,7 @@ def test_redeployment_without_surplus(base: Base, folder: Path) -> None:
             new = same.iloc[0]
             redirect(plan, schools, index, teacher_id=new["teacher_id"], from_school=new["school_id"])
             write(folder, plan=plan, schools=schools)
+            restate_headcount(base, folder, schools)
             report = run(base, folder)
             assert rules(report) == {"redeploy_surplus"}
             assert report.violations[0].school_id == new["school_id"]
@@ -635,6 +654,18 @@ def test_school_figure_wrong(base: Base, folder: Path, column: str) -> None:
     report = run(base, folder)
     assert rules(report) == {"figures"}
     assert report.violations[0].school_id == schools.loc[3, "school_id"]
+
+
+def test_headcount_tier_in_summary(base: Base, folder: Path) -> None:
+    """summary.json claims half a weighted post less shortage than the plan leaves (what a pooled move
+    back to the teacher's own school once made the optimizer report)."""
+    summary = read_summary(folder)
+    tier = next(t for t in summary["tiers"] if t["tier"] == "headcount")
+    tier["value"] -= 0.5
+    write(folder, summary=summary)
+    report = run(base, folder)
+    assert rules(report) == {"figures"}
+    assert "总量缺编" in report.violations[0].message
 
 
 def test_school_row_missing(base: Base, folder: Path) -> None:

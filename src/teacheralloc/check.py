@@ -30,7 +30,8 @@ Rules (code, number in the brief, what is checked):
                       summary.json's quota figures equal the recomputed ones.
 12 `max_km`           with `plan.max_km`, every involuntary move is within it.
 13 `figures`          schools.csv (students, classes, required, teachers and gaps before and after),
-                      summary.json's move counts and plan.csv's distances equal the recomputed ones.
+                      summary.json's move counts and headcount tier, and plan.csv's distances equal the
+                      recomputed ones.
 
 The stage of rotation and support rows is checked once, under rule 5. Rows that cannot be read (unknown
 teacher or school, bad move type, a teacher's second row) are reported under rule 1 and left out of the
@@ -954,6 +955,27 @@ def _units(county: County, policy: Policy, teachers: pd.DataFrame, moves: list[_
     return units.sort_values(["school_id", "stage"]).reset_index(drop=True)
 
 
+def _check_headcount_tier(units: pd.DataFrame, schools: pd.DataFrame, policy: Policy, summary: dict[str, Any],
+                          out: list[Violation]) -> None:
+    """summary.json's headcount tier (总量缺编，加权) against the plan's: Σ weight × whole teachers short of
+    the rounded required posts after the moves, the weight by area (a teaching point its own, a weak
+    school more), as `plan.headcount_weight` and `plan.weak_school_extra` say."""
+    tiers = summary.get("tiers") if isinstance(summary.get("tiers"), list) else []
+    written = next((t.get("value") for t in tiers if isinstance(t, dict) and t.get("tier") == "headcount"), None)
+    if not isinstance(written, int | float):
+        return
+    plan = policy.plan
+    facts = schools.reindex(units["school_id"])
+    weight = np.where(facts["type"].to_numpy() == SchoolType.teaching_point.value,
+                      plan.headcount_weight.get("teaching_point", 1.0),
+                      [plan.headcount_weight.get(a, 1.0) for a in facts["area"]])
+    weight = weight + np.where(facts["weak"].fillna(False).to_numpy(bool), plan.weak_school_extra, 0.0)
+    short = np.maximum(0.0, units["target"].to_numpy(float) - units["teachers_after"].to_numpy(float))
+    value = float((weight * short).sum())
+    if abs(value - float(written)) > 1e-4 * max(1.0, abs(value)):
+        out.append(Violation("figures", f"summary.json 的总量缺编层（加权）为 {written:g}，按方案重新计算为 {value:g}"))
+
+
 def _check_figures(units: pd.DataFrame, written: pd.DataFrame, path: Path, out: list[Violation]) -> None:
     """schools.csv against the recomputed figures (tolerance 0.01)."""
     written = written.copy()
@@ -1148,6 +1170,7 @@ def check_plan(
     quota = _quota(moves, teachers, schools, policy)
     _check_quota(quota, summary, policy, out, warn)
     _check_figures(units, schools_written, plan_dir / "schools.csv", out)
+    _check_headcount_tier(units, schools, policy, summary, out)
 
     # Move counts as plan.csv states them (every row, whatever else is wrong with it).
     kinds = [MoveType.parse(str(k)) if str(k).strip() else None for k in plan["move_type"]]
