@@ -38,11 +38,15 @@ changes:
   - close: {type: teaching_point, students_below: 20}
 expect: {schools: down, required.primary: down, students.primary: same, teachers_before.primary: same}
 """,
+    # The shipped scenario also expects the music shortage (FTE) down. Not here: on this county the base
+    # plan leaves no music gap of a whole teacher at a school with a free post, so the three hires fill
+    # none, and the FTE left (which no tier minimises) moves with the tie-breaks of the rest of the plan:
+    # measured 4.56 → 3.91 with one solver path, 3.83 → 3.91 with another, every tier equal.
     "hire": """name: 招聘音乐教师
 question: 招聘 3 名小学音乐教师
 changes:
   - hire: {count: 3, stage: primary, subject: music}
-expect: {moves.new_hire: up, teachers_after.total: up, subject_shortage.primary.music: down}
+expect: {moves.new_hire: up, teachers_after.total: up}
 """,
     "ratio": """name: 师生比1:15
 question: 小学师生比调为 1:15
@@ -77,7 +81,7 @@ def comparison(files: dict[str, Path]) -> Comparison:
 
 def test_each_scenario_moves_its_figures_the_expected_way(comparison: Comparison) -> None:
     checks = comparison.checks
-    assert len(checks) == sum(len(r.expect) for r in comparison.results) == 14
+    assert len(checks) == sum(len(r.expect) for r in comparison.results) == 13
     failed = checks[~checks["held"]]
     assert failed.empty, failed.to_string()
 

@@ -54,6 +54,7 @@ class TierResult:
     bound: float
     status: str
     seconds: float
+    note: str = ""  # how it was reached, when not as the other tiers (中文)
 
     @property
     def gap(self) -> float:
@@ -65,7 +66,7 @@ class TierResult:
     def as_dict(self) -> dict[str, Any]:
         return {"tier": self.name, "label": self.label, "before": _finite(self.before), "value": _finite(self.value),
                 "bound": _finite(self.bound), "gap": _finite(self.gap, 8), "status": self.status,
-                "seconds": round(self.seconds, 3)}
+                "seconds": round(self.seconds, 3), **({"note": self.note} if self.note else {})}
 
 
 def _finite(value: float, digits: int = 6) -> float | None:

@@ -199,6 +199,7 @@ class Plan(BaseModel):
     prune_destinations: bool
     tier_tolerance: float = Field(ge=0, le=0.01)
     lower_tier_gap: float = Field(ge=0, le=0.05)
+    lower_tier_slack: float = Field(0.99, ge=0)
     lower_tier_seconds: float = Field(ge=0)
     lower_tier_nodes: int | None = Field(ge=0)
     fixing_free_variables: int = Field(10_000, ge=0)

@@ -419,8 +419,9 @@ class PathSpace:
         5,000 teachers, disruption tier 23.3 s unsmoothed, 25.4 s at ½, 45.2 s at 0.8.)"""
         duals = result.duals  # type: ignore[attr-defined]
         objective = float(result.objective)  # type: ignore[attr-defined]
-        key = (solver.tier, len(solver.holds), len(duals))  # type: ignore[attr-defined]
-        if self._bound_key != key:  # a new tier's LP: bounds start again
+        holds = tuple(upper for _, upper in solver.holds)  # type: ignore[attr-defined]
+        key = (solver.tier, holds, len(duals))  # type: ignore[attr-defined]
+        if self._bound_key != key:  # a new tier's LP, or a hold loosened: bounds start again
             self._best_bound, self._bound_key = -np.inf, key
         found = self._price_at(solver, duals, reduced_cost)
         bound = self._best_bound if np.isfinite(self._best_bound) else None
