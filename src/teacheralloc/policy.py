@@ -196,7 +196,8 @@ class Plan(BaseModel):
     max_km: float | None = Field(default=None, gt=0)
     road_factor: float = Field(ge=1)
     distance_zones: Literal["auto", "township", "none"]
-    prune_destinations: bool
+    prune_destinations: bool = False  # withdrawn (it lost optima); kept so old policy files still load
+
     tier_tolerance: float = Field(ge=0, le=0.01)
     lower_tier_gap: float = Field(ge=0, le=0.05)
     lower_tier_slack: float = Field(0.99, ge=0)
@@ -205,6 +206,14 @@ class Plan(BaseModel):
     fixing_free_variables: int = Field(10_000, ge=0)
     exact_distance_arcs: int = Field(ge=0)
     priced_paths: int = Field(5_000_000, ge=0)
+
+    @field_validator("prune_destinations")
+    @classmethod
+    def _no_pruning(cls, value: bool) -> bool:
+        if value:
+            raise ValueError("已取消：只调往调配前就有需要的学校会丢失最优方案（调出后留下的需要无人补），"
+                             "删去此项或设为 false")
+        return value
 
     @field_validator("tiers")
     @classmethod

@@ -35,7 +35,6 @@ from tests.model.counties import checked_plan as plan_county
 
 from teacheralloc.errors import InputError
 from teacheralloc.io.pins import read_pins
-from teacheralloc.model.solve import SolveParams
 from teacheralloc.norms import compute_norms
 from teacheralloc.policy import Policy, load_policy
 
@@ -145,24 +144,6 @@ def test_quota_takes_an_eligible_backbone_teacher() -> None:
     assert quota["rotation_quota_met"] and quota["backbone_quota_met"] and quota["shortfall"] == []
     assert quota["backbone_rotations"] >= POLICY.rotation.min_backbone_share_of_rotators * quota["rotations"]
     assert tier(plan, "quota") == pytest.approx(0.0, abs=1e-6)
-
-
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "optimizer bug with plan.prune_destinations: true: pruning keeps a rotation arc only where the "
-        "destination is short (headcount, the subject, or a backbone/PE-arts deficit the teacher reduces) "
-        "before the plan, so with no shortage anywhere no rotation destination is left and the quota is "
-        "missed: measured 0 rotations of 2 (quota tier 26.0, unpruned 0.4); with an eligible backbone "
-        "teacher 1 rotation of 2 (quota tier 13.0, headcount 1.0; unpruned 0.0 and 0.0)"
-    ),
-)
-@pytest.mark.parametrize("backbone", [None, "U07"])
-def test_quota_forces_rotations_with_pruning(backbone: str | None) -> None:
-    plan = plan_county(quota_only(backbone=backbone), POLICY, params=SolveParams(prune=True))
-    assert plan.quota["rotations"] == 2 and plan.quota["rotation_quota_met"]
-    assert set(plan.moves.loc[plan.moves["move_type"] == "rotation", "to_school"]) == {"R1"}
 
 
 # --------------------------------------------------------------------------------------------------

@@ -207,9 +207,8 @@ def build_subjects(units: pd.DataFrame, norms: Norms, teachers: pd.DataFrame) ->
 GROUP_KEY = ["origin", "stage", "subject", "others", "movable", "rotation_eligible", "backbone_flag", "pe_arts_flag",
              "support_candidate", "support_need", "on_duty", "counted", "volunteer"]
 #: Where a moved teacher comes from (`zone`: the township, for distances) and what they are at the
-#: destination: the key of an arrival pool (hub mode). A `subject`
-#: slot teaches `taught` where that subject is short; a `generic` slot fills headcount (or a
-#: backbone/PE-arts deficit) whatever it teaches.
+#: destination: the key of an arrival pool (hub mode). Every arc's `slot` is `subject`: the teacher
+#: arrives to teach `taught`.
 POOL_KEY = ["zone", "to_stage", "slot", "taught", "pe_arts_flag", "backbone_flag", "on_duty", "counted", "move_type",
             "level", "cross_stage"]
 TRANSFER = ("rotation", "redeploy")
@@ -320,36 +319,18 @@ def distance_zones(units: pd.DataFrame, policy: Policy, distance: np.ndarray, sc
     return schools.map(label)
 
 
-def _unit_facts(units: pd.DataFrame, subjects: pd.DataFrame, groups: pd.DataFrame, policy: Policy
-                ) -> dict[str, object]:
-    """What each unit needs. A subject counts as needed where its main-subject teachers fall short of
-    its target, or where teachers on the spot could cover it with another qualification: a teacher
-    arriving for it frees them for a subject that is short (a local exchange)."""
+def _unit_facts(units: pd.DataFrame, policy: Policy) -> dict[str, object]:
+    """What the destination rules read per unit: closed to transfers (at its 核定编制), rural or weak
+    (support postings), special education (takes part only by policy)."""
     table = units.set_index("unit")
-    gap = subjects.set_index(["unit", "subject"])["gap"].astype(float)
-    generalist = {str(s) for s in policy.curriculum.small_school_generalist_subjects}
-    small = (table["school_students"] < policy.staffing.small_school.threshold_students) & (
-        table["stage"] == "primary")
-    coverable: set[tuple[str, str]] = set()
-    for origin, others in zip(groups.loc[groups["on_duty"].astype(bool), "origin"],
-                              groups.loc[groups["on_duty"].astype(bool), "others"], strict=True):
-        coverable.update((origin, o) for o in others)
-    coverable.update((u, g) for u in table.index[small] for g in generalist)
-    for key in coverable:
-        if key in gap.index and gap[key] <= 1e-9:
-            gap[key] = 0.5  # needed by exchange, not short
     return {
         "closed": (table["school_posts"] >= table["establishment"].fillna(np.inf)),
-        "need_head": table["headcount_gap"] > 1e-9,
-        "need_bb": (table["backbone_target"] - table["backbone_before"]) > 1e-9,
-        "need_pa": (table["pe_arts_target"] - table["pe_arts_before"]) > 1e-9,
         "rural_or_weak": (table["area"] == "rural") | table["weak"].astype(bool),
         **({} if policy.plan.special_schools_take_part else {"special": table["type"] == SchoolType.special.value}),
-        "gap": gap,
     }
 
 
-def leave_options(groups: pd.DataFrame, units: pd.DataFrame, policy: Policy, generic: bool = True) -> pd.DataFrame:
+def leave_options(groups: pd.DataFrame, units: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     """Every way a movable group may leave: (group, slot, subject taught, stage taught, type, level).
 
     - within the stage, a teacher teaches their main subject or one they are qualified for;
@@ -357,8 +338,7 @@ def leave_options(groups: pd.DataFrame, units: pd.DataFrame, policy: Policy, gen
       the mapped subject (`plan.junior_to_primary_subjects`);
     - rotation (交流轮岗) only for rotation-eligible teachers, and `level` is their school's place in
       the rotation direction (they may only go lower); support (支教) only for support candidates.
-    Each way exists as a `subject` slot (teaching that subject); with pruning, also once per type as
-    a `generic` slot (filling headcount where that subject is not needed).
+    Each way is a `subject` slot: the teacher arrives to teach that subject.
     """
     movable = groups[groups["movable"]]
     levels = units.set_index("unit")["level"]
@@ -372,20 +352,16 @@ def leave_options(groups: pd.DataFrame, units: pd.DataFrame, policy: Policy, gen
         if group.support_candidate:
             types.append(("support", 0.0))
         for move_type, move_level in types:
-            if generic:
-                rows.append((group.group, "generic", group.subject, group.stage, move_type, move_level, False))
             for taught in dict.fromkeys((group.subject, *group.others)):
                 rows.append((group.group, "subject", taught, group.stage, move_type, move_level, False))
         if group.stage == Stage.junior.value and policy.plan.junior_to_primary:
             taught = mapped.get(group.subject, group.subject)
-            if generic:
-                rows.append((group.group, "generic", taught, Stage.primary.value, "redeploy", 0.0, True))
             rows.append((group.group, "subject", taught, Stage.primary.value, "redeploy", 0.0, True))
     return pd.DataFrame(rows, columns=["group", "slot", "taught", "to_stage", "move_type", "level", "cross_stage"])
 
 
-def _allowed(dest: pd.DataFrame, facts: dict[str, object], prune: bool) -> pd.Series:
-    """Destination rules for (option, unit) rows: establishment, direction, support areas, need.
+def _allowed(dest: pd.DataFrame, facts: dict[str, object]) -> pd.Series:
+    """Destination rules for (option, unit) rows: establishment, direction, support areas.
 
     `level_floor` (hub cascades) makes a rotation pool serve only the units between its level and
     the next lower pool's level; lower units are served through that pool.
@@ -402,15 +378,6 @@ def _allowed(dest: pd.DataFrame, facts: dict[str, object], prune: bool) -> pd.Se
         ok &= ~dest["dest"].map(facts["special"]).to_numpy(dtype=bool)
     support = (dest["move_type"] == "support").to_numpy()
     ok &= ~support | dest["dest"].map(facts["rural_or_weak"]).to_numpy(dtype=bool)
-    if prune:
-        gap = facts["gap"]
-        subject_need = np.array([gap.get(key, 0.0) > 1e-9 for key in zip(dest["dest"], dest["taught"], strict=True)],
-                                dtype=bool)
-        generic_need = dest["dest"].map(facts["need_head"]).to_numpy(dtype=bool).copy()
-        generic_need |= dest["backbone_flag"].to_numpy(bool) & dest["dest"].map(facts["need_bb"]).to_numpy(bool)
-        generic_need |= dest["pe_arts_flag"].to_numpy(bool) & dest["dest"].map(facts["need_pa"]).to_numpy(bool)
-        slot = dest["slot"].to_numpy() if "slot" in dest else np.full(len(dest), "subject")
-        ok &= np.where(slot == "subject", subject_need, generic_need)
     return pd.Series(ok, index=dest.index)
 
 
@@ -431,7 +398,6 @@ def build_arcs(
     distance: np.ndarray,
     school_index: dict[str, int],
     mode: str = "hub",
-    prune: bool | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The flow variables (arcs) and, in hub mode, the arrival pools.
 
@@ -440,16 +406,12 @@ def build_arcs(
     rural, weak schools half a level lower); support only to rural or weak schools; never to the
     teacher's own school; volunteers with a wish list only to schools on it (individual
     rationality); pins: to_school only there, not_to_school never there; `plan.max_km` (off by
-    default) bounds every move but a volunteer's own wish.
-    Pruning (`plan.prune_destinations`, off by default): a teacher arrives to teach a subject only
-    where that subject is short before the plan, and otherwise only where the unit has a headcount
-    gap or a backbone or PE/arts deficit the teacher reduces. It can miss needs that a move creates
-    (an exchange after a quota rotation), so it is off by default; `tests/model` shows that pooling
-    without pruning keeps every tier's optimum of the school-to-school model.
+    default) bounds every move but a volunteer's own wish. Destinations are not pruned to where a need
+    existed before the plan: a move can open a need elsewhere (a rotation's replacement, an exchange),
+    and `tests/model` shows that pooling keeps every tier's optimum of the school-to-school model.
     """
-    prune = policy.plan.prune_destinations if prune is None else prune
-    facts = _unit_facts(units, subjects, groups, policy)
-    options = leave_options(groups, units, policy, generic=prune)
+    facts = _unit_facts(units, policy)
+    options = leave_options(groups, units, policy)
     info = groups.set_index("group")
     for col in ("origin", "school_id", "backbone_flag", "pe_arts_flag", "on_duty", "counted", "support_need",
                 "singleton", "first_teacher"):
@@ -463,8 +425,8 @@ def build_arcs(
     else:
         direct = options[options["slot"] == "subject"]
         pooled = options.iloc[0:0]
-    direct_arcs = _direct_arcs(direct, units, teachers, pins, facts, distance, school_index, policy, prune)
-    hub, pools = _hub_arcs(pooled, units, facts, distance, school_index, policy, prune)
+    direct_arcs = _direct_arcs(direct, units, teachers, pins, facts, distance, school_index, policy)
+    hub, pools = _hub_arcs(pooled, units, facts, distance, school_index, policy)
     frames = [frame for frame in (direct_arcs, hub) if len(frame)]
     arcs = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=ARC_COLUMNS)
     return _cost_arcs(arcs, units, policy), pools
@@ -472,7 +434,7 @@ def build_arcs(
 
 def _direct_arcs(
     options: pd.DataFrame, units: pd.DataFrame, teachers: pd.DataFrame, pins: pd.DataFrame, facts: dict[str, object],
-    distance: np.ndarray, school_index: dict[str, int], policy: Policy, prune: bool,
+    distance: np.ndarray, school_index: dict[str, int], policy: Policy,
 ) -> pd.DataFrame:
     """Group → unit arcs with exact distances (volunteers, pinned teachers; every group in pairs mode).
     A direct arc's teacher teaches `taught`; it counts for that subject wherever it arrives."""
@@ -494,9 +456,7 @@ def _direct_arcs(
     targets = units[["unit", "school_id", "stage", "level"]].rename(
         columns={"unit": "dest", "school_id": "dest_school", "stage": "to_stage", "level": "dest_level"})
     not_to = pins[pins["kind"] == "not_to_school"][["teacher_id", "school_id"]]
-    must_move = set(teachers.loc[teachers["pin_must_move"], "teacher_id"])
-    shared = _DirectRules(wishes, volunteer, to_school, not_to, must_move, targets, facts, distance, school_index,
-                          policy, prune)
+    shared = _DirectRules(wishes, volunteer, to_school, not_to, targets, facts, distance, school_index, policy)
     # In slices of about 200,000 (option, unit) rows, each kept with its labels as categories: the
     # whole cross product of a 5,000-teacher county held 600 MB of Python strings at once.
     categories = {"origin": options["origin"], "school_id": options["school_id"], "dest": targets["dest"],
@@ -522,13 +482,11 @@ class _DirectRules:
     volunteer: dict[str, bool]
     to_school: pd.Series
     not_to: pd.DataFrame
-    must_move: set[str]
     targets: pd.DataFrame
     facts: dict[str, object]
     distance: np.ndarray
     school_index: dict[str, int]
     policy: Policy
-    prune: bool
 
 
 def _direct_rows(options: pd.DataFrame, bounded: pd.Series, limited: list[tuple[str, ...] | None], rules: _DirectRules
@@ -562,17 +520,9 @@ def _direct_rows(options: pd.DataFrame, bounded: pd.Series, limited: list[tuple[
     origin_idx = rows["school_id"].map(school_index).to_numpy(dtype=int)
     dest_idx = rows["dest_school"].map(school_index).to_numpy(dtype=int)
     rows = rows.assign(km=distance[origin_idx, dest_idx])
-    must_move = rules.must_move
-    chosen = (rows["wish_rank"] > 0) | pinned_to.loc[rows.index].notna() | teacher.loc[rows.index].isin(must_move)
     if policy.plan.max_km is not None:
-        near = (rows["km"] <= policy.plan.max_km) | (rows["wish_rank"] > 0)
-        rows, chosen = rows[near], chosen[near]
-    allowed = _allowed(rows, facts, prune=False)
-    if rules.prune:
-        need = _allowed(rows.assign(slot="subject"), facts, prune=True) | _allowed(rows.assign(slot="generic"), facts,
-                                                                                 prune=True)
-        allowed &= need | chosen
-    rows = rows[allowed].assign(kind="direct", pool=-1, pool_to=-1, slot="subject")
+        rows = rows[(rows["km"] <= policy.plan.max_km) | (rows["wish_rank"] > 0)]
+    rows = rows[_allowed(rows, facts)].assign(kind="direct", pool=-1, pool_to=-1, slot="subject")
     return rows[ARC_COLUMNS]
 
 
@@ -595,7 +545,7 @@ def _cascade(pools: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def _hub_arcs(
     options: pd.DataFrame, units: pd.DataFrame, facts: dict[str, object], distance: np.ndarray,
-    school_index: dict[str, int], policy: Policy, prune: bool,
+    school_index: dict[str, int], policy: Policy,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Leave arcs (group → pool), cascade arcs (pool → lower pool), arrive arcs (pool → unit) and the
     pools. An arrival's distance is the least distance from any school that can feed the pool (other
@@ -617,7 +567,7 @@ def _hub_arcs(
         kind="cascade", group=-1, origin=None, school_id=None, dest=None, dest_school=None, km=0.0, wish_rank=0,
         support_need=False)
     arrive = _with_units(pools, units)
-    arrive = arrive[_allowed(arrive, facts, prune)]
+    arrive = arrive[_allowed(arrive, facts)]
     # Distances, made exact enough to choose who leaves: each origin school o gets a potential c(o, P) =
     # its distance to the nearest unit it could reach through pool P; the leave arc carries c and the
     # arrival (Q, d) carries min over possible origins of km(o, d) − c(o, P) ≥ 0. Any move o → d then
@@ -726,8 +676,7 @@ def quota_figures(teachers: pd.DataFrame, units: pd.DataFrame, policy: Policy) -
 
 
 def build_candidates(
-    county: County, norms: Norms, policy: Policy, pins: pd.DataFrame, prune: bool | None = None,
-    mode: str | None = None,
+    county: County, norms: Norms, policy: Policy, pins: pd.DataFrame, mode: str | None = None,
 ) -> Candidates:
     """The decision space, in a fixed order: teachers → units → subjects → groups → arcs.
 
@@ -739,8 +688,7 @@ def build_candidates(
     subjects = build_subjects(units, norms, teachers)
     groups, teachers = build_groups(teachers)
     school_index, distance = distance_lookup(county, policy)
-    arcs, pools = build_arcs(groups, units, subjects, teachers, policy, pins, distance, school_index, mode=mode,
-                             prune=prune)
+    arcs, pools = build_arcs(groups, units, subjects, teachers, policy, pins, distance, school_index, mode=mode)
     base, target = quota_figures(teachers, units, policy)
     return Candidates(teachers=teachers, units=units, subjects=subjects, groups=groups, pools=pools, arcs=arcs,
                       quota_base=base, quota_target=target, distance=distance, school_index=school_index, mode=mode,

@@ -77,12 +77,10 @@ class _RouteContext:
         groups, units = candidates.groups, candidates.units
         self.group_school = dict(zip(groups["group"], groups["school_id"], strict=True))
         self.group_origin = dict(zip(groups["group"], groups["origin"], strict=True))
-        self.group_subject = dict(zip(groups["group"], groups["subject"].astype(str), strict=True))
         self.unit_school = dict(zip(units["unit"], units["school_id"], strict=True))
         self.unit_level = dict(zip(units["unit"], units["level"].astype(float), strict=True))
         self.school_index = candidates.school_index
         self.distance = np.asarray(candidates.distance, dtype=float)
-        self.subject_map = candidates.subject_map
 
 
 def _route_family(head: int, groups: list, leaving: list[int], dests: list, arriving: np.ndarray,
@@ -115,12 +113,7 @@ def _route_family(head: int, groups: list, leaving: list[int], dests: list, arri
     used = (flow > 0) & ~same[tails, heads]
     tails, heads, flow = tails[used], heads[used], flow[used]
     group = [groups[t] for t in tails]
-    if info["slot"] == "subject":
-        taught = [info["taught"]] * len(group)
-    else:  # a generic slot teaches the teacher's own subject (mapped to primary for a cross-stage move)
-        mapped = context.subject_map if info["cross_stage"] else {}
-        taught = [mapped.get(context.group_subject[g], context.group_subject[g]) for g in group]
-    return {"group": group, "dest": [dests[h] for h in heads], "taught": taught,
+    return {"group": group, "dest": [dests[h] for h in heads], "taught": [info["taught"]] * len(group),
             "move_type": [info["move_type"]] * len(group), "count": flow.tolist(), "km": km[tails, heads].tolist(),
             "cross_stage": [bool(info["cross_stage"])] * len(group), "wish_rank": [0] * len(group),
             "voluntary": [False] * len(group)}

@@ -59,7 +59,6 @@ class SolveParams(BaseModel):
     time_limit_s: float = Field(60.0, gt=0, description="Wall-clock limit for the whole solve (all tiers).")
     workers: int = Field(1, ge=1, description="Threads; HiGHS MIP runs single-threaded, kept for determinism.")
     seed: int = Field(0, ge=0, description="Solver random seed.")
-    prune: bool | None = Field(None, description="Override plan.prune_destinations (None: the policy's).")
     mode: str | None = Field(None, description="'hub' or 'pairs' (None: hub, or pairs with a distance limit).")
 
 
@@ -996,7 +995,7 @@ def solve_county(
 ) -> Solution:
     """Norms → candidates → model → tiered solve. Raises InputError for pins no plan can honour."""
     norms = norms or compute_norms(county, policy)
-    candidates = build_candidates(county, norms, policy, pins, prune=params.prune, mode=params.mode)
+    candidates = build_candidates(county, norms, policy, pins, mode=params.mode)
     check_pins(candidates, pins)
     if progress:
         progress(f"模型：{len(candidates.groups):,} 组教师，{len(candidates.arcs):,} 个候选调动")
@@ -1010,8 +1009,7 @@ def solve_county(
     notes: list[str] = []
     lower = candidates.mode == "hub" and params.mode is None and split < len(order)
     estimate = _pairs_estimate(candidates) if lower else 0
-    prune = policy.plan.prune_destinations if params.prune is None else params.prune
-    priced = lower and policy.plan.exact_distance_arcs < estimate <= policy.plan.priced_paths and not prune
+    priced = lower and policy.plan.exact_distance_arcs < estimate <= policy.plan.priced_paths
     if lower and (estimate <= policy.plan.exact_distance_arcs or priced):
         with ThreadPoolExecutor(max_workers=1) as pool:
             # Built while the pooled tiers solve (the solver releases the GIL): ~0.7 s on the sample county.
