@@ -19,7 +19,7 @@ import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 import numpy as np
@@ -883,7 +883,7 @@ def solve_tiers(
         if name != names[-1]:
             solver.hold(built.tiers[name], _held(solved.value, tolerance), name)
             if name not in EXACT_TIERS and plan.lower_tier_slack > 0:
-                relaxable = _Relaxable(len(solver.holds) - 1, name, solved.value, _held(solved.value, tolerance))
+                relaxable = _Relaxable(len(solver.holds) - 1, name, solved.value)
             _release_memory()
     return values, tuple(results), status
 
@@ -897,12 +897,11 @@ PROBE_NODES = 100
 
 @dataclass(frozen=True)
 class _Relaxable:
-    """A lower tier held for the tiers after it: the hold's index, the tier, its value and the hold."""
+    """A lower tier held for the tiers after it: the hold's index, the tier and its value."""
 
     index: int
     name: str
     value: float
-    held: float
 
 
 def _loosened(solver: _Solver, relaxable: _Relaxable, probed: _TierSolve, name: str, seconds: float,
@@ -918,7 +917,7 @@ def _loosened(solver: _Solver, relaxable: _Relaxable, probed: _TierSolve, name: 
     again = _solve_tier(solver, seconds, tolerance, accept, solver.whole(probed.values), plan.lower_tier_seconds,
                         plan.lower_tier_nodes, exact_distances, plan.fixing_free_variables)
     if again is None or again.values is None or not again.value < probed.value - 1e-9:
-        solver.relax(relaxable.index, relaxable.held)
+        solver.relax(relaxable.index, _held(relaxable.value, tolerance))
         strict = _solve_tier(solver, seconds - (time.perf_counter() - start), tolerance, accept,
                              solver.whole(probed.values), plan.lower_tier_seconds, plan.lower_tier_nodes,
                              exact_distances, plan.fixing_free_variables)
@@ -1280,9 +1279,8 @@ def plan_county(
         if tier.name == "disruption":  # the pooled model priced distances at their lower bound
             routed = routed_disruption(routes, policy.plan)
             proven = tier.status == "optimal" and _within(routed, tier.bound, 0.0, policy.plan.tier_tolerance)
-            tiers[i] = TierResult(tier.name, tier.label, tier.before, routed, tier.bound,
-                                  "optimal" if proven else "feasible" if tier.status == "optimal" else tier.status,
-                                  tier.seconds)
+            tiers[i] = replace(tier, value=routed,
+                               status="optimal" if proven else "feasible" if tier.status == "optimal" else tier.status)
             if status == "optimal" and not proven:
                 status = "feasible"
     causes = shortage_causes(schools.assign(unit=schools["school_id"] + "|" + schools["stage"]), after_norms.subjects,
