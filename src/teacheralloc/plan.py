@@ -144,7 +144,10 @@ def county_after(county: County, moves: pd.DataFrame) -> County:
 
 
 def county_indicators(before: Norms, after: Norms) -> dict[str, Any]:
-    """summary.json's `indicators`: the county table per stage, before and after."""
+    """summary.json's `indicators`: the county table per stage, before and after. The norms table names its
+    columns for the county it describes (`teachers_before` is the teachers it counts), so "after" repeats
+    those names; `teachers`, `shortage` and `surplus` say the same under names that read right on both
+    sides (the old names stay for readers that use them)."""
     keys = ["students", "required", "teachers_before", "shortage_before", "surplus_before", "schools_short",
             "subject_shortage_fte", *[f"{p}_{k}" for k in INDICATORS for p in ("per100", "cv", "schools_meeting")],
             "cv_max", "evaluated_schools"]
@@ -153,4 +156,7 @@ def county_indicators(before: Norms, after: Norms) -> dict[str, Any]:
         table = norms.county.set_index("stage")
         out[label] = {stage: {k: (None if pd.isna(table.at[stage, k]) else float(table.at[stage, k])) for k in keys}
                       for stage in table.index}
+        for figures in out[label].values():
+            figures.update(teachers=figures["teachers_before"], shortage=figures["shortage_before"],
+                           surplus=figures["surplus_before"])
     return out

@@ -114,6 +114,18 @@ def test_county_shortage_not_worse(plan: Plan) -> None:
     assert schools["teachers_before"].sum() == schools["teachers_after"].sum()  # moves only, nobody lost
 
 
+def test_summary_indicators_count_the_teachers_on_each_side(plan: Plan) -> None:
+    """summary.json's county indicators: `teachers` and `shortage` before the plan are the schools
+    table's before columns, after it its after columns (per stage)."""
+    schools = plan.schools.assign(stage=plan.schools["stage"].astype(str))
+    for stage, part in schools.groupby("stage"):
+        before, after = plan.indicators["before"][stage], plan.indicators["after"][stage]
+        assert before["teachers"] == part["teachers_before"].sum()
+        assert after["teachers"] == part["teachers_after"].sum()
+        assert after["shortage"] == pytest.approx(part["gap_after"].clip(lower=0).sum(), abs=0.01)
+        assert after["shortage"] < before["shortage"]
+
+
 def test_moves_follow_the_hard_rules(plan: Plan, movers: pd.DataFrame, county: County) -> None:
     """From the mover's own school to another; rotations only by eligible teachers toward a lower
     level; exempt teachers only as volunteers; a volunteer with wishes only to a wished school; no
