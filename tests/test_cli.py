@@ -132,3 +132,22 @@ def test_check_fails_on_a_tampered_plan(small_folder: Path, tmp_path: Path) -> N
     checked = run("check", str(small_folder), str(out))
     assert checked.returncode == 1
     assert "复核未通过" in checked.stdout
+
+
+def test_check_uses_the_plans_own_policy_unless_told_otherwise(small_folder: Path, tmp_path: Path) -> None:
+    """A plan made with --policy passes `check DATA PLANDIR` (checked against its policy_used.yaml, the
+    changed settings named in a warning); with --policy the auditor's rules apply instead."""
+    changed = tmp_path / "changed.yaml"
+    changed.write_text("rotation:\n  min_share_of_eligible: 0.5\n", encoding="utf-8")
+    out = tmp_path / "plan"
+    made = run("plan", str(small_folder), "--out", str(out), "--as-of", AS_OF, "--policy", str(changed), "--quiet")
+    assert made.returncode == 0, made.stderr
+    checked = run("check", str(small_folder), str(out))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "复核通过" in checked.stdout
+    assert "rotation.min_share_of_eligible = 0.5" in checked.stdout.replace("\n", "")
+    defaults = tmp_path / "defaults.yaml"
+    defaults.write_text("rotation:\n  min_share_of_eligible: 0.1\n", encoding="utf-8")
+    audited = run("check", str(small_folder), str(out), "--policy", str(defaults))
+    assert audited.returncode == 1, audited.stdout
+    assert "required_rotations" in audited.stdout

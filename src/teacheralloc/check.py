@@ -1099,6 +1099,25 @@ def _context_warnings(
         )
 
 
+def _reference_warning(policy: Policy, reference: Policy, warn: list[Violation]) -> None:
+    """Checked against the plan's own policy: say which rule settings it changes from the county's."""
+    mine, theirs = _flatten(policy.model_dump(mode="json")), _flatten(reference.model_dump(mode="json"))
+    differ = sorted(
+        k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k) and k.startswith(RULE_SETTINGS)
+    )
+    if differ:
+        shown = "、".join(f"{k} = {mine.get(k)}（默认 {theirs.get(k)}）" for k in differ[:8])
+        warn.append(
+            Violation(
+                "context",
+                f"按方案所用政策（policy_used.yaml）复核；它在规则设置上不同于默认与数据集政策：{shown}"
+                + ("…" if len(differ) > 8 else "")
+                + "。按其他政策复核请用 --policy",
+                severity="warning",
+            )
+        )
+
+
 #: Policy settings the hard rules and the recomputed figures depend on.
 RULE_SETTINGS = (
     "staffing.",
@@ -1128,7 +1147,11 @@ def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def check_plan(
-    county: County, policy: Policy, plan_dir: Path | str, pins: pd.DataFrame | None = None
+    county: County,
+    policy: Policy,
+    plan_dir: Path | str,
+    pins: pd.DataFrame | None = None,
+    reference: Policy | None = None,
 ) -> CheckReport:
     """Re-verify every hard rule on the plan written in `plan_dir` and recompute its figures.
 
@@ -1140,6 +1163,9 @@ def check_plan(
         A plan folder written by `teacheralloc plan` (plan.csv, schools.csv, summary.json).
     pins
         The user's pins (`io.pins.read_pins`), if any.
+    reference
+        When `policy` is the plan's own (its policy_used.yaml): the county's policy (defaults and the
+        dataset's policy.yaml); each rule setting the plan's policy changes is named in a warning.
 
     Raises
     ------
@@ -1186,6 +1212,8 @@ def check_plan(
                 )
             )
     _context_warnings(county, policy, plan_dir, summary, warn)
+    if reference is not None:
+        _reference_warning(policy, reference, warn)
 
     order = {code: i for i, code in enumerate(RULES)}
     out.sort(

@@ -12,7 +12,7 @@ import sys
 import traceback
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import pandas as pd
 import typer
@@ -21,6 +21,9 @@ from rich.table import Table
 
 from teacheralloc.errors import InputError, Problem
 from teacheralloc.io.write import OutputExistsError
+
+if TYPE_CHECKING:
+    from teacheralloc.policy import Policy
 
 app = typer.Typer(
     name="teacheralloc",
@@ -397,16 +400,34 @@ def check(
     from teacheralloc.check import check_plan
     from teacheralloc.io.pins import find_pins, read_pins
     from teacheralloc.io.read import load_county
-    from teacheralloc.policy import load_policy
 
-    rules = load_policy(policy, dataset=data)
+    rules, reference = _check_policy(data, plan_dir, policy)
     county = load_county(data, as_of=_as_of(as_of) or _plan_as_of(plan_dir))
     pinned = read_pins(find_pins(data, pins), county)
-    report = check_plan(county, rules, plan_dir, pinned)
+    report = check_plan(county, rules, plan_dir, pinned, reference=reference)
     for line in report.summary_lines(limit):
         console.print(line, markup=False)
     if not report.ok:
         raise typer.Exit(code=1)
+
+
+def _check_policy(data: Path, plan_dir: Path, policy: Path | None) -> tuple[Policy, Policy | None]:
+    """The policy to check against and, when it is the plan's own, the county's to compare it with.
+
+    Without --policy a plan is checked against the policy it was made with (its policy_used.yaml, like
+    the reference date from its summary.json): a plan made with `--policy` then passes `check DATA
+    PLANDIR` as it should, and the settings it changed are named in a warning. With --policy, that one
+    (the auditor's rules); a policy_used.yaml that cannot be read: the county's, with a warning."""
+    from teacheralloc.policy import load_policy
+
+    county_policy = load_policy(policy, dataset=data)
+    used = plan_dir / "policy_used.yaml"
+    if policy is not None or not used.is_file():
+        return county_policy, None
+    try:
+        return load_policy(used), county_policy
+    except InputError:  # check names it in a warning and goes on with the county's policy
+        return county_policy, None
 
 
 def _plan_as_of(plan_dir: Path) -> date | None:
