@@ -34,8 +34,10 @@ def test_wishes_loosen_disruption_by_less_than_one_move() -> None:
     held = tier_result(strict, "disruption")
     wishes, strict_wishes = tier_result(loose, "wishes"), tier_result(strict, "wishes")
     assert wishes.value < strict_wishes.value  # more wishes honoured
-    assert wishes.value == pytest.approx(wishes.bound) and wishes.status == "optimal"
+    assert wishes.value == pytest.approx(wishes.bound)  # at its bound, given the loosened disruption...
+    assert wishes.status == "feasible"  # ...which is above its own bound: optimal only given that value
     disruption = tier_result(loose, "disruption")
+    assert disruption.status == "feasible"
     assert held.value < disruption.value < held.value + POLICY.plan.lower_tier_slack  # bought less than a move
     assert disruption.bound == pytest.approx(held.bound)
     assert "plan.lower_tier_slack" in wishes.note and wishes.note in loose.notes

@@ -220,3 +220,20 @@ def test_a_full_mip_that_stops_without_a_bound_keeps_the_lp_bound(monkeypatch: p
     solved = _solve_tier(solver, 60, 1e-9, 0.005, np.array([3.0, 0.0]), lower_tier_seconds=30)
     assert solved is not None
     assert solved.value == 3 and solved.bound == 2 and not solved.optimal
+
+
+def test_a_tier_after_an_unproven_one_is_not_reported_optimal() -> None:
+    """Lexicographic optimality: wishes at their bound with disruption above its own is optimal only
+    given that disruption, so it reads feasible (with a note); the tiers before stay as they are."""
+    from teacheralloc.model.solve import _conditional
+    from teacheralloc.plan import TierResult
+
+    def tier(name: str, value: float, bound: float, status: str) -> TierResult:
+        return TierResult(name=name, label=name, before=0.0, value=value, bound=bound, status=status, seconds=0.0)
+
+    tiers = [tier("headcount", 4.0, 4.0, "optimal"), tier("disruption", 94.3, 80.2, "feasible"),
+             tier("wishes", -45.0, -45.0, "optimal")]
+    out = _conditional(tiers)
+    assert [t.status for t in out] == ["optimal", "feasible", "feasible"]
+    assert out[2].bound == -45.0 and "94.300" in out[2].note
+    assert _conditional(tiers[:1] + tiers[2:]) == tiers[:1] + tiers[2:]  # all proven: unchanged

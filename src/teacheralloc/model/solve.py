@@ -1283,6 +1283,7 @@ def plan_county(
                                status="optimal" if proven else "feasible" if tier.status == "optimal" else tier.status)
             if status == "optimal" and not proven:
                 status = "feasible"
+    tiers = _conditional(tiers)
     causes = shortage_causes(schools.assign(unit=schools["school_id"] + "|" + schools["stage"]), after_norms.subjects,
                              candidates, policy, set(moves["teacher_id"]))
     notes = [f"求解方式：{'汇集（学校→调配池→学校）' if candidates.mode == 'hub' else '逐对（学校→学校）'}"]
@@ -1306,6 +1307,23 @@ def plan_county(
         norms_before=norms,
         norms_after=after_norms,
     )
+
+
+def _conditional(tiers: list[TierResult]) -> list[TierResult]:
+    """A tier is optimal only when every tier before it is: its bound holds with the earlier tiers at the
+    values found, so after a tier left above its bound (pooled distances, a lower tier's gap), a later
+    tier proven at its bound is optimal only given that value — reported feasible, with a note."""
+    out: list[TierResult] = []
+    unproven: TierResult | None = None
+    for tier in tiers:
+        if unproven is not None and tier.status == "optimal":
+            note = (f"{tier.label}：在{unproven.label}取 {unproven.value:,.3f} 的前提下已达其界；"
+                    f"{unproven.label}未证明最优（界 {unproven.bound:,.3f}），故此层只标为可行")
+            tier = replace(tier, status="feasible", note="；".join(n for n in (tier.note, note) if n))
+        if unproven is None and tier.status != "optimal":
+            unproven = tier
+        out.append(tier)
+    return out
 
 
 def _school_table(before: Norms, after: Norms, moves: pd.DataFrame) -> pd.DataFrame:
