@@ -281,7 +281,7 @@ def test_pins_must_stay_and_must_move_contradict(tmp_path: Path) -> None:
         "pin_conflict",
     )
     assert "必须留任" in problem.expected
-    assert "pins.csv 第 3 行" in caught.value.report()
+    assert "pins.csv 第 3 行 必须调出(must_move)：“是”" in caught.value.report()
 
 
 @pytest.mark.parametrize(
@@ -304,7 +304,8 @@ def test_pin_moving_an_exempt_teacher_is_an_input_error(
     [problem] = caught.value.errors
     assert (problem.file, problem.row, problem.rule) == ("pins.csv", 2, "pin_conflict")
     assert label in problem.expected and "rotation.exempt_" in problem.expected
-    assert "pins.csv 第 2 行" in caught.value.report()
+    shown = "必须调出(must_move)：“是”" if pin.startswith("X,,是") else "调往学校(to_school)：“R1”"
+    assert f"pins.csv 第 2 行 {shown}" in caught.value.report()
 
 
 # --------------------------------------------------------------------------------------------------

@@ -958,6 +958,7 @@ def _progress_line(order: tuple[str, ...], tier: TierResult) -> str:
 def check_pins(candidates: Candidates, pins: pd.DataFrame) -> None:
     """Pins that no plan can honour: an explanation naming the conflicting rules, as an InputError."""
     from teacheralloc.errors import Problem
+    from teacheralloc.io.pins import PIN_COLUMNS
     from teacheralloc.model.candidates import EXEMPT_LABELS
 
     if pins.empty:
@@ -978,8 +979,9 @@ def check_pins(candidates: Candidates, pins: pd.DataFrame) -> None:
         elif pin.teacher_id not in has_arc:
             expected = "没有可调往的学校（学段、编制已满、志愿或距离上限）：改选学校，或放宽 plan.max_km"
         if expected:
-            problems.append(Problem("pins.csv", pin.row, pin.kind, pin.school_id or "是", expected,
-                                    rule="pin_conflict"))
+            school = pin.school_id if isinstance(pin.school_id, str) and pin.school_id else "是"
+            problems.append(Problem("pins.csv", pin.row, pin.kind, school, expected,
+                                    label=PIN_COLUMNS.get(pin.kind, ""), rule="pin_conflict"))
     if problems:
         raise InputError(problems)
 
