@@ -24,6 +24,7 @@ from tests.helpers import (
 )
 
 from teacheralloc.domain import TABLE_LABELS, columns
+from teacheralloc.errors import InputError
 from teacheralloc.io.read import load_county
 from teacheralloc.io.write import table_rows
 
@@ -193,6 +194,42 @@ def test_excel_serial_number_cell_in_workbook(county, tmp_path: Path) -> None:
     loaded = load_county(path, as_of=AS_OF)
     assert loaded.equals(county.replace(distances=None))
     assert loaded.teachers.loc[0, "birth_date"].date() == date(1985, 3, 1)
+
+
+def _workbook_with_number_dates(county, tmp_path: Path, birth: float, since: float) -> Path:
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for name in ("schools", "classes", "teachers"):
+        sheet = workbook.create_sheet(name)
+        header, rows = table_rows(county, name)
+        sheet.append(header)
+        for row in rows:
+            sheet.append(row)
+    teachers = workbook["teachers"]
+    teachers.cell(row=2, column=4).value = birth  # birth_date of T01, typed as 1985.04 into a General cell
+    teachers.cell(row=2, column=6).value = since  # school_since
+    path = tmp_path / "county.xlsx"
+    workbook.save(path)
+    return path
+
+
+def test_year_month_typed_as_a_number_in_a_workbook(county, tmp_path: Path) -> None:
+    """HR staff type 1985.04 into a General cell; Excel keeps the number 1985.04 (and 2015.11 as it is,
+    1985.4 for 1985.40): a year and month, not the serial day 1985 (1905-06-07)."""
+    loaded = load_county(_workbook_with_number_dates(county, tmp_path, 1985.04, 2015.11), as_of=AS_OF)
+    assert loaded.teachers.loc[0, "birth_date"].date() == date(1985, 4, 1)
+    assert loaded.teachers.loc[0, "school_since"].date() == date(2015, 11, 1)
+    loaded = load_county(_workbook_with_number_dates(county, tmp_path, 1985.4, 2015.09), as_of=AS_OF)
+    assert loaded.teachers.loc[0, "birth_date"].date() == date(1985, 4, 1)
+
+
+def test_year_month_number_that_could_be_january_or_october_is_refused(county, tmp_path: Path) -> None:
+    """2016.1 in a number cell was typed "2016.1" or "2016.10": the error says so and what to type."""
+    with pytest.raises(InputError) as caught:
+        load_county(_workbook_with_number_dates(county, tmp_path, 1985.04, 2016.1), as_of=AS_OF)
+    [problem] = caught.value.errors
+    assert (problem.row, problem.column, problem.value) == (2, "school_since", "2016.1")
+    assert "1月还是10月" in problem.expected and "2016-10-01" in problem.expected
 
 
 # --------------------------------------------------------------------------------------------------

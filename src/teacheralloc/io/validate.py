@@ -119,6 +119,8 @@ def parse_date(value: Any) -> date:
     if isinstance(value, date):
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
+        if 1900 <= value < 2100:  # "1985.04" typed into a General cell: Excel keeps the number 1985.04
+            return _year_month(float(value))
         if 1000 < value < 80000:  # an Excel serial date in a cell not formatted as a date
             return EXCEL_EPOCH + timedelta(days=int(value))
         raise ValueError
@@ -134,6 +136,26 @@ def parse_date(value: Any) -> date:
             day = parts[2] if len(parts) > 2 else 1
             return date(year, month, day)  # ValueError for month 13 etc.
     raise ValueError
+
+
+class CellError(ValueError):
+    """A cell that cannot be read, with what to do about it (said instead of the column's usual hint)."""
+
+
+def _year_month(value: float) -> date:
+    """A number a year.month was typed as (serial days 1900–2100 would be dates in 1905, never meant).
+    Excel keeps what was typed as a number and drops trailing zeros: 1985.04 is April, 1985.4 too (".40"
+    is no month), 1985.11 November; but 2016.1 was "2016.1" or "2016.10", January or October, so it is
+    refused with what to type instead."""
+    year = int(value)
+    hundredths = round((value - year) * 100, 6)
+    month = hundredths // 10 if hundredths % 10 == 0 and hundredths >= 20 else hundredths
+    if hundredths == 10:
+        raise CellError(f"{year}年1月还是10月？Excel 把 {year}.10 存成了数字 {year}.1：请把该列设为文本，"
+                        f"或填 {year}-10-01 / {year}-01-01")
+    if not month.is_integer() or not 1 <= month <= 12:
+        raise CellError(f"年.月，如 {year}.09；数字 {value} 读不出月份：请填 {year}-09-01 这样的日期")
+    return date(year, int(month), 1)
 
 
 def parse_list(value: Any) -> tuple[str, ...]:
@@ -210,20 +232,22 @@ def _parse_column(table: RawTable, col: Column, problems: list[Problem]) -> list
                 out.append(col.default)
             continue
         key = (type(value), value) if not isinstance(value, list) else (list, tuple(value))
-        if key in cache:
-            parsed = cache[key]
-        else:
+        if key not in cache:
+            hint = expected
             try:
                 parsed = parse(value)
                 if col.kind in ("int", "number") and (
                     (col.ge is not None and parsed < col.ge) or (col.le is not None and parsed > col.le)
                 ):
                     raise ValueError
+            except CellError as error:
+                parsed, hint = MISSING, str(error)
             except (ValueError, TypeError, OverflowError):
                 parsed = MISSING
-            cache[key] = parsed
+            cache[key] = parsed, hint
+        parsed, hint = cache[key]
         if parsed is MISSING:
-            problems.append(table.problem(row, col.code, _show(value), expected, f"type_{col.kind}"))
+            problems.append(table.problem(row, col.code, _show(value), hint, f"type_{col.kind}"))
         elif col.kind == "text" and parsed == "" and col.required:
             problems.append(table.problem(row, col.code, "", "必填；文本", "required"))
             parsed = MISSING
