@@ -426,6 +426,16 @@ def test_wishes_without_volunteer_is_a_warning(folder: Path) -> None:
     assert county.teachers.set_index("teacher_id").loc["T08", "wishes"] == ("P1", "N1")
 
 
+def test_own_school_among_the_wishes_is_a_warning(folder: Path) -> None:
+    teachers = load_county(folder, as_of=AS_OF).teachers.set_index("teacher_id")
+    own = teachers.loc["T08", "school_id"]
+    set_cell(folder, "teachers", 9, "wishes", f"{own};P1;N1")
+    county = load_county(folder, as_of=AS_OF)
+    assert [(key(p), p.severity) for p in county.warnings] == [
+        (("teachers.csv", 9, "wishes", "wish_own_school"), "warning")
+    ]
+
+
 def test_warnings_are_reported_with_errors(folder: Path) -> None:
     set_cell(folder, "teachers", 9, "volunteer", "否")
     set_cell(folder, "teachers", 2, "gender", "")

@@ -386,6 +386,11 @@ def _check_teachers(
                     table.problem(row, "wishes", ";".join(wishes),
                                   f"学校表中已有的学校代码（未找到：{'、'.join(unknown)}）", "reference")
                 )
+            if values["school_id"] in wishes:
+                problems.append(
+                    table.problem(row, "wishes", ";".join(wishes), "志愿学校不含本校（留在本校不是调动，此项不计；"
+                                  "其余志愿的序号按填写顺序）", "wish_own_school", severity="warning")
+                )
             if wishes and values["volunteer"] is False:
                 problems.append(
                     table.problem(row, "wishes", ";".join(wishes), "填写志愿学校的教师应标记“申请交流”为是",
