@@ -346,6 +346,13 @@ def test_school_since_implausible(folder: Path, since: str) -> None:
     assert key(only_error(folder)) == ("teachers.csv", 2, "school_since", "plausible_school_since")
 
 
+def test_an_implausible_date_is_quoted_as_written(folder: Path) -> None:
+    set_cell(folder, "teachers", 2, "school_since", "2000.09 ")  # T01 was born 1985-03-01
+    problem = only_error(folder)
+    assert key(problem) == ("teachers.csv", 2, "school_since", "plausible_school_since")
+    assert problem.value == "2000.09"  # not the date it was read as (2000-09-01)
+
+
 def test_school_since_next_year_is_fine(folder: Path) -> None:
     set_cell(folder, "teachers", 2, "school_since", "2027-03-01")  # a planned start, within a year
     load_county(folder, as_of=AS_OF)

@@ -279,6 +279,11 @@ class _Parsed:
     def ok(self, index: int, *codes: str) -> bool:
         return all(self.values[c][index] is not MISSING for c in codes)
 
+    def written(self, index: int, code: str) -> str:
+        """The cell as the user wrote it (a problem quotes that, not the value it was read as)."""
+        raw = self.table.cells.get(code)
+        return _show(raw[index]).strip() if raw is not None else ""
+
     def __len__(self) -> int:
         return len(self.rows)
 
@@ -360,7 +365,8 @@ def _check_teachers(
         birth_ok = birth is not MISSING and oldest <= birth <= youngest
         if birth is not MISSING and not birth_ok:
             problems.append(
-                table.problem(row, "birth_date", birth, f"{oldest.isoformat()} 至 {youngest.isoformat()} 之间"
+                table.problem(row, "birth_date", teachers.written(i, "birth_date"),
+                              f"{oldest.isoformat()} 至 {youngest.isoformat()} 之间"
                               f"（按 {as_of.isoformat()} 计年龄 18–70 岁）", "plausible_birth_date")
             )
         since = values["school_since"]
@@ -369,13 +375,15 @@ def _check_teachers(
             earliest = date(birth.year + 16, birth.month, 1) if birth_ok else date(1950, 1, 1)
             if not earliest <= since <= latest_start:
                 problems.append(
-                    table.problem(row, "school_since", since, f"{earliest.isoformat()}（年满 16 岁）至 "
+                    table.problem(row, "school_since", teachers.written(i, "school_since"),
+                                  f"{earliest.isoformat()}（年满 16 岁）至 "
                                   f"{latest_start.isoformat()} 之间", "plausible_school_since")
                 )
         until = values["service_until"]
         if until not in (None, MISSING) and not date(1980, 1, 1) <= until <= date(as_of.year + 20, 12, 31):
             problems.append(
-                table.problem(row, "service_until", until, f"1980-01-01 至 {as_of.year + 20}-12-31 之间",
+                table.problem(row, "service_until", teachers.written(i, "service_until"),
+                              f"1980-01-01 至 {as_of.year + 20}-12-31 之间",
                               "plausible_service")
             )
         wishes = values["wishes"]
