@@ -151,3 +151,17 @@ def test_check_uses_the_plans_own_policy_unless_told_otherwise(small_folder: Pat
     audited = run("check", str(small_folder), str(out), "--policy", str(defaults))
     assert audited.returncode == 1, audited.stdout
     assert "required_rotations" in audited.stdout
+
+
+def test_validate_reports_a_pin_no_plan_can_honour(small_folder: Path, tmp_path: Path) -> None:
+    """validate reads the dataset's pins.csv as plan will: must_stay and must_move for one teacher is an
+    error there already (file, row, column, value), not only when planning."""
+    import shutil
+
+    folder = Path(shutil.copytree(small_folder, tmp_path / "county"))
+    (folder / "pins.csv").write_text("教师编号,必须留任,必须调出,调往学校,不得调往\nT0,是,,,\nT0,,是,,\n",
+                                     encoding="utf-8")
+    result = run("validate", str(folder), "--as-of", AS_OF)
+    assert result.returncode == 2, result.stdout
+    assert "pins.csv 第 3 行 必须调出(must_move)：“是”" in result.stderr.replace("\n", "")
+    assert "Traceback" not in result.stderr

@@ -23,6 +23,7 @@ from teacheralloc.errors import InputError, Problem
 from teacheralloc.io.write import OutputExistsError
 
 if TYPE_CHECKING:
+    from teacheralloc.domain import County
     from teacheralloc.policy import Policy
 
 app = typer.Typer(
@@ -90,14 +91,15 @@ def _print_problems(error: InputError) -> None:
 
 
 @app.command()
-def validate(data: DataArg, as_of: AsOfOpt = None, policy: PolicyOpt = None) -> None:
+def validate(data: DataArg, as_of: AsOfOpt = None, policy: PolicyOpt = None, pins: PinsOpt = None) -> None:
     """检查数据并汇总县域概况 (validate a dataset and summarise the county)."""
     from teacheralloc import describe
     from teacheralloc.io.read import load_county
     from teacheralloc.policy import load_policy
 
-    load_policy(policy, dataset=data)
+    rules = load_policy(policy, dataset=data)
     county = load_county(data, as_of=_as_of(as_of))
+    _validate_pins(data, pins, county, rules)
     for warning in county.warnings:
         console.print(warning.message(), markup=False)
     head = describe.headline(county)
@@ -107,6 +109,23 @@ def validate(data: DataArg, as_of: AsOfOpt = None, policy: PolicyOpt = None) -> 
     console.print(_table(describe.students_and_classes_by_stage(county), "学生与班级（按学段）"))
     console.print(_table(describe.teachers_by_stage_and_subject(county), "教师（按主教学科与学段）"))
     console.print(_table(describe.teachers_by_status(county), "教师（按在岗状态）"))
+
+
+def _validate_pins(data: Path, pins: Path | None, county: County, rules: Policy) -> None:
+    """The pins (pins.csv in the dataset, or --pins), read and checked as `plan` will: an unknown teacher
+    or school, and a pin no plan can honour (an exempt teacher pinned to move, must_stay with must_move,
+    no school it could go to), reported with the data's problems rather than only when planning."""
+    from teacheralloc.io.pins import find_pins, read_pins
+    from teacheralloc.model.candidates import build_candidates
+    from teacheralloc.model.solve import check_pins
+    from teacheralloc.norms import compute_norms
+
+    path = find_pins(data, pins)
+    if path is None:
+        return
+    table = read_pins(path, county)
+    if not table.empty:
+        check_pins(build_candidates(county, compute_norms(county, rules), rules, table), table)
 
 
 @app.command()
