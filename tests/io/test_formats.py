@@ -213,6 +213,30 @@ def _workbook_with_number_dates(county, tmp_path: Path, birth: float, since: flo
     return path
 
 
+def test_formula_without_a_computed_value_is_named(county, tmp_path: Path) -> None:
+    """A program that writes formulas without their results (openpyxl does) leaves those cells empty to
+    a reader of values: the problem says so and quotes the formula, instead of "required"."""
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for name in ("schools", "classes", "teachers"):
+        sheet = workbook.create_sheet(name)
+        header, rows = table_rows(county, name)
+        sheet.append(header)
+        for row in rows:
+            sheet.append(row)
+    header = [cell.value for cell in workbook["classes"][1]]
+    column = next(i for i, h in enumerate(header, start=1) if h in ("students", "学生数"))
+    workbook["classes"].cell(row=2, column=column).value = "=40+5"
+    path = tmp_path / "county.xlsx"
+    workbook.save(path)
+    with pytest.raises(InputError) as caught:
+        load_county(path, as_of=AS_OF)
+    rules = {p.rule for p in caught.value.errors}
+    assert "formula_without_value" in rules
+    [cell] = [p for p in caught.value.errors if p.rule != "formula_without_value"]
+    assert (cell.row, cell.column, cell.value) == (2, "students", "=40+5")
+
+
 def test_year_month_typed_as_a_number_in_a_workbook(county, tmp_path: Path) -> None:
     """HR staff type 1985.04 into a General cell; Excel keeps the number 1985.04 (and 2015.11 as it is,
     1985.4 for 1985.40): a year and month, not the serial day 1985 (1905-06-07)."""

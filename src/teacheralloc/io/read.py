@@ -168,6 +168,7 @@ def read_xlsx_tables(path: Path) -> tuple[dict[str, RawTable], list[Problem]]:
         return {}, [Problem(path.name, None, "", str(exc)[:80], "可以打开的 .xlsx 工作簿", rule="xlsx_open")]
     tables: dict[str, RawTable] = {}
     problems: list[Problem] = []
+    formulas = _formula_texts(path) if _has_formulas(path) else {}
     try:
         for sheet in workbook.worksheets:
             name = table_name_of(sheet.title)
@@ -183,10 +184,49 @@ def read_xlsx_tables(path: Path) -> tuple[dict[str, RawTable], list[Problem]]:
                 (number, list(values))
                 for number, values in enumerate(sheet.iter_rows(values_only=True), start=1)
             ]
+            uncomputed = 0
+            for (_, values), texts in zip(rows, formulas.get(sheet.title, []), strict=False):
+                for i, (value, text) in enumerate(zip(values, texts, strict=False)):
+                    if value is None and isinstance(text, str) and text.startswith("="):
+                        values[i] = text  # a formula never computed: shown as written in the cell's problem
+                        uncomputed += 1
+            if uncomputed:
+                problems.append(
+                    Problem(path.name, None, "", f"{uncomputed} 个公式单元格",
+                            "公式已计算出结果：用 Excel 或 WPS 打开并保存一次（或把公式粘贴为数值）后再导入；"
+                            "生成此文件的程序未保存公式的计算结果",
+                            sheet=sheet.title, rule="formula_without_value")
+                )
             tables[name] = _build_table(name, path.name, sheet.title, rows)
     finally:
         workbook.close()
     return tables, problems
+
+
+def _has_formulas(path: Path) -> bool:
+    """Whether any worksheet holds a formula (a quick look at the workbook's XML, no parsing)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            sheets = (archive.read(n) for n in archive.namelist()
+                      if n.startswith("xl/worksheets/") and n.endswith(".xml"))
+            return any(b"<f>" in xml or b"<f " in xml for xml in sheets)
+    except (OSError, zipfile.BadZipFile, KeyError):
+        return False
+
+
+def _formula_texts(path: Path) -> dict[str, list[list[Any]]]:
+    """Each sheet's cells as written (formulas as text): a program that writes formulas without their
+    computed values leaves those cells empty to a reader of values."""
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(path, read_only=True, data_only=False)
+    try:
+        return {sheet.title: [list(values) for values in sheet.iter_rows(values_only=True)]
+                for sheet in workbook.worksheets}
+    finally:
+        workbook.close()
 
 
 def read_tables(path: Path) -> tuple[dict[str, RawTable], list[Problem]]:
