@@ -7,6 +7,7 @@ problems with exit code 2, never as a traceback.
 from __future__ import annotations
 
 import gc
+import math
 import os
 import sys
 import traceback
@@ -311,18 +312,22 @@ def report(
 
 def _print_plan(result: object) -> None:
     from teacheralloc.domain import MoveType
-    from teacheralloc.plan import Plan
+    from teacheralloc.plan import STATUS_LABELS, Plan
 
     assert isinstance(result, Plan)
     summary = result.summary()
     moves = "，".join(f"{MoveType(k).label} {v}" for k, v in result.moves_by_type().items() if v)
-    console.print(f"方案状态：{'最优' if result.status == 'optimal' else result.status}；"
+    console.print(f"方案状态：{STATUS_LABELS.get(result.status, result.status)}；"
                   f"调动 {len(result.moves)} 人（{moves or '无'}）；"
                   f"用时 {result.wall_time:.1f} 秒", markup=False)
-    tiers = pd.DataFrame([{"调配前": t.before, "方案": t.value, "证明的界": t.bound, "差距": f"{t.gap:.2%}",
-                           "状态": "最优" if t.status == "optimal" else "可行"} for t in result.tiers],
+    tiers = pd.DataFrame([{"调配前": t.before, "方案": t.value,
+                           "证明的界": t.bound if math.isfinite(t.bound) else "—",
+                           "差距": f"{t.gap:.2%}" if math.isfinite(t.gap) else "—",
+                           "状态": STATUS_LABELS.get(t.status, t.status)} for t in result.tiers],
                          index=[t.label for t in result.tiers])
     console.print(_table(tiers, "分层目标（按优先次序）"))
+    for note in result.notes:
+        console.print(f"说明：{note}", markup=False)
     schools = result.schools
     short_before = schools["gap_before"].clip(lower=0).sum()
     short_after = schools["gap_after"].clip(lower=0).sum()

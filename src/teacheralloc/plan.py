@@ -43,6 +43,10 @@ SCHOOL_COLUMNS = {
 }
 
 
+#: Solve and tier statuses as HR staff read them (CLI, workbook, comparison).
+STATUS_LABELS = {"optimal": "最优", "feasible": "可行", "time_limit": "达到时间上限", "infeasible": "无可行方案"}
+
+
 @dataclass(frozen=True)
 class TierResult:
     """One objective tier: the value reached, the proven bound (given the tiers before it), the gap."""

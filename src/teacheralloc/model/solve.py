@@ -657,7 +657,7 @@ def _solve_tier(solver: _Solver, seconds: float, exact: float, accept: float, in
         return None
     if not relaxed.optimal or not relaxed.found:
         # Out of time: keep the last tier's plan (feasible here); the bound is unknown.
-        log.warning("tier LP stopped (%s); keeping the previous solution", relaxed.reason)
+        log.info("tier LP stopped (%s); keeping the previous solution", relaxed.reason)
         if incumbent is None:
             raise SolverTimeout("时间不足：第一层目标未能在时限内求解，请加大 --time-limit")
         return _TierSolve(float("nan"), float("-inf"), False, None)
@@ -1293,6 +1293,10 @@ def plan_county(
         notes = ["求解方式：汇集（学校→调配池→学校）求前几层，扰动与意愿两层逐对（学校→学校）按实际距离精确求解"
                  + ("（各路径按对偶价格定价，只加入能改进的路径：列生成）" if solution.priced else "")]
     notes += [*solution.notes, *(t.note for t in tiers if t.note)]
+    unsolved = [t.label for t in tiers if t.status == "time_limit"]
+    if unsolved:
+        notes.append(f"时间上限 {params.time_limit_s:g} 秒内未解完：{'、'.join(unsolved)}按最后得到的方案计值，"
+                     "没有证明的界；加大 --time-limit 可解完")
     return Plan(
         moves=moves,
         schools=schools,

@@ -16,11 +16,11 @@ from typing import Any
 import pandas as pd
 
 from teacheralloc.compare import Comparison
+from teacheralloc.plan import STATUS_LABELS
 from teacheralloc.report.excel import write_sheets
 from teacheralloc.scenario import figure_catalogue
 
 DIRECTION_LABELS = {"up": "增加", "down": "减少", "same": "不变"}
-STATUS_LABELS = {"optimal": "最优", "feasible": "可行"}
 
 
 def _names(comparison: Comparison) -> list[str]:

@@ -11,7 +11,7 @@ import pandas as pd
 
 from teacheralloc.domain import Area, MoveType, SchoolType, Stage, Subject
 from teacheralloc.norms import INDICATOR_SHORT, INDICATORS
-from teacheralloc.plan import MOVE_COLUMNS, MOVE_EXTRA_COLUMNS, SCHOOL_COLUMNS
+from teacheralloc.plan import MOVE_COLUMNS, MOVE_EXTRA_COLUMNS, SCHOOL_COLUMNS, STATUS_LABELS
 from teacheralloc.report.establishment import (
     TOWNSHIP_COLUMNS,
     EstablishmentRequest,
@@ -172,7 +172,8 @@ def _yes(flag: bool) -> str:
 def solve_record(data: PlanData) -> pd.DataFrame:
     return pd.DataFrame([{"目标层": t.get("label"), "代码": t.get("tier"), "调配前": t.get("before"),
                           "方案值": t.get("value"), "证明的界": t.get("bound"), "相对差距": t.get("gap"),
-                          "状态": "最优" if t.get("status") == "optimal" else "可行", "用时(秒)": t.get("seconds")}
+                          "状态": STATUS_LABELS.get(str(t.get("status")), str(t.get("status"))),
+                          "用时(秒)": t.get("seconds")}
                          for t in data.summary.get("tiers", [])],
                         columns=["目标层", "代码", "调配前", "方案值", "证明的界", "相对差距", "状态", "用时(秒)"])
 
