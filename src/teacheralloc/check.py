@@ -1084,10 +1084,7 @@ def _context_warnings(
             Violation("context", "policy_used.yaml 无法读取，无法确认方案所用政策", severity="warning")
         )
         return
-    mine, theirs = _flatten(policy.model_dump(mode="json")), _flatten(data)
-    differ = sorted(
-        k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k) and k.startswith(RULE_SETTINGS)
-    )
+    differ = _rule_differences(_flatten(policy.model_dump(mode="json")), _flatten(data))
     if differ:
         shown = "、".join(differ[:8]) + ("…" if len(differ) > 8 else "")
         warn.append(
@@ -1102,9 +1099,7 @@ def _context_warnings(
 def _reference_warning(policy: Policy, reference: Policy, warn: list[Violation]) -> None:
     """Checked against the plan's own policy: say which rule settings it changes from the county's."""
     mine, theirs = _flatten(policy.model_dump(mode="json")), _flatten(reference.model_dump(mode="json"))
-    differ = sorted(
-        k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k) and k.startswith(RULE_SETTINGS)
-    )
+    differ = _rule_differences(mine, theirs)
     if differ:
         shown = "、".join(f"{k} = {mine.get(k)}（默认 {theirs.get(k)}）" for k in differ[:8])
         warn.append(
@@ -1130,6 +1125,11 @@ RULE_SETTINGS = (
     "plan.max_km",
     "plan.road_factor",
 )
+
+
+def _rule_differences(mine: dict[str, Any], theirs: dict[str, Any]) -> list[str]:
+    """The rule settings (`RULE_SETTINGS`) two flattened policies set differently, sorted."""
+    return sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k) and k.startswith(RULE_SETTINGS))
 
 
 def _flatten(data: Any, prefix: str = "") -> dict[str, Any]:
