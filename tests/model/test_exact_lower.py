@@ -37,6 +37,8 @@ def plans(seed: int) -> dict[str, Plan]:
 def test_small_counties_solve_the_lower_tiers_on_school_to_school_arcs(seed: int) -> None:
     default, pooled, pairs = plans(seed)["default"], plans(seed)["pooled"], plans(seed)["pairs"]
     assert "逐对" in default.notes[0] and "逐对" not in pooled.notes[0]
+    assert any("plan.priced_paths" in note for note in pooled.notes)  # says why its bound is loose
+    assert not any("plan.priced_paths" in note for note in default.notes)
     for name in ("quota", "headcount", "subject", "balance"):  # the pooled tiers are untouched
         assert tier(default, name).value == pytest.approx(tier(pooled, name).value, rel=1e-6, abs=1e-6)
     exact, loose, reference = tier(default, "disruption"), tier(pooled, "disruption"), tier(pairs, "disruption")

@@ -1047,6 +1047,10 @@ def solve_county(
             tiers = tiers + tuple(_at_last_plan(built, last, rest, befores))
     else:
         values, tiers, status = solve_tiers(built, params, progress, started=started)
+        if lower:  # too many school-to-school paths to price within the budget
+            notes.append(f"扰动与意愿两层按汇集模型求解：学校间距离按下界估计，扰动层的界因此偏松；本县逐对路径约 "
+                         f"{estimate:,} 条，超过 plan.priced_paths（{policy.plan.priced_paths:,}）。提高该设置并加大 "
+                         "--time-limit（两万教师约 600 秒）可按实际距离求得紧的界")
     flows = candidates.arcs.assign(flow=np.rint(values).astype(int))
     flows = flows[flows["flow"] > 0].reset_index(drop=True)
     return Solution(candidates=candidates, norms=norms, flows=flows, tiers=tiers, status=status, model_size=size,
