@@ -74,11 +74,12 @@ class Builder:
         return county_with_roads(self.schools, self.classes, self.teachers, km, default_km)
 
 
-def subjects(counts: dict[str, int], drop: str | None = None, extra: str | None = None) -> list[str]:
+def subjects(counts: dict[str, int], drop: str | None = None) -> list[str]:
+    """One entry per teacher of `counts`, less one `drop` teacher."""
     names = [s for s, n in counts.items() for _ in range(n)]
     if drop:
         names.remove(drop)
-    return [*names, *([extra] if extra else [])]
+    return names
 
 
 def alternate(count: int) -> list[str]:
