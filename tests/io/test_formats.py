@@ -196,6 +196,49 @@ def test_excel_serial_number_cell_in_workbook(county, tmp_path: Path) -> None:
     assert loaded.teachers.loc[0, "birth_date"].date() == date(1985, 3, 1)
 
 
+def test_title_rows_above_the_header_and_total_rows_are_skipped(county, folder: Path) -> None:
+    """An office's roster starts with a title and a unit line, and ends with a total and the sign-off:
+    the header is found below them, those rows are skipped with a warning each, and a problem in a record
+    keeps the row number the user sees."""
+    rows = read_rows(folder, "teachers")
+    width = len(rows[0])
+    pad = [""] * (width - 1)
+    edited = [["××县2026年教师花名册", *pad], ["填报单位：××县教育局人事股", *pad], [""] * width, *rows,
+              ["合计", str(len(rows) - 1), *pad[1:]], ["填表人：张三", "审核人：李四", *pad[1:]]]
+    write_rows(folder, "teachers", edited)
+    loaded = load(folder)
+    assert loaded.equals(county)
+    warnings = {(p.rule, p.row, p.value) for p in loaded.warnings}
+    assert warnings == {("title_rows", 1, "××县2026年教师花名册"), ("summary_row", len(rows) + 4, "合计"),
+                        ("summary_row", len(rows) + 5, "填表人：张三")}
+    column = rows[0].index("birth_date")
+    edited[4][column] = "1990-13-01"  # the first record, on row 5 of the file
+    write_rows(folder, "teachers", edited)
+    with pytest.raises(InputError) as caught:
+        load(folder)
+    assert [(p.row, p.column) for p in caught.value.errors] == [(5, "birth_date")]
+
+
+def test_title_row_in_a_workbook(county, tmp_path: Path) -> None:
+    """The same in an .xlsx sheet, the title in a merged cell over the header."""
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for name in ("schools", "classes", "teachers"):
+        sheet = workbook.create_sheet(TABLE_LABELS[name])
+        header, rows = table_rows(county, name)
+        sheet.append([f"{TABLE_LABELS[name]}信息表"])
+        sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=len(header))
+        sheet.append(header)
+        for row in rows:
+            sheet.append(row)
+        sheet.append(["合 计"])
+    path = tmp_path / "county.xlsx"
+    workbook.save(path)
+    loaded = load_county(path, as_of=AS_OF)
+    assert loaded.equals(county.replace(distances=None))
+    assert {p.rule for p in loaded.warnings} == {"title_rows", "summary_row"}
+
+
 def _workbook_with_number_dates(county, tmp_path: Path, birth: float, since: float) -> Path:
     workbook = Workbook()
     workbook.remove(workbook.active)

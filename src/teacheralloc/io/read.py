@@ -21,6 +21,14 @@ from teacheralloc.errors import Problem
 
 #: First-cell prefix that marks a template's example row; such rows are skipped.
 EXAMPLE_MARK = "示例"
+#: How far down a sheet the header is looked for: an office's sheet often starts with a title
+#: (“××县2026年教师花名册”), a unit or a date line above it.
+HEADER_SEARCH_ROWS = 10
+#: A row whose first filled cell is one of these is a total (合计行), not a record: skipped, with a warning.
+TOTAL_MARKS = frozenset({"合计", "总计", "小计", "共计", "总数"})
+#: A row whose first filled cell starts with one of these is the form's sign-off (落款), not a record.
+SIGN_OFF_MARKS = ("填表人", "制表人", "审核人", "负责人", "联系人", "填报单位", "填表单位", "填表日期", "制表日期",
+                  "填报日期", "注：", "注:", "说明：", "说明:", "备注：", "备注:")
 ENCODINGS = ("utf-8-sig", "gb18030")
 
 
@@ -83,8 +91,16 @@ def _build_table(name: str, file: str, sheet: str, rows: list[tuple[int, list[An
     if not rows:
         table.problems.append(table.problem(None, "", "", "表头行和数据行（文件为空）", "empty_file"))
         return table
-    header_row, header = rows[0]
     aliases = _header_aliases(name)
+    skipped_above = _header_index(rows, aliases)
+    if skipped_above:
+        title = next((str(v).strip() for _, values in rows[:skipped_above] for v in values
+                      if v is not None and str(v).strip()), "")
+        table.problems.append(table.problem(
+            rows[0][0], "", title, f"表头行（表头在第 {rows[skipped_above][0]} 行，其上 {skipped_above} 行为标题等，"
+            "不读取）", "title_rows", severity="warning"))
+        rows = rows[skipped_above:]
+    header_row, header = rows[0]
     positions: dict[str, int] = {}
     extra_positions: dict[str, int] = {}
     for index, text in enumerate(header):
@@ -114,12 +130,39 @@ def _build_table(name: str, file: str, sheet: str, rows: list[tuple[int, list[An
         first = values[0] if values else None
         if isinstance(first, str) and first.strip().startswith(EXAMPLE_MARK):
             continue
+        marker = _summary_row(values)
+        if marker:
+            table.problems.append(table.problem(number, "", marker, f"一行一条{TABLE_LABELS[name]}记录（合计、小计、"
+                                                "落款行不是记录，已跳过）", "summary_row", severity="warning"))
+            continue
         table.rows.append(number)
         for code, index in positions.items():
             table.cells[code].append(values[index] if index < len(values) else None)
         for code, index in extra_positions.items():
             table.extra[code].append(values[index] if index < len(values) else None)
     return table
+
+
+def _header_index(rows: list[tuple[int, list[Any]]], aliases: dict[str, str]) -> int:
+    """Which of the first rows is the header: the one naming the most contract columns (the first such);
+    0 when none names any (the first row is then taken, and the missing columns are reported)."""
+    best, best_count = 0, 0
+    for index, (_, values) in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        count = len({aliases[key] for key in map(normalize_header, values) if key in aliases})
+        if count > best_count:
+            best, best_count = index, count
+    return best
+
+
+def _summary_row(values: list[Any]) -> str:
+    """The first filled cell of a total or sign-off row (合计, 填表人：…), else ""."""
+    first = next((v for v in values if v is not None and str(v).strip() != ""), None)
+    if not isinstance(first, str):
+        return ""
+    text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", first))
+    if text in TOTAL_MARKS or text.startswith(tuple(unicodedata.normalize("NFKC", m) for m in SIGN_OFF_MARKS)):
+        return first.strip()
+    return ""
 
 
 def decode(data: bytes) -> tuple[str, str]:
