@@ -219,6 +219,18 @@ def test_title_rows_above_the_header_and_total_rows_are_skipped(county, folder: 
     assert [(p.row, p.column) for p in caught.value.errors] == [(5, "birth_date")]
 
 
+def test_excel_error_values_are_errors_not_text(folder: Path) -> None:
+    """A failed VLOOKUP leaves #N/A in a text column (教育集团, 乡镇): read as text it would put unrelated
+    schools into one group, so it is an error naming the cell."""
+    rows = read_rows(folder, "schools")
+    column = rows[0].index("township")
+    rows[2][column] = "#N/A"
+    write_rows(folder, "schools", rows)
+    with pytest.raises(InputError) as caught:
+        load(folder)
+    assert [(p.row, p.column, p.value, p.rule) for p in caught.value.errors] == [(3, "township", "#N/A", "excel_error")]
+
+
 def test_title_row_in_a_workbook(county, tmp_path: Path) -> None:
     """The same in an .xlsx sheet, the title in a merged cell over the header."""
     workbook = Workbook()

@@ -21,6 +21,9 @@ from teacheralloc.errors import Problem
 
 #: First-cell prefix that marks a template's example row; such rows are skipped.
 EXAMPLE_MARK = "示例"
+#: Excel's error values (a formula that failed): never data, whatever the column.
+EXCEL_ERRORS = frozenset({"#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!", "#SPILL!", "#CALC!",
+                          "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#UNKNOWN!"})
 #: How far down a sheet the header is looked for: an office's sheet often starts with a title
 #: (“××县2026年教师花名册”), a unit or a date line above it.
 HEADER_SEARCH_ROWS = 10
@@ -137,7 +140,11 @@ def _build_table(name: str, file: str, sheet: str, rows: list[tuple[int, list[An
             continue
         table.rows.append(number)
         for code, index in positions.items():
-            table.cells[code].append(values[index] if index < len(values) else None)
+            value = values[index] if index < len(values) else None
+            if isinstance(value, str) and value.strip().upper() in EXCEL_ERRORS:
+                table.problems.append(table.problem(number, code, value, "数值或文字；这是 Excel 的错误值（公式出错，"
+                                                    "如 VLOOKUP 未找到），请改正公式或填入实际内容", "excel_error"))
+            table.cells[code].append(value)
         for code, index in extra_positions.items():
             table.extra[code].append(values[index] if index < len(values) else None)
     return table
