@@ -299,6 +299,14 @@ def test_fewer_students_than_classes(folder: Path) -> None:
     assert key(problem) == ("classes.csv", 2, "students", "students_vs_classes")
 
 
+def test_an_absurd_class_size_is_a_typing_error(folder: Path) -> None:
+    """10^8 students in a grade (a slip of the keyboard) once made `plan` place posts for 17 minutes."""
+    set_cell(folder, "classes", 2, "students", "100000000")
+    problem = only_error(folder)
+    assert key(problem) == ("classes.csv", 2, "students", "class_size")
+    assert "150" in problem.expected
+
+
 def test_students_without_classes(folder: Path) -> None:
     set_cell(folder, "classes", 23, "students", "5")
     problem = only_error(folder)

@@ -338,6 +338,16 @@ def _check_classes(classes: _Parsed, school_types: dict[str, str], problems: lis
                 problems.append(
                     table.problem(row, "classes", 0, f"有 {n_students} 名学生时班数至少为 1", "classes_for_students")
                 )
+            if n_classes > 0 and n_students > MAX_CLASS_SIZE * n_classes:
+                problems.append(
+                    table.problem(row, "students", n_students, f"平均每班不超过 {MAX_CLASS_SIZE} 人（{n_classes} 个班；"
+                                  "超大班额为 66 人以上）：学生数或班数可能填错", "class_size")
+                )
+
+
+#: The largest average class size believed: far above the 超大班额 line (66); more is a typing error, and would
+#: make the county's required posts (and the plan's work placing them) absurd.
+MAX_CLASS_SIZE = 150
 
 
 def _check_teachers(
