@@ -146,6 +146,8 @@ def write_plan(
     written.append(out / "schools.csv")
     if county is not None:
         subjects = subject_table(county, rules, plan.moves, plan.norms_before, plan.norms_after)
+        if "school_id" in subjects.columns:  # a scenario's holding schools for new hires are not schools
+            subjects = subjects[subjects["school_id"].isin(plan.schools["school_id"])]
         subjects.to_csv(out / "subjects.csv", index=False, encoding="utf-8-sig")
         written.append(out / "subjects.csv")
     plan.causes.to_csv(out / "causes.csv", index=False, encoding="utf-8-sig")
