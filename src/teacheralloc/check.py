@@ -564,6 +564,9 @@ def _check_move(
             f"教师 {tid} 不能到该校任{stage_label[move.to_stage]}教学",
             move.to_school,
         )
+    if dest["type"] == "special" and not policy.plan.special_schools_take_part:
+        bad("movable", f"{move.to_school} 是特殊教育学校，不参与调配（plan.special_schools_take_part 为 false），"
+                       f"不能调入教师 {tid}", move.to_school)
     if kind == "new_hire":
         return
     teacher = teachers.loc[tid]
@@ -1101,7 +1104,7 @@ def _reference_warning(policy: Policy, reference: Policy, warn: list[Violation])
     mine, theirs = _flatten(policy.model_dump(mode="json")), _flatten(reference.model_dump(mode="json"))
     differ = _rule_differences(mine, theirs)
     if differ:
-        shown = "、".join(f"{k} = {mine.get(k)}（默认 {theirs.get(k)}）" for k in differ[:8])
+        shown = "、".join(f"{k} = {mine.get(k)}（默认与数据集 policy.yaml：{theirs.get(k)}）" for k in differ[:8])
         warn.append(
             Violation(
                 "context",

@@ -111,4 +111,6 @@ def read_pins(path: Path | None, county: County) -> pd.DataFrame:
         records.append({"teacher_id": teacher, "kind": kinds[0][0], "school_id": kinds[0][1], "row": number})
     if problems:
         raise InputError(problems)
-    return pd.DataFrame(records) if records else empty_pins()
+    pins = pd.DataFrame(records) if records else empty_pins()
+    pins.attrs["file"] = path.name  # named in the problems of pins no plan can honour
+    return pins

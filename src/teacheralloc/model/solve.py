@@ -980,7 +980,7 @@ def check_pins(candidates: Candidates, pins: pd.DataFrame) -> None:
             expected = "没有可调往的学校（学段、编制已满、志愿或距离上限）：改选学校，或放宽 plan.max_km"
         if expected:
             school = pin.school_id if isinstance(pin.school_id, str) and pin.school_id else "是"
-            problems.append(Problem("pins.csv", pin.row, pin.kind, school, expected,
+            problems.append(Problem(pins.attrs.get("file", "pins.csv"), pin.row, pin.kind, school, expected,
                                     label=PIN_COLUMNS.get(pin.kind, ""), rule="pin_conflict"))
     if problems:
         raise InputError(problems)
