@@ -32,6 +32,7 @@ TOTAL_MARKS = frozenset({"合计", "总计", "小计", "共计", "总数"})
 #: A row whose first filled cell starts with one of these is the form's sign-off (落款), not a record.
 SIGN_OFF_MARKS = ("填表人", "制表人", "审核人", "负责人", "联系人", "填报单位", "填表单位", "填表日期", "制表日期",
                   "填报日期", "注：", "注:", "说明：", "说明:", "备注：", "备注:")
+_SIGN_OFF_PREFIXES = tuple(unicodedata.normalize("NFKC", mark) for mark in SIGN_OFF_MARKS)  # as cells are compared
 ENCODINGS = ("utf-8-sig", "gb18030")
 
 
@@ -167,7 +168,7 @@ def _summary_row(values: list[Any]) -> str:
     if not isinstance(first, str):
         return ""
     text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", first))
-    if text in TOTAL_MARKS or text.startswith(tuple(unicodedata.normalize("NFKC", m) for m in SIGN_OFF_MARKS)):
+    if text in TOTAL_MARKS or text.startswith(_SIGN_OFF_PREFIXES):
         return first.strip()
     return ""
 
