@@ -231,6 +231,31 @@ def test_excel_error_values_are_errors_not_text(folder: Path) -> None:
     assert [(p.row, p.column, p.value, p.rule) for p in caught.value.errors] == [(3, "township", "#N/A", "excel_error")]
 
 
+def test_merged_cells_hold_for_every_row_they_cover(county, tmp_path: Path) -> None:
+    """An office merges a column's cells over rows that share a value (教育集团, 任教学校): only the first
+    row keeps it, so the others read blank, and an optional column silently took its default. Each row
+    now gets the merged value, with a warning."""
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for name in ("schools", "classes", "teachers"):
+        sheet = workbook.create_sheet(name)
+        header, rows = table_rows(county, name)
+        sheet.append(header)
+        for row in rows:
+            sheet.append(row)
+    sheet = workbook["classes"]
+    header = [cell.value for cell in sheet[1]]
+    column = header.index("school_id") + 1
+    values = [sheet.cell(row=r, column=column).value for r in range(2, sheet.max_row + 1)]
+    last = 2 + next(i for i, v in enumerate(values) if v != values[0])  # the first school's rows: 2..last-1
+    sheet.merge_cells(start_row=2, start_column=column, end_row=last - 1, end_column=column)
+    path = tmp_path / "county.xlsx"
+    workbook.save(path)
+    loaded = load_county(path, as_of=AS_OF)
+    assert loaded.equals(county.replace(distances=None))
+    assert [p.rule for p in loaded.warnings] == ["merged_cells"]
+
+
 def test_title_row_in_a_workbook(county, tmp_path: Path) -> None:
     """The same in an .xlsx sheet, the title in a merged cell over the header."""
     workbook = Workbook()

@@ -220,6 +220,7 @@ def read_xlsx_tables(path: Path) -> tuple[dict[str, RawTable], list[Problem]]:
     tables: dict[str, RawTable] = {}
     problems: list[Problem] = []
     formulas = _formula_texts(path) if _has_formulas(path) else {}
+    merges = _vertical_merges(path) if _has_merges(path) else {}
     try:
         for sheet in workbook.worksheets:
             name = table_name_of(sheet.title)
@@ -248,7 +249,21 @@ def read_xlsx_tables(path: Path) -> tuple[dict[str, RawTable], list[Problem]]:
                             "生成此文件的程序未保存公式的计算结果",
                             sheet=sheet.title, rule="formula_without_value")
                 )
+            filled = 0
+            for column, first, last in merges.get(sheet.title, []):
+                if first - 1 < len(rows) and column - 1 < len(rows[first - 1][1]):
+                    value = rows[first - 1][1][column - 1]
+                    for number in range(first + 1, min(last, len(rows)) + 1):
+                        cells = rows[number - 1][1]
+                        if column - 1 < len(cells):
+                            cells[column - 1] = value
+                    filled += 1
             tables[name] = _build_table(name, path.name, sheet.title, rows)
+            if filled:
+                tables[name].problems.append(Problem(
+                    path.name, None, "", f"{filled} 个纵向合并单元格",
+                    "每行各填一值；已把合并单元格的值填入其覆盖的每一行（请核对）", sheet=sheet.title,
+                    rule="merged_cells", severity="warning"))
     finally:
         workbook.close()
     return tables, problems
@@ -265,6 +280,33 @@ def _has_formulas(path: Path) -> bool:
             return any(b"<f>" in xml or b"<f " in xml for xml in sheets)
     except (OSError, zipfile.BadZipFile, KeyError):
         return False
+
+
+def _has_merges(path: Path) -> bool:
+    """Whether any worksheet has merged cells (a quick look at the workbook's XML)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return any(b"<mergeCell " in archive.read(n) for n in archive.namelist()
+                       if n.startswith("xl/worksheets/") and n.endswith(".xml"))
+    except (OSError, zipfile.BadZipFile, KeyError):
+        return False
+
+
+def _vertical_merges(path: Path) -> dict[str, list[tuple[int, int, int]]]:
+    """Each sheet's merged cells that span rows of one column, as (column, first row, last row): an office
+    merges 教育集团 or 任教学校 over the rows it holds for, and only the first row keeps the value, so a
+    reader of values sees the others blank (an optional column then silently takes its default)."""
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(path, read_only=False, data_only=True)
+    try:
+        return {sheet.title: [(r.min_col, r.min_row, r.max_row) for r in sheet.merged_cells.ranges
+                              if r.min_col == r.max_col and r.max_row > r.min_row]
+                for sheet in workbook.worksheets}
+    finally:
+        workbook.close()
 
 
 def _formula_texts(path: Path) -> dict[str, list[list[Any]]]:
