@@ -176,8 +176,8 @@ def test_date_forms(folder: Path, text: str, expected: date) -> None:
         assert teachers.loc["T01", "service_until"].date() == expected.replace(year=2027)
 
 
-def test_excel_serial_number_cell_in_workbook(county, tmp_path: Path) -> None:
-    """A date typed into a cell formatted as a number reaches the loader as the serial number."""
+def _workbook(county) -> Workbook:
+    """The county's three tables as sheets of a workbook, headers in row 1 (English codes)."""
     workbook = Workbook()
     workbook.remove(workbook.active)
     for name in ("schools", "classes", "teachers"):
@@ -186,6 +186,12 @@ def test_excel_serial_number_cell_in_workbook(county, tmp_path: Path) -> None:
         sheet.append(header)
         for row in rows:
             sheet.append(row)
+    return workbook
+
+
+def test_excel_serial_number_cell_in_workbook(county, tmp_path: Path) -> None:
+    """A date typed into a cell formatted as a number reaches the loader as the serial number."""
+    workbook = _workbook(county)
     teachers = workbook["teachers"]
     teachers.cell(row=2, column=4).value = (date(1985, 3, 1) - EXCEL_EPOCH).days  # birth_date of T01
     teachers.cell(row=2, column=6).value = date(2015, 9, 1)  # school_since as a real date cell
@@ -235,14 +241,7 @@ def test_merged_cells_hold_for_every_row_they_cover(county, tmp_path: Path) -> N
     """An office merges a column's cells over rows that share a value (教育集团, 任教学校): only the first
     row keeps it, so the others read blank, and an optional column silently took its default. Each row
     now gets the merged value, with a warning."""
-    workbook = Workbook()
-    workbook.remove(workbook.active)
-    for name in ("schools", "classes", "teachers"):
-        sheet = workbook.create_sheet(name)
-        header, rows = table_rows(county, name)
-        sheet.append(header)
-        for row in rows:
-            sheet.append(row)
+    workbook = _workbook(county)
     sheet = workbook["classes"]
     header = [cell.value for cell in sheet[1]]
     column = header.index("school_id") + 1
@@ -277,14 +276,7 @@ def test_title_row_in_a_workbook(county, tmp_path: Path) -> None:
 
 
 def _workbook_with_number_dates(county, tmp_path: Path, birth: float, since: float) -> Path:
-    workbook = Workbook()
-    workbook.remove(workbook.active)
-    for name in ("schools", "classes", "teachers"):
-        sheet = workbook.create_sheet(name)
-        header, rows = table_rows(county, name)
-        sheet.append(header)
-        for row in rows:
-            sheet.append(row)
+    workbook = _workbook(county)
     teachers = workbook["teachers"]
     teachers.cell(row=2, column=4).value = birth  # birth_date of T01, typed as 1985.04 into a General cell
     teachers.cell(row=2, column=6).value = since  # school_since
@@ -296,14 +288,7 @@ def _workbook_with_number_dates(county, tmp_path: Path, birth: float, since: flo
 def test_formula_without_a_computed_value_is_named(county, tmp_path: Path) -> None:
     """A program that writes formulas without their results (openpyxl does) leaves those cells empty to
     a reader of values: the problem says so and quotes the formula, instead of "required"."""
-    workbook = Workbook()
-    workbook.remove(workbook.active)
-    for name in ("schools", "classes", "teachers"):
-        sheet = workbook.create_sheet(name)
-        header, rows = table_rows(county, name)
-        sheet.append(header)
-        for row in rows:
-            sheet.append(row)
+    workbook = _workbook(county)
     header = [cell.value for cell in workbook["classes"][1]]
     column = next(i for i, h in enumerate(header, start=1) if h in ("students", "学生数"))
     workbook["classes"].cell(row=2, column=column).value = "=40+5"
