@@ -209,11 +209,14 @@ def quota_figures(facts: Facts, moves: pd.DataFrame) -> dict[str, Any]:
     """Rotation quota (as check.py computes it): required rotations, rotations, backbone share."""
     policy, t, s = facts.policy, facts.teachers, facts.schools
     eligible = t[t["rotation_eligible"]]
-    if policy.rotation.quota_base == "sending":
-        home = s.loc[eligible["school_id"]]
-        eligible = eligible[((home["area"] != "rural") & ~home["weak"]).to_numpy()]
+    rotations = moves[moves["move_type"] == "rotation"]
+    if policy.rotation.quota_base == "sending":  # only rotations out of the base's schools count
+        sending = s.index[((s["area"] != "rural") & ~s["weak"]).to_numpy()]
+        eligible = eligible[eligible["school_id"].isin(sending).to_numpy()]
+        rotations = rotations[rotations.get("from_school", pd.Series(index=rotations.index, dtype=object))
+                              .isin(sending).to_numpy()]
     required = math.ceil(policy.rotation.min_share_of_eligible * len(eligible) - 1e-9)
-    rotated = moves.loc[moves["move_type"] == "rotation", "teacher_id"]
+    rotated = rotations["teacher_id"]
     backbone = int(t.loc[rotated, "backbone_flag"].sum()) if len(rotated) else 0
     share = policy.rotation.min_backbone_share_of_rotators
     return {"eligible_base": len(eligible), "required_rotations": required, "rotations": len(rotated),

@@ -52,6 +52,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from dateutil.relativedelta import relativedelta
 
 from teacheralloc.domain import County, MoveType, SchoolType, Stage, Status, Subject
 from teacheralloc.errors import InputError, Problem
@@ -265,6 +266,14 @@ def _read_summary(path: Path) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------------
 
 
+def _calendar_years(start: pd.Timestamp, end: pd.Timestamp) -> float:
+    """Completed calendar years and months from start to end (six years from 2020-09-01 on 2026-09-01)."""
+    if pd.isna(start) or pd.isna(end):
+        return math.nan
+    span = relativedelta(pd.Timestamp(end).date(), pd.Timestamp(start).date())
+    return span.years + span.months / 12
+
+
 def _teacher_facts(county: County, policy: Policy, pins: pd.DataFrame) -> pd.DataFrame:
     """Per teacher: years at school, exemption (the first reason found), eligibility and flags."""
     rotation = policy.rotation
@@ -275,12 +284,12 @@ def _teacher_facts(county: County, policy: Policy, pins: pd.DataFrame) -> pd.Dat
     t["status"] = t["status"].astype(str)
     t["title"] = t["title"].astype(str)
     t["volunteer"] = t["volunteer"].astype(bool)
-    t["years_at_school"] = (as_of - t["school_since"]).dt.days / 365.25
+    t["years_at_school"] = [_calendar_years(since, as_of) for since in t["school_since"]]
     t["retirement_date"] = [
         policy.retirement.retirement_date(str(g), pd.Timestamp(b).date())
         for g, b in zip(t["gender"], t["birth_date"], strict=True)
     ]
-    t["years_to_retirement"] = [(pd.Timestamp(d) - as_of).days / 365.25 for d in t["retirement_date"]]
+    t["years_to_retirement"] = [_calendar_years(as_of, pd.Timestamp(d)) for d in t["retirement_date"]]
     exempt_statuses = {s.value for s in rotation.exempt_statuses}
     service = t["service_until"].notna() & (t["service_until"] > as_of)
     types = county.schools.set_index("school_id")["type"].astype(str)
@@ -853,18 +862,23 @@ def _quota(
 ) -> dict[str, Any]:
     rotation = policy.rotation
     eligible = teachers[teachers["rotation_eligible"]]
-    if rotation.quota_base == "sending":
-        home = schools.loc[eligible["school_id"]]
-        eligible = eligible[((home["area"] != "rural") & ~home["weak"]).to_numpy()]
+    every = [m for m in moves if m.move_type == "rotation"]
+    if rotation.quota_base == "sending":  # the base: urban and town schools, not weak; only their rotations count
+        sending = set(schools.index[(schools["area"] != "rural") & ~schools["weak"]])
+        eligible = eligible[eligible["school_id"].isin(sending)]
+        counted = [m for m in every if m.from_school in sending]
+    else:
+        counted = every
     base = len(eligible)
     required = math.ceil(rotation.min_share_of_eligible * base - 1e-9)
-    rotated = [m.teacher_id for m in moves if m.move_type == "rotation"]
+    rotated = [m.teacher_id for m in counted]
     backbone = int(teachers.loc[rotated, "backbone_flag"].sum()) if rotated else 0
     share = rotation.min_backbone_share_of_rotators
     return {
         "eligible_base": base,
         "required_rotations": required,
         "rotations": len(rotated),
+        "rotations_all": len(every),
         "backbone_rotations": backbone,
         "backbone_required": math.ceil(share * len(rotated) - 1e-9),
         "rotation_quota_met": len(rotated) >= required,

@@ -335,9 +335,10 @@ def _print_plan(result: object) -> None:
                   f"缺编学校 {(schools['gap_before'] >= 1).sum()} → {(schools['gap_after'] >= 1).sum()} 所",
                   markup=False)
     quota = summary["quota"]
-    console.print(f"交流轮岗：{quota['rotations']} 人（应交流 {quota['required_rotations']} 人，"
-                  f"基数 {quota['eligible_base']} 人），"
-                  f"其中骨干教师 {quota['backbone_rotations']} 人", markup=False)
+    others = int(quota.get("rotations_all", quota["rotations"])) - int(quota["rotations"])
+    console.print(f"交流轮岗：计入比例 {quota['rotations']} 人（应交流 {quota['required_rotations']} 人，"
+                  f"基数 {quota['eligible_base']} 人），其中骨干教师 {quota['backbone_rotations']} 人"
+                  + (f"；另有基数以外学校的交流 {others} 人" if others else ""), markup=False)
     for note in quota["shortfall"]:
         console.print("  " + note, markup=False)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from teacheralloc.domain import Area, CodedEnum, County, SchoolType, Stage, Status, Subject, stage_codes
+from teacheralloc.domain import Area, CodedEnum, County, SchoolType, Stage, Status, Subject, full_years, stage_codes
 
 
 def _counts(rows: pd.Series, columns: pd.Series, row_enum: type[CodedEnum], column_enum: type[CodedEnum]
@@ -58,7 +58,7 @@ def teachers_by_status(county: County) -> pd.DataFrame:
 def headline(county: County) -> dict[str, object]:
     """The one-line figures: schools, townships, students, classes, teachers."""
     teachers = county.teachers
-    years = (pd.Timestamp(county.as_of) - teachers["school_since"]).dt.days / 365.25
+    years = full_years(teachers["school_since"], pd.Timestamp(county.as_of))
     return {
         "学校（含教学点）": len(county.schools),
         "乡镇": county.schools["township"].nunique(),

@@ -113,6 +113,26 @@ def stage_codes(grades: pd.Series) -> pd.Series:
     return pd.Series(np.where(grades <= 6, Stage.primary.value, Stage.junior.value), index=grades.index)
 
 
+def full_years(start: pd.Series | pd.Timestamp, end: pd.Series | pd.Timestamp) -> pd.Series:
+    """Whole calendar months from `start` to `end`, in years (服务年限按月计); one of them a column.
+
+    Policy years are calendar years: a teacher at the school since 2020-09-01 has served 6 years on
+    2026-09-01 (days ÷ 365.25 would give 5.9986 and leave them out of the rotation). A month is
+    complete on the same day of a later month, or on its last day when it has no such day (the civil
+    code's rule for periods, 民法典第二百零二条). A span backwards in time is negative.
+    """
+
+    def forward(a: pd.Series | pd.Timestamp, b: pd.Series | pd.Timestamp) -> Any:
+        a_on = a.dt if isinstance(a, pd.Series) else pd.Timestamp(a)
+        b_on = b.dt if isinstance(b, pd.Series) else pd.Timestamp(b)
+        months = (b_on.year - a_on.year) * 12 + (b_on.month - a_on.month)
+        due_day = np.minimum(a_on.day, b_on.days_in_month)  # the corresponding day in b's month
+        return months - (b_on.day < due_day).astype(int)
+
+    later = pd.Series(end >= start)
+    return pd.Series(forward(start, end)).where(later, -forward(end, start)) / 12.0
+
+
 class Area(CodedEnum):
     """城乡类别: urban district, town, or rural (the statistical urban–rural classification)."""
 

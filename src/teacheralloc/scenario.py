@@ -366,7 +366,7 @@ def figure_catalogue() -> dict[str, tuple[str, str, str]]:
         out[f"moves.{kind}"] = ("调动", f"{MoveType(kind).label}（人）", "全县")
     out["moves.total"] = ("调动", "调动合计（人）", "全县")
     out["quota.required"] = ("调动", "应交流轮岗人数", "全县")
-    out["quota.rotations"] = ("调动", "实际交流轮岗人数", "全县")
+    out["quota.rotations"] = ("调动", "计入比例的交流轮岗人数", "全县")
     for tier, label in TIER_LABELS.items():
         out[f"tier.{tier}"] = ("方案目标（分层目标值，越小越好）", label, "全县")
     for key in INDICATOR_KEYS:

@@ -187,6 +187,18 @@ def quota_only(backbone: str | None = None) -> County:
     )
 
 
+def quota_out_of_reach() -> County:
+    """河口镇中学 (town junior, 135 pupils → 10 posts) has 10 eligible teachers: the quota's base, ⌈10 % ×
+    10⌉ = 1 rotation. No junior school to rotate to. 山岭村小学 (rural) has 10 eligible primary teachers
+    and 石桥村小学 (rural, weak) 10 recent ones, each school at its 10 posts: a rural teacher could
+    rotate to the weak school, but that rotation is not out of the base (urban and town schools)."""
+    teachers = [teacher(f"J{i:02d}", "J1", stage="junior", since=LONG) for i in range(10)]
+    teachers += [teacher(f"R{i:02d}", "R1", since=LONG) for i in range(10)]
+    teachers += [teacher(f"W{i:02d}", "R2") for i in range(10)]
+    return county([school("J1", type="junior"), school("R1"), school("R2", weak=True)],
+                  [grade("J1", 7, 3, 135), grade("R1", 1), grade("R2", 1)], teachers, {("R1", "R2"): 10})
+
+
 def english_gap(x: dict[str, Any] | None = None, chinese_at_u1: int = 10) -> County:
     """城关第一小学 (urban, grade 1: no English) has `chinese_at_u1` Chinese teachers (U00–U08
     arrived 2022, the rest 2024) and X, an English teacher: 11 (or more) for 10 posts.

@@ -44,5 +44,7 @@ def test_small_counties_solve_the_lower_tiers_on_school_to_school_arcs(seed: int
     exact, loose, reference = tier(default, "disruption"), tier(pooled, "disruption"), tier(pairs, "disruption")
     assert exact.bound == pytest.approx(reference.bound, rel=1e-6)  # the school-to-school LP bound
     assert exact.bound >= loose.bound - 1e-6
-    assert exact.value <= loose.value + 1e-6  # never a longer plan than routing the pooled one
+    # never a longer plan than routing the pooled one, but for what the wishes tier may spend of it
+    # (plan.lower_tier_slack: seed 2's disruption optimum 34.90 rises to 35.44 for two more wishes)
+    assert exact.value <= loose.value + POLICY.plan.lower_tier_slack + 1e-6
     assert exact.value >= exact.bound - 1e-6  # the gap reported is honest

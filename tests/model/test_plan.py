@@ -23,6 +23,7 @@ from tests.model.counties import (
     own_primary_section,
     pins,
     quota_only,
+    quota_out_of_reach,
     school,
     staff,
     subject_versus_headcount,
@@ -205,6 +206,30 @@ def test_county_where_nobody_may_move_gives_an_empty_plan() -> None:
     plan = plan_county(base.replace(teachers=teachers), POLICY)
     assert plan.moves.empty
     assert gaps_after(plan) == {"U1": -1.0, "R1": 1.0, "R3": 0.0}
+
+
+def test_quota_counts_only_rotations_out_of_its_base() -> None:
+    """The quota is a share of the urban and town schools' eligible teachers (quota_base: sending): a
+    rotation between rural schools does not meet it. None of the base can rotate (a junior school, no
+    other junior school), so no one moves; the shortfall is explained. Counting any rotation would have
+    sent a rural teacher to the weak school and another back to fill the post left."""
+    plan = plan_county(quota_out_of_reach(), POLICY)
+    assert moves(plan) == set()
+    quota = plan.quota
+    assert (quota["eligible_base"], quota["required_rotations"], quota["rotations"], quota["rotations_all"]) == (
+        10, 1, 0, 0)
+    assert not quota["rotation_quota_met"] and quota["shortfall"]
+    assert tier(plan, "quota") == pytest.approx(11.0)  # (base + 1) × 1 rotation short
+
+
+def test_quota_base_all_counts_every_rotation() -> None:
+    """With quota_base: all the base is every eligible teacher (20: 2 rotations) and every rotation counts:
+    the rural school's teachers may meet it by rotating to the weak school."""
+    policy = load_policy(overrides={"rotation": {"quota_base": "all"}})
+    plan = plan_county(quota_out_of_reach(), policy)
+    quota = plan.quota
+    assert (quota["eligible_base"], quota["required_rotations"], quota["rotations"]) == (20, 2, 2)
+    assert {(m[1], m[2], m[3]) for m in moves(plan) if m[3] == "rotation"} == {("R1", "R2", "rotation")}
 
 
 # --------------------------------------------------------------------------------------------------

@@ -1,11 +1,11 @@
 """Reduced-cost fixing proves the lower tiers (model/solve.py `_fixed_and_proven`).
 
 The disruption and wishes tiers stop at a restricted MIP's plan; their LP bound alone leaves a gap
-(300 teachers, seed 2: wishes −17 against −20). Fixing every integer variable whose reduced cost
-exceeds (target − LP) leaves a small MIP that holds every better plan, so its bound is the whole
+(300 teachers, seeds 5 and 9: wishes −21 and −18, the LP bound 6 below). Fixing every integer variable
+whose reduced cost exceeds (target − LP) leaves a small MIP that holds every better plan, so its bound is the whole
 model's. The bound it reports must never pass the true optimum — here the full MIP's, solved without
-the fixing to a proven optimum (seed 5's disruption tier took HiGHS 54 s that way, 0.2 s fixed; not
-run here) — and the plan must reach that optimum, on the school-to-school arcs and on priced paths alike.
+the fixing to a proven optimum (one 300-teacher disruption tier took HiGHS 54 s that way, 0.2 s
+fixed; not run here) — and the plan must reach that optimum, on the school-to-school arcs and on priced paths alike.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def _assert_true_bounds(found: dict[str, Plan]) -> None:
             assert result.value >= truth.value - 1e-6 * max(1.0, abs(truth.value)), (case, name)
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("seed", [2, 5, 9])
 def test_reduced_cost_fixing_proves_the_lower_tiers_at_the_true_optimum(seed: int) -> None:
     found = plans(300, seed)
     assert tier(found["unfixed"], "wishes").bound < tier(found["unfixed"], "wishes").value - 0.5  # the LP leaves a gap
@@ -61,10 +61,11 @@ def test_reduced_cost_fixing_proves_the_lower_tiers_at_the_true_optimum(seed: in
             assert result.value == pytest.approx(truth.value, rel=1e-5, abs=1e-6), (case, name)
 
 
-@pytest.mark.parametrize("seed", [3, 4])
+@pytest.mark.parametrize("seed", [3, 11])
 def test_reduced_cost_fixing_finds_the_better_plan(seed: int) -> None:
-    """500 teachers, seeds 3 and 4: the restricted MIP stops at a longer plan (105.81, 127.73) than the
-    optimum (105.63, 127.72); the fixed MIP holds every better plan, so it finds the optimum."""
+    """500 teachers, seeds 3 and 11 (2 of seeds 1–25 where this happens): the restricted MIP stops at a
+    longer plan (64.789, 53.556) than the optimum (64.775, 53.555); the fixed MIP holds every better
+    plan, so it finds the optimum."""
     found = plans(500, seed)
     truth, unfixed, fixed = (tier(found[case], "disruption") for case in ("full", "unfixed", "default"))
     assert unfixed.value > truth.value + 1e-3

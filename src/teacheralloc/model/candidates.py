@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from teacheralloc.domain import County, SchoolType, Stage, Status
+from teacheralloc.domain import County, SchoolType, Stage, Status, full_years
 from teacheralloc.norms import Norms
 from teacheralloc.policy import Policy
 
@@ -53,6 +53,7 @@ class Candidates:
     arcs: pd.DataFrame
     quota_base: int
     quota_target: int
+    quota_schools: frozenset[str] | None  # whose rotations count toward the quota (None: every school)
     distance: np.ndarray
     school_index: dict[str, int]
     mode: str
@@ -90,9 +91,9 @@ def teacher_flags(county: County, policy: Policy, pins: pd.DataFrame) -> pd.Data
     as_of = pd.Timestamp(county.as_of)
     schools = county.schools.set_index("school_id")
     rotation = policy.rotation
-    teachers["years_at_school"] = (as_of - teachers["school_since"]).dt.days / 365.25
+    teachers["years_at_school"] = full_years(teachers["school_since"], as_of)
     teachers["retirement_date"] = retirement_dates(teachers, policy)
-    teachers["years_to_retirement"] = (teachers["retirement_date"] - as_of).dt.days / 365.25
+    teachers["years_to_retirement"] = full_years(as_of, teachers["retirement_date"])
     status = teachers["status"].astype(str)
     exempt = pd.Series("", index=teachers.index, dtype=object)
     exempt_statuses = {s.value for s in rotation.exempt_statuses}
@@ -660,19 +661,25 @@ def _cost_arcs(arcs: pd.DataFrame, units: pd.DataFrame, policy: Policy) -> pd.Da
 LABEL_COLUMNS = ("kind", "origin", "school_id", "dest", "dest_school", "slot", "taught", "move_type")
 
 
-def quota_figures(teachers: pd.DataFrame, units: pd.DataFrame, policy: Policy) -> tuple[int, int]:
-    """Rotation quota: (eligible teachers in the base, rotations required = ⌈share × base⌉).
+def quota_figures(teachers: pd.DataFrame, units: pd.DataFrame, policy: Policy
+                  ) -> tuple[int, int, frozenset[str] | None]:
+    """Rotation quota: (eligible teachers in the base, rotations required = ⌈share × base⌉, the schools
+    whose rotations count toward it).
 
     With `rotation.quota_base: sending`, the base is the eligible teachers of urban and town schools
-    that are not weak (城镇学校、优质学校 in the national text); with `all`, every eligible teacher.
+    that are not weak (城镇学校、优质学校 in the national text), and only their rotations count: a
+    rural school's teacher rotated to a weak rural school is a rotation, but not out of the base the
+    quota is a share of. With `all`, every eligible teacher and every rotation (schools None).
     """
     eligible = teachers[teachers["rotation_eligible"]]
+    schools: frozenset[str] | None = None
     if policy.rotation.quota_base == "sending":
-        schools = units.drop_duplicates("school_id").set_index("school_id")
-        sending = (schools["area"] != "rural") & ~schools["weak"].astype(bool)
-        eligible = eligible[eligible["school_id"].map(sending).fillna(False).to_numpy(dtype=bool)]
+        table = units.drop_duplicates("school_id").set_index("school_id")
+        sending = (table["area"] != "rural") & ~table["weak"].astype(bool)
+        schools = frozenset(sending.index[sending.to_numpy(dtype=bool)].astype(str))
+        eligible = eligible[eligible["school_id"].isin(schools).to_numpy(dtype=bool)]
     base = len(eligible)
-    return base, math.ceil(policy.rotation.min_share_of_eligible * base - 1e-9)
+    return base, math.ceil(policy.rotation.min_share_of_eligible * base - 1e-9), schools
 
 
 def build_candidates(
@@ -689,7 +696,8 @@ def build_candidates(
     groups, teachers = build_groups(teachers)
     school_index, distance = distance_lookup(county, policy)
     arcs, pools = build_arcs(groups, units, subjects, teachers, policy, pins, distance, school_index, mode=mode)
-    base, target = quota_figures(teachers, units, policy)
+    base, target, quota_schools = quota_figures(teachers, units, policy)
     return Candidates(teachers=teachers, units=units, subjects=subjects, groups=groups, pools=pools, arcs=arcs,
-                      quota_base=base, quota_target=target, distance=distance, school_index=school_index, mode=mode,
+                      quota_base=base, quota_target=target, quota_schools=quota_schools, distance=distance,
+                      school_index=school_index, mode=mode,
                       subject_map={str(k): str(v) for k, v in policy.plan.junior_to_primary_subjects.items()})

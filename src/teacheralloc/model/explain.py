@@ -57,7 +57,7 @@ def move_reasons(moves: pd.DataFrame, candidates: Candidates, schools: pd.DataFr
         to_name, from_name = names[move.to_school], names[move.from_school]
         subject = _subject(move.subject)
         if move.move_type == "rotation":
-            rule = (f"该教师在{from_name}连续任教 {teacher['years_at_school']:.0f} 年，符合交流轮岗条件（满 "
+            rule = (f"该教师在{from_name}连续任教满 {int(teacher['years_at_school'])} 年，符合交流轮岗条件（满 "
                     f"{policy.rotation.eligible_years_at_school:g} 年）；由{AREA[origin['area']]}学校向"
                     f"{AREA[dest['area']]}{'薄弱' if dest['weak'] else ''}学校交流（交流轮岗）")
         elif move.move_type == "support":

@@ -244,12 +244,17 @@ def redeploy_from_surplus(m: AllocationModel) -> None:
 
 def rotation_quota(m: AllocationModel) -> None:
     """Rotation quotas (交流轮岗比例), met as far as possible: rotations + slack ≥ ⌈10 % × eligible⌉,
-    and backbone rotations + slack ≥ 20 % × rotations. The slacks are the first tier's objective."""
+    and backbone rotations + slack ≥ 20 % × rotations. The slacks are the first tier's objective.
+    Rotations count from the schools of the quota's base only (`Candidates.quota_schools`)."""
     share = m.policy.rotation.min_backbone_share_of_rotators
     quota_slack, backbone_slack = m.model.add_variables(2)
     m.slack = {"quota": int(quota_slack), "backbone_quota": int(backbone_slack)}
-    rotation = m.flow[m.arc_masks["leaving"] & m.arc_masks["rotation"]]
-    backbone = m.flow[m.arc_masks["leaving"] & m.arc_masks["rotation"] & m.arc_masks["backbone_flag"]]
+    counted = m.arc_masks["leaving"] & m.arc_masks["rotation"]
+    schools = m.candidates.quota_schools
+    if schools is not None:  # quota_base sending: only rotations out of the base's schools count
+        counted &= m.candidates.arcs["school_id"].astype(object).isin(schools).to_numpy(dtype=bool)
+    rotation = m.flow[counted]
+    backbone = m.flow[counted & m.arc_masks["backbone_flag"]]
     quota, balance = m.rows_for("rotation_quota", [float(m.candidates.quota_target), 0.0], INF, 2)
     m.model.add_terms(np.full(len(rotation) + 1, quota), np.append(rotation, quota_slack))
     m.model.add_terms(np.full(len(backbone), balance), backbone, 1.0)

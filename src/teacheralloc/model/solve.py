@@ -1184,7 +1184,10 @@ def _solve_paths(
 
 
 def _quota(candidates: Candidates, moves: pd.DataFrame, policy: Policy) -> dict[str, object]:
-    rotated = moves[moves["move_type"] == "rotation"]
+    """summary.json's quota figures: the rotations counted toward the quota (out of the base's schools),
+    every rotation (`rotations_all`), the backbone share, and why a quota is short if it is."""
+    every = moves[moves["move_type"] == "rotation"]
+    rotated = every if candidates.quota_schools is None else every[every["from_school"].isin(candidates.quota_schools)]
     teachers = candidates.teachers.set_index("teacher_id")
     backbone = int(teachers.loc[rotated["teacher_id"], "backbone_flag"].sum()) if len(rotated) else 0
     share = policy.rotation.min_backbone_share_of_rotators
@@ -1203,6 +1206,7 @@ def _quota(candidates: Candidates, moves: pd.DataFrame, policy: Policy) -> dict[
         "eligible_base": candidates.quota_base,
         "required_rotations": candidates.quota_target,
         "rotations": len(rotated),
+        "rotations_all": len(every),
         "backbone_rotations": backbone,
         "backbone_required": needed_backbone,
         "rotation_quota_met": len(rotated) >= candidates.quota_target,

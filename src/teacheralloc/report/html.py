@@ -245,7 +245,7 @@ def _cards(data: PlanData, request: EstablishmentRequest) -> str:
                           totals["subject_gap_after"] < totals["subject_gap_before"] or None))
     met = bool(quota.get("rotation_quota_met", True)) and bool(quota.get("backbone_quota_met", True))
     cards.append(card("交流轮岗", f"{quota.get('rotations', 0)} / {quota.get('required_rotations', 0)} 人",
-                      f"实际 / 应交流；其中骨干教师 {quota.get('backbone_rotations', 0)} 人", met))
+                      f"计入比例 / 应交流；其中骨干教师 {quota.get('backbone_rotations', 0)} 人", met))
     cards.append(card("申请编制", f"{int(totals['posts'])} 个", "调配无法解决的缺编（按整人计）",
                       None if totals["posts"] else True))
     return f'<div class="cards">{"".join(cards)}</div>'

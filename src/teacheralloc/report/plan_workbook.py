@@ -88,6 +88,7 @@ def overview(data: PlanData, request: EstablishmentRequest) -> pd.DataFrame:
                      "调配后": moves.get(kind, 0)})
     quota = data.summary.get("quota", {})
     rows.append({"学段": "全县", "指标": "应交流轮岗人数", "调配前": None, "调配后": quota.get("required_rotations")})
+    rows.append({"学段": "全县", "指标": "计入比例的交流轮岗人数", "调配前": None, "调配后": quota.get("rotations")})
     rows.append({"学段": "全县", "指标": "交流的骨干教师", "调配前": None, "调配后": quota.get("backbone_rotations")})
     rows.append({"学段": "全县", "指标": "申请编制（个）", "调配前": None, "调配后": int(request.totals["posts"])})
     return pd.DataFrame(rows)
