@@ -42,7 +42,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Base:
     from teacheralloc.model.solve import plan_county
     from teacheralloc.sample import generate_county
 
-    county = generate_county(300, seed=1)
+    county = generate_county(500, seed=0)
     policy = Policy.default()
     plan = plan_county(county, policy)
     folder = tmp_path_factory.mktemp("plan")
@@ -93,7 +93,9 @@ def run(
 
 
 def rules(report: CheckReport) -> set[str]:
-    return {v.rule for v in report.violations}
+    """The rules broken, leaving out “derived” (tier values and county indicators from all the moves,
+    which any edit of plan.csv changes; these tests restate only the per-school figures)."""
+    return {v.rule for v in report.violations} - {"derived"}
 
 
 def shift(schools: pd.DataFrame, school: str, stage: str, delta: int) -> None:
@@ -619,7 +621,7 @@ def test_quota_shortfall_explained_is_a_warning(base: Base, folder: Path) -> Non
     summary["quota"]["shortfall"] = ["符合条件且可派出的教师受交流方向和单校调出比例上限限制"]
     write(folder, summary=summary)
     report = run(base, folder, policy=policy)
-    assert report.ok
+    assert not rules(report)  # the quota tier's value changes with the policy: a derived figure
     assert any(w.rule == "quota" for w in report.warnings)
 
 

@@ -1,7 +1,7 @@
 """Mutation tests of the plan checker (`teacheralloc check`), beyond tests/test_check.py.
 
-One real plan is made per module (the 300-teacher sample county, seed 0: what `teacheralloc sample
---teachers 300` writes). Each test copies the plan folder, breaks exactly one hard rule by editing
+One real plan is made per module (a 500-teacher generated county, seed 1: `teacheralloc sample
+--teachers 500 --seed 1`; it has every situation the tests look for). Each test copies the plan folder, breaks exactly one hard rule by editing
 plan.csv (and, where the move changes them, schools.csv and summary.json, so that only the rule under
 test is broken) and asserts that the checker reports that rule. Teachers and schools are picked from
 the data by the test itself (independently of the checker), and a test fails if none fits.
@@ -57,7 +57,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Base:
     from teacheralloc.sample import generate_county
 
     tmp = tmp_path_factory.mktemp("mutations")
-    county, policy = generate_county(300, seed=0), Policy.default()
+    county, policy = generate_county(500, seed=1), Policy.default()
     data = tmp / "county"
     data.mkdir()
     write_county_csv(county, data)
@@ -102,7 +102,9 @@ def run(base: Base, folder: Path, county: County | None = None, pins: pd.DataFra
 
 
 def rules(report: CheckReport) -> set[str]:
-    return {v.rule for v in report.violations}
+    """The rules broken, leaving out “derived” (tier values and county indicators from all the moves,
+    which any edit of plan.csv changes; these tests restate only the per-school figures)."""
+    return {v.rule for v in report.violations} - {"derived"}
 
 
 def shift(schools: pd.DataFrame, school: str, stage: str, delta: int) -> None:
@@ -355,7 +357,8 @@ def test_exempt_volunteer_may_move(base: Base, folder: Path) -> None:
     report = run(base, folder, county=county)
     # The quota base may lose the teacher (no longer rotation-eligible); nothing else may be reported.
     assert rules(report) <= {"quota"}, [v.line() for v in report.violations]
-    assert all("eligible_base" in v.message or "required_rotations" in v.message for v in report.violations)
+    assert all("eligible_base" in v.message or "required_rotations" in v.message
+               for v in report.violations if v.rule != "derived")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -363,9 +366,6 @@ def test_exempt_volunteer_may_move(base: Base, folder: Path) -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="years at school = days / 365.25: a teacher there since 1 September six "
-                   "years before the reference date has 5.9986 years and is judged not rotation-eligible "
-                   "(message: '在本校任教 6.0 年，不满 6 年'); candidates.py uses the same formula")
 def test_rotation_after_six_full_years_is_allowed(base: Base, folder: Path) -> None:
     plan, schools, t = read_plan(folder), read_schools(folder), facts(base)
     six = pd.Timestamp(base.county.as_of.replace(year=base.county.as_of.year - 6))
@@ -417,7 +417,7 @@ def test_support_into_full_school_is_allowed(base: Base, folder: Path) -> None:
     redirect(plan, schools, index, full["school_id"].iloc[0])
     save(base, folder, plan, schools)
     report = run(base, folder)
-    assert report.ok, [v.line() for v in report.violations]
+    assert not rules(report), [v.line() for v in report.violations]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -632,12 +632,11 @@ def _tier(summary: dict, name: str, delta: float) -> None:
     summary["objective"][name] += delta
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="check.py recomputes only schools.csv's contract columns, the move counts, "
-                   "the quota figures and the headcount tier; these figures are not checked")
 @pytest.mark.parametrize("figure", ["indicators_after_teachers", "indicators_after_shortage", "quota_tier",
                                     "disruption_tier", "wishes_tier", "schools_establishment_after",
                                     "schools_per100_backbone_after", "plan_backbone_column"])
-def test_unchecked_figures(base: Base, folder: Path, figure: str) -> None:
+def test_derived_figures(base: Base, folder: Path, figure: str) -> None:
+    """Figures summed over every move, tampered with on their own: each is recomputed and named."""
     summary, schools, plan = read_summary(folder), read_schools(folder), read_plan(folder)
     after = summary["indicators"]["after"]["primary"]
     if figure == "indicators_after_teachers":
@@ -659,7 +658,8 @@ def test_unchecked_figures(base: Base, folder: Path, figure: str) -> None:
     else:
         plan["backbone"] = plan["backbone"].map({"True": "False", "False": "True"})
     write(folder, plan=plan, schools=schools, summary=summary)
-    assert rules(run(base, folder)) == {"figures"}
+    report = run(base, folder)
+    assert {v.rule for v in report.violations} == {"derived"}
 
 
 # --------------------------------------------------------------------------------------------------

@@ -77,6 +77,10 @@ RULES: dict[str, tuple[int, str]] = {
     "quota": (11, "交流轮岗比例"),
     "max_km": (12, "调动距离上限"),
     "figures": (13, "数字复核"),
+    # figures derived from the moves beyond the contract's (tier values, county indicators, schools.csv's
+    # extra columns, plan.csv's 骨干教师 and 本校任教年限): any hand edit of plan.csv changes them, so they
+    # are told apart from the contract's figures
+    "derived": (13, "派生数字复核"),
     "context": (0, "复核依据"),
 }
 
@@ -88,6 +92,8 @@ PLAN_OPTIONAL = {
     "km": "距离(公里)",
     "voluntary": "本人申请",
     "wish_rank": "志愿序号",
+    "backbone": "骨干教师",
+    "years_at_school": "本校任教年限",
 }
 SCHOOLS_REQUIRED = SCHOOL_COLUMNS  # the contract's schools.csv columns (plan.py is a leaf, not the model)
 MOVE_TYPES = tuple(m.value for m in MoveType)
@@ -95,6 +101,7 @@ TRANSFERS = ("rotation", "redeploy")
 NEW_HIRE_ID = re.compile(r"^NEW-\d+$")
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 TOLERANCE = 0.01
+TIER_NAMES = {"quota": "轮岗比例缺口", "disruption": "调动扰动（人次与距离）", "wishes": "意愿满足"}
 KM_TOLERANCE = 0.11  # plan.csv rounds distances to 0.1 km
 STAGE_LABEL = {s.value: s.label for s in Stage}
 TYPE_LABEL = {m.value: m.label for m in MoveType}
@@ -1055,6 +1062,215 @@ def _check_figures(units: pd.DataFrame, written: pd.DataFrame, path: Path, out: 
                 )
 
 
+def _check_summary_shape(summary: dict[str, Any], policy: Policy, out: list[Violation]) -> bool:
+    """summary.json's sections the checker recomputes must be there in their form: a quota object, a
+    tiers list holding every policy tier, indicators before and after. A malformed one is a violation
+    (not skipped); returns whether the tiers can be compared."""
+    if "quota" in summary and not isinstance(summary["quota"], dict):
+        out.append(Violation("figures", f"summary.json 的 quota 应为对象（各项轮岗数字），而不是 "
+                                        f"{type(summary['quota']).__name__}"))
+    tiers = summary.get("tiers")
+    ok = isinstance(tiers, list) and all(isinstance(t, dict) for t in tiers)
+    if not ok:
+        out.append(Violation("figures", "summary.json 的 tiers 应为列表（每层目标一项：tier、value、bound…），"
+                                        f"而不是 {type(tiers).__name__}"))
+    else:
+        named = {t.get("tier") for t in tiers}
+        for name in policy.plan.tiers:
+            if name not in named:
+                ok = False
+                out.append(Violation("figures", f"summary.json 的 tiers 缺少“{name}”一层（政策的分层目标为 "
+                                                f"{'、'.join(policy.plan.tiers)}）"))
+    indicators = summary.get("indicators")
+    if not (isinstance(indicators, dict) and all(isinstance(indicators.get(k), dict) for k in ("before", "after"))):
+        out.append(Violation("figures", "summary.json 的 indicators 应含 before 与 after 两部分（各学段的县域指标）"))
+    return ok
+
+
+def _lower_tier_values(moves: list[_Move], teachers: pd.DataFrame, policy: Policy, distances: _Distances,
+                       quota: dict[str, Any]) -> dict[str, float]:
+    """The quota, disruption and wishes tiers of the plan as written (objective.py's definitions, from
+    the rules in docs/plan.md, not from the model): quota = (base + 1) × rotations short + backbone
+    rotators short; disruption = Σ over moves not on the teacher's wish list of move cost + km cost ×
+    km + cross-stage cost; wishes = −Σ wish scores, plus the support score of a posting that gives a
+    teacher the rural service 高级职称 needs. Disruption is left out when a distance is unknown or the
+    plan places new hires (their holding place has no distance)."""
+    plan, rotation = policy.plan, policy.rotation
+    short = max(0, quota["required_rotations"] - quota["rotations"])
+    backbone_short = max(0.0, rotation.min_backbone_share_of_rotators * quota["rotations"]
+                         - quota["backbone_rotations"])
+    values = {"quota": (quota["eligible_base"] + 1) * short + backbone_short}
+    scores = list(plan.wish_score)
+    disruption, wishes, known = 0.0, 0.0, True
+    for m in moves:
+        if m.move_type == "new_hire":
+            known = False
+            continue
+        teacher = teachers.loc[m.teacher_id]
+        rank = _wish_rank(teacher, m.to_school)
+        if rank:
+            wishes -= scores[min(rank, len(scores)) - 1]
+        else:
+            km = distances.km(m.from_school, m.to_school)
+            if km is None:
+                known = False
+            else:
+                disruption += plan.move_cost + plan.km_cost * km + plan.cross_stage_cost * (m.to_stage != m.from_stage)
+        needs = (teacher["title"] == "first" and teacher["exempt"] == ""
+                 and float(teacher["rural_years"]) < policy.support.senior_title_rural_years)
+        if m.move_type == "support" and needs:
+            wishes -= plan.support_need_score
+    values["wishes"] = wishes
+    if known:
+        values["disruption"] = disruption
+    return values
+
+
+def _check_lower_tiers(values: dict[str, float], summary: dict[str, Any], out: list[Violation]) -> None:
+    """summary.json's quota, disruption and wishes tiers against the plan's (tier values and `objective`)."""
+    for tier in summary.get("tiers", []):
+        name, written = tier.get("tier"), tier.get("value")
+        if name not in values or not isinstance(written, int | float):
+            continue
+        value = values[name]
+        if abs(value - float(written)) > 1e-3 + 1e-6 * abs(value):
+            out.append(Violation("derived", f"summary.json 的{TIER_NAMES.get(name, name)}层为 {written:g}，"
+                                            f"按方案重新计算为 {value:g}"))
+    objective = summary.get("objective") if isinstance(summary.get("objective"), dict) else {}
+    for name, value in values.items():
+        written = objective.get(name)
+        if isinstance(written, int | float) and abs(value - float(written)) > 1e-3 + 1e-6 * abs(value):
+            out.append(Violation("derived",
+                                 f"summary.json 的 objective.{name} 为 {written:g}，按方案重新计算为 {value:g}"))
+
+
+def _county_after(county: County, moves: list[_Move]) -> County | None:
+    """The county as the plan leaves it: each mover at the new school and stage, teaching the subject
+    moved for, the old main subject kept as one also taught. None when the plan places new hires or
+    names a subject that is not a code (rule 6 says so)."""
+    subjects = {s.value for s in Subject}
+    if any(m.move_type == "new_hire" or m.subject not in subjects for m in moves):
+        return None
+    teachers = county.teachers.copy()
+    teachers["school_id"] = teachers["school_id"].astype(object)
+    teachers["stage"] = teachers["stage"].astype(str)
+    teachers["subject"] = teachers["subject"].astype(str)
+    position = {tid: i for i, tid in enumerate(teachers["teacher_id"])}
+    others = list(teachers["other_subjects"])
+    for m in moves:
+        i = position[m.teacher_id]
+        old = teachers.iat[i, teachers.columns.get_loc("subject")]
+        teachers.iat[i, teachers.columns.get_loc("school_id")] = m.to_school
+        teachers.iat[i, teachers.columns.get_loc("stage")] = m.to_stage
+        teachers.iat[i, teachers.columns.get_loc("subject")] = m.subject
+        if old != m.subject:
+            others[i] = tuple(dict.fromkeys([*others[i], old]))
+    teachers["other_subjects"] = others
+    return county.replace(teachers=teachers)
+
+
+#: summary.json's indicators per stage compared with the recomputed county table (after: the same names).
+INDICATOR_KEYS = ("students", "required", "teachers_before", "shortage_before", "surplus_before", "schools_short",
+                  "subject_shortage_fte", "per100_higher_degree", "per100_backbone", "per100_pe_arts",
+                  "cv_higher_degree", "cv_backbone", "cv_pe_arts")
+#: schools.csv's columns beyond the contract, recomputed when present: column -> (norms, norms column).
+SCHOOL_EXTRAS = {
+    "establishment_before": ("before", "teachers_establishment"),
+    "subject_shortage_before": ("before", "subject_shortage_fte"),
+    "subject_shortage_after": ("after", "subject_shortage_fte"),
+    "per100_backbone": ("before", "per100_backbone"), "per100_backbone_after": ("after", "per100_backbone"),
+    "per100_pe_arts": ("before", "per100_pe_arts"), "per100_pe_arts_after": ("after", "per100_pe_arts"),
+    "per100_higher_degree": ("before", "per100_higher_degree"),
+    "per100_higher_degree_after": ("after", "per100_higher_degree"),
+}
+
+
+def _check_indicators(county: County, policy: Policy, moves: list[_Move], summary: dict[str, Any],
+                      written: pd.DataFrame, path: Path, out: list[Violation]) -> None:
+    """summary.json's county indicators before and after, and schools.csv's posts, subject shortage and
+    per-100 columns, against the norms of the county before and after the plan."""
+    after_county = _county_after(county, moves)
+    norms = {"before": compute_norms(county, policy)}
+    if after_county is not None:
+        norms["after"] = compute_norms(after_county, policy)
+    indicators = summary.get("indicators") if isinstance(summary.get("indicators"), dict) else {}
+    aliases = {"teachers": "teachers_before", "shortage": "shortage_before", "surplus": "surplus_before"}
+    for side, found in norms.items():
+        stated = indicators.get(side) if isinstance(indicators.get(side), dict) else {}
+        table = found.county.assign(stage=found.county["stage"].astype(str)).set_index("stage")
+        for stage, figures in stated.items():
+            if stage not in table.index or not isinstance(figures, dict):
+                continue
+            for key, value in figures.items():
+                column = aliases.get(key, key)
+                if column not in INDICATOR_KEYS or not isinstance(value, int | float):
+                    continue
+                expected = float(table.at[stage, column])
+                if not abs(float(value) - expected) <= TOLERANCE + 1e-4 * abs(expected):
+                    out.append(Violation("derived", f"summary.json 的 indicators.{side}.{stage}.{key} 为 {value:g}，"
+                                                    f"按方案重新计算为 {expected:g}"))
+    if written.empty:
+        return
+    frame = written.assign(school_id=written["school_id"].str.strip(),
+                           stage=[Stage.parse(s).value if Stage.parse(s) else s.strip() for s in written["stage"]])
+    frame = frame.drop_duplicates(["school_id", "stage"]).set_index(["school_id", "stage"])
+    schools = {side: found.schools.assign(stage=found.schools["stage"].astype(str)).set_index(["school_id", "stage"])
+               for side, found in norms.items()}
+    expected_columns = {column: schools[side][source] for column, (side, source) in SCHOOL_EXTRAS.items()
+                        if side in schools}
+    posts = schools["before"]["teachers_establishment"].copy()
+    for m in moves:
+        if m.move_type in TRANSFERS:
+            posts[(m.from_school, m.from_stage)] = posts.get((m.from_school, m.from_stage), 0) - 1
+            posts[(m.to_school, m.to_stage)] = posts.get((m.to_school, m.to_stage), 0) + 1
+    if all(m.move_type != "new_hire" for m in moves):
+        expected_columns["establishment_after"] = posts
+    for column, expected in expected_columns.items():
+        if column not in frame.columns:
+            continue
+        for key, text in frame[column].items():
+            if key not in expected.index or not str(text).strip():
+                continue
+            try:
+                value = float(text)
+            except ValueError:
+                value = math.nan
+            want = float(expected.at[key]) if pd.notna(expected.at[key]) else math.nan
+            if math.isnan(want) and math.isnan(value):
+                continue
+            if not abs(value - want) <= TOLERANCE:
+                out.append(Violation("derived", f"{path.name} {key[0]} {STAGE_LABEL.get(key[1], key[1])} {column} 为 "
+                                                f"“{text}”，重新计算为 {want:g}", school_id=key[0]))
+
+
+def _check_move_columns(plan: pd.DataFrame, teachers: pd.DataFrame, out: list[Violation]) -> None:
+    """plan.csv's 骨干教师 and 本校任教年限 columns, where written, against the teacher table."""
+    for index, cells in enumerate(plan.to_dict(orient="records")):
+        tid = str(cells["teacher_id"]).strip()
+        if tid not in teachers.index:
+            continue
+        teacher = teachers.loc[tid]
+        text = str(cells.get("backbone", "")).strip()
+        if text:
+            try:
+                stated = _bool(text)
+            except ValueError:
+                stated = None
+            if stated != bool(teacher["backbone_flag"]):
+                out.append(Violation("derived", f"教师 {tid} 的“骨干教师”写为 {text}，按教师表应为 "
+                                                f"{bool(teacher['backbone_flag'])}", teacher_id=tid, row=index + 2))
+        text = str(cells.get("years_at_school", "")).strip()
+        if text:
+            try:
+                years = float(text)
+            except ValueError:
+                years = math.nan
+            if not abs(years - float(teacher["years_at_school"])) <= 0.051:
+                out.append(Violation("derived", f"教师 {tid} 的本校任教年限写为 {text}，按教师表为 "
+                                                f"{float(teacher['years_at_school']):.1f}",
+                                     teacher_id=tid, row=index + 2))
+
+
 def _stage_figures(units: pd.DataFrame) -> dict[str, dict[str, float]]:
     out = {}
     for stage, part in units.groupby("stage", sort=False):
@@ -1213,7 +1429,11 @@ def check_plan(
     quota = _quota(moves, teachers, schools, policy)
     _check_quota(quota, summary, policy, out, warn)
     _check_figures(units, schools_written, plan_dir / "schools.csv", out)
-    _check_headcount_tier(units, schools, policy, summary, out)
+    if _check_summary_shape(summary, policy, out):
+        _check_headcount_tier(units, schools, policy, summary, out)
+        _check_lower_tiers(_lower_tier_values(moves, teachers, policy, distances, quota), summary, out)
+    _check_indicators(county, policy, moves, summary, schools_written, plan_dir / "schools.csv", out)
+    _check_move_columns(plan, teachers, out)
 
     # Move counts as plan.csv states them (every row, whatever else is wrong with it).
     kinds = [MoveType.parse(str(k)) if str(k).strip() else None for k in plan["move_type"]]
