@@ -42,11 +42,15 @@ class CodedEnum(StrEnum):
 
     @classmethod
     def lookup(cls) -> dict[str, Self]:
-        """Map every accepted spelling (code, case-insensitive, and Chinese label) to its member."""
-        table: dict[str, Self] = {}
-        for member in cls:
-            table[member.value.lower()] = member
-            table[member.label] = member
+        """Map every accepted spelling (code, case-insensitive, Chinese label, and the other names HR
+        rosters use: `LABEL_ALIASES`) to its member."""
+        table = _LOOKUPS.get(cls)
+        if table is None:
+            table = {alias: cls(code) for alias, code in LABEL_ALIASES.get(cls.__name__, {}).items()}
+            for member in cls:
+                table[member.value.lower()] = member
+                table[member.label] = member
+            _LOOKUPS[cls] = table
         return table
 
     @classmethod
@@ -209,6 +213,49 @@ class Status(CodedEnum):
     sick = ("sick", "病休")
     seconded = ("seconded", "借调")
     study = ("study", "脱产进修")
+
+
+#: Other names for enumeration values that county rosters commonly use (alias -> code), by enumeration.
+#: Titles of the system before the 2015 reform map as the reform did (人社部发〔2015〕79号):
+#: 中学高级 → 高级; 中学一级 and 小学高级 → 一级; 中学二级 and 小学一级 → 二级; 中学三级, 小学二级
+#: and 小学三级 → 三级.
+LABEL_ALIASES: dict[str, dict[str, str]] = {
+    "Subject": {
+        "信息技术": "it", "信息": "it", "计算机": "it", "信息技术与科技": "it",
+        "体育": "pe", "体育与健康教育": "pe",
+        "道德与法制": "morality", "思想品德": "morality", "品德与社会": "morality", "品德与生活": "morality",
+        "品德": "morality", "思品": "morality", "政治": "morality", "思想政治": "morality",
+        "生物学": "biology", "心理": "psychology", "心理健康教育": "psychology",
+        "劳动技术": "labor", "劳技": "labor", "劳动教育": "labor",
+        "综合实践活动": "practice", "综合": "practice",
+    },
+    "Title": {
+        "无": "none", "未评": "none", "未评级": "none", "未定": "none", "见习": "none", "试用期": "none",
+        "三级教师": "third", "二级教师": "second", "一级教师": "first", "高级教师": "senior",
+        "正高级教师": "full_senior", "正高": "full_senior",
+        "中学高级教师": "senior", "中学高级": "senior", "中学一级教师": "first", "中学一级": "first",
+        "小学高级教师": "first", "小学高级": "first", "中学二级教师": "second", "中学二级": "second",
+        "小学一级教师": "second", "小学一级": "second", "中学三级教师": "third", "中学三级": "third",
+        "小学二级教师": "third", "小学二级": "third", "小学三级教师": "third", "小学三级": "third",
+    },
+    "Education": {
+        "中师": "secondary", "中等师范": "secondary", "高中": "secondary", "中专及以下": "secondary",
+        "专科": "associate", "大学专科": "associate", "大专学历": "associate",
+        "大学本科": "bachelor", "本科学历": "bachelor", "学士": "bachelor",
+        "研究生": "master", "硕士研究生": "master", "研究生学历": "master", "博士研究生": "doctor",
+    },
+    "Backbone": {
+        "否": "none", "非骨干": "none", "县级骨干": "county", "县骨干": "county", "县级骨干教师": "county",
+        "市级骨干": "city", "市骨干": "city", "市级骨干教师": "city", "省级骨干": "province",
+        "省骨干": "province", "省级骨干教师": "province", "国家级骨干": "national", "国家级骨干教师": "national",
+    },
+    "Status": {
+        "在职": "active", "正常": "active", "正常在岗": "active", "休产假": "maternity", "产假中": "maternity",
+        "病假": "sick", "休病假": "sick", "借用": "seconded", "借出": "seconded", "进修": "study",
+        "脱产学习": "study",
+    },
+}
+_LOOKUPS: dict[type, dict[str, Any]] = {}
 
 
 class MoveType(CodedEnum):

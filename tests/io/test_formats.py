@@ -137,6 +137,37 @@ def test_tab_separated(county, folder: Path) -> None:
     assert load(folder).equals(county)
 
 
+@pytest.mark.parametrize(("column", "text", "code"), [
+    ("subject", "信息技术", "it"), ("subject", "体育", "pe"), ("subject", "思想品德", "morality"),
+    ("title", "小学高级教师", "first"), ("title", "中学高级教师", "senior"), ("title", "小学一级教师", "second"),
+    ("title", "一级教师", "first"), ("education", "大学本科", "bachelor"), ("education", "大学专科", "associate"),
+    ("backbone", "县级骨干", "county"), ("status", "在职", "active"),
+])
+def test_roster_spellings_of_enumeration_values(folder: Path, column: str, text: str, code: str) -> None:
+    """The names county rosters use (the old titles as the 2015 reform maps them) read as the codes."""
+    row = 2  # T01, a primary teacher of 城关第一小学
+    set_cell(folder, "teachers", row, column, text)
+    teachers = load(folder).teachers
+    assert str(teachers.iloc[row - 2][column]) == code
+
+
+def test_utf16_tab_separated_as_excel_saves_unicode_text(county, folder: Path) -> None:
+    """Excel's “Unicode 文本 (*.txt)”: UTF-16 with its byte-order mark, tab-separated."""
+    for table in ("schools", "classes", "teachers", "distances"):
+        rows = read_rows(folder, table)
+        csv_path(folder, table).write_bytes("\n".join("\t".join(row) for row in rows).encode("utf-16"))
+    assert load(folder).equals(county)
+
+
+def test_semicolon_separated(county, folder: Path) -> None:
+    """Excel where the decimal mark is a comma saves “CSV” with semicolons; lists stay in their cells."""
+    for table in ("schools", "classes", "teachers", "distances"):
+        rows = read_rows(folder, table)
+        quoted = [";".join(f'"{cell}"' if ";" in cell else cell for cell in row) for row in rows]
+        csv_path(folder, table).write_text("\n".join(quoted) + "\n", encoding="utf-8")
+    assert load(folder).equals(county)
+
+
 # --------------------------------------------------------------------------------------------------
 # Dates
 # --------------------------------------------------------------------------------------------------

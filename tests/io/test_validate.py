@@ -106,6 +106,31 @@ def test_missing_required_column(folder: Path) -> None:
     assert "出生日期" in problem.expected and "birth_date" in problem.expected
 
 
+def test_missing_school_key_column_is_one_problem_not_every_reference(folder: Path) -> None:
+    """Without the schools table's 学校代码 column no reference can be checked: the missing column is
+    the problem, not every class, teacher, distance and wish that names a school."""
+    drop_column(folder, "schools", "school_id")
+    assert [key(p) for p in load_errors(folder)] == [("schools.csv", 1, "school_id", "missing_column")]
+
+
+def test_codes_that_lost_their_leading_zeros_say_so(folder: Path) -> None:
+    """0101 in the schools table, 101 in the classes table (Excel read the column as numbers): each
+    reference error names the code it probably meant."""
+    for table, columns in (("schools", ["school_id"]), ("classes", ["school_id"]),
+                           ("teachers", ["school_id"]), ("distances", ["from_id", "to_id"])):
+        rows = read_rows(folder, table)
+        at = [rows[0].index(c) for c in columns]
+        for row in rows[1:]:
+            for i in at:
+                row[i] = {"S1": "0101", "J1": "0201"}.get(row[i], row[i])
+        write_rows(folder, table, rows)
+    for row in range(2, 8):
+        set_cell(folder, "classes", row, "school_id", "101")
+    errors = load_errors(folder)
+    assert {key(p) for p in errors} == {("classes.csv", row, "school_id", "reference") for row in range(2, 8)}
+    assert all("0101" in p.expected and "开头的 0" in p.expected for p in errors)
+
+
 def test_missing_optional_column_takes_default(folder: Path) -> None:
     drop_column(folder, "teachers", "title")
     county = load_county(folder, as_of=AS_OF)
@@ -535,10 +560,24 @@ def test_xlsx_missing_sheet(tmp_path: Path) -> None:
     assert [key(p) for p in load_errors(path)] == [("county.xlsx", None, "", "missing_table")]
 
 
-def test_not_a_workbook(tmp_path: Path) -> None:
+OLE2 = bytes.fromhex("d0cf11e0a1b11ae1")
+
+
+@pytest.mark.parametrize(("content", "says"), [
+    pytest.param(b"PK\x03\x04 not really a zip", "工作簿已损坏", id="damaged"),
+    pytest.param(b"", "空文件", id="empty"),
+    pytest.param(OLE2 + bytes(504), ".xls", id="xls-renamed"),
+    pytest.param(OLE2 + bytes(200) + "EncryptedPackage".encode("utf-16-le") + bytes(200), "密码", id="password"),
+    pytest.param(b"<html><body><table><tr><td>1</td></tr></table></body></html>", "网页", id="html-export"),
+    pytest.param("学校代码,学校名称\nC001,城关一小\n".encode("gbk"), "文本文件", id="csv-renamed"),
+])
+def test_not_a_workbook_says_what_the_file_is(tmp_path: Path, content: bytes, says: str) -> None:
+    """One problem, naming what the file really is (not openpyxl's “File is not a zip file”)."""
     path = tmp_path / "county.xlsx"
-    path.write_bytes(b"PK\x03\x04 not really a zip")
-    assert [key(p) for p in load_errors(path)] == [("county.xlsx", None, "", "xlsx_open")]
+    path.write_bytes(content)
+    (problem,) = load_errors(path)
+    assert key(problem) == ("county.xlsx", None, "", "xlsx_open")
+    assert says in problem.value + problem.expected
 
 
 def test_path_not_found(tmp_path: Path) -> None:

@@ -502,3 +502,12 @@ def test_no_redeployment_to_the_own_schools_other_section() -> None:
     assert {(m[0][:2], m[1], m[2], m[3]) for m in moves(plan)} == {("NJ", "N1", "P1", "redeploy")}
     assert (plan.moves["from_school"] != plan.moves["to_school"]).all()
     assert tier(plan, "headcount") == pytest.approx(2.0, abs=1e-6)
+
+
+def test_pins_file_tab_separated_with_full_width_ids(tmp_path: Path) -> None:
+    """A pins file saved from Excel as “Unicode 文本” (UTF-16, tab-separated), the id typed full-width
+    (Ｕ０３): read as the tables are (NFKC, the delimiter found), not as an unknown teacher."""
+    path = tmp_path / "pins.csv"
+    path.write_bytes("教师编号\t必须留任\nＵ０３\t是\n".encode("utf-16"))
+    table = read_pins(path, english_gap(chinese_at_u1=11))
+    assert table[["teacher_id", "kind"]].values.tolist() == [["U03", "must_stay"]]

@@ -7,13 +7,14 @@ every other input problem: file, row, column, value, expected.
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 import pandas as pd
 
 from teacheralloc.domain import County
 from teacheralloc.errors import InputError, Problem
-from teacheralloc.io.read import decode, normalize_header
+from teacheralloc.io.read import decode, normalize_header, sniff_delimiter
 from teacheralloc.io.validate import is_blank, parse_bool
 
 PIN_FILE = "pins.csv"
@@ -63,8 +64,11 @@ def read_pins(path: Path | None, county: County) -> pd.DataFrame:
     try:
         text, _ = decode(path.read_bytes())
     except UnicodeDecodeError:
-        raise InputError([Problem(path.name, None, "", "", "UTF-8 或 GBK 编码的 CSV", rule="encoding")]) from None
-    rows = list(csv.reader(io.StringIO(text, newline="")))
+        raise InputError([Problem(path.name, None, "", "", "UTF-8、UTF-16 或 GBK 编码的 CSV",
+                                  rule="encoding")]) from None
+    # NFKC: a full-width Ｕ０３ is U03, as in the tables
+    rows = [[unicodedata.normalize("NFKC", cell) for cell in row]
+            for row in csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text))]
     if not rows:
         return empty_pins()
     aliases = {normalize_header(code): code for code in PIN_COLUMNS}

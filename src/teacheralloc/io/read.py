@@ -7,6 +7,7 @@ keeps the spreadsheet row number the user sees, so `validate` can point at it.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
@@ -174,7 +175,10 @@ def _summary_row(values: list[Any]) -> str:
 
 
 def decode(data: bytes) -> tuple[str, str]:
-    """Decode CSV bytes as UTF-8 (with or without BOM), else GB18030 (a superset of GBK)."""
+    """Decode CSV bytes as UTF-8 (with or without BOM), UTF-16 with its BOM (Excel's “Unicode 文本”),
+    else GB18030 (a superset of GBK)."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16"), "utf-16"
     for encoding in ENCODINGS:
         try:
             return data.decode(encoding), encoding
@@ -183,17 +187,29 @@ def decode(data: bytes) -> tuple[str, str]:
     raise UnicodeDecodeError("gb18030", data, 0, 1, "neither UTF-8 nor GB18030")
 
 
+#: Delimiters a CSV export may use: comma, tab (Excel's “文本文件（制表符分隔）”, “Unicode 文本”) and
+#: semicolon (Excel where the decimal mark is a comma).
+DELIMITERS = (",", "\t", ";")
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter used most on the first lines (outside quotes), a comma on a tie or none."""
+    lines = text[:8192].splitlines()[:HEADER_SEARCH_ROWS]
+    unquoted = [re.sub(r'"[^"]*"', "", line) for line in lines]
+    counts = {d: sum(line.count(d) for line in unquoted) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: (counts[d], d == ","))
+    return best if counts[best] else ","
+
+
 def read_csv_table(path: Path, name: str) -> RawTable:
     """Read one CSV file of table `name`; undecodable or malformed files become problems."""
     try:
         text, _encoding = decode(path.read_bytes())
     except UnicodeDecodeError:
         table = RawTable(name=name, file=path.name)
-        table.problems.append(table.problem(None, "", "", "UTF-8 或 GBK/GB18030 编码的 CSV 文件", "encoding"))
+        table.problems.append(table.problem(None, "", "", "UTF-8、UTF-16 或 GBK/GB18030 编码的 CSV 文件", "encoding"))
         return table
-    sample = text[:4096]
-    first_line = sample.splitlines()[0] if sample else ""
-    delimiter = "\t" if "\t" in first_line and "," not in first_line else ","
+    delimiter = sniff_delimiter(text)
     # newline="": the csv module splits lines itself (\r\n, \n, and the \r of Excel for Mac), and a
     # line break inside a quoted cell stays in that cell. Rows are numbered by record, as a spreadsheet
     # shows them, not by text line.
@@ -216,7 +232,8 @@ def read_xlsx_tables(path: Path) -> tuple[dict[str, RawTable], list[Problem]]:
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a damaged or non-xlsx file
-        return {}, [Problem(path.name, None, "", str(exc)[:80], "可以打开的 .xlsx 工作簿", rule="xlsx_open")]
+        found, expected = _not_a_workbook(path, exc)
+        return {}, [Problem(path.name, None, "", found, expected, rule="xlsx_open")]
     tables: dict[str, RawTable] = {}
     problems: list[Problem] = []
     formulas = _formula_texts(path) if _has_formulas(path) else {}
@@ -267,6 +284,39 @@ def read_xlsx_tables(path: Path) -> tuple[dict[str, RawTable], list[Problem]]:
     finally:
         workbook.close()
     return tables, problems
+
+
+#: The first bytes of an OLE2 compound file: an Excel 97-2003 .xls, or an .xlsx with an open password
+#: (Office encrypts the whole package into one such file, its stream named EncryptedPackage).
+_OLE2 = bytes.fromhex("d0cf11e0a1b11ae1")
+
+
+def _not_a_workbook(path: Path, exc: Exception) -> tuple[str, str]:
+    """What the file that openpyxl could not open is, and what to do, in the office's words."""
+    try:
+        head = path.read_bytes()[:1 << 20]
+    except OSError as error:
+        return str(error)[:80], "可以读取的 .xlsx 工作簿"
+    if not head:
+        return "空文件（0 字节）", "含数据的 .xlsx 工作簿：文件为空，请重新导出或复制"
+    if head.startswith(_OLE2):
+        if "EncryptedPackage".encode("utf-16-le") in head:
+            return "设有打开密码的工作簿", "无密码的 .xlsx 工作簿：在 Excel 或 WPS 中取消“打开密码”后另存"
+        return "Excel 97-2003 (.xls) 格式", "在 Excel 或 WPS 中“另存为” .xlsx 工作簿（或导出为 CSV）"
+    text = head[:2048].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if text.startswith((b"<html", b"<!doctype", b"<table", b"<?xml", b"<meta")) or b"<table" in text:
+        return "网页（HTML/XML）文件，只是扩展名为 .xlsx", \
+            "真正的 .xlsx 工作簿：某些系统导出的“Excel”其实是网页，请用 Excel 或 WPS 打开后“另存为” .xlsx"
+    if not head.startswith(b"PK"):
+        try:
+            decode(head[:4096])
+        except UnicodeDecodeError:
+            pass
+        else:
+            return "文本文件（CSV 或制表符分隔），只是扩展名为 .xlsx", \
+                "真正的 .xlsx 工作簿；或把文件改名为 .csv（如 teachers.csv）放进数据文件夹"
+        return "不是 .xlsx 工作簿", "可以打开的 .xlsx 工作簿（文件可能已损坏，或是别的格式）"
+    return f"工作簿已损坏（{str(exc)[:60]}）", "可以打开的 .xlsx 工作簿：请用 Excel 或 WPS 打开、修复后另存"
 
 
 def _has_formulas(path: Path) -> bool:
@@ -331,9 +381,12 @@ def read_tables(path: Path) -> tuple[dict[str, RawTable], list[Problem]]:
         return {}, [Problem(str(path), None, "", "", "存在的数据文件夹或 .xlsx 文件", rule="not_found")]
     if path.is_file():
         if path.suffix.lower() not in (".xlsx", ".xlsm"):
-            return {}, [
-                Problem(path.name, None, "", path.suffix, "含 CSV 文件的文件夹，或 .xlsx 工作簿", rule="format")
-            ]
+            expected = "含 CSV 文件的文件夹，或 .xlsx 工作簿"
+            if path.suffix.lower() in (".xls", ".et", ".ods", ".wps"):
+                expected += "：请在 Excel 或 WPS 中把它“另存为” .xlsx"
+            elif path.suffix.lower() == ".csv":
+                expected += "：CSV 文件请放进一个文件夹（每表一个文件，如 teachers.csv），再给出该文件夹"
+            return {}, [Problem(path.name, None, "", path.suffix, expected, rule="format")]
         tables, problems = read_xlsx_tables(path)
         if any(p.rule == "xlsx_open" for p in problems):
             return tables, problems  # an unopenable workbook is one problem, not also three missing sheets

@@ -303,6 +303,33 @@ def _check_unique(parsed: _Parsed, key: tuple[str, ...], problems: list[Problem]
             first_row[value] = row
 
 
+class _SchoolKeys(dict[str, Any]):
+    """The schools table's codes (学校代码) and types, for the other tables' references.
+
+    `checkable` is False when the schools table has no readable 学校代码 column: its own problem says
+    so, and every reference to it is not also reported as unknown."""
+
+    def __init__(self, types: dict[str, Any], checkable: bool) -> None:
+        super().__init__(types)
+        self.checkable = checkable
+        self._digits: dict[str, list[str]] = {}
+        for code in types:
+            if code.isdigit():
+                self._digits.setdefault(code.lstrip("0"), []).append(code)
+
+    def unknown(self, code: Any) -> bool:
+        return self.checkable and code is not MISSING and code not in self
+
+    def expected(self, *codes: str) -> str:
+        """“学校表中已有的学校代码”, with a hint where a code lost (or gained) its leading zeros."""
+        text = "学校表中已有的学校代码"
+        lost = sorted({k for c in codes if c.isdigit() for k in self._digits.get(c.lstrip("0"), []) if k != c})
+        if lost:
+            text += (f"（学校表中有 {'、'.join(lost[:3])}：开头的 0 似乎丢了，Excel 常把代码当数字；"
+                     "请把该列设为“文本”格式后重新填写）")
+        return text
+
+
 def _check_schools(schools: _Parsed, problems: list[Problem]) -> None:
     _check_unique(schools, ("school_id",), problems, "学校代码")
     for i, row in enumerate(schools.rows):
@@ -312,13 +339,13 @@ def _check_schools(schools: _Parsed, problems: list[Problem]) -> None:
                                                   "纬度和经度同时填写或同时留空", "lat_lon_pair"))
 
 
-def _check_classes(classes: _Parsed, school_types: dict[str, str], problems: list[Problem]) -> None:
+def _check_classes(classes: _Parsed, school_types: _SchoolKeys, problems: list[Problem]) -> None:
     table = classes.table
     _check_unique(classes, ("school_id", "grade"), problems, "每所学校每个年级一行，学校代码+年级")
     for i, row in enumerate(classes.rows):
         school_id = classes.values["school_id"][i]
-        if classes.ok(i, "school_id") and school_id not in school_types:
-            problems.append(table.problem(row, "school_id", school_id, "学校表中已有的学校代码", "reference"))
+        if classes.ok(i, "school_id") and school_types.unknown(school_id):
+            problems.append(table.problem(row, "school_id", school_id, school_types.expected(school_id), "reference"))
         elif classes.ok(i, "school_id", "grade") and school_types.get(school_id) not in (None, MISSING):
             school_type = SchoolType(school_types[school_id])
             grade = classes.values["grade"][i]
@@ -351,7 +378,7 @@ MAX_CLASS_SIZE = 150
 
 
 def _check_teachers(
-    teachers: _Parsed, school_types: dict[str, str], as_of: date, problems: list[Problem]
+    teachers: _Parsed, school_types: _SchoolKeys, as_of: date, problems: list[Problem]
 ) -> None:
     table = teachers.table
     _check_unique(teachers, ("teacher_id",), problems, "教师编号")
@@ -361,9 +388,9 @@ def _check_teachers(
     for i, row in enumerate(teachers.rows):
         values = {code: teachers.values[code][i] for code in teachers.values}
         school_id = values["school_id"]
-        if school_id is not MISSING and school_id not in school_types:
-            problems.append(table.problem(row, "school_id", school_id, "学校表中已有的学校代码", "reference"))
-        elif school_id is not MISSING and values["stage"] is not MISSING and school_types.get(school_id) is not MISSING:
+        if school_types.unknown(school_id):
+            problems.append(table.problem(row, "school_id", school_id, school_types.expected(school_id), "reference"))
+        elif values["stage"] is not MISSING and school_types.get(school_id) not in (None, MISSING):
             school_type = SchoolType(school_types[school_id])
             if Stage(values["stage"]) not in school_type.stages:
                 taught = "、".join(s.label for s in school_type.stages)
@@ -398,11 +425,11 @@ def _check_teachers(
             )
         wishes = values["wishes"]
         if wishes not in (None, MISSING):
-            unknown = [w for w in wishes if w not in school_types]
+            unknown = [w for w in wishes if school_types.unknown(w)]
             if unknown:
                 problems.append(
                     table.problem(row, "wishes", ";".join(wishes),
-                                  f"学校表中已有的学校代码（未找到：{'、'.join(unknown)}）", "reference")
+                                  f"{school_types.expected(*unknown)}（未找到：{'、'.join(unknown)}）", "reference")
                 )
             if values["school_id"] in wishes:
                 problems.append(
@@ -416,13 +443,13 @@ def _check_teachers(
                 )
 
 
-def _check_distances(distances: _Parsed, school_types: dict[str, str], problems: list[Problem]) -> None:
+def _check_distances(distances: _Parsed, school_types: _SchoolKeys, problems: list[Problem]) -> None:
     _check_unique(distances, ("from_id", "to_id"), problems, "每对学校一行，起点+终点")
     for i, row in enumerate(distances.rows):
         for code in ("from_id", "to_id"):
             value = distances.values[code][i]
-            if value is not MISSING and value not in school_types:
-                problems.append(distances.table.problem(row, code, value, "学校表中已有的学校代码", "reference"))
+            if school_types.unknown(value):
+                problems.append(distances.table.problem(row, code, value, school_types.expected(value), "reference"))
 
 
 def _frame(parsed: _Parsed) -> pd.DataFrame:
@@ -455,13 +482,15 @@ def validate_tables(
     for name in REQUIRED_TABLES:
         if name in parsed and len(parsed[name]) == 0 and not tables[name].problems:
             problems.append(tables[name].problem(None, "", "", "至少一行数据（示例行不计）", "no_rows"))
-    school_types: dict[str, str] = {}
+    types: dict[str, str] = {}
     if "schools" in parsed:
         schools = parsed["schools"]
         _check_schools(schools, problems)
         for i in range(len(schools)):
             if schools.ok(i, "school_id"):
-                school_types.setdefault(schools.values["school_id"][i], schools.values["type"][i])
+                types.setdefault(schools.values["school_id"][i], schools.values["type"][i])
+    # no school codes to refer to (no schools table, or no 学校代码 column): that is the problem reported
+    school_types = _SchoolKeys(types, "schools" in parsed and "school_id" in tables["schools"].cells)
     if "classes" in parsed:
         _check_classes(parsed["classes"], school_types, problems)
     if "teachers" in parsed:
