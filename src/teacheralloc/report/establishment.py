@@ -55,7 +55,7 @@ TOWNSHIP_COLUMNS = {
     "schools": "学校数",
     "shortage_before": "调配前缺编(分校合计)",
     "shortage_after": "调配后缺编(分校合计)",
-    "schools_short_after": "调配后缺编学校数",
+    "schools_short_after": "调配后缺编学校数（缺 1 人及以上）",
     "posts": "申请编制(个)",
     "subject_gap_after": "调配后学科缺口(FTE)",
 }

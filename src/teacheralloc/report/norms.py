@@ -125,9 +125,10 @@ def establishment_table(norms: Norms) -> pd.DataFrame:
                 "在编教师": row.teachers_establishment,
                 "在岗教师": row.teachers_before,
                 "缺口（测算−在岗）": round(row.required - row.teachers_before, 2),
-                "缺编学校数": len(short),
-                "缺编人数（分校合计）": round(float(short["gap_before"].sum()), 2),
-                "超编人数（分校合计）": round(float(-surplus["gap_before"].sum()), 2),
+                "缺编学校数（缺 1 人及以上）": len(short),
+                # every school's shortfall, as plan.xlsx and summary.json count it (not only the 1+ schools)
+                "缺编人数（分校合计）": round(float(row.shortage_before), 2),
+                "超编人数（分校合计）": round(float(row.surplus_before), 2),
                 "依据": policy.source("staffing.students_per_staff"),
                 "说明": text,
             }
@@ -138,10 +139,10 @@ def establishment_table(norms: Norms) -> pd.DataFrame:
 def _split_text(short: pd.DataFrame, surplus: pd.DataFrame, rural_short: float) -> str:
     parts = []
     if len(short):
-        parts.append(f"{len(short)} 所学校缺编共 {short['gap_before'].sum():.1f} 人"
+        parts.append(f"{len(short)} 所学校缺编 1 人及以上，共 {short['gap_before'].sum():.1f} 人"
                      f"（其中乡村学校 {rural_short:.1f} 人）")
     if len(surplus):
-        parts.append(f"{len(surplus)} 所学校超编共 {-surplus['gap_before'].sum():.1f} 人")
+        parts.append(f"{len(surplus)} 所学校超编 1 人及以上，共 {-surplus['gap_before'].sum():.1f} 人")
     return ("，".join(parts) or "各校编制与在岗人数基本相符") + "。"
 
 

@@ -71,7 +71,7 @@ def overview(data: PlanData, request: EstablishmentRequest) -> pd.DataFrame:
     """总览: county figures before and after, by stage; moves, quota and posts asked for."""
     labels = {"students": "学生数", "required": "核定编制", "teachers_before": "在岗教师",
               "shortage_before": "缺编人数（分校合计）", "surplus_before": "超编人数（分校合计）",
-              "schools_short": "缺编学校数", "subject_shortage_fte": "学科缺口(FTE)",
+              "schools_short": "缺编学校数（缺 1 人及以上）", "subject_shortage_fte": "学科缺口(FTE)",
               "per100_backbone": "每百生骨干教师", "cv_backbone": "骨干教师差异系数",
               "per100_pe_arts": "每百生体艺教师", "cv_pe_arts": "体艺教师差异系数",
               "per100_higher_degree": "每百生高学历教师", "cv_higher_degree": "高学历差异系数"}
