@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from tests.model.counties import (
     NAMES,
@@ -230,6 +231,24 @@ def test_quota_base_all_counts_every_rotation() -> None:
     quota = plan.quota
     assert (quota["eligible_base"], quota["required_rotations"], quota["rotations"]) == (20, 2, 2)
     assert {(m[1], m[2], m[3]) for m in moves(plan) if m[3] == "rotation"} == {("R1", "R2", "rotation")}
+    assert not any("不计入轮岗比例" in reason for reason in plan.moves["reason"])
+
+
+def test_a_rotation_outside_the_base_says_it_does_not_count() -> None:
+    """A rural teacher rotated to the weak school (a rotation the rules allow: eligible, toward a lower
+    level): with the default base the reason says it does not count toward the quota."""
+    from teacheralloc.model.candidates import build_candidates
+    from teacheralloc.model.explain import move_reasons
+
+    county = quota_out_of_reach()
+    candidates = build_candidates(county, compute_norms(county, POLICY), POLICY, pins())
+    rotation = pd.DataFrame({"teacher_id": ["R00", "J00"], "from_school": ["R1", "J1"], "to_school": ["R2", "R2"],
+                             "from_stage": ["primary", "junior"], "to_stage": ["primary", "primary"],
+                             "move_type": ["rotation", "redeploy"], "subject": ["chinese", "chinese"],
+                             "voluntary": [False, False], "wish_rank": [0, 0]})
+    reason, other = move_reasons(rotation, candidates, county.schools, POLICY)
+    assert "交流轮岗" in reason and "不计入轮岗比例" in reason
+    assert "不计入轮岗比例" not in other
 
 
 # --------------------------------------------------------------------------------------------------

@@ -59,7 +59,9 @@ def move_reasons(moves: pd.DataFrame, candidates: Candidates, schools: pd.DataFr
         if move.move_type == "rotation":
             rule = (f"该教师在{from_name}连续任教满 {int(teacher['years_at_school'])} 年，符合交流轮岗条件（满 "
                     f"{policy.rotation.eligible_years_at_school:g} 年）；由{AREA[origin['area']]}学校向"
-                    f"{AREA[dest['area']]}{'薄弱' if dest['weak'] else ''}学校交流（交流轮岗）")
+                    f"{AREA[dest['area']]}{'薄弱' if dest['weak'] else ''}学校交流（交流轮岗"
+                    + ("" if candidates.quota_schools is None or move.from_school in candidates.quota_schools
+                       else "；不计入轮岗比例，比例按城区、镇区非薄弱学校的教师计") + "）")
         elif move.move_type == "support":
             if teacher["support_need"]:
                 rule = (f"该教师为{Title(teacher['title']).label}教师，农村或薄弱学校任教经历不足 "
