@@ -570,6 +570,10 @@ OLE2 = bytes.fromhex("d0cf11e0a1b11ae1")
     pytest.param(OLE2 + bytes(200) + "EncryptedPackage".encode("utf-16-le") + bytes(200), "密码", id="password"),
     pytest.param(b"<html><body><table><tr><td>1</td></tr></table></body></html>", "网页", id="html-export"),
     pytest.param("学校代码,学校名称\nC001,城关一小\n".encode("gbk"), "文本文件", id="csv-renamed"),
+    pytest.param(("学校代码,学校名称 \n" + "C001,城关第一小学\n" * 400).encode("utf-8"), "文本文件",
+                 id="csv-renamed-long"),  # the sniffed 4 KB end inside a character
+    pytest.param(("学校代码\t学校名称\n" + "C001\t城关第一小学\n" * 400).encode("utf-16"), "文本文件",
+                 id="unicode-text-renamed"),
 ])
 def test_not_a_workbook_says_what_the_file_is(tmp_path: Path, content: bytes, says: str) -> None:
     """One problem, naming what the file really is (not openpyxl's “File is not a zip file”)."""

@@ -294,7 +294,8 @@ _OLE2 = bytes.fromhex("d0cf11e0a1b11ae1")
 def _not_a_workbook(path: Path, exc: Exception) -> tuple[str, str]:
     """What the file that openpyxl could not open is, and what to do, in the office's words."""
     try:
-        head = path.read_bytes()[:1 << 20]
+        with path.open("rb") as file:
+            head = file.read(1 << 20)
     except OSError as error:
         return str(error)[:80], "可以读取的 .xlsx 工作簿"
     if not head:
@@ -308,15 +309,23 @@ def _not_a_workbook(path: Path, exc: Exception) -> tuple[str, str]:
         return "网页（HTML/XML）文件，只是扩展名为 .xlsx", \
             "真正的 .xlsx 工作簿：某些系统导出的“Excel”其实是网页，请用 Excel 或 WPS 打开后“另存为” .xlsx"
     if not head.startswith(b"PK"):
-        try:
-            decode(head[:4096])
-        except UnicodeDecodeError:
-            pass
-        else:
+        utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+        if (utf16 or b"\x00" not in head[:4096]) and _decodes(head[:4096]):
             return "文本文件（CSV 或制表符分隔），只是扩展名为 .xlsx", \
                 "真正的 .xlsx 工作簿；或把文件改名为 .csv（如 teachers.csv）放进数据文件夹"
         return "不是 .xlsx 工作簿", "可以打开的 .xlsx 工作簿（文件可能已损坏，或是别的格式）"
     return f"工作簿已损坏（{str(exc)[:60]}）", "可以打开的 .xlsx 工作簿：请用 Excel 或 WPS 打开、修复后另存"
+
+
+def _decodes(sample: bytes) -> bool:
+    """Whether `sample` is text `decode` reads, allowing a character cut at its end."""
+    for cut in range(4):
+        try:
+            decode(sample[:len(sample) - cut])
+        except UnicodeDecodeError:
+            continue
+        return True
+    return False
 
 
 def _has_formulas(path: Path) -> bool:
