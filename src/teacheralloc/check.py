@@ -197,10 +197,12 @@ class CheckReport:
             )
         quota = figures.get("quota")
         if quota:
+            others = quota["rotations_all"] - quota["rotations"]
             lines.append(
-                f"交流轮岗：{quota['rotations']} 人（应交流 {quota['required_rotations']} 人，基数 "
+                f"交流轮岗：计入比例 {quota['rotations']} 人（应交流 {quota['required_rotations']} 人，基数 "
                 f"{quota['eligible_base']} 人），其中骨干教师 {quota['backbone_rotations']} 人"
                 f"（应至少 {quota['backbone_required']} 人）"
+                + (f"；另有基数以外学校的交流 {others} 人" if others else "")
             )
         for stage, row in (figures.get("stages") or {}).items():
             lines.append(
