@@ -863,7 +863,10 @@ def solve_tiers(
         # by routing: its last unit matters little, so the hold is loosened at once (no probe). 20,000
         # teachers @0.97: the strict probe took 7.4 s for −743 wishes against a bound of −877, then the
         # loosened solve −1,029.
-        loosen_first = relaxable is not None and name not in EXACT_TIERS and not exact_distances
+        # Under a binding time limit (less left than the tier before took) the strict probe, quick from
+        # that tier's basis, still gives a plan where the loosened LP may not finish.
+        ample = bool(results) and remaining > results[-1].seconds
+        loosen_first = relaxable is not None and name not in EXACT_TIERS and not exact_distances and ample
         if loosen_first:
             solver.relax(relaxable.index, relaxable.value + plan.lower_tier_slack)
         probe = relaxable is not None and name not in EXACT_TIERS and not loosen_first
