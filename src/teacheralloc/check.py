@@ -57,7 +57,7 @@ from dateutil.relativedelta import relativedelta
 from teacheralloc.domain import County, MoveType, SchoolType, Stage, Status, Subject
 from teacheralloc.errors import InputError, Problem
 from teacheralloc.io.read import decode, normalize_header
-from teacheralloc.norms import compute_norms
+from teacheralloc.norms import Norms, compute_norms
 from teacheralloc.plan import MOVE_COLUMNS, SCHOOL_COLUMNS
 from teacheralloc.policy import Policy, load_policy
 
@@ -936,9 +936,9 @@ def _check_quota(
 # --------------------------------------------------------------------------------------------------
 
 
-def _units(county: County, policy: Policy, teachers: pd.DataFrame, moves: list[_Move]) -> pd.DataFrame:
+def _units(before: Norms, policy: Policy, teachers: pd.DataFrame, moves: list[_Move]) -> pd.DataFrame:
     """Per school and stage: students, classes, required, on duty before and after, gaps, surplus."""
-    norms = compute_norms(county, policy).schools
+    norms = before.schools
     units = norms[["school_id", "stage", "students", "classes", "required"]].copy()
     duty = teachers[teachers["on_duty"]]
     before = duty.groupby(["school_id", "stage"]).size()
@@ -1187,12 +1187,12 @@ SCHOOL_EXTRAS = {
 }
 
 
-def _check_indicators(county: County, policy: Policy, moves: list[_Move], summary: dict[str, Any],
+def _check_indicators(county: County, before: Norms, policy: Policy, moves: list[_Move], summary: dict[str, Any],
                       written: pd.DataFrame, path: Path, out: list[Violation]) -> None:
     """summary.json's county indicators before and after, and schools.csv's posts, subject shortage and
     per-100 columns, against the norms of the county before and after the plan."""
     after_county = _county_after(county, moves)
-    norms = {"before": compute_norms(county, policy)}
+    norms = {"before": before}
     if after_county is not None:
         norms["after"] = compute_norms(after_county, policy)
     indicators = summary.get("indicators") if isinstance(summary.get("indicators"), dict) else {}
@@ -1426,7 +1426,8 @@ def check_plan(
     for move in moves:
         _check_move(move, teachers, schools, policy, distances, out)
     _check_pins(moves, pins, out)
-    units = _units(county, policy, teachers, moves)
+    before = compute_norms(county, policy)  # the county's norms, for the units and the indicators
+    units = _units(before, policy, teachers, moves)
     _check_schools(moves, teachers, schools, units, policy, out)
     quota = _quota(moves, teachers, schools, policy)
     _check_quota(quota, summary, policy, out, warn)
@@ -1434,7 +1435,7 @@ def check_plan(
     if _check_summary_shape(summary, policy, out):
         _check_headcount_tier(units, schools, policy, summary, out)
         _check_lower_tiers(_lower_tier_values(moves, teachers, policy, distances, quota), summary, out)
-    _check_indicators(county, policy, moves, summary, schools_written, plan_dir / "schools.csv", out)
+    _check_indicators(county, before, policy, moves, summary, schools_written, plan_dir / "schools.csv", out)
     _check_move_columns(plan, teachers, out)
 
     # Move counts as plan.csv states them (every row, whatever else is wrong with it).
