@@ -9,11 +9,13 @@ its question expects.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import pytest
 from tests.helpers import write_county_csv
 
@@ -162,12 +164,66 @@ def test_compare_reports_problems_of_every_file_at_once(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()
 
 
-def test_plan_accepts_a_scenario_file(files: dict[str, Path], tmp_path: Path) -> None:
-    out = tmp_path / "plan"
+@pytest.fixture(scope="module")
+def hire_plan(files: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """`plan hire.yaml` run once: the plan folder and the command's output."""
+    out = tmp_path_factory.mktemp("hire") / "plan"
     result = run("plan", str(files["hire"]), "--out", str(out), "--quiet")
     assert result.returncode == 0, result.stderr
-    assert "招聘小学音乐教师 3 人" in result.stdout
+    return out, result.stdout
+
+
+def test_plan_accepts_a_scenario_file(hire_plan: tuple[Path, str]) -> None:
+    out, stdout = hire_plan
+    assert "招聘小学音乐教师 3 人" in stdout
     text = (out / "plan.csv").read_text(encoding="utf-8-sig")
     assert text.count(",new_hire,") == 3
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert summary["moves"]["new_hire"] == 3
+
+
+def test_check_accepts_a_scenario_file(files: dict[str, Path], hire_plan: tuple[Path, str]) -> None:
+    """`check hire.yaml PLAN`: the scenario's county, policy and pins; the hires checked as new_hire rows
+    and counted in every recomputed figure (tiers, indicators, posts after)."""
+    out, _ = hire_plan
+    result = run("check", str(files["hire"]), str(out))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "复核通过" in result.stdout and "新教师分配 3" in result.stdout
+
+
+def _hire_check(files: dict[str, Path], folder: Path) -> set[str]:
+    from teacheralloc.check import check_plan
+
+    scenario = load_scenario(files["hire"])
+    report = check_plan(scenario.county, scenario.policy, folder, scenario.pins,
+                        holding=frozenset(scenario.pool_schools))
+    return {v.rule for v in report.violations}
+
+
+@pytest.mark.parametrize(("edit", "expected"), [
+    ("subject", {"subject", "derived"}),  # a music hire placed to teach Chinese
+    ("stage", {"stage", "figures", "derived"}),  # a primary hire to teach junior at a primary school
+    ("type", {"well_formed", "pins", "figures", "derived"}),  # a hire written as a redeployment
+    ("unknown", {"well_formed", "pins", "figures", "derived"}),  # a placeholder id the scenario did not hire
+    ("missing", {"pins", "figures", "derived"}),  # a hire left out: pinned to move
+])
+def test_check_catches_a_wrong_new_hire_row(files: dict[str, Path], hire_plan: tuple[Path, str], tmp_path: Path,
+                                            edit: str, expected: set[str]) -> None:
+    source, _ = hire_plan
+    folder = tmp_path / "plan"
+    shutil.copytree(source, folder)
+    plan = pd.read_csv(folder / "plan.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    row = plan.index[plan["move_type"] == "new_hire"][0]
+    if edit == "subject":
+        plan.loc[row, "subject"] = "chinese"
+    elif edit == "stage":
+        plan.loc[row, "to_stage"] = "junior"
+    elif edit == "type":
+        plan.loc[row, "move_type"] = "redeploy"
+    elif edit == "unknown":
+        plan.loc[row, "teacher_id"] = "NEW-0999"
+    else:
+        plan = plan.drop(index=row)
+    plan.to_csv(folder / "plan.csv", index=False, encoding="utf-8-sig")
+    assert _hire_check(files, source) == set()
+    assert _hire_check(files, folder) == expected

@@ -9,15 +9,16 @@ Rules (code, number in the brief, what is checked):
 
 1  `well_formed`      every teacher exists and moves at most once, from their current school to another
                       existing school; move_type is rotation / support / redeploy / new_hire (new_hire:
-                      placeholder id NEW-0001…, empty from_school); every row has a Chinese reason.
+                      placeholder id NEW-0001…, empty from_school; with a scenario's holding schools,
+                      one of its hires); every row has a Chinese reason.
 2  `movable`          exempt teachers (leave statuses, service obligation, near retirement) move only if
                       they volunteered; a teacher pinned must_stay never moves.
 3  `rotation`         a rotated teacher is rotation-eligible (years at school, active, not exempt) and
                       goes to a school of lower level (urban → town → rural, weak half a level lower).
 4  `support`          support postings from non-weak schools of `support.from_areas` to rural or weak
                       schools, of teachers who need rural service for 高级职称 or volunteered without wishes.
-5  `stage`            same stage, or junior → primary for redeploy when `plan.junior_to_primary`; the
-                      destination school teaches that stage.
+5  `stage`            same stage, or junior → primary for redeploy (a hire's placement too) when
+                      `plan.junior_to_primary`; the destination school teaches that stage.
 6  `subject`          the subject taught is the main or another qualified subject (the mapped subject
                       for junior → primary).
 7  `wishes`, `pins`   volunteers with wishes go only to a wished school (wish_rank = its position);
@@ -46,6 +47,7 @@ import io
 import json
 import math
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -345,6 +347,20 @@ def _school_facts(county: County, policy: Policy) -> pd.DataFrame:
     return s.set_index("school_id", drop=False)
 
 
+def _new_hires(county: County, policy: Policy, pins: pd.DataFrame, holding: frozenset[str]) -> pd.DataFrame | None:
+    """A scenario's new hires: the teachers at its holding schools, with the facts `_teacher_facts`
+    gives every teacher; None for a county's own data (no holding schools)."""
+    if not holding:
+        return None
+    waiting = county.teachers[county.teachers["school_id"].isin(holding)]
+    return _teacher_facts(county.replace(teachers=waiting), policy, pins)
+
+
+def _id_range(ids: Iterable[str]) -> str:
+    ordered = sorted(ids)
+    return "无" if not ordered else ordered[0] if len(ordered) == 1 else f"{ordered[0]}–{ordered[-1]}"
+
+
 def _haversine(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     p1, p2 = math.radians(lat1), math.radians(lat2)
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
@@ -417,10 +433,12 @@ def _bool(text: str) -> bool:
 
 
 def _parse_rows(
-    plan: pd.DataFrame, teachers: pd.DataFrame, schools: pd.DataFrame, out: list[Violation]
+    plan: pd.DataFrame, teachers: pd.DataFrame, schools: pd.DataFrame, out: list[Violation],
+    hires: pd.DataFrame | None = None,
 ) -> list[_Move]:
     """Rule 1 (well_formed) row by row; returns the rows the other rules can be checked on (the first
-    row of each teacher, with a known teacher, a known destination and a valid move type)."""
+    row of each teacher, with a known teacher, a known destination and a valid move type). With a
+    scenario's `hires`, a new_hire row names one of them and a hire moves only as new_hire."""
     moves: list[_Move] = []
     seen: dict[str, int] = {}
 
@@ -476,7 +494,16 @@ def _parse_rows(
             if from_text:
                 bad(row, f"新教师分配 {tid} 的原学校应为空，而不是“{from_text}”", tid, from_text)
             from_school, from_stage, on_duty = "", "", True
+            if hires is not None:
+                if tid not in hires.index:
+                    bad(row, f"{tid} 不是本情景招聘的新教师（共 {len(hires)} 人："
+                             f"{_id_range(hires.index)}）", tid)
+                    continue
+                from_stage = str(hires.at[tid, "stage"])
         else:
+            if hires is not None and tid in hires.index:
+                bad(row, f"{tid} 是本情景招聘的新教师，调配类型应为 新教师分配 new_hire，而不是“{kind_text}”", tid)
+                continue
             if tid not in teachers.index:
                 bad(row, f"教师编号 {tid} 不在教师表中", tid)
                 continue
@@ -567,6 +594,7 @@ def _check_move(
     policy: Policy,
     distances: _Distances,
     out: list[Violation],
+    hires: pd.DataFrame | None = None,
 ) -> None:
     def bad(rule: str, message: str, school: str | None = None) -> None:
         out.append(Violation(rule, message, teacher_id=move.teacher_id, school_id=school, row=move.row))
@@ -585,7 +613,9 @@ def _check_move(
     if dest["type"] == "special" and not policy.plan.special_schools_take_part:
         bad("movable", f"{move.to_school} 是特殊教育学校，不参与调配（plan.special_schools_take_part 为 false），"
                        f"不能调入教师 {tid}", move.to_school)
-    if kind == "new_hire":
+    if kind == "new_hire":  # a scenario's hire: its stage and subject (it has no school, wishes or distance)
+        if hires is not None:
+            _check_stage_subject(move, hires.loc[tid], policy, bad)
         return
     teacher = teachers.loc[tid]
     origin = schools.loc[move.from_school]
@@ -646,40 +676,7 @@ def _check_move(
                 f"{policy.support.senior_title_rural_years:g} 年），也未申请交流（且未填志愿），不应安排支教",
             )
 
-    # Rule 5: stage.
-    cross = move.to_stage != move.from_stage
-    junior_to_primary = move.from_stage == Stage.junior.value and move.to_stage == Stage.primary.value
-    if cross and not (junior_to_primary and kind == "redeploy" and policy.plan.junior_to_primary):
-        allowed = "仅调剂可由初中到小学" + (
-            "" if policy.plan.junior_to_primary else "，且本县政策未允许（plan.junior_to_primary）"
-        )
-        bad(
-            "stage",
-            f"教师 {tid} 由{stage_label[move.from_stage]}改任{stage_label[move.to_stage]}"
-            f"（{TYPE_LABEL[kind]}）：{allowed}",
-        )
-
-    # Rule 6: subject.
-    if Subject.parse(move.subject) is not None:
-        main = teacher["subject"]
-        if cross and junior_to_primary:
-            mapped = {str(k): str(v) for k, v in policy.plan.junior_to_primary_subjects.items()}
-            expected = mapped.get(main, main)
-            if move.subject != expected:
-                bad(
-                    "subject",
-                    f"初中{_subject_label(main)}教师 {tid} 到小学应任教{_subject_label(expected)}，"
-                    f"方案却为{_subject_label(move.subject)}",
-                )
-        else:
-            qualified = {main, *teacher["other_subjects"]}
-            if move.subject not in qualified:
-                bad(
-                    "subject",
-                    f"教师 {tid} 主教{_subject_label(main)}、兼教"
-                    f"{'、'.join(_subject_label(s) for s in teacher['other_subjects']) or '无'}，"
-                    f"不能任教{_subject_label(move.subject)}",
-                )
+    _check_stage_subject(move, teacher, policy, bad)
 
     # Rule 7: wishes.
     expected_rank = _wish_rank(teacher, move.to_school)
@@ -716,6 +713,47 @@ def _check_move(
             )
 
 
+def _check_stage_subject(move: _Move, teacher: pd.Series, policy: Policy, bad: Callable[..., None]) -> None:
+    """Rules 5 and 6: the stage taught (junior → primary only as a redeployment, a new hire's placement
+    included, where the policy allows it) and the subject (the main or another qualified one, the mapped
+    one for junior → primary)."""
+    # Rule 5: stage.
+    cross = move.to_stage != move.from_stage
+    junior_to_primary = move.from_stage == Stage.junior.value and move.to_stage == Stage.primary.value
+    redeployed = move.move_type in ("redeploy", "new_hire")  # a hire is placed as a redeployment
+    if cross and not (junior_to_primary and redeployed and policy.plan.junior_to_primary):
+        allowed = "仅调剂可由初中到小学" + (
+            "" if policy.plan.junior_to_primary else "，且本县政策未允许（plan.junior_to_primary）"
+        )
+        bad(
+            "stage",
+            f"教师 {move.teacher_id} 由{STAGE_LABEL[move.from_stage]}改任{STAGE_LABEL[move.to_stage]}"
+            f"（{TYPE_LABEL[move.move_type]}）：{allowed}",
+        )
+
+    # Rule 6: subject.
+    if Subject.parse(move.subject) is not None:
+        main = teacher["subject"]
+        if cross and junior_to_primary:
+            mapped = {str(k): str(v) for k, v in policy.plan.junior_to_primary_subjects.items()}
+            expected = mapped.get(main, main)
+            if move.subject != expected:
+                bad(
+                    "subject",
+                    f"初中{_subject_label(main)}教师 {move.teacher_id} 到小学应任教{_subject_label(expected)}，"
+                    f"方案却为{_subject_label(move.subject)}",
+                )
+        else:
+            qualified = {main, *teacher["other_subjects"]}
+            if move.subject not in qualified:
+                bad(
+                    "subject",
+                    f"教师 {move.teacher_id} 主教{_subject_label(main)}、兼教"
+                    f"{'、'.join(_subject_label(s) for s in teacher['other_subjects']) or '无'}，"
+                    f"不能任教{_subject_label(move.subject)}",
+                )
+
+
 def _area_label(area: str) -> str:
     return {"urban": "城区", "town": "镇区", "rural": "乡村"}.get(area, area)
 
@@ -733,7 +771,7 @@ def _check_pins(moves: list[_Move], pins: pd.DataFrame, out: list[Violation]) ->
     """Rule 7 (pins): must_move and to_school teachers move (there); not_to_school is respected."""
     if pins is None or pins.empty:
         return
-    where = {m.teacher_id: m for m in moves if m.move_type != "new_hire"}
+    where = {m.teacher_id: m for m in moves}  # a scenario's hires are pinned too (must_move, to_school)
     for pin in pins.itertuples(index=False):
         move = where.get(pin.teacher_id)
         if pin.kind == "must_move" and move is None:
@@ -1090,13 +1128,14 @@ def _check_summary_shape(summary: dict[str, Any], policy: Policy, out: list[Viol
 
 
 def _lower_tier_values(moves: list[_Move], teachers: pd.DataFrame, policy: Policy, distances: _Distances,
-                       quota: dict[str, Any]) -> dict[str, float]:
+                       quota: dict[str, Any], hires: pd.DataFrame | None = None) -> dict[str, float]:
     """The quota, disruption and wishes tiers of the plan as written (objective.py's definitions, from
     the rules in docs/plan.md, not from the model): quota = (base + 1) × rotations short + backbone
     rotators short; disruption = Σ over moves not on the teacher's wish list of move cost + km cost ×
     km + cross-stage cost; wishes = −Σ wish scores, plus the support score of a posting that gives a
-    teacher the rural service 高级职称 needs. Disruption is left out when a distance is unknown or the
-    plan places new hires (their holding place has no distance)."""
+    teacher the rural service 高级职称 needs. A scenario's new hire (`hires`) is placed from nowhere: its
+    move costs the move and any change of stage, no kilometres. Disruption is left out when a distance
+    is unknown, or the plan places new hires and the scenario is not known (a county's own data)."""
     plan, rotation = policy.plan, policy.rotation
     short = max(0, quota["required_rotations"] - quota["rotations"])
     backbone_short = max(0.0, rotation.min_backbone_share_of_rotators * quota["rotations"]
@@ -1106,7 +1145,10 @@ def _lower_tier_values(moves: list[_Move], teachers: pd.DataFrame, policy: Polic
     disruption, wishes, known = 0.0, 0.0, True
     for m in moves:
         if m.move_type == "new_hire":
-            known = False
+            if hires is None:
+                known = False
+            else:
+                disruption += plan.move_cost + plan.cross_stage_cost * (m.to_stage != m.from_stage)
             continue
         teacher = teachers.loc[m.teacher_id]
         rank = _wish_rank(teacher, m.to_school)
@@ -1146,14 +1188,19 @@ def _check_lower_tiers(values: dict[str, float], summary: dict[str, Any], out: l
                                  f"summary.json 的 objective.{name} 为 {written:g}，按方案重新计算为 {value:g}"))
 
 
-def _county_after(county: County, moves: list[_Move]) -> County | None:
+def _county_after(county: County, moves: list[_Move], hires: pd.DataFrame | None = None) -> County | None:
     """The county as the plan leaves it: each mover at the new school and stage, teaching the subject
-    moved for, the old main subject kept as one also taught. None when the plan places new hires or
-    names a subject that is not a code (rule 6 says so)."""
+    moved for, the old main subject kept as one also taught; a scenario's placed hires (`hires`) join
+    it. None when the plan places new hires and the scenario is not known, or names a subject that is
+    not a code (rule 6 says so)."""
     subjects = {s.value for s in Subject}
-    if any(m.move_type == "new_hire" or m.subject not in subjects for m in moves):
+    if any((m.move_type == "new_hire" and hires is None) or m.subject not in subjects for m in moves):
         return None
-    teachers = county.teachers.copy()
+    teachers = county.teachers
+    placed = [m.teacher_id for m in moves if m.move_type == "new_hire"]
+    if placed:
+        teachers = pd.concat([teachers, hires.loc[placed, list(teachers.columns)]], ignore_index=True)
+    teachers = teachers.copy()
     teachers["school_id"] = teachers["school_id"].astype(object)
     teachers["stage"] = teachers["stage"].astype(str)
     teachers["subject"] = teachers["subject"].astype(str)
@@ -1188,10 +1235,11 @@ SCHOOL_EXTRAS = {
 
 
 def _check_indicators(county: County, before: Norms, policy: Policy, moves: list[_Move], summary: dict[str, Any],
-                      written: pd.DataFrame, path: Path, out: list[Violation]) -> None:
+                      written: pd.DataFrame, path: Path, out: list[Violation], hires: pd.DataFrame | None = None
+                      ) -> None:
     """summary.json's county indicators before and after, and schools.csv's posts, subject shortage and
     per-100 columns, against the norms of the county before and after the plan."""
-    after_county = _county_after(county, moves)
+    after_county = _county_after(county, moves, hires)
     norms = {"before": before}
     if after_county is not None:
         norms["after"] = compute_norms(after_county, policy)
@@ -1224,8 +1272,9 @@ def _check_indicators(county: County, before: Norms, policy: Policy, moves: list
     for m in moves:
         if m.move_type in TRANSFERS:
             posts[(m.from_school, m.from_stage)] = posts.get((m.from_school, m.from_stage), 0) - 1
+        if m.move_type in TRANSFERS or m.move_type == "new_hire":  # a hire takes a post where it goes
             posts[(m.to_school, m.to_stage)] = posts.get((m.to_school, m.to_stage), 0) + 1
-    if all(m.move_type != "new_hire" for m in moves):
+    if hires is not None or all(m.move_type != "new_hire" for m in moves):
         expected_columns["establishment_after"] = posts
     for column, expected in expected_columns.items():
         if column not in frame.columns:
@@ -1387,6 +1436,7 @@ def check_plan(
     plan_dir: Path | str,
     pins: pd.DataFrame | None = None,
     reference: Policy | None = None,
+    holding: frozenset[str] = frozenset(),
 ) -> CheckReport:
     """Re-verify every hard rule on the plan written in `plan_dir` and recompute its figures.
 
@@ -1401,6 +1451,11 @@ def check_plan(
     reference
         When `policy` is the plan's own (its policy_used.yaml): the county's policy (defaults and the
         dataset's policy.yaml); each rule setting the plan's policy changes is named in a warning.
+    holding
+        A scenario's holding schools (待分配学校, `scenario.pool_schools`): the teachers there are the
+        scenario's new hires, checked as such (`new_hire` rows: their stage, subject and pins; the
+        figures after with them at their new schools). The schools and whoever is still there take
+        no part in the figures, as in the plan's. Empty for a county's own data.
 
     Raises
     ------
@@ -1418,13 +1473,16 @@ def check_plan(
 
     report = CheckReport(plan_dir=plan_dir)
     out, warn = report.violations, report.warnings
+    hires = _new_hires(county, policy, pins, holding)
+    county = county.replace(schools=county.schools[~county.schools["school_id"].isin(holding)],
+                            teachers=county.teachers[~county.teachers["school_id"].isin(holding)])
     teachers = _teacher_facts(county, policy, pins)
     schools = _school_facts(county, policy)
     distances = _Distances(county, schools, policy)
 
-    moves = _parse_rows(plan, teachers, schools, out)
+    moves = _parse_rows(plan, teachers, schools, out, hires)
     for move in moves:
-        _check_move(move, teachers, schools, policy, distances, out)
+        _check_move(move, teachers, schools, policy, distances, out, hires)
     _check_pins(moves, pins, out)
     before = compute_norms(county, policy)  # the county's norms, for the units and the indicators
     units = _units(before, policy, teachers, moves)
@@ -1434,8 +1492,8 @@ def check_plan(
     _check_figures(units, schools_written, plan_dir / "schools.csv", out)
     if _check_summary_shape(summary, policy, out):
         _check_headcount_tier(units, schools, policy, summary, out)
-        _check_lower_tiers(_lower_tier_values(moves, teachers, policy, distances, quota), summary, out)
-    _check_indicators(county, before, policy, moves, summary, schools_written, plan_dir / "schools.csv", out)
+        _check_lower_tiers(_lower_tier_values(moves, teachers, policy, distances, quota, hires), summary, out)
+    _check_indicators(county, before, policy, moves, summary, schools_written, plan_dir / "schools.csv", out, hires)
     _check_move_columns(plan, teachers, out)
 
     # Move counts as plan.csv states them (every row, whatever else is wrong with it).

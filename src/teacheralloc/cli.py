@@ -421,15 +421,29 @@ def check(
     as_of: AsOfOpt = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="每项规则最多列出的违规条数")] = 10,
 ) -> None:
-    """独立复核方案：逐条核对硬性规则并重算数字 (independently re-verify a written plan)."""
+    """独立复核方案：逐条核对硬性规则并重算数字 (independently re-verify a written plan).
+
+    DATA 也可以是情景文件 scenarios/X.yaml：按情景变化后的数据、政策与指定复核（新招聘教师作为新教师分配核对）。
+    """
     from teacheralloc.check import check_plan
     from teacheralloc.io.pins import find_pins, read_pins
     from teacheralloc.io.read import load_county
+    from teacheralloc.scenario import is_scenario_file, load_scenario
 
-    rules, reference = _check_policy(data, plan_dir, policy)
-    county = load_county(data, as_of=_as_of(as_of) or _plan_as_of(plan_dir))
-    pinned = read_pins(find_pins(data, pins), county)
-    report = check_plan(county, rules, plan_dir, pinned, reference=reference)
+    when = _as_of(as_of) or _plan_as_of(plan_dir)
+    holding: frozenset[str] = frozenset()
+    if is_scenario_file(data):
+        scenario = load_scenario(data, as_of=when, policy_file=policy)
+        county, holding = scenario.county, frozenset(scenario.pool_schools)
+        pinned = scenario.pins
+        if pins is not None:
+            pinned = pd.concat([pinned, read_pins(pins, county)], ignore_index=True)
+        rules, reference = _plan_policy(plan_dir, scenario.policy, explicit=policy is not None)
+    else:
+        rules, reference = _check_policy(data, plan_dir, policy)
+        county = load_county(data, as_of=when)
+        pinned = read_pins(find_pins(data, pins), county)
+    report = check_plan(county, rules, plan_dir, pinned, reference=reference, holding=holding)
     for line in report.summary_lines(limit):
         console.print(line, markup=False)
     if not report.ok:
@@ -445,9 +459,16 @@ def _check_policy(data: Path, plan_dir: Path, policy: Path | None) -> tuple[Poli
     (the auditor's rules); a policy_used.yaml that cannot be read: the county's, with a warning."""
     from teacheralloc.policy import load_policy
 
-    county_policy = load_policy(policy, dataset=data)
+    return _plan_policy(plan_dir, load_policy(policy, dataset=data), explicit=policy is not None)
+
+
+def _plan_policy(plan_dir: Path, county_policy: Policy, explicit: bool) -> tuple[Policy, Policy | None]:
+    """The plan's own policy_used.yaml with the county's (or scenario's) `county_policy` as the reference;
+    that one alone when it was given explicitly (--policy) or the plan has no readable policy file."""
+    from teacheralloc.policy import load_policy
+
     used = plan_dir / "policy_used.yaml"
-    if policy is not None or not used.is_file():
+    if explicit or not used.is_file():
         return county_policy, None
     try:
         return load_policy(used), county_policy
