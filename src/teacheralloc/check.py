@@ -26,7 +26,8 @@ Rules (code, number in the brief, what is checked):
 8  `establishment`    no transfer (rotation, redeploy; new hires too) into a school at or above its
                       核定编制, none that takes a school above it.
 9  `max_leaving`      no school loses more than max(1, ⌊share × its teachers⌋) teachers.
-10 `redeploy_surplus` involuntary redeployment out of a school and stage ≤ its surplus + transfers in.
+10 `redeploy_surplus` involuntary redeployment out of a school and stage ≤ its surplus + transfers in;
+                      to another stage (junior → primary) ≤ its surplus alone.
 11 `quota`            the rotation and backbone quotas, or a shortfall reason in summary.json (a warning);
                       summary.json's quota figures equal the recomputed ones.
 12 `max_km`           with `plan.max_km`, every involuntary move is within it.
@@ -832,6 +833,7 @@ def _check_schools(
     leaving: dict[str, int] = {}
     unit_in: dict[tuple[str, str], int] = {}
     redeploy_out: dict[tuple[str, str], int] = {}
+    across_out: dict[tuple[str, str], int] = {}  # redeployed to another stage
     for m in moves:
         if m.move_type in TRANSFERS or m.move_type == "new_hire":
             transfers_in[m.to_school] = transfers_in.get(m.to_school, 0) + 1
@@ -844,6 +846,8 @@ def _check_schools(
             if m.move_type == "redeploy" and not voluntary:
                 key = (m.from_school, m.from_stage)
                 redeploy_out[key] = redeploy_out.get(key, 0) + 1
+                if m.to_stage != m.from_stage:
+                    across_out[key] = across_out.get(key, 0) + 1
 
     # Rule 8: establishment (核定编制, school level; posts = every teacher of the school).
     for sid, school in schools.iterrows():
@@ -899,6 +903,18 @@ def _check_schools(
                     f"{sid}{STAGE_LABEL[stage]}在岗 {before} 人、按编制应有 {target:g} 人，"
                     f"富余 {surplus} 人、调入 {received} 人，却调剂出 {count} 人"
                     "（非本人志愿）",
+                    school_id=sid,
+                )
+            )
+    # ... and to another stage only from its own surplus (初中富余教师转任小学; no credit for transfers in).
+    for (sid, stage), count in sorted(across_out.items()):
+        surplus = int(table.at[(sid, stage), "surplus"]) if (sid, stage) in table.index else 0
+        if count > surplus:
+            out.append(
+                Violation(
+                    "redeploy_surplus",
+                    f"{sid}{STAGE_LABEL[stage]}富余 {surplus} 人，却跨学段调剂出 {count} 人：跨学段调剂只能调出本校"
+                    "该学段的富余教师（调入的教师不抵）",
                     school_id=sid,
                 )
             )

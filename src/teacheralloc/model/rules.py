@@ -242,6 +242,25 @@ def redeploy_from_surplus(m: AllocationModel) -> None:
     m.model.add_terms(rows[in_where[keep]], in_ids[keep], 1.0)
 
 
+def cross_stage_from_surplus(m: AllocationModel) -> None:
+    """A junior teacher goes to primary only as a surplus redeployment (初中富余教师转任小学): a school's
+    junior section sends across stages at most its own surplus (⌊on duty − target⌋), with no credit for
+    the transfers it receives. With that credit (as `redeploy_from_surplus` gives an exchange) a county
+    short at both stages moved junior teachers of short urban schools into rural primary schools, each
+    replaced by another junior transfer: 6,000 teachers @0.85, the junior shortage 399 → 505 after the
+    plan, 105 of the 130 cross-stage moves from sections short before it."""
+    units = m.candidates.units
+    index = pd.Index(units["unit"])
+    across = m.arc_masks["leaving"] & m.arc_masks["redeploy"] & m.candidates.arcs["cross_stage"].to_numpy(bool)
+    where, ids = m.arcs_by("origin", across, index)
+    if not len(ids):
+        return
+    chosen = np.unique(where)
+    rows = np.full(len(index), -1, dtype=np.int64)
+    rows[chosen] = m.rows_for("cross_stage_from_surplus", -INF, units["surplus"].to_numpy(float)[chosen], len(chosen))
+    m.model.add_terms(rows[where], ids, 1.0)
+
+
 def rotation_quota(m: AllocationModel) -> None:
     """Rotation quotas (交流轮岗比例), met as far as possible: rotations + slack ≥ ⌈10 % × eligible⌉,
     and backbone rotations + slack ≥ 20 % × rotations. The slacks are the first tier's objective.
@@ -274,5 +293,6 @@ RULES: list[Callable[[AllocationModel], None]] = [
     establishment_cap,
     max_leaving,
     redeploy_from_surplus,
+    cross_stage_from_surplus,
     rotation_quota,
 ]
