@@ -126,7 +126,7 @@ def _validate_pins(data: Path, pins: Path | None, county: County, rules: Policy)
         return
     table = read_pins(path, county)
     if not table.empty:
-        check_pins(build_candidates(county, compute_norms(county, rules), rules, table), table)
+        check_pins(build_candidates(county, compute_norms(county, rules), rules, table), table, rules)
 
 
 @app.command()

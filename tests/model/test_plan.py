@@ -352,6 +352,30 @@ def test_pin_moving_an_exempt_teacher_is_an_input_error(
     assert f"pins.csv 第 2 行 {shown}" in caught.value.report()
 
 
+@pytest.mark.parametrize(
+    ("rows", "county", "row", "says"),
+    [
+        (["X,,,R1,", "X,,,R3,"], "english_gap", 3, "每人只能指定一所调往学校"),
+        (["X,,,R1,", "X,,,,R1"], "english_gap", 2, "不得调往"),
+        (["V,,,R2,"], "two_rural_short", 2, "只能调往志愿学校"),
+        (["U00,,是,,", "U01,,是,,", "X,,是,,"], "english_gap", 4, "rotation.max_share_leaving_school"),
+    ],
+    ids=["two_schools", "pinned_and_barred", "off_the_wish_list", "over_the_leaving_cap"],
+)
+def test_pins_no_plan_can_honour_name_the_rule(tmp_path: Path, rows: list[str], county: str, row: int,
+                                                says: str) -> None:
+    """Pins that contradict each other or a rule are an input error at the pin, saying what to relax,
+    not a plan that silently drops one (two to_school pins: the second was ignored) or a bare
+    “no feasible plan”."""
+    data = english_gap() if county == "english_gap" else two_rural_short(("R1",))
+    table = read_pins(_pins_csv(tmp_path, rows), data)
+    with pytest.raises(InputError) as caught:
+        plan_county(data, POLICY, pins=table)
+    [problem] = caught.value.errors
+    assert (problem.file, problem.row, problem.rule) == ("pins.csv", row, "pin_conflict")
+    assert says in problem.expected
+
+
 # --------------------------------------------------------------------------------------------------
 # 5. Cross-stage redeployment
 # --------------------------------------------------------------------------------------------------

@@ -981,8 +981,11 @@ def _progress_line(order: tuple[str, ...], tier: TierResult) -> str:
             f"（界 {tier.bound:,.3f}，{tier.seconds:.2f} 秒）")
 
 
-def check_pins(candidates: Candidates, pins: pd.DataFrame) -> None:
-    """Pins that no plan can honour: an explanation naming the conflicting rules, as an InputError."""
+def check_pins(candidates: Candidates, pins: pd.DataFrame, policy: Policy) -> None:
+    """Pins that no plan can honour: an explanation naming the conflicting rules and what to relax, as an
+    InputError (every such pin at once). Each pin on its own: a teacher pinned to stay and to move, an
+    exempt teacher, two schools for one teacher, a school both pinned and barred, a school the teacher
+    cannot go to (and why); and together: more pinned departures from one school than it may lose."""
     from teacheralloc.errors import Problem
     from teacheralloc.io.pins import PIN_COLUMNS
     from teacheralloc.model.candidates import EXEMPT_LABELS
@@ -990,9 +993,13 @@ def check_pins(candidates: Candidates, pins: pd.DataFrame) -> None:
     if pins.empty:
         return
     problems = []
+    file = pins.attrs.get("file", "pins.csv")
     teachers = candidates.teachers.set_index("teacher_id")
     moving = pins[pins["kind"].isin(["must_move", "to_school"])]
     staying = set(pins.loc[pins["kind"] == "must_stay", "teacher_id"])
+    barred = set(zip(pins.loc[pins["kind"] == "not_to_school", "teacher_id"],
+                     pins.loc[pins["kind"] == "not_to_school", "school_id"], strict=True))
+    first_to: dict[str, tuple[str, int]] = {}
     has_arc = set(candidates.groups.loc[candidates.groups["group"].isin(candidates.arcs["group"]), "first_teacher"])
     for pin in moving.itertuples(index=False):
         teacher = teachers.loc[pin.teacher_id]
@@ -1002,14 +1009,72 @@ def check_pins(candidates: Candidates, pins: pd.DataFrame) -> None:
         elif not teacher["movable"]:
             reason = EXEMPT_LABELS.get(teacher["exempt"], teacher["exempt"])
             expected = f"该教师因“{reason}”不得调动（rotation.exempt_*）：删去此项，或由本人申请交流"
+        elif pin.kind == "to_school" and pin.teacher_id in first_to and first_to[pin.teacher_id][0] != pin.school_id:
+            school, row = first_to[pin.teacher_id]
+            expected = f"同一教师已在第 {row} 行指定调往 {school}：每人只能指定一所调往学校，删去其中一行"
+        elif pin.kind == "to_school" and (pin.teacher_id, pin.school_id) in barred:
+            expected = f"同一教师又被指定“不得调往”{pin.school_id}：删去其中一项"
         elif pin.teacher_id not in has_arc:
-            expected = "没有可调往的学校（学段、编制已满、志愿或距离上限）：改选学校，或放宽 plan.max_km"
+            expected = _no_arc_reason(candidates, policy, teacher, pin.school_id if pin.kind == "to_school" else None)
+        if pin.kind == "to_school":
+            first_to.setdefault(pin.teacher_id, (pin.school_id, pin.row))
         if expected:
             school = pin.school_id if isinstance(pin.school_id, str) and pin.school_id else "是"
-            problems.append(Problem(pins.attrs.get("file", "pins.csv"), pin.row, pin.kind, school, expected,
+            problems.append(Problem(file, pin.row, pin.kind, school, expected,
                                     label=PIN_COLUMNS.get(pin.kind, ""), rule="pin_conflict"))
+    problems += _leaving_cap_conflicts(candidates, policy, moving.drop_duplicates("teacher_id"), file)
     if problems:
         raise InputError(problems)
+
+
+def _no_arc_reason(candidates: Candidates, policy: Policy, teacher: pd.Series, school: str | None) -> str:
+    """Why a teacher pinned to move (to `school`, if given) has nowhere to go: the first rule that
+    closes the school (its own school, a volunteer's wish list, the stage, the 核定编制, special
+    education, the distance limit), else the general list."""
+    units = candidates.units[candidates.units["school_id"] == school] if school else candidates.units.iloc[0:0]
+    wishes = tuple(teacher["wishes"]) if teacher["volunteer"] else ()
+    max_km = policy.plan.max_km
+    if school and school == teacher["school_id"]:
+        return "该教师已在此校：改选其他学校，或改为“必须调出”"
+    if school and wishes and school not in wishes:
+        return f"该教师本人申请交流并填报了志愿（{'、'.join(wishes)}），只能调往志愿学校：改选志愿学校，或删去此项"
+    if school and not len(units):
+        return "该校不参加调配：改选学校"
+    if school and str(teacher["stage"]) not in set(units["stage"].astype(str)):
+        return f"该校没有该教师所在学段（{teacher['stage']}）：改选学校"
+    if school and bool((units["school_posts"] >= units["establishment"].fillna(np.inf)).any()):
+        return "该校已达核定编制，不能再调入：改选学校，或核增该校编制"
+    if school and max_km is not None:
+        index = candidates.school_index
+        km = float(candidates.distance[index[teacher["school_id"]], index[school]])
+        if km > max_km:
+            return (f"两校相距约 {km:.0f} 公里，超过调动距离上限 plan.max_km（{max_km:g} 公里）："
+                    "改选学校，或放宽 plan.max_km")
+    return "没有可调往的学校（学段、编制已满、志愿或距离上限）：改选学校，或放宽 plan.max_km"
+
+
+def _leaving_cap_conflicts(candidates: Candidates, policy: Policy, moving: pd.DataFrame, file: str) -> list[Problem]:
+    """Schools that more pinned teachers must leave than `rotation.max_share_leaving_school` lets go
+    in one year (max(1, ⌊share × teachers⌋)): one problem at the first pin over the cap."""
+    from teacheralloc.io.pins import PIN_COLUMNS
+
+    if moving.empty:
+        return []
+    share = policy.rotation.max_share_leaving_school
+    home = moving["teacher_id"].map(candidates.teachers.set_index("teacher_id")["school_id"])
+    posts = candidates.teachers.groupby("school_id").size()
+    problems = []
+    for school, rows in moving.groupby(home, sort=True):
+        cap = max(1, math.floor(share * int(posts.get(school, 0)) + 1e-9))
+        if len(rows) > cap:
+            pin = rows.sort_values("row").iloc[cap]
+            value = pin["school_id"] if isinstance(pin["school_id"], str) and pin["school_id"] else "是"
+            problems.append(Problem(
+                file, int(pin["row"]), pin["kind"], value,
+                f"{school} 有 {len(rows)} 名教师被指定调出（本行起超出），超过单校一年调出上限 {cap} 人"
+                f"（rotation.max_share_leaving_school {share:.0%} × 在编 {int(posts.get(school, 0))} 人）："
+                "减少该校的指定，或提高该比例", label=PIN_COLUMNS.get(pin["kind"], ""), rule="pin_conflict"))
+    return problems
 
 
 def solve_county(
@@ -1023,7 +1088,7 @@ def solve_county(
     """Norms → candidates → model → tiered solve. Raises InputError for pins no plan can honour."""
     norms = norms or compute_norms(county, policy)
     candidates = build_candidates(county, norms, policy, pins, mode=params.mode)
-    check_pins(candidates, pins)
+    check_pins(candidates, pins, policy)
     if progress:
         progress(f"模型：{len(candidates.groups):,} 组教师，{len(candidates.arcs):,} 个候选调动")
     built = build_model(candidates, policy)
