@@ -234,6 +234,26 @@ def test_quota_base_all_counts_every_rotation() -> None:
     assert not any("不计入轮岗比例" in reason for reason in plan.moves["reason"])
 
 
+def test_a_surplus_under_a_fractional_norm_is_called_a_surplus() -> None:
+    """城关第一小学 with 11 teachers for 10.16 posts (193 pupils): its norm rounds to 10, so one teacher
+    is surplus (what the rule reads) and the redeployment's reason says so; it used to call this an
+    exchange with a teacher who came in (对调), because 11 − 10.16 < 1, though no one came."""
+    from teacheralloc.model.candidates import build_candidates
+    from teacheralloc.model.explain import move_reasons
+
+    data = county([school("U1"), school("R1")], [grade("U1", 1, students=193), grade("R1", 1)],
+                  staff("U", "U1", 11) + staff("R", "R1", 9), {("U1", "R1"): 20})
+    candidates = build_candidates(data, compute_norms(data, POLICY), POLICY, pins())
+    move = pd.DataFrame({"teacher_id": ["U00"], "from_school": ["U1"], "to_school": ["R1"],
+                         "from_stage": ["primary"], "to_stage": ["primary"], "move_type": ["redeploy"],
+                         "subject": ["chinese"], "voluntary": [False], "wish_rank": [0]})
+    [reason] = move_reasons(move, candidates, data.schools, POLICY)
+    assert "富余 1 人，富余教师调剂" in reason and "对调" not in reason
+    plan = plan_county(data, POLICY)
+    assert moves(plan) == {("U00", "U1", "R1", "redeploy", "chinese")}
+    assert "富余 1 人" in plan.moves.at[0, "reason"]
+
+
 def test_a_rotation_outside_the_base_says_it_does_not_count() -> None:
     """A rural teacher rotated to the weak school (a rotation the rules allow: eligible, toward a lower
     level): with the default base the reason says it does not count toward the quota."""

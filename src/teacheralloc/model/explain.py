@@ -73,10 +73,13 @@ def move_reasons(moves: pd.DataFrame, candidates: Candidates, schools: pd.DataFr
         elif move.voluntary:
             rule = f"本人申请交流，第 {move.wish_rank} 志愿"
         else:
-            surplus = origin["before"] - origin["required"]
-            if surplus >= 1:
+            # The surplus the rule reads (rules.redeploy_from_surplus): whole teachers over the rounded norm.
+            # Before/after required ≥ 1 said 富余 where a section of 11 for 10.15 posts (surplus 1 here)
+            # or 对调 where the norm rounds the other way.
+            if origin["surplus"] >= 1:
                 part = f"{STAGE[move.from_stage]}部" if origin["type"] in ("nine_year", "special") else ""
-                rule = f"{from_name}{part}在岗 {origin['before']} 人，超核定编制 {surplus:.1f} 人，富余教师调剂"
+                rule = (f"{from_name}{part}在岗 {origin['before']} 人，按核定编制 {origin['required']:.1f} 人"
+                        f"应有 {origin['target']:g} 人，富余 {origin['surplus']} 人，富余教师调剂")
             else:
                 rule = f"{from_name}与调入教师对调，保持该校编制不减（调剂）"
             if move.from_stage != move.to_stage:
