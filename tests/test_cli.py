@@ -153,6 +153,22 @@ def test_check_uses_the_plans_own_policy_unless_told_otherwise(small_folder: Pat
     assert "required_rotations" in audited.stdout
 
 
+def test_check_uses_the_pins_the_plan_was_made_with(small_folder: Path, tmp_path: Path) -> None:
+    """A plan made with --pins keeps them (pins_used.csv) and `check DATA PLANDIR` re-verifies it with
+    them: without, a teacher pinned to stay counted in the quota base and the plan failed its check."""
+    pins = tmp_path / "my-pins.csv"
+    pins.write_text("教师编号,必须留任,必须调出,调往学校,不得调往\nT0,是,,,\n", encoding="utf-8")
+    out = tmp_path / "plan"
+    made = run("plan", str(small_folder), "--out", str(out), "--as-of", AS_OF, "--pins", str(pins), "--quiet")
+    assert made.returncode == 0, made.stderr
+    assert (out / "pins_used.csv").read_text(encoding="utf-8-sig").splitlines()[1] == "T0,是,,,"
+    checked = run("check", str(small_folder), str(out))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    (out / "pins_used.csv").unlink()  # the auditor without the pins: the quota base differs
+    unpinned = run("check", str(small_folder), str(out))
+    assert unpinned.returncode == 1 and "eligible_base" in unpinned.stdout
+
+
 def test_validate_reports_a_pin_no_plan_can_honour(small_folder: Path, tmp_path: Path) -> None:
     """validate reads the dataset's pins.csv as plan will: must_stay and must_move for one teacher is an
     error there already (file, row, column, value), not only when planning."""

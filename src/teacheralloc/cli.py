@@ -261,7 +261,7 @@ def plan(
     progress = None if quiet else (lambda line: console.print(line, markup=False))
     result = plan_county(county, rules, pinned, SolveParams(time_limit_s=time_limit, workers=workers, seed=seed),
                          progress=progress)
-    written = write_plan(result, out, rules, county=county, anonymize=anonymize)
+    written = write_plan(result, out, rules, county=county, anonymize=anonymize, pins=pinned)
     _print_plan(result)
     console.print("已写出：" + "、".join(str(p) for p in written), markup=False)
 
@@ -287,7 +287,8 @@ def _plan_scenario(path: Path, out: Path, policy: Path | None, pins: Path | None
         console.print("  " + line, markup=False)
     progress = None if quiet else (lambda line: console.print(line, markup=False))
     result = run_scenario(scenario, time_limit_s=time_limit, seed=seed, workers=workers, progress=progress)
-    written = write_plan(result, out, scenario.policy, county=scenario.county, anonymize=anonymize)
+    written = write_plan(result, out, scenario.policy, county=scenario.county, anonymize=anonymize,
+                         pins=scenario.pins)
     _print_plan(result)
     console.print("已写出：" + "、".join(str(p) for p in written), markup=False)
 
@@ -424,25 +425,31 @@ def check(
     """独立复核方案：逐条核对硬性规则并重算数字 (independently re-verify a written plan).
 
     DATA 也可以是情景文件 scenarios/X.yaml：按情景变化后的数据、政策与指定复核（新招聘教师作为新教师分配核对）。
+    未给 --pins 时按方案所用的指定（方案目录中的 pins_used.csv）复核。
     """
     from teacheralloc.check import check_plan
     from teacheralloc.io.pins import find_pins, read_pins
     from teacheralloc.io.read import load_county
+    from teacheralloc.io.write import PINS_USED
     from teacheralloc.scenario import is_scenario_file, load_scenario
 
     when = _as_of(as_of) or _plan_as_of(plan_dir)
     holding: frozenset[str] = frozenset()
+    used = plan_dir / PINS_USED if pins is None and (plan_dir / PINS_USED).is_file() else None
     if is_scenario_file(data):
         scenario = load_scenario(data, as_of=when, policy_file=policy)
         county, holding = scenario.county, frozenset(scenario.pool_schools)
-        pinned = scenario.pins
-        if pins is not None:
-            pinned = pd.concat([pinned, read_pins(pins, county)], ignore_index=True)
+        if used is not None:  # the scenario's pins and any given with --pins when it was planned
+            pinned = read_pins(used, county)
+        elif pins is not None:
+            pinned = pd.concat([scenario.pins, read_pins(pins, county)], ignore_index=True)
+        else:
+            pinned = scenario.pins
         rules, reference = _plan_policy(plan_dir, scenario.policy, explicit=policy is not None)
     else:
         rules, reference = _check_policy(data, plan_dir, policy)
         county = load_county(data, as_of=when)
-        pinned = read_pins(find_pins(data, pins), county)
+        pinned = read_pins(used or find_pins(data, pins), county)
     report = check_plan(county, rules, plan_dir, pinned, reference=reference, holding=holding)
     for line in report.summary_lines(limit):
         console.print(line, markup=False)

@@ -114,7 +114,8 @@ def write_county(
 
 
 def write_plan(
-    plan: object, out: Path, policy: object | None = None, county: County | None = None, anonymize: bool = False
+    plan: object, out: Path, policy: object | None = None, county: County | None = None, anonymize: bool = False,
+    pins: pd.DataFrame | None = None,
 ) -> list[Path]:
     """Write a plan folder: plan.csv, schools.csv, causes.csv, summary.json, the policy used, and the
     reports made from them (plan.xlsx, report.html, establishment.md). CSVs are UTF-8 with a BOM so
@@ -122,7 +123,8 @@ def write_plan(
 
     With the `county`, plan.csv also names the teachers (`name`, or their ids when `anonymize`),
     schools.csv gains `weak, lat, lon, posts_held` and subjects.csv gives the subject gaps before and
-    after, which the reports need.
+    after, which the reports need. The `pins` the plan honoured are kept as pins_used.csv (the pins.csv
+    format), so `check` re-verifies them as it re-reads policy_used.yaml.
     """
     import json
 
@@ -162,5 +164,25 @@ def write_plan(
         (out / "policy_used.yaml").write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False),
                                               encoding="utf-8")
         written.append(out / "policy_used.yaml")
+    if pins is not None and len(pins):
+        pins_table(pins).to_csv(out / PINS_USED, index=False, encoding="utf-8-sig")
+        written.append(out / PINS_USED)
     written += write_reports(read_plan_folder(out), out)
     return written
+
+
+#: The pins a plan honoured, in its folder (read back by `check` when no --pins is given).
+PINS_USED = "pins_used.csv"
+
+
+def pins_table(pins: pd.DataFrame) -> pd.DataFrame:
+    """Pins (teacher_id, kind, school_id) as a pins.csv: one row each, Chinese headers, 是 for a flag."""
+    from teacheralloc.io.pins import PIN_COLUMNS
+
+    rows = []
+    for pin in pins.itertuples(index=False):
+        row = dict.fromkeys(PIN_COLUMNS.values(), "")
+        row[PIN_COLUMNS["teacher_id"]] = pin.teacher_id
+        row[PIN_COLUMNS[pin.kind]] = "是" if pin.kind in ("must_stay", "must_move") else pin.school_id
+        rows.append(row)
+    return pd.DataFrame(rows, columns=list(PIN_COLUMNS.values()))
