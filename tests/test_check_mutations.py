@@ -507,31 +507,37 @@ def test_rotation_takes_school_over_establishment(base: Base, folder: Path) -> N
 
 
 def test_teacher_from_school_at_its_leaving_cap(base: Base, folder: Path) -> None:
-    """A rotated teacher replaced by an eligible colleague of a school already sending its maximum."""
+    """A rotated teacher replaced by an eligible colleague of a school that already sends its maximum. The
+    check's share (`rotation.max_share_leaving_school`) is set so that this school's cap is what it sends
+    while every other school stays within its own, and the first teacher's school, which keeps them, has
+    no 核定编制 known (it may have filled it with transfers in): only the rule about leaving trips."""
     plan, schools, t = read_plan(folder), read_schools(folder), facts(base)
     info = school_info(base, plan)
-    at_cap = info[info["leaving"] >= info["cap"]]
     moving = set(plan["teacher_id"])
     for index, row in involuntary(plan, "rotation").iterrows():
-        old = info.loc[row["from_school"]]
-        if not (pd.isna(old["room"]) or old["room"] >= 1):  # the old school then keeps a post more
-            continue
         dest = info.loc[row["to_school"]]
         mover = t.loc[row["teacher_id"]]
-        pick = t[t["school_id"].isin(at_cap["school_id"]) & (t["school_id"] != row["from_school"])
-                 & (t["school_id"] != row["to_school"]) & t["plain"] & (t["years"] >= 6)
-                 & (t["stage"] == row["to_stage"]) & (t["is_backbone"] == mover["is_backbone"])
+        leaving = info["leaving"] - (info["school_id"] == row["from_school"]).astype(int)  # after the swap
+        ratio = leaving / info["posts"].clip(lower=1)
+        pick = t[(t["school_id"] != row["from_school"]) & (t["school_id"] != row["to_school"]) & t["plain"]
+                 & (t["years"] >= 6) & (t["stage"] == row["to_stage"]) & (t["is_backbone"] == mover["is_backbone"])
                  & ~t["teacher_id"].isin(moving)]
         pick = pick[pick["school_id"].map(info["level"]) > dest["level"]]
-        if len(pick):
-            new = pick.iloc[0]
+        for school_id in pick["school_id"].unique():
+            sends, posts = int(leaving[school_id]), int(info.at[school_id, "posts"])
+            share = max(sends / posts, float(ratio.drop(school_id).max()))  # every other school within
+            if sends < 1 or math.floor(share * posts + 1e-9) != sends:  # this one exactly at its cap
+                continue
+            new = pick[pick["school_id"] == school_id].iloc[0]
             replace_teacher(plan, schools, t, index, new["teacher_id"], subject=new["subject"])
             save(base, folder, plan, schools)
-            report = run(base, folder)
+            rotation = base.policy.rotation.model_copy(update={"max_share_leaving_school": share})
+            report = check_plan(unlimited(base.county, row["from_school"]),
+                                base.policy.model_copy(update={"rotation": rotation}), folder)
             assert rules(report) == {"max_leaving"}
-            assert report.violations[0].school_id == new["school_id"]
+            assert [v.school_id for v in report.violations if v.rule == "max_leaving"] == [school_id]
             return
-    pytest.fail("no eligible teacher at a school already sending its maximum")
+    pytest.fail("no eligible teacher at a school that can be put at its leaving cap")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -539,22 +545,23 @@ def test_teacher_from_school_at_its_leaving_cap(base: Base, folder: Path) -> Non
 # --------------------------------------------------------------------------------------------------
 
 
-def _drop_rotations(base: Base, plan: pd.DataFrame, schools: pd.DataFrame, summary: dict) -> pd.DataFrame:
+def _drop_rotations(base: Base, plan: pd.DataFrame, schools: pd.DataFrame, summary: dict
+                    ) -> tuple[pd.DataFrame, County]:
     """Drop rotations until the quota is one short (the first rotations whose destination gives no
-    involuntary redeployment and whose origin has room for the teacher who stays, so no other rule moves)."""
+    involuntary redeployment, so no other rule moves), and the county to check against: no 核定编制 known
+    at their origins, which keep the teachers who stay (they may have filled it with transfers in)."""
     quota = summary["quota"]
-    info = school_info(base, plan)
     excess = quota["rotations"] - quota["required_rotations"] + 1
     givers = set(zip(involuntary(plan, "redeploy")["from_school"], involuntary(plan, "redeploy")["from_stage"],
                      strict=True))
     rows = involuntary(plan, "rotation")
     rows = rows[[(s, st) not in givers for s, st in zip(rows["to_school"], rows["to_stage"], strict=True)]]
-    room = rows["from_school"].map(info["room"])
-    rows = rows[room.isna() | (room >= 1)]
     assert len(rows) >= excess
+    county = base.county
     for index in sorted(rows.index[:excess], reverse=True):
+        county = unlimited(county, plan.loc[index, "from_school"])
         plan = drop_row(plan, schools, summary, index)
-    return plan
+    return plan, county
 
 
 @pytest.mark.parametrize("summary_says", ["met", "nothing", "met_flag_only"])
@@ -566,11 +573,11 @@ def test_rotation_quota_not_met(base: Base, folder: Path, summary_says: str) -> 
         report = run(base, folder)
         assert rules(report) == {"quota"} and "rotation_quota_met" in report.violations[0].message
         return
-    plan = _drop_rotations(base, plan, schools, summary)
+    plan, county = _drop_rotations(base, plan, schools, summary)
     if summary_says == "nothing":
         del summary["quota"]
     save(base, folder, plan, schools, summary)
-    report = run(base, folder)
+    report = run(base, folder, county=county)
     assert rules(report) == {"quota"}
     assert any("未说明原因" in v.message for v in report.violations)
     if summary_says == "met":

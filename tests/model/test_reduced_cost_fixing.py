@@ -61,11 +61,12 @@ def test_reduced_cost_fixing_proves_the_lower_tiers_at_the_true_optimum(seed: in
             assert result.value == pytest.approx(truth.value, rel=1e-5, abs=1e-6), (case, name)
 
 
-@pytest.mark.parametrize("seed", [3, 11])
+@pytest.mark.parametrize("seed", [3, 40])
 def test_reduced_cost_fixing_finds_the_better_plan(seed: int) -> None:
-    """500 teachers, seeds 3 and 11 (2 of seeds 1–25 where this happens): the restricted MIP stops at a
-    longer plan (64.789, 53.556) than the optimum (64.775, 53.555); the fixed MIP holds every better
-    plan, so it finds the optimum."""
+    """500 teachers, seeds 3 and 40 (2 of seeds 1–45 where this happens since junior sections send across
+    stages only their own surplus; seed 11 was the other before): the restricted MIP stops at a longer
+    plan than the optimum (+0.015 and +0.067); the fixed MIP holds every better plan, so it finds the
+    optimum."""
     found = plans(500, seed)
     truth, unfixed, fixed = (tier(found[case], "disruption") for case in ("full", "unfixed", "default"))
     assert unfixed.value > truth.value + 1e-3
