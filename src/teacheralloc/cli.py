@@ -428,9 +428,8 @@ def check(
     未给 --pins 时按方案所用的指定（方案目录中的 pins_used.csv）复核。
     """
     from teacheralloc.check import check_plan
-    from teacheralloc.io.pins import find_pins, read_pins
+    from teacheralloc.io.pins import PINS_USED, find_pins, read_pins
     from teacheralloc.io.read import load_county
-    from teacheralloc.io.write import PINS_USED
     from teacheralloc.scenario import is_scenario_file, load_scenario
 
     when = _as_of(as_of) or _plan_as_of(plan_dir)

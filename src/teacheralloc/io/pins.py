@@ -28,6 +28,21 @@ PIN_COLUMNS = {
 PIN_KINDS = ("must_stay", "must_move", "to_school", "not_to_school")
 
 
+#: The pins a plan honoured, in its folder (read back by `check` when no --pins is given).
+PINS_USED = "pins_used.csv"
+
+
+def pins_table(pins: pd.DataFrame) -> pd.DataFrame:
+    """Pins (teacher_id, kind, school_id) as a pins.csv: one row each, Chinese headers, 是 for a flag."""
+    rows = []
+    for pin in pins.itertuples(index=False):
+        row = dict.fromkeys(PIN_COLUMNS.values(), "")
+        row[PIN_COLUMNS["teacher_id"]] = pin.teacher_id
+        row[PIN_COLUMNS[pin.kind]] = "是" if pin.kind in ("must_stay", "must_move") else pin.school_id
+        rows.append(row)
+    return pd.DataFrame(rows, columns=list(PIN_COLUMNS.values()))
+
+
 def empty_pins() -> pd.DataFrame:
     return pd.DataFrame({"teacher_id": pd.Series(dtype=object), "kind": pd.Series(dtype=object),
                          "school_id": pd.Series(dtype=object), "row": pd.Series(dtype="int64")})

@@ -165,24 +165,9 @@ def write_plan(
                                               encoding="utf-8")
         written.append(out / "policy_used.yaml")
     if pins is not None and len(pins):
+        from teacheralloc.io.pins import PINS_USED, pins_table
+
         pins_table(pins).to_csv(out / PINS_USED, index=False, encoding="utf-8-sig")
         written.append(out / PINS_USED)
     written += write_reports(read_plan_folder(out), out)
     return written
-
-
-#: The pins a plan honoured, in its folder (read back by `check` when no --pins is given).
-PINS_USED = "pins_used.csv"
-
-
-def pins_table(pins: pd.DataFrame) -> pd.DataFrame:
-    """Pins (teacher_id, kind, school_id) as a pins.csv: one row each, Chinese headers, 是 for a flag."""
-    from teacheralloc.io.pins import PIN_COLUMNS
-
-    rows = []
-    for pin in pins.itertuples(index=False):
-        row = dict.fromkeys(PIN_COLUMNS.values(), "")
-        row[PIN_COLUMNS["teacher_id"]] = pin.teacher_id
-        row[PIN_COLUMNS[pin.kind]] = "是" if pin.kind in ("must_stay", "must_move") else pin.school_id
-        rows.append(row)
-    return pd.DataFrame(rows, columns=list(PIN_COLUMNS.values()))
