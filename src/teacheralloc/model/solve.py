@@ -34,6 +34,7 @@ from teacheralloc.domain import County
 from teacheralloc.errors import InputError, Problem
 from teacheralloc.model.builder import AllocationModel, Linear, build_model
 from teacheralloc.model.candidates import Candidates, build_candidates
+from teacheralloc.model.incremental import IncrementalLP
 from teacheralloc.model.objective import TIER_LABELS
 from teacheralloc.norms import Norms, compute_norms
 from teacheralloc.plan import Plan, TierResult, county_after, county_indicators
@@ -43,6 +44,13 @@ from teacheralloc.policy import Policy
 log = logging.getLogger("teacheralloc")
 #: Tiers proven optimal whatever the time; the others stop within `plan.lower_tier_gap` of the bound.
 EXACT_TIERS = ("quota", "headcount", "subject", "balance")
+#: LPs of at most this many rows are kept in one GLOP solver between rounds (`incremental.IncrementalLP`):
+#: there a round's fixed cost (copying the model, GLOP's load, a fresh factorisation) outweighs its
+#: iterations. Sample county (4,800 rows): the six tiers 4.3 → 3.4 s; 5,000 teachers (10,500 rows): the
+#: same or better per tier. Larger LPs spend their time iterating, where GLOP's scaling (off when kept:
+#: each joining column would rescale the others) pays: 10,000 teachers (19,700 rows), subject tier
+#: 3.2 → 5.7 s kept; 20,000 (38,500 rows) 8.7 → 13.6 s.
+INCREMENTAL_ROWS = 12_000
 #: A lower tier on school-to-school arcs or priced paths widens its restricted MIP when that leaves at
 #: most this many free variables (or at most 4 times as many as before widening).
 WIDEN_FREE = 10_000
@@ -195,6 +203,8 @@ class _Solver:
         self._stacked_holds = 0
         self._base_entries = len(self._stacked[0])
         self._implied: np.ndarray | None = None  # see `_implied_integer`
+        #: The LP kept in one GLOP solver between rounds, for models small enough (`INCREMENTAL_ROWS`).
+        self._incremental = IncrementalLP() if len(self.row_bounds[0]) <= INCREMENTAL_ROWS else None
 
     def _neighbour_keys(self, built: AllocationModel) -> list[np.ndarray]:
         """Arc keys (group, destination) by variable id, for `neighbours`; -1 elsewhere."""
@@ -444,7 +454,8 @@ class _Solver:
 
     def lp(self, seconds: float, include: np.ndarray | None = None) -> _Result:
         """The LP relaxation by column generation over the working set (plus `include`), warm-started
-        from the last optimal basis; the result covers every variable (zero outside the set)."""
+        from the last optimal basis (kept in GLOP, or passed to it); the result covers every variable
+        (zero outside the set)."""
         start = time.perf_counter()
         if include is not None:
             self.working[:len(include)] |= include & self.flows[:len(include)]
@@ -454,8 +465,15 @@ class _Solver:
             cost = np.bincount(self.objective.columns, weights=self.objective.coefs, minlength=self.size)
             params = _params(seconds - (time.perf_counter() - start), self.seed)
             params.lp_algorithm = mathopt.LPAlgorithm.PRIMAL_SIMPLEX
-            proto = self._restricted(rows, columns, coefs, lower, upper, cost)
-            result = self._call(proto, mathopt.SolverType.GLOP, params, self._warm_basis(len(lower)), duals=True)
+            if self._incremental is not None and self.pricer is None:  # priced columns come and go: copied
+                with _native_stdout_silenced():
+                    raw = self._incremental.solve(self.working, self.lower, self.upper, (rows, columns, coefs),
+                                                  lower, upper, cost, self.objective.constant, params)
+                result = _Result(raw, self._incremental.position, self.size, len(lower))
+                result.basis = None  # GLOP keeps it
+            else:
+                proto = self._restricted(rows, columns, coefs, lower, upper, cost)
+                result = self._call(proto, mathopt.SolverType.GLOP, params, self._warm_basis(len(lower)), duals=True)
             if result.infeasible and not self.working.all():  # e.g. a pinned move with no arc in the set yet
                 self.working[:] = True
                 continue
