@@ -282,9 +282,15 @@ class Policy(BaseModel):
         return node
 
 
+def yaml_load(text: str) -> Any:
+    """`yaml.safe_load` with libyaml's parser where PyYAML has it (ten times faster: the plan folder's
+    policy_used.yaml is read back for the reports and by `check`)."""
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 def default_data() -> dict[str, Any]:
     text = resources.files("teacheralloc").joinpath(DEFAULTS_FILE).read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    return yaml_load(text)
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any], path: str, overridden: list[str]) -> dict[str, Any]:
@@ -381,7 +387,7 @@ def _read_yaml(path: Path) -> tuple[str, dict[str, Any]]:
     if not path.exists():
         raise InputError([_problem(str(path), "", "", "存在的 policy.yaml 文件")])
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8-sig")) or {}
+        data = yaml_load(path.read_text(encoding="utf-8-sig")) or {}
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise InputError([_problem(path.name, "", str(exc).splitlines()[0], "合法的 YAML（UTF-8）")]) from None
     if not isinstance(data, dict):

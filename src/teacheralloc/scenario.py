@@ -45,7 +45,7 @@ from teacheralloc.domain import (
     stage_codes,
 )
 from teacheralloc.errors import InputError, Problem
-from teacheralloc.policy import Policy
+from teacheralloc.policy import Policy, yaml_load
 
 SCENARIO_SUFFIXES = (".yaml", ".yml")
 #: Ids of what `hire` creates: the new teacher (the contract's placeholder form) and its holding school.
@@ -513,7 +513,7 @@ def read_scenario_file(path: Path | str) -> tuple[ScenarioFile, _Lines]:
         raise InputError([Problem(str(path), None, "", "", "存在的情景文件（.yaml）", rule="not_found")])
     try:
         text = path.read_text(encoding="utf-8-sig")
-        data = yaml.safe_load(text)
+        data = yaml_load(text)
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         mark = getattr(exc, "problem_mark", None)
         raise InputError([Problem(path.name, mark.line + 1 if mark else None, "", str(exc).splitlines()[0],

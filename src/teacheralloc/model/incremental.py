@@ -124,16 +124,22 @@ class IncrementalLP:
                 getattr(update.linear_constraint_updates, field).ids.extend(moved.tolist())
                 getattr(update.linear_constraint_updates, field).values.extend(bound[moved].tolist())
         self._row_lower, self._row_upper = row_lower.copy(), row_upper.copy()
+        # The matrix entries GLOP lacks: the new columns' in the old rows (row-major, and GLOP ids rise
+        # with the variables' ids, so already in order), then the new rows' (a tail, row-major) on every
+        # column GLOP holds, sorted by GLOP id within each row.
         rows, columns, coefs = matrix
-        column_id = self._glop_id[columns]
-        added = (column_id >= 0) & ((column_id >= held) | (rows >= old_rows))
-        if added.any():
-            entry_rows, entry_columns = rows[added], column_id[added]
-            order = np.lexsort((entry_columns, entry_rows))
+        tail = int(np.searchsorted(rows, old_rows))
+        fresh = np.zeros(len(working), dtype=bool)
+        fresh[new] = True
+        old_part = np.flatnonzero(fresh[columns[:tail]])
+        new_part = tail + np.flatnonzero(self._glop_id[columns[tail:]] >= 0)
+        new_part = new_part[np.lexsort((self._glop_id[columns[new_part]], rows[new_part]))]
+        added = np.r_[old_part, new_part]
+        if len(added):
             entries = update.linear_constraint_matrix_updates
-            entries.row_ids.extend(entry_rows[order].tolist())
-            entries.column_ids.extend(entry_columns[order].tolist())
-            entries.coefficients.extend(coefs[added][order].tolist())
+            entries.row_ids.extend(rows[added].tolist())
+            entries.column_ids.extend(self._glop_id[columns[added]].tolist())
+            entries.coefficients.extend(coefs[added].tolist())
         wanted_cost = cost[self.position]
         changed = np.flatnonzero(wanted_cost != self._cost)
         if len(changed):

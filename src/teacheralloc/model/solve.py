@@ -522,7 +522,14 @@ class _Solver:
         """Every variable's reduced cost c − Aᵀy for the current objective, with the holds, at `duals`."""
         rows, columns, coefs, _, _ = self._rows()
         cost = np.bincount(self.objective.columns, weights=self.objective.coefs, minlength=self.size)
-        return cost - np.bincount(columns, weights=coefs * duals[rows], minlength=self.size)
+        # Only the rows with a dual price count (row-major: each row's entries are one slice). Most rows
+        # are slack at an LP optimum: the sample county's tiers read a fifth of the entries.
+        priced = np.flatnonzero(duals)
+        starts = np.searchsorted(rows, np.r_[priced, priced + 1].astype(rows.dtype))
+        first, last = starts[:len(priced)], starts[len(priced):]
+        lengths = last - first
+        entries = np.repeat(first - (np.cumsum(lengths) - lengths), lengths) + np.arange(lengths.sum())
+        return cost - np.bincount(columns[entries], weights=coefs[entries] * duals[rows[entries]], minlength=self.size)
 
     def _restricted(self, rows: np.ndarray, columns: np.ndarray, coefs: np.ndarray, lower: np.ndarray,
                     upper: np.ndarray, cost: np.ndarray) -> model_pb2.ModelProto:
