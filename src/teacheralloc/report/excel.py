@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.formatting.rule import CellIsRule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -37,32 +38,24 @@ def write_sheets(
     """
     shortage_columns = shortage_columns or {}
     wrap_columns = wrap_columns or {}
-    workbook = Workbook()
-    workbook.remove(workbook.active)
+    # Write-only (streamed) sheets: each cell is written once with its style, half the time of a
+    # workbook kept in memory (the plan workbook is on the critical path of `plan`).
+    workbook = Workbook(write_only=True)
     for title, frame in sheets.items():
         sheet = workbook.create_sheet(title)
-        sheet.append([str(c) for c in frame.columns])
-        for values in frame.itertuples(index=False):
-            sheet.append([_cell(v) for v in values])
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-            cell.fill = HEADER_FILL
-            cell.alignment = Alignment(wrap_text=True, vertical="center")
-        sheet.freeze_panes = "A2"
-        if len(frame.columns):
-            sheet.auto_filter.ref = f"A1:{get_column_letter(len(frame.columns))}{max(len(frame) + 1, 1)}"
         wraps = set(wrap_columns.get(title, ()))
+        styles = []  # per column: None, or (number format, alignment) for its body cells
         for index, column in enumerate(frame.columns, start=1):
             letter = get_column_letter(index)
             if column in wraps:
                 sheet.column_dimensions[letter].width = 80
-                for cell in sheet[letter][1:]:
-                    cell.alignment = Alignment(wrap_text=True, vertical="top")
+                styles.append((None, WRAP_TOP))
                 continue
             sheet.column_dimensions[letter].width = _width(frame[column], str(column))
-            if pd.api.types.is_float_dtype(frame[column]):
-                for cell in sheet[letter][1:]:
-                    cell.number_format = "0.00"
+            styles.append(("0.00", None) if pd.api.types.is_float_dtype(frame[column]) else None)
+        sheet.freeze_panes = "A2"
+        if len(frame.columns):
+            sheet.auto_filter.ref = f"A1:{get_column_letter(len(frame.columns))}{max(len(frame) + 1, 1)}"
         colour = shortage_columns.get(title)
         if colour is not None and len(frame):
             names = (
@@ -80,9 +73,36 @@ def write_sheets(
                                                                   fill=SHORTAGE_FILL))
                 sheet.conditional_formatting.add(area, CellIsRule(operator="lessThanOrEqual", formula=[f"-{threshold}"],
                                                                   fill=SURPLUS_FILL))
+        sheet.append([_header(sheet, str(c)) for c in frame.columns])
+        styled = [i for i, style in enumerate(styles) if style is not None]
+        for values in frame.itertuples(index=False):
+            row = [_cell(v) for v in values]
+            for i in styled:
+                row[i] = _styled(sheet, row[i], *styles[i])
+            sheet.append(row)
     path.parent.mkdir(parents=True, exist_ok=True)
     workbook.save(path)
     return path
+
+
+WRAP_TOP = Alignment(wrap_text=True, vertical="top")
+HEADER_FONT = Font(bold=True)
+HEADER_ALIGNMENT = Alignment(wrap_text=True, vertical="center")
+
+
+def _header(sheet: object, text: str) -> WriteOnlyCell:
+    cell = WriteOnlyCell(sheet, value=text)
+    cell.font, cell.fill, cell.alignment = HEADER_FONT, HEADER_FILL, HEADER_ALIGNMENT
+    return cell
+
+
+def _styled(sheet: object, value: object, number_format: str | None, alignment: Alignment | None) -> WriteOnlyCell:
+    cell = WriteOnlyCell(sheet, value=value)
+    if number_format is not None:
+        cell.number_format = number_format
+    if alignment is not None:
+        cell.alignment = alignment
+    return cell
 
 
 def _cell(value: object) -> object:
