@@ -346,7 +346,11 @@ def test_exempt_teacher_replaces_a_mover(base: Base, folder: Path) -> None:
 
 
 def test_must_stay_pin(base: Base, folder: Path) -> None:
-    tid = read_plan(folder)["teacher_id"].iloc[0]
+    """A moved teacher pinned to stay. One short of the rotation years, so that the pin leaves the
+    quota's base (rotation-eligible teachers not pinned) as it was: only the pin is broken."""
+    plan, t = read_plan(folder), facts(base)
+    years = plan["teacher_id"].map(t["years"])
+    tid = plan.loc[years < base.policy.rotation.eligible_years_at_school, "teacher_id"].iloc[0]
     report = run(base, folder, pins=with_pins((tid, "must_stay", None)))
     assert rules(report) == {"movable"}
 
