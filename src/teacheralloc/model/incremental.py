@@ -5,7 +5,9 @@ the last, an earlier tier's hold is added as a row or loosened. Sent to GLOP as 
 time, a round paid for the copy, GLOP's load and a fresh factorisation of the basis whatever the
 number of iterations (sample county: a 7-iteration round over 22,000 columns took 0.09 s). Kept in
 one MathOpt solver, each round sends only what changed (`ModelUpdateProto`) and GLOP's revised
-simplex goes on from its own last basis. Preprocessing stays off: it would undo that.
+simplex goes on from its own last basis. Preprocessing and scaling stay off: either transforms the
+model anew when columns join, and the basis is lost (scaled, the sample's school-to-school rounds took
+4,000–7,000 iterations each instead of about 1,000, and its plan 35 s instead of 5).
 
 GLOP's variable ids here are its own, in the order columns joined (MathOpt wants new ids above the
 old ones); `position` maps them back to the model's variables. Columns that leave the working set
@@ -44,10 +46,6 @@ class IncrementalLP:
         size = len(working)
         if len(self._glop_id) < size:  # the model gained variables (priced columns)
             self._glop_id = np.r_[self._glop_id, np.full(size - len(self._glop_id), -1, dtype=np.int64)]
-        if self._solver is None:
-            self._create(working, lower, upper, matrix, row_lower, row_upper, cost, offset)
-        else:
-            self._update(working, lower, upper, matrix, row_lower, row_upper, cost, offset)
         proto = params.to_proto()
         glop = glop_parameters_pb2.GlopParameters()
         glop.MergeFrom(proto.glop)
@@ -57,6 +55,10 @@ class IncrementalLP:
         model_params = model_parameters_pb2.ModelSolveParametersProto()
         model_params.reduced_costs_filter.filter_by_ids = True  # computed by the caller
         try:
+            if self._solver is None:
+                self._create(working, lower, upper, matrix, row_lower, row_upper, cost, offset)
+            else:
+                self._update(working, lower, upper, matrix, row_lower, row_upper, cost, offset)
             return self._solver.solve(proto, model_params, None, callback.CallbackRegistration().to_proto(), None,
                                       None)
         except StatusNotOk as error:  # an invalid model is a bug, not a user mistake
