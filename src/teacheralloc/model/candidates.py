@@ -660,8 +660,8 @@ def _cost_arcs(arcs: pd.DataFrame, units: pd.DataFrame, policy: Policy) -> pd.Da
                       plan.km_cost * km + plan.cross_stage_cost * arcs["cross_stage"], 0.0)
     travel = travel + np.where(kind == "leave", plan.km_cost * km, 0.0)  # the origin's distance potential
     arcs["disruption"] = move + travel
-    scores = list(plan.wish_score)
-    wish = arcs["wish_rank"].map(lambda r: scores[min(r, len(scores)) - 1] if r > 0 else 0.0)
+    scores = np.r_[0.0, np.asarray(plan.wish_score, dtype=float)]  # rank 0: no wish
+    wish = scores[np.minimum(arcs["wish_rank"].to_numpy(dtype=int), len(scores) - 1)]  # beyond the list: the last
     supported = kind.isin(["direct", "leave"]) & (arcs["move_type"] == "support") & arcs["support_need"]
     arcs["wish_score"] = wish + np.where(supported, plan.support_need_score, 0.0)
     for col in ("group", "pool", "pool_to"):
