@@ -41,3 +41,15 @@ def test_the_plan_tables_hold_plain_strings() -> None:
     for column in ("teacher_id", "from_school", "to_school", "move_type", "subject", "from_stage", "to_stage"):
         assert not isinstance(plan.moves[column].dtype, pd.CategoricalDtype), column
     plan.moves.loc[plan.moves.index[:1], "move_type"] = "new_hire"  # what a scenario does to a hire
+
+
+def test_lookup_is_series_map_with_a_default() -> None:
+    """`_lookup` replaces `Series.map` over millions of (option, unit) rows: the same values, the
+    default where a key is missing (NaN keys included), and an empty table gives the default."""
+    keys = pd.Series(["U1|primary", "U2|junior", "U9|primary", None], dtype="str")
+    closed = pd.Series([True, False], index=["U1|primary", "U2|junior"])
+    assert candidates._lookup(keys, closed, False).tolist() == [True, False, False, False]
+    index = {"S1": 0, "S2": 1}
+    assert candidates._lookup(pd.Series(["S2", "S1", "S2"], dtype="str"), index, -1).tolist() == [1, 0, 1]
+    pinned = pd.Series(dtype=object)  # no to_school pins
+    assert pd.isna(candidates._lookup(keys, pinned, None)).all()
