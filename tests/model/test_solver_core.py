@@ -255,3 +255,24 @@ def test_a_tier_after_an_unproven_one_is_not_reported_optimal() -> None:
     assert [t.status for t in out] == ["optimal", "feasible", "feasible"]
     assert out[2].bound == -45.0 and "94.300" in out[2].note
     assert _conditional(tiers[:1] + tiers[2:]) == tiers[:1] + tiers[2:]  # all proven: unchanged
+
+
+def test_a_kept_lp_in_numerical_trouble_is_solved_copied(built, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unscaled GLOP (the kept LP) ending imprecise: the round is solved again copied and scaled, and
+    the LP's optimum is the same as a copied solver's."""
+    from ortools.math_opt import result_pb2
+
+    from teacheralloc.model.incremental import IncrementalLP
+
+    def imprecise(self, *args, **kwargs):
+        return result_pb2.SolveResultProto(
+            termination=result_pb2.TerminationProto(reason=result_pb2.TERMINATION_REASON_IMPRECISE))
+
+    kept, copied = _Solver(built, 0), _Solver(built, 0)
+    copied._incremental = None
+    monkeypatch.setattr(IncrementalLP, "solve", imprecise)
+    kept.objective = copied.objective = built.tiers["headcount"]
+    result = kept.lp(60)
+    assert kept._incremental is None
+    assert result.optimal
+    assert result.objective == pytest.approx(copied.lp(60).objective, abs=1e-6)

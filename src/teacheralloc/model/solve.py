@@ -51,6 +51,9 @@ EXACT_TIERS = ("quota", "headcount", "subject", "balance")
 #: each joining column would rescale the others) pays: 10,000 teachers (19,700 rows), subject tier
 #: 3.2 → 5.7 s kept; 20,000 (38,500 rows) 8.7 → 13.6 s.
 INCREMENTAL_ROWS = 12_000
+#: How an LP can end in numerical trouble (`_Solver.lp` then leaves the kept GLOP solver for a copied one).
+_NUMERICAL = (result_pb2.TERMINATION_REASON_IMPRECISE, result_pb2.TERMINATION_REASON_NUMERICAL_ERROR,
+              result_pb2.TERMINATION_REASON_OTHER_ERROR)
 #: A lower tier on school-to-school arcs or priced paths widens its restricted MIP when that leaves at
 #: most this many free variables (or at most 4 times as many as before widening).
 WIDEN_FREE = 10_000
@@ -471,6 +474,12 @@ class _Solver:
                                                   lower, upper, cost, self.objective.constant, params)
                 result = _Result(raw, self._incremental.position, self.size, len(lower))
                 result.basis = None  # GLOP keeps it
+                if result.reason in _NUMERICAL or (result.infeasible and self.working.all()):
+                    # Unscaled GLOP in trouble, or an infeasibility to confirm: the LP copied and scaled
+                    # from here on (never seen on the counties tried; a guard, not a path).
+                    log.info("kept LP ended %s; solving it copied from here on", result.reason)
+                    self._incremental = None
+                    continue
             else:
                 proto = self._restricted(rows, columns, coefs, lower, upper, cost)
                 result = self._call(proto, mathopt.SolverType.GLOP, params, self._warm_basis(len(lower)), duals=True)
