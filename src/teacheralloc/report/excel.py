@@ -16,6 +16,9 @@ from openpyxl.utils import get_column_letter
 HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 SHORTAGE_FILL = PatternFill("solid", fgColor="F8CBAD")  # red: shortage (缺)
 SURPLUS_FILL = PatternFill("solid", fgColor="BDD7EE")  # blue: surplus (余)
+HEADER_FONT = Font(bold=True)
+HEADER_ALIGNMENT = Alignment(wrap_text=True, vertical="center")
+WRAP_TOP = Alignment(wrap_text=True, vertical="top")  # long text columns
 
 
 def _width(values: pd.Series, header: str) -> float:
@@ -83,11 +86,6 @@ def write_sheets(
     path.parent.mkdir(parents=True, exist_ok=True)
     workbook.save(path)
     return path
-
-
-WRAP_TOP = Alignment(wrap_text=True, vertical="top")
-HEADER_FONT = Font(bold=True)
-HEADER_ALIGNMENT = Alignment(wrap_text=True, vertical="center")
 
 
 def _header(sheet: object, text: str) -> WriteOnlyCell:
