@@ -756,3 +756,54 @@ def test_checker_is_independent_of_the_optimizer() -> None:
     imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     assert not {m for m in imported if m and m.startswith("teacheralloc.model")}
+
+
+# --------------------------------------------------------------------------------------------------
+# Rule 10 on hand-made counties: what a plan may not count as surplus
+# --------------------------------------------------------------------------------------------------
+
+
+def _with_move(county: County, policy: Policy, tmp_path: Path, row: dict[str, str]) -> CheckReport:
+    """Plan `county`, add one move to plan.csv (the figures left as planned), and check it."""
+    from teacheralloc.io.write import write_plan
+    from teacheralloc.model.solve import plan_county
+
+    folder = tmp_path / "plan"
+    folder.mkdir()
+    write_plan(plan_county(county, policy), folder, policy)
+    plan = read_plan(folder)
+    plan = pd.concat([plan, pd.DataFrame([{c: row.get(c, "") for c in plan.columns}])], ignore_index=True)
+    plan.to_csv(folder / "plan.csv", index=False, encoding="utf-8-sig")
+    return check_plan(county, policy, folder)
+
+
+def test_a_volunteer_goes_junior_to_primary_only_from_a_surplus(tmp_path: Path) -> None:
+    """PHY volunteers for the primary school, but the junior school has exactly its posts: the move is
+    a cross-stage redeployment with no surplus behind it, a wish notwithstanding."""
+    from tests.model.counties import cross_stage
+
+    county = cross_stage(3, phy={"volunteer": True, "wishes": ("P1",)})
+    report = _with_move(county, Policy.default(), tmp_path, {
+        "teacher_id": "PHY", "from_school": "J1", "to_school": "P1", "move_type": "redeploy",
+        "subject": "science", "reason": "本人申请交流，第 1 志愿。", "from_stage": "junior", "to_stage": "primary",
+        "km": "3.0", "voluntary": "True", "wish_rank": "1"})
+    across = [v for v in report.violations if v.rule == "redeploy_surplus"]
+    assert len(across) == 1 and "跨学段" in across[0].message, report.summary_lines(20)
+
+
+def test_an_arrival_on_leave_gives_no_exchange_credit(tmp_path: Path) -> None:
+    """V (脱产进修) volunteers into 城关第一小学, which has exactly its posts; a redeployment out of it
+    in exchange (对调) is not allowed: V fills no post this year."""
+    from tests.model.counties import county as make_county
+    from tests.model.counties import grade, school, staff, teacher
+
+    teachers = staff("U", "U1", 10) + staff("R", "R1", 9) + staff("W", "R3", 10)
+    teachers.append(teacher("V", "R3", status="study", volunteer=True, wishes=("U1",)))
+    county = make_county([school("U1"), school("R1"), school("R3")], [grade(s, 1) for s in ("U1", "R1", "R3")],
+                         teachers, {("U1", "R1"): 20, ("U1", "R3"): 25, ("R1", "R3"): 30})
+    report = _with_move(county, Policy.default(), tmp_path, {
+        "teacher_id": "U00", "from_school": "U1", "to_school": "R1", "move_type": "redeploy",
+        "subject": "chinese", "reason": "对调。", "from_stage": "primary", "to_stage": "primary",
+        "km": "20.0", "voluntary": "False", "wish_rank": "0"})
+    surplus = [v for v in report.violations if v.rule == "redeploy_surplus"]
+    assert len(surplus) == 1 and "调入在岗教师 0 人" in surplus[0].message, report.summary_lines(20)

@@ -26,8 +26,9 @@ Rules (code, number in the brief, what is checked):
 8  `establishment`    no transfer (rotation, redeploy; new hires too) into a school at or above its
                       核定编制, none that takes a school above it.
 9  `max_leaving`      no school loses more than max(1, ⌊share × its teachers⌋) teachers.
-10 `redeploy_surplus` involuntary redeployment out of a school and stage ≤ its surplus + transfers in;
-                      to another stage (junior → primary) ≤ its surplus alone.
+10 `redeploy_surplus` involuntary redeployment out of a school and stage ≤ its surplus + transfers in
+                      on duty (a teacher on leave fills no post); to another stage (junior → primary),
+                      a volunteer's move included, ≤ its surplus alone.
 11 `quota`            the rotation and backbone quotas, or a shortfall reason in summary.json (a warning);
                       summary.json's quota figures equal the recomputed ones.
 12 `max_km`           with `plan.max_km`, every involuntary move is within it.
@@ -838,16 +839,17 @@ def _check_schools(
         if m.move_type in TRANSFERS or m.move_type == "new_hire":
             transfers_in[m.to_school] = transfers_in.get(m.to_school, 0) + 1
         if m.move_type in TRANSFERS:
-            unit_in[(m.to_school, m.to_stage)] = unit_in.get((m.to_school, m.to_stage), 0) + 1
+            if m.on_duty:  # a teacher on leave fills no post: no credit for an exchange
+                unit_in[(m.to_school, m.to_stage)] = unit_in.get((m.to_school, m.to_stage), 0) + 1
             transfers_out[m.from_school] = transfers_out.get(m.from_school, 0) + 1
         if m.move_type != "new_hire":
             leaving[m.from_school] = leaving.get(m.from_school, 0) + 1
             voluntary = _wish_rank(teachers.loc[m.teacher_id], m.to_school) > 0
+            key = (m.from_school, m.from_stage)
             if m.move_type == "redeploy" and not voluntary:
-                key = (m.from_school, m.from_stage)
                 redeploy_out[key] = redeploy_out.get(key, 0) + 1
-                if m.to_stage != m.from_stage:
-                    across_out[key] = across_out.get(key, 0) + 1
+            if m.move_type == "redeploy" and m.to_stage != m.from_stage:  # a volunteer's too
+                across_out[key] = across_out.get(key, 0) + 1
 
     # Rule 8: establishment (核定编制, school level; posts = every teacher of the school).
     for sid, school in schools.iterrows():
@@ -901,7 +903,7 @@ def _check_schools(
                 Violation(
                     "redeploy_surplus",
                     f"{sid}{STAGE_LABEL[stage]}在岗 {before} 人、按编制应有 {target:g} 人，"
-                    f"富余 {surplus} 人、调入 {received} 人，却调剂出 {count} 人"
+                    f"富余 {surplus} 人、调入在岗教师 {received} 人，却调剂出 {count} 人"
                     "（非本人志愿）",
                     school_id=sid,
                 )

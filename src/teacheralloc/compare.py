@@ -24,6 +24,7 @@ import pandas as pd
 
 from teacheralloc.domain import County, Stage, Subject
 from teacheralloc.errors import InputError, Problem
+from teacheralloc.model.explain import UNKNOWN_DISTANCE, unknown_distance_note
 from teacheralloc.norms import INDICATORS, Norms, compute_norms
 from teacheralloc.plan import Plan, county_after, county_indicators
 from teacheralloc.policy import Policy
@@ -102,7 +103,11 @@ def finish_plan(plan: Plan, scenario: Scenario) -> Plan:
     before = compute_norms(without_pool(scenario.county, scenario), scenario.policy)
     after = compute_norms(without_pool(county_after(scenario.county, moves), scenario), scenario.policy)
     placed = int(is_hire.sum())
-    notes = [*plan.notes, f"新招聘教师 {len(hires)} 人，方案分配 {placed} 人（调配类型：新教师分配）"]
+    # The note on unknown distances again, without the hires (they come from nowhere).
+    notes = [note for note in plan.notes if not note.startswith(UNKNOWN_DISTANCE)]
+    unknown_km = unknown_distance_note(moves)
+    notes += [*([unknown_km] if unknown_km else []),
+              f"新招聘教师 {len(hires)} 人，方案分配 {placed} 人（调配类型：新教师分配）"]
     if placed < len(hires):
         notes.append(f"{len(hires) - placed} 名新招聘教师未能分配（无空编学校）")
     into_pool = moves[moves["to_school"].isin(pools)]

@@ -238,14 +238,15 @@ def two_rural_short(wishes: tuple[str, ...]) -> County:
     )
 
 
-def cross_stage() -> County:
+def cross_stage(chinese: int = 4, phy: dict[str, Any] | None = None) -> County:
     """河口镇中学 (junior, 135 pupils in grade 7 → 10 posts) has 11 teachers: 4 Chinese, 4 maths,
     2 English and PHY, a physics teacher (grade 7 has no physics). 河口镇第二小学 (primary, grade 3,
     190 pupils → 10 posts) has 9: 7 Chinese, one English, one maths teacher; it lacks a science
-    teacher (weight 2). 3 km apart."""
-    subjects = ["chinese"] * 4 + ["math"] * 4 + ["english"] * 2
+    teacher (weight 2). 3 km apart. `chinese` = 3 leaves J1 exactly at its posts (no surplus); `phy`
+    overrides PHY's record (volunteering, wishes)."""
+    subjects = ["chinese"] * chinese + ["math"] * 4 + ["english"] * 2
     teachers = [teacher(f"J{i:02d}", "J1", subject=s, stage="junior") for i, s in enumerate(subjects)]
-    teachers.append(teacher("PHY", "J1", subject="physics", stage="junior"))
+    teachers.append(teacher("PHY", "J1", subject="physics", stage="junior", **(phy or {})))
     teachers += [
         *staff("P", "P1", 7),
         teacher("PEN", "P1", subject="english"),

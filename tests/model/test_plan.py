@@ -6,6 +6,7 @@ figures are described in tests/model/counties.py.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pandas as pd
@@ -423,6 +424,52 @@ def test_no_cross_stage_move_when_disabled() -> None:
     assert tier(plan, "headcount") == pytest.approx(1.5, abs=1e-6)  # town weight 1.5 × 1
 
 
+@pytest.mark.parametrize(("chinese", "moved"), [(4, True), (3, False)])
+def test_a_junior_volunteer_goes_to_primary_only_from_a_surplus(chinese: int, moved: bool) -> None:
+    """PHY volunteers for 河口镇第二小学 alone, where a science teacher is missing. With J1 one over its
+    posts PHY goes (voluntary, first wish); with J1 exactly at its posts PHY is not surplus, and a wish
+    to teach primary does not make a junior teacher surplus (rules.cross_stage_from_surplus): no one
+    moves, J1 keeps its 10. (Exempt from the rule, PHY went and left J1 short: a 2,500-teacher county
+    short at both stages lost 145 junior volunteers to primary, junior shortage 287 → 431.)"""
+    plan = plan_county(cross_stage(chinese, phy={"volunteer": True, "wishes": ("P1",)}), POLICY)
+    if moved:
+        assert moves(plan) == {("PHY", "J1", "P1", "redeploy", "science")}
+        assert plan.moves.iloc[0]["wish_rank"] == 1
+    else:
+        assert plan.moves.empty
+        assert gaps_after(plan) == {"J1": 0.0, "P1": 1.0}
+
+
+def test_a_teacher_on_leave_gives_no_exchange_credit() -> None:
+    """V, in full-time study (脱产进修) at 河湾村小学, volunteers for 城关第一小学, which has exactly its
+    10 posts; 山岭村小学 (rural, weight 2) is one short. V goes (a wish, no disruption) but fills no
+    post this year, so 城关第一小学 may not redeploy one of its own in exchange (对调): with that
+    credit a teacher went to 山岭村小学 and 城关第一小学 ended one short on duty (weighted 2 → 1, a
+    gap no plan should open). V's reason says V does not count on duty."""
+    teachers = staff("U", "U1", 10) + staff("R", "R1", 9) + staff("W", "R3", 10)
+    teachers.append(teacher("V", "R3", status="study", volunteer=True, wishes=("U1",)))
+    county_ = county([school("U1"), school("R1"), school("R3")], [grade(s, 1) for s in ("U1", "R1", "R3")],
+                     teachers, {("U1", "R1"): 20, ("U1", "R3"): 25, ("R1", "R3"): 30})
+    plan = plan_county(county_, POLICY)
+    assert moves(plan) == {("V", "R3", "U1", "redeploy", "chinese")}
+    assert gaps_after(plan) == {"U1": 0.0, "R1": 1.0, "R3": 0.0}
+    reason = plan.moves.iloc[0]["reason"]
+    assert "脱产进修" in reason and "不计在岗" in reason and "缺编" not in reason.split("（")[0]
+
+
+def test_moves_of_unknown_distance_leave_km_blank_and_say_so() -> None:
+    """Without distances.csv and without lat/lon no distance is known: the move's km is blank (not
+    0.0), and a note says the disruption tier counted it at 0 km."""
+    base = surplus_and_shortage(eligible=False)
+    blind = dataclasses.replace(base, distances=None)
+    plan = plan_county(blind, POLICY)
+    assert len(plan.moves) == 2 and plan.moves["km"].isna().all()
+    assert any(note.startswith("调动距离未知：2 人次") for note in plan.notes)
+    known = plan_county(base, POLICY)
+    assert known.moves["km"].tolist() == [20.0, 20.0]
+    assert not any(note.startswith("调动距离未知") for note in known.notes)
+
+
 # --------------------------------------------------------------------------------------------------
 # 6. Volunteers and their wishes
 # --------------------------------------------------------------------------------------------------
@@ -574,3 +621,17 @@ def test_pins_file_tab_separated_with_full_width_ids(tmp_path: Path) -> None:
     path.write_bytes("教师编号\t必须留任\nＵ０３\t是\n".encode("utf-16"))
     table = read_pins(path, english_gap(chinese_at_u1=11))
     assert table[["teacher_id", "kind"]].values.tolist() == [["U03", "must_stay"]]
+
+
+def test_a_growing_summed_shortage_is_explained_by_the_weights() -> None:
+    """Shortage summed over schools may grow when the weighted tier falls (teachers sent from urban to
+    rural schools): the note names each kind of school's shortage before and after, with its weight."""
+    from teacheralloc.model.explain import shortage_shift_note
+
+    schools = pd.DataFrame({"type": ["primary", "primary", "teaching_point"], "area": ["urban", "rural", "rural"],
+                            "gap_before": [0.4, 2.0, 1.0], "gap_after": [2.4, 1.6, 0.0]})
+    note = shortage_shift_note(schools, POLICY)
+    assert note is not None and note.startswith("分校合计缺编由 3.4 人增至 4.0 人")
+    assert "教学点 1.0 → 0.0 人（权重 3）" in note and "乡村 2.0 → 1.6 人（权重 2）" in note
+    assert "城区 0.4 → 2.4 人（权重 1）" in note and "镇区" not in note
+    assert shortage_shift_note(schools.assign(gap_after=[0.4, 1.0, 0.0]), POLICY) is None

@@ -272,6 +272,20 @@ def distance_lookup(county: County, policy: Policy) -> tuple[dict[str, int], np.
     return index, matrix
 
 
+def distance_known(county: County, origins: pd.Series, destinations: pd.Series) -> np.ndarray:
+    """Whether `distance_lookup` knows each (origin, destination) distance: given in distances.csv
+    (either direction), or both schools have lat/lon. Where not, it counts 0 km (unknown)."""
+    located = county.schools.set_index("school_id")[["lat", "lon"]].notna().all(axis=1)
+    known = (origins.map(located).fillna(False).to_numpy(bool)
+             & destinations.map(located).fillna(False).to_numpy(bool))
+    if county.distances is not None and not county.distances.empty:
+        given = county.distances
+        pairs = set(zip(given["from_id"], given["to_id"], strict=True))
+        pairs |= {(b, a) for a, b in pairs}
+        known |= np.array([(a, b) in pairs for a, b in zip(origins, destinations, strict=True)], dtype=bool)
+    return known
+
+
 def distance_zones(units: pd.DataFrame, policy: Policy, distance: np.ndarray, school_index: dict[str, int],
                    budget: int = ZONE_BUDGET) -> pd.Series:
     """The zone (调配池分区) of each school: where a pooled teacher comes from, for distances.
@@ -337,15 +351,15 @@ def leave_options(groups: pd.DataFrame, units: pd.DataFrame, policy: Policy) -> 
     - within the stage, a teacher teaches their main subject or one they are qualified for;
     - a junior teacher may be redeployed (调剂) to primary when `plan.junior_to_primary`, teaching
       the mapped subject (`plan.junior_to_primary_subjects`), from a junior section with a surplus
-      (`rules.cross_stage_from_surplus`; a volunteer from any);
+      (`rules.cross_stage_from_surplus`; a volunteer too: a wish does not make a teacher surplus);
     - rotation (交流轮岗) only for rotation-eligible teachers, and `level` is their school's place in
       the rotation direction (they may only go lower); support (支教) only for support candidates.
     Each way is a `subject` slot: the teacher arrives to teach that subject.
     """
     movable = groups[groups["movable"]]
     levels = units.set_index("unit")["level"]
-    # Without a surplus a section sends nobody across stages but volunteers: no such arcs at all (the
-    # rule's rows on them made the 20,000-teacher county's LPs 30 % slower for the same tiers).
+    # Without a surplus a section sends nobody across stages, volunteers included: no such arcs at all
+    # (the rule's rows on them made the 20,000-teacher county's LPs 30 % slower for the same tiers).
     surplus = units.set_index("unit")["surplus"] if "surplus" in units else None
     mapped = {str(k): str(v) for k, v in policy.plan.junior_to_primary_subjects.items()}
     rows = []
@@ -359,7 +373,7 @@ def leave_options(groups: pd.DataFrame, units: pd.DataFrame, policy: Policy) -> 
         for move_type, move_level in types:
             for taught in dict.fromkeys((group.subject, *group.others)):
                 rows.append((group.group, "subject", taught, group.stage, move_type, move_level, False))
-        spare = surplus is None or group.volunteer or surplus.get(group.origin, 0) >= 1
+        spare = surplus is None or surplus.get(group.origin, 0) >= 1
         if group.stage == Stage.junior.value and policy.plan.junior_to_primary and spare:
             taught = mapped.get(group.subject, group.subject)
             rows.append((group.group, "subject", taught, Stage.primary.value, "redeploy", 0.0, True))

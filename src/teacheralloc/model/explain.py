@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from teacheralloc.domain import Area, Stage, Subject, Title
+from teacheralloc.domain import Area, Stage, Status, Subject, Title
 from teacheralloc.model.candidates import Candidates
 from teacheralloc.policy import Policy
 
 AREA = {a.value: a.label for a in Area}
+#: The start of the note on moves of unknown distance (`unknown_distance_note`), to find it again.
+UNKNOWN_DISTANCE = "调动距离未知"
 STAGE = {s.value: s.label for s in Stage}
 
 
@@ -44,9 +47,15 @@ def move_reasons(moves: pd.DataFrame, candidates: Candidates, schools: pd.DataFr
                                          candidates.subjects["gap"], strict=True)}
     # Rows as dicts: a pandas row lookup per move costs more than the sentence.
     unit_rows = units.to_dict("index")
-    teacher_rows = candidates.teachers.set_index("teacher_id").loc[
-        moves["teacher_id"], ["backbone_flag", "pe_arts_flag", "years_at_school", "support_need", "title"]
+    teacher_frame = candidates.teachers.set_index("teacher_id")
+    teacher_rows = teacher_frame.loc[
+        moves["teacher_id"],
+        ["backbone_flag", "pe_arts_flag", "years_at_school", "support_need", "title", "on_duty", "status"],
     ].to_dict("records")
+    # Transfers on duty into each unit: what an exchange (对调) redeploys against (rules.redeploy_from_surplus).
+    duty = moves["teacher_id"].map(teacher_frame["on_duty"]).fillna(True).astype(bool)
+    transfer = moves["move_type"].isin(["rotation", "redeploy"]) & duty
+    received = (moves.loc[transfer, "to_school"] + "|" + moves.loc[transfer, "to_stage"]).value_counts().to_dict()
     reasons = []
     for move, teacher in zip(moves.itertuples(index=False), teacher_rows, strict=True):
         origin = unit_rows[f"{move.from_school}|{move.from_stage}"]
@@ -76,17 +85,21 @@ def move_reasons(moves: pd.DataFrame, candidates: Candidates, schools: pd.DataFr
             # The surplus the rule reads (rules.redeploy_from_surplus): whole teachers over the rounded norm.
             # Before/after required ≥ 1 said 富余 where a section of 11 for 10.15 posts (surplus 1 here)
             # or 对调 where the norm rounds the other way.
+            part = f"{STAGE[move.from_stage]}部" if origin["type"] in ("nine_year", "special") else ""
             if origin["surplus"] >= 1:
-                part = f"{STAGE[move.from_stage]}部" if origin["type"] in ("nine_year", "special") else ""
                 rule = (f"{from_name}{part}在岗 {origin['before']} 人，按核定编制 {origin['required']:.1f} 人"
                         f"应有 {origin['target']:g} 人，富余 {origin['surplus']} 人，富余教师调剂")
             else:
-                rule = f"{from_name}与调入教师对调，保持该校编制不减（调剂）"
+                rule = (f"{from_name}{part}无富余，本次调入在岗教师 "
+                        f"{received.get(f'{move.from_school}|{move.from_stage}', 0)} 人，以调入抵调出（对调调剂）")
             if move.from_stage != move.to_stage:
                 rule += f"；初中富余教师跨学段到小学任教{subject}"
         place = to_name if to_name.endswith(STAGE[move.to_stage]) or dest["type"] not in ("nine_year", "special") \
             else f"{to_name}{STAGE[move.to_stage]}部"
-        if need:
+        if not teacher["on_duty"]:  # on leave: fills no post this year, whatever the destination lacks
+            head = (f"调往{place}任教{subject}（该教师目前{Status(teacher['status']).label}，"
+                    "本年不计在岗，不补缺编）")
+        elif need:
             head = f"{place}{need}，任教{subject}"
         elif move.move_type == "rotation":
             head = f"按交流轮岗比例安排到{place}任教{subject}（补足派出学校的位置由调剂完成）"
@@ -131,3 +144,38 @@ def shortage_causes(after: pd.DataFrame, subjects_after: pd.DataFrame, candidate
             cause = f"富余的{_subject(row.subject)}教师已调往更急需的学校，或受调出比例、编制上限限制"
         rows.append((row.school_id, row.stage, "subject", row.subject, round(float(row.gap), 2), cause))
     return pd.DataFrame(rows, columns=["school_id", "stage", "kind", "subject", "gap_after", "cause"])
+
+
+def unknown_distance_note(moves: pd.DataFrame) -> str | None:
+    """The note for moves whose distance is unknown (km blank in plan.csv: neither distances.csv nor
+    both schools' lat/lon give it): the disruption tier counted them at 0 km. None when every distance
+    is known. A new hire comes from nowhere: no distance to know."""
+    unknown = moves["km"].isna() & (moves["move_type"] != "new_hire") if len(moves) else np.zeros(0, dtype=bool)
+    count = int(np.sum(unknown))
+    if not count:
+        return None
+    return (f"{UNKNOWN_DISTANCE}：{count} 人次调动的两校之间，距离表（distances.csv）没有记录，学校表也缺经纬度，"
+            "plan.csv 的距离留空，扰动层按 0 公里计（只计调动人次）；补充距离或经纬度后重新求解可按距离安排")
+
+
+def shortage_shift_note(schools: pd.DataFrame, policy: Policy) -> str | None:
+    """Why the schools' summed shortage can grow though the headcount tier fell: the tier weighs each
+    school's shortage (teaching points and rural schools above town and urban ones) in whole teachers,
+    so a plan may send teachers from lightly weighted short schools to heavier ones (rotation and
+    support postings included), and fractions of a post left over count nowhere. None when the sum
+    does not grow. (A county at 80 % of its posts: 749.3 → 758.7 while the weighted tier fell 1,101.5
+    → 894: urban primary schools 61 → 173, rural primary schools 154 → 8.)"""
+    before = schools["gap_before"].clip(lower=0)
+    after = schools["gap_after"].clip(lower=0)
+    if after.sum() < before.sum() + 0.05:
+        return None
+    kind = schools["area"].astype(str).where(schools["type"].astype(str) != "teaching_point", "teaching_point")
+    labels = {"teaching_point": "教学点", **AREA}
+    weights = policy.plan.headcount_weight
+    parts = [f"{labels[k]} {before[kind == k].sum():.1f} → {after[kind == k].sum():.1f} 人"
+             f"（权重 {weights.get(k, 1.0):g}）" for k in ("teaching_point", "rural", "town", "urban")
+             if (kind == k).any()]
+    return (f"分校合计缺编由 {before.sum():.1f} 人增至 {after.sum():.1f} 人：总量缺编一层按学校权重计整人缺编"
+            "（plan.headcount_weight，薄弱学校另加 plan.weak_school_extra），方案把教师从权重低的缺编学校"
+            f"调往权重高的学校（含交流轮岗、支教），各类学校缺编：{'、'.join(parts)}；"
+            "不足一人的零头不计（核定 9.4 人按 9 人计）")

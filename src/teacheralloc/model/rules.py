@@ -223,10 +223,12 @@ def max_leaving(m: AllocationModel) -> None:
 
 def redeploy_from_surplus(m: AllocationModel) -> None:
     """Redeployment (调剂) moves surplus teachers: a school and stage gives by redeployment at most its
-    surplus over the norm (⌊on duty − target⌋) plus the transfers it receives, so an exchange is
-    allowed but redeployment never leaves a school short of its norm on balance. A volunteer moving to
-    a wished school is not a redeployment and does not count here (the headcount tier still weighs the
-    gap it leaves)."""
+    surplus over the norm (⌊on duty − target⌋) plus the transfers on duty it receives, so an exchange
+    is allowed but redeployment never leaves a school short of its norm on balance. A teacher on leave
+    who volunteered to come (脱产进修, 产假 …) fills no post this year and gives no credit: with it, a
+    rural school received a volunteer in full-time study and sent its one active art teacher away
+    (on duty 6 → 5 for 6 posts). A volunteer moving to a wished school is not a redeployment and does
+    not count here (the headcount tier still weighs the gap it leaves)."""
     units = m.candidates.units
     index = pd.Index(units["unit"])
     out_where, out_ids = m.arcs_by("origin", m.arc_masks["leaving"] & m.arc_masks["redeploy"], index)
@@ -237,7 +239,8 @@ def redeploy_from_surplus(m: AllocationModel) -> None:
     # in − out ≥ −surplus
     rows[chosen] = m.rows_for("redeploy_from_surplus", -units["surplus"].to_numpy(float)[chosen], INF, len(chosen))
     m.model.add_terms(rows[out_where], out_ids, -1.0)
-    in_where, in_ids = m.arcs_by("dest", m.arc_masks["arriving"] & m.arc_masks["transfer"], index)
+    credit = m.arc_masks["arriving"] & m.arc_masks["transfer"] & m.arc_masks["duty"]
+    in_where, in_ids = m.arcs_by("dest", credit, index)
     keep = present[in_where]
     m.model.add_terms(rows[in_where[keep]], in_ids[keep], 1.0)
 
@@ -248,10 +251,12 @@ def cross_stage_from_surplus(m: AllocationModel) -> None:
     the transfers it receives. With that credit (as `redeploy_from_surplus` gives an exchange) a county
     short at both stages moved junior teachers of short urban schools into rural primary schools, each
     replaced by another junior transfer: 6,000 teachers @0.85, the junior shortage 399 → 505 after the
-    plan, 105 of the 130 cross-stage moves from sections short before it."""
+    plan, 105 of the 130 cross-stage moves from sections short before it. A volunteer counts too (a wish
+    to teach primary does not make a junior teacher surplus): exempt, 145 junior volunteers of short
+    sections went to wished primary schools in a 2,500-teacher county @0.8, junior shortage 287 → 431."""
     units = m.candidates.units
     index = pd.Index(units["unit"])
-    across = m.arc_masks["leaving"] & m.arc_masks["redeploy"] & m.candidates.arcs["cross_stage"].to_numpy(bool)
+    across = m.arc_masks["leaving"] & m.candidates.arcs["cross_stage"].to_numpy(bool)
     where, ids = m.arcs_by("origin", across, index)
     if not len(ids):
         return

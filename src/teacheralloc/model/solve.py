@@ -30,10 +30,10 @@ from ortools.math_opt.python import callback, init_arguments, mathopt
 from pybind11_abseil.status import StatusNotOk
 from pydantic import BaseModel, ConfigDict, Field
 
-from teacheralloc.domain import County
+from teacheralloc.domain import County, Stage
 from teacheralloc.errors import InputError, Problem
 from teacheralloc.model.builder import AllocationModel, Linear, build_model
-from teacheralloc.model.candidates import Candidates, build_candidates
+from teacheralloc.model.candidates import Candidates, build_candidates, distance_known
 from teacheralloc.model.incremental import IncrementalLP
 from teacheralloc.model.objective import TIER_LABELS
 from teacheralloc.norms import Norms, compute_norms
@@ -1086,6 +1086,13 @@ def _no_arc_reason(candidates: Candidates, policy: Policy, teacher: pd.Series, s
     if school and not len(units):
         return "该校不参加调配：改选学校"
     if school and str(teacher["stage"]) not in set(units["stage"].astype(str)):
+        home = candidates.units[(candidates.units["school_id"] == teacher["school_id"])
+                                & (candidates.units["stage"].astype(str) == str(teacher["stage"]))]
+        across = (policy.plan.junior_to_primary and str(teacher["stage"]) == Stage.junior.value
+                  and Stage.primary.value in set(units["stage"].astype(str)))
+        if across and len(home) and int(home["surplus"].iloc[0]) < 1:
+            return ("该教师所在学校的初中学段没有富余教师，初中教师只能作为富余教师跨学段到小学"
+                    "（rules.cross_stage_from_surplus）：改选有初中学段的学校")
         return f"该校没有该教师所在学段（{teacher['stage']}）：改选学校"
     if school and bool((units["school_posts"] >= units["establishment"].fillna(np.inf)).any()):
         return "该校已达核定编制，不能再调入：改选学校，或核增该校编制"
@@ -1388,7 +1395,7 @@ def plan_county(
     """
     from teacheralloc.io.pins import empty_pins
     from teacheralloc.model.assign import name_teachers
-    from teacheralloc.model.explain import move_reasons, shortage_causes
+    from teacheralloc.model.explain import move_reasons, shortage_causes, shortage_shift_note, unknown_distance_note
     from teacheralloc.model.routes import route_flows, routed_disruption
     from teacheralloc.versions import versions
 
@@ -1421,6 +1428,7 @@ def plan_county(
     })
     # The arcs' labels are categories (memory); the plan's table holds plain strings.
     moves = moves.astype({col: "str" for col in moves.columns if isinstance(moves[col].dtype, pd.CategoricalDtype)})
+    moves.loc[~distance_known(county, moves["from_school"], moves["to_school"]), "km"] = np.nan  # counted as 0
     if len(moves):
         moves["backbone"] = moves["teacher_id"].map(teachers["backbone_flag"]).astype(bool)
         moves["years_at_school"] = moves["teacher_id"].map(teachers["years_at_school"]).round(1)
@@ -1449,6 +1457,7 @@ def plan_county(
         notes = ["求解方式：汇集（学校→调配池→学校）求前几层，扰动与意愿两层逐对（学校→学校）按实际距离精确求解"
                  + ("（各路径按对偶价格定价，只加入能改进的路径：列生成）" if solution.priced else "")]
     notes += [*solution.notes, *(t.note for t in tiers if t.note)]
+    notes += [note for note in (unknown_distance_note(moves), shortage_shift_note(schools, policy)) if note]
     unsolved = [t.label for t in tiers if t.status == "time_limit"]
     if unsolved:
         notes.append(f"时间上限 {params.time_limit_s:g} 秒内未解完：{'、'.join(unsolved)}按最后得到的方案计值，"
