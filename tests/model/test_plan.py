@@ -43,14 +43,6 @@ from teacheralloc.policy import Policy, load_policy
 
 POLICY = Policy.default()
 
-#: plan_county crashes on any must_move / to_school pin (see test_pins_*).
-PIN_CRASH = (
-    "optimizer bug: plan_county raises ValueError('No primal feasible solution available.') for every "
-    "must_move or to_school pin: solve._value_without_moves fixes every flow at 0 to value the subject "
-    "tier before the plan, but rules.at_most_one_move has added `moved == 1` for the pinned teacher, so "
-    "that LP is infeasible and result.objective_value() raises"
-)
-
 
 def assert_reasons_name_destination(plan) -> None:
     """Every move has a Chinese reason that names the destination school."""
