@@ -79,6 +79,20 @@ def test_bad_overrides_are_all_named_by_key(tmp_path: Path) -> None:
     assert "policy.yaml" in report and "不大于 1" in report and "检查拼写" in report
 
 
+def test_negative_weights_and_scores_are_refused(tmp_path: Path) -> None:
+    """A negative weight would reward the shortage its tier counts (rural −2: the plan left rural
+    schools short and reported it as stopped by the time limit); each one is named."""
+    bad = tmp_path / "policy.yaml"
+    bad.write_text("plan:\n  headcount_weight: {rural: -2}\n  subject_weight: {music: -1}\n"
+                   "  balance_weight: {backbone: -1}\n  wish_score: [-3, 2, 1]\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        load_policy(bad)
+    keys = {p.column for p in caught.value.problems}
+    assert keys == {"plan.headcount_weight.rural", "plan.subject_weight.music", "plan.balance_weight.backbone",
+                    "plan.wish_score.0"}
+    assert "不小于 0" in caught.value.report()
+
+
 def test_unreadable_yaml_is_an_input_error(tmp_path: Path) -> None:
     bad = tmp_path / "policy.yaml"
     bad.write_text("staffing: [unclosed\n", encoding="utf-8")

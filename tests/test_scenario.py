@@ -285,6 +285,14 @@ changes:
     assert found["changes[2].close.school"] == 5
 
 
+def test_an_impossible_date_is_named_with_its_line(folder: Path) -> None:
+    """YAML's own date parsing raised a bare ValueError on 2027-13-01 (an internal error to the user)."""
+    path = write(folder, "bad_date.yaml", "base: county\nas_of: 2027-13-01\nchanges: []\n")
+    assert [(row, column) for row, column, _ in problems_of(path)] == [(2, "as_of")]
+    good = write(folder, "good_date.yaml", "base: county\nas_of: 2027-09-01\nchanges: []\n")
+    assert load_scenario(good).county.as_of == date(2027, 9, 1)
+
+
 def test_raises_for_broken_yaml(folder: Path) -> None:
     path = write(folder, "broken.yaml", "base: county\nchanges: [\n")
     ((row, _column, expected),) = problems_of(path)

@@ -245,7 +245,7 @@ def plan(
     """
     from teacheralloc.io.pins import find_pins, read_pins
     from teacheralloc.io.read import load_county
-    from teacheralloc.io.write import ensure_new_dir, write_plan
+    from teacheralloc.io.write import new_output_dir, write_plan
     from teacheralloc.model.solve import SolveParams, plan_county
     from teacheralloc.policy import load_policy
     from teacheralloc.scenario import is_scenario_file
@@ -257,11 +257,11 @@ def plan(
     rules = load_policy(policy, dataset=data)
     county = load_county(data, as_of=_as_of(as_of))
     pinned = read_pins(find_pins(data, pins), county)
-    ensure_new_dir(out, force=force, protected=(data,))
-    progress = None if quiet else (lambda line: console.print(line, markup=False))
-    result = plan_county(county, rules, pinned, SolveParams(time_limit_s=time_limit, workers=workers, seed=seed),
-                         progress=progress)
-    written = write_plan(result, out, rules, county=county, anonymize=anonymize, pins=pinned)
+    with new_output_dir(out, force=force, protected=(data,)):
+        progress = None if quiet else (lambda line: console.print(line, markup=False))
+        result = plan_county(county, rules, pinned,
+                             SolveParams(time_limit_s=time_limit, workers=workers, seed=seed), progress=progress)
+        written = write_plan(result, out, rules, county=county, anonymize=anonymize, pins=pinned)
     _print_plan(result)
     console.print("已写出：" + "、".join(str(p) for p in written), markup=False)
 
@@ -274,21 +274,21 @@ def _plan_scenario(path: Path, out: Path, policy: Path | None, pins: Path | None
 
     from teacheralloc.compare import run_scenario
     from teacheralloc.io.pins import read_pins
-    from teacheralloc.io.write import ensure_new_dir, write_plan
+    from teacheralloc.io.write import new_output_dir, write_plan
     from teacheralloc.scenario import load_scenario
 
     scenario = load_scenario(path, as_of=_as_of(as_of), policy_file=policy)
     if pins is not None:
         extra = read_pins(pins, scenario.county)
         scenario = dataclasses.replace(scenario, pins=pd.concat([scenario.pins, extra], ignore_index=True))
-    ensure_new_dir(out, force=force, protected=(scenario.base, path))
-    console.print(f"情景：{scenario.name}（{scenario.file}）{scenario.question}", markup=False)
-    for line in scenario.changes:
-        console.print("  " + line, markup=False)
-    progress = None if quiet else (lambda line: console.print(line, markup=False))
-    result = run_scenario(scenario, time_limit_s=time_limit, seed=seed, workers=workers, progress=progress)
-    written = write_plan(result, out, scenario.policy, county=scenario.county, anonymize=anonymize,
-                         pins=scenario.pins)
+    with new_output_dir(out, force=force, protected=(scenario.base, path)):
+        console.print(f"情景：{scenario.name}（{scenario.file}）{scenario.question}", markup=False)
+        for line in scenario.changes:
+            console.print("  " + line, markup=False)
+        progress = None if quiet else (lambda line: console.print(line, markup=False))
+        result = run_scenario(scenario, time_limit_s=time_limit, seed=seed, workers=workers, progress=progress)
+        written = write_plan(result, out, scenario.policy, county=scenario.county, anonymize=anonymize,
+                             pins=scenario.pins)
     _print_plan(result)
     console.print("已写出：" + "、".join(str(p) for p in written), markup=False)
 
@@ -361,7 +361,7 @@ def compare(
     写出 compare.xlsx、compare.html、compare.json，以及每个情景的方案文件夹。
     """
     from teacheralloc.compare import compare_scenarios
-    from teacheralloc.io.write import ensure_new_dir, write_plan
+    from teacheralloc.io.write import new_output_dir, write_plan
     from teacheralloc.report.compare import write_comparison
     from teacheralloc.scenario import is_scenario_file, load_scenario
 
@@ -380,11 +380,11 @@ def compare(
     stems = [s.path.stem for s in loaded]
     if len(set(stems)) < len(stems):
         raise InputError([Problem("命令行", None, "SCENARIOS", "、".join(stems), "文件名互不相同的情景", rule="cli")])
-    folder = ensure_new_dir(out, force=force, protected=tuple(s.base for s in loaded))
-    console.print(f"{len(loaded)} 个情景，并行求解……", markup=False)
-    result = compare_scenarios(loaded, time_limit_s=time_limit, seed=seed, workers=jobs,
-                               progress=lambda line: console.print(line, markup=False))
-    written = write_comparison(result, folder)
+    with new_output_dir(out, force=force, protected=tuple(s.base for s in loaded)) as folder:
+        console.print(f"{len(loaded)} 个情景，并行求解……", markup=False)
+        result = compare_scenarios(loaded, time_limit_s=time_limit, seed=seed, workers=jobs,
+                                   progress=lambda line: console.print(line, markup=False))
+        written = write_comparison(result, folder)
     for item, scenario in zip(result.results, loaded, strict=True):
         assert item.plan is not None
         plan_dir = folder / scenario.path.stem

@@ -12,7 +12,7 @@ import copy
 from datetime import date
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -21,6 +21,8 @@ from teacheralloc.domain import Backbone, Education, Gender, SchoolType, Stage, 
 from teacheralloc.errors import InputError, Problem
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
+#: A weight or score: a negative one would reward what the tier penalises (a shortage, a missed wish).
+NonNegative = Annotated[float, Field(ge=0)]
 DEFAULTS_FILE = "policy_defaults.yaml"
 USER_FILE = "policy.yaml"
 
@@ -180,15 +182,15 @@ class Plan(BaseModel):
 
     model_config = _FROZEN
     tiers: tuple[Literal["quota", "headcount", "subject", "balance", "disruption", "wishes"], ...]
-    headcount_weight: dict[str, float]
+    headcount_weight: dict[str, NonNegative]
     weak_school_extra: float = Field(ge=0)
     headcount_rounding: Literal["nearest", "up", "none"]
-    subject_weight: dict[str, float]
-    balance_weight: dict[Literal["backbone", "pe_arts"], float]
+    subject_weight: dict[str, NonNegative]
+    balance_weight: dict[Literal["backbone", "pe_arts"], NonNegative]
     move_cost: float = Field(ge=0)
     km_cost: float = Field(ge=0)
     cross_stage_cost: float = Field(ge=0)
-    wish_score: tuple[float, ...]
+    wish_score: tuple[NonNegative, ...]
     support_need_score: float = Field(ge=0)
     junior_to_primary: bool
     special_schools_take_part: bool
@@ -282,10 +284,23 @@ class Policy(BaseModel):
         return node
 
 
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """The safe loader (libyaml's where PyYAML has it), dates left as text: the models parse them and
+    name the key of a bad one (`as_of: 2027-13-01`), where PyYAML's own date parsing raised a bare
+    ValueError that reached the user as an internal error."""
+
+
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != _TIMESTAMP]
+    for first, resolvers in _Loader.yaml_implicit_resolvers.items()
+}
+
+
 def yaml_load(text: str) -> Any:
     """`yaml.safe_load` with libyaml's parser where PyYAML has it (ten times faster: the plan folder's
-    policy_used.yaml is read back for the reports and by `check`)."""
-    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    policy_used.yaml is read back for the reports and by `check`), dates as text (`_Loader`)."""
+    return yaml.load(text, Loader=_Loader)
 
 
 def default_data() -> dict[str, Any]:

@@ -389,6 +389,24 @@ def test_pins_no_plan_can_honour_name_the_rule(tmp_path: Path, rows: list[str], 
     assert says in problem.expected
 
 
+def test_pins_that_only_the_model_finds_impossible_name_the_pins_and_the_rule(tmp_path: Path) -> None:
+    """城关第一小学 has one teacher over its posts and nobody eligible to rotate; 山岭村小学's teachers are
+    under a service obligation (no exchange). Two must_move pins at U1 pass every per-pin check (and
+    the leaving cap, 2 of 11) but ask for two redeployments out of a surplus of one. The error names
+    both pins and the rule, not a bare “no feasible plan”, and says that dropping either is enough."""
+    teachers = staff("U", "U1", 11) + staff("R", "R1", 9, service_until=SERVICE)
+    data = county([school("U1"), school("R1")], [grade("U1", 1), grade("R1", 1)], teachers, {("U1", "R1"): 20})
+    table = read_pins(_pins_csv(tmp_path, ["U00,,是,,", "U01,,是,,"]), data)
+    with pytest.raises(InputError) as caught:
+        plan_county(data, POLICY, pins=table)
+    problems = caught.value.errors
+    assert [(p.file, p.row, p.rule) for p in problems] == [("pins.csv", 2, "pin_conflict"),
+                                                            ("pins.csv", 3, "pin_conflict")]
+    assert all("调剂限于富余" in p.expected and "任一项" in p.expected for p in problems)
+    one = read_pins(_pins_csv(tmp_path, ["U00,,是,,"]), data)
+    assert "U00" in set(plan_county(data, POLICY, pins=one).moves["teacher_id"])
+
+
 # --------------------------------------------------------------------------------------------------
 # 5. Cross-stage redeployment
 # --------------------------------------------------------------------------------------------------

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,21 @@ def ensure_new_dir(path: Path, force: bool = False, protected: tuple[Path, ...] 
         raise OutputExistsError(f"输出目录 {path} 已存在且非空；请另选目录，或加 --force 覆盖")
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@contextmanager
+def new_output_dir(path: Path, force: bool = False, protected: tuple[Path, ...] = ()) -> Iterator[Path]:
+    """`ensure_new_dir` for a command that may still fail after it (pins no plan can honour, a solve
+    cut short): a folder it created is removed again when the command fails before writing into it,
+    so "nothing written" leaves nothing behind."""
+    created = not Path(path).exists()
+    folder = ensure_new_dir(path, force=force, protected=protected)
+    try:
+        yield folder
+    except BaseException:
+        if created and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+        raise
 
 
 def format_cell(col: Column, value: Any, chinese: bool) -> Any:

@@ -156,6 +156,7 @@ class AllocationModel:
     slack: dict[str, int] = field(default_factory=dict)
     cover: pd.DataFrame | None = None  # the subject-cover variables: group, unit, subject, var
     pinned_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    pinned_teachers: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=object))  # one per pinned row
     tiers: dict[str, Linear] = field(default_factory=dict)
     arc_masks: dict[str, np.ndarray] = field(default_factory=dict)
 

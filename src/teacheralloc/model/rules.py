@@ -35,6 +35,7 @@ def at_most_one_move(m: AllocationModel) -> None:
     rows[chosen] = m.rows_for("at_most_one_move", lower, upper, len(chosen))
     m.model.add_terms(rows[where], arcs)
     m.pinned_rows = rows[np.flatnonzero(pinned)]
+    m.pinned_teachers = groups["first_teacher"].to_numpy(dtype=object)[np.flatnonzero(pinned)]
 
 
 def pool_balance(m: AllocationModel) -> None:

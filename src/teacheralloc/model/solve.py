@@ -1196,10 +1196,64 @@ def solve_county(
             notes.append(f"扰动与意愿两层按汇集模型求解：学校间距离按下界估计，扰动层的界因此偏松；本县逐对路径约 "
                          f"{estimate:,} 条，超过 plan.priced_paths（{policy.plan.priced_paths:,}）。提高该设置并加大 "
                          "--time-limit（两万教师约 600 秒）可按实际距离求得紧的界")
+    if status == "infeasible":
+        raise InputError(_conflicts(built, pins, params))
     flows = candidates.arcs.assign(flow=np.rint(values).astype(int))
     flows = flows[flows["flow"] > 0].reset_index(drop=True)
     return Solution(candidates=candidates, norms=norms, flows=flows, tiers=tiers, status=status, model_size=size,
                     exact_lower=exact is not None, priced=exact is not None and priced, notes=tuple(notes))
+
+
+#: The hard rules a plan can fail (the others have shortage or slack variables), with what would relax each.
+CONFLICT_RULES = {
+    "redeploy_from_surplus": ("调剂限于富余（一所学校调剂出的教师不超过其富余加调入的在岗教师）",
+                              "减少同一学校必须调出的教师，或为其安排调入"),
+    "cross_stage_from_surplus": ("初中教师只作为富余教师跨学段到小学（rules.cross_stage_from_surplus）",
+                                 "减少同一初中学段必须调出的教师"),
+    "max_leaving": ("单校一年调出不超过其教师的 rotation.max_share_leaving_school", "放宽该比例，或减少必须调出的教师"),
+    "establishment_cap": ("调入后不超过接收学校的核定编制", "改选调往学校，或核增其编制"),
+    "no_return_to_own_school": ("不调回本校的另一学段", "改选调往学校"),
+    "pool_balance": ("调出的教师须有可去的学校", "改选调往学校，或删去必须调出"),
+}
+
+
+def _conflicts(built: AllocationModel, pins: pd.DataFrame, params: SolveParams) -> list[Problem]:
+    """Why no plan exists (规则冲突), as input problems: the model's LP, no objective, with the pinned
+    moves (必须调出, 调往学校: `pinned_rows`) relaxed, and with each rule's rows relaxed in turn. Pins
+    are named when relaxing them restores a plan: each one that alone does, else all of them, with
+    each rule whose relaxation also does; otherwise the rules alone. Only when the solve found no plan."""
+    from teacheralloc.io.pins import PIN_COLUMNS
+
+    solver = _Solver(built, params.seed)  # no objective: feasibility only
+
+    def feasible(free: np.ndarray) -> bool:
+        proto = solver.export()
+        proto.variables.integers[:] = [False] * len(proto.variables.integers)  # the LP, as the tiers found it
+        lower = np.asarray(proto.linear_constraints.lower_bounds)
+        upper = np.asarray(proto.linear_constraints.upper_bounds)
+        lower[free], upper[free] = -math.inf, math.inf
+        proto.linear_constraints.lower_bounds[:] = lower.tolist()
+        proto.linear_constraints.upper_bounds[:] = upper.tolist()
+        return not solver._call(proto, mathopt.SolverType.GLOP, _params(params.time_limit_s, params.seed)).infeasible
+
+    rules = [rule for rule in CONFLICT_RULES if rule in built.rows and feasible(built.rows[rule])]
+    labels = "、".join(f"“{CONFLICT_RULES[rule][0]}”" for rule in rules)
+    relax = "；".join(CONFLICT_RULES[rule][1] for rule in rules)
+    pinned = built.pinned_rows
+    if len(pinned) and feasible(pinned):
+        alone = [i for i in range(len(pinned)) if feasible(pinned[i:i + 1])]
+        culprits = set(built.pinned_teachers[alone] if alone else built.pinned_teachers)
+        file = pins.attrs.get("file", "pins.csv")
+        moving = pins[pins["kind"].isin(["must_move", "to_school"]) & pins["teacher_id"].isin(culprits)]
+        remedy = (f"删去这 {len(culprits)} 项中任一项即可" if alone
+                  else f"这 {len(culprits)} 项合起来无法同时满足：删去其中一些")
+        expected = f"与{labels or '其他规则'}冲突，{remedy}" + (f"；或{relax}" if relax else "")
+        return [Problem(file, pin.row, pin.kind, pin.school_id if isinstance(pin.school_id, str) and pin.school_id
+                        else "是", expected, label=PIN_COLUMNS.get(pin.kind, ""), rule="pin_conflict")
+                for pin in moving.itertuples(index=False)]
+    return [Problem("policy", None, "", "", (f"规则之间相互矛盾，无可行方案：{labels}；{relax}" if rules else
+                                             "规则之间相互矛盾，无可行方案：检查 pins.csv 与 plan、rotation 设置"),
+                    rule="infeasible")]
 
 
 #: Tiers whose value depends on which school sends to which (distances, wishes): exact on school-to-school arcs.
