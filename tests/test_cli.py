@@ -181,3 +181,27 @@ def test_validate_reports_a_pin_no_plan_can_honour(small_folder: Path, tmp_path:
     assert result.returncode == 2, result.stdout
     assert "pins.csv 第 3 行 必须调出(must_move)：“是”" in result.stderr.replace("\n", "")
     assert "Traceback" not in result.stderr
+
+
+def test_report_finds_the_data_from_any_folder_or_says_it_cannot(small_folder: Path, tmp_path: Path) -> None:
+    """summary.json records the dataset's absolute path (a relative one was lost when `report` ran
+    elsewhere); a rebuild that needs the data and cannot find it warns instead of silently dropping the
+    subject gaps."""
+    import json
+    import os
+
+    out = tmp_path / "plan"
+    made = subprocess.run([sys.executable, "-m", "teacheralloc", "plan", small_folder.name, "--out", str(out),
+                           "--as-of", AS_OF, "--quiet"], capture_output=True, text=True, timeout=300,
+                          cwd=small_folder.parent, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert made.returncode == 0, made.stderr
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["parameters"]["source"] == str(small_folder.resolve())
+    (out / "subjects.csv").unlink()
+    rebuilt = run("report", str(out))
+    assert rebuilt.returncode == 0 and "警告" not in rebuilt.stderr, rebuilt.stderr
+    summary["parameters"]["source"] = str(tmp_path / "moved-away")
+    (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False), encoding="utf-8")
+    (out / "subjects.csv").unlink(missing_ok=True)
+    lost = run("report", str(out))
+    assert lost.returncode == 0 and "--data" in lost.stderr and "警告" in lost.stderr

@@ -301,10 +301,13 @@ def report(
     anonymize: AnonymizeOpt = False,
 ) -> None:
     """由方案目录重新生成 plan.xlsx、report.html 和 establishment.md (regenerate the reports of a plan folder)."""
-    from teacheralloc.report.plan_data import anonymize_folder, read_plan_folder, report_county
+    from teacheralloc.report.plan_data import anonymize_folder, needs_county, read_plan_folder, report_county
     from teacheralloc.report.plan_reports import write_reports
 
     county = report_county(plan_dir, data)
+    if county is None and needs_county(plan_dir):
+        err_console.print("[警告] 找不到方案所用的数据（summary.json 中记录的路径不存在）："
+                          "报告中的学科缺口与学校分布图从略；用 --data 指定数据文件夹或 .xlsx", markup=False)
     if anonymize:
         anonymize_folder(plan_dir)
     written = write_reports(read_plan_folder(plan_dir, county), plan_dir)

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -1522,7 +1523,7 @@ def plan_county(
         tiers=tuple(tiers),
         status=status,
         wall_time=time.perf_counter() - started,
-        parameters={**params.model_dump(), "as_of": county.as_of.isoformat(), "source": county.source},
+        parameters={**params.model_dump(), "as_of": county.as_of.isoformat(), "source": _source_path(county.source)},
         versions=versions(),
         quota=_quota(candidates, moves, policy),
         indicators=county_indicators(norms, after_norms),
@@ -1532,6 +1533,14 @@ def plan_county(
         norms_before=norms,
         norms_after=after_norms,
     )
+
+
+def _source_path(source: str) -> str:
+    """The dataset's path as summary.json records it: absolute where it is a path, so that `report` finds
+    it from any folder (a relative one found nothing from elsewhere, and the reports lost the subject
+    gaps without a word)."""
+    path = Path(source)
+    return str(path.resolve()) if source and path.exists() else source
 
 
 def _conditional(tiers: list[TierResult]) -> list[TierResult]:

@@ -179,12 +179,19 @@ def finite(value: object) -> float:
         return float(np.nan)
 
 
-def report_county(folder: Path, dataset: Path | None = None) -> County | None:
-    """The plan's county, when the folder lacks what the reports need from it (subjects.csv or the
-    schools' coordinates) and the dataset can be found: `dataset`, else the source in summary.json."""
+def needs_county(folder: Path) -> bool:
+    """Whether the reports need the plan's dataset: the folder lacks subjects.csv (the subject gaps of
+    establishment.md and the report) or schools.csv lacks the schools' coordinates (the map)."""
     folder = Path(folder)
     header = (folder / "schools.csv").read_text(encoding="utf-8-sig").split("\n", 1)[0].split(",")
-    if dataset is None and (folder / "subjects.csv").exists() and set(SITE_COLUMNS) <= set(header):
+    return not ((folder / "subjects.csv").exists() and set(SITE_COLUMNS) <= set(header))
+
+
+def report_county(folder: Path, dataset: Path | None = None) -> County | None:
+    """The plan's county, when the folder lacks what the reports need from it (`needs_county`) and the
+    dataset can be found: `dataset`, else the source in summary.json."""
+    folder = Path(folder)
+    if dataset is None and not needs_county(folder):
         return None
     from datetime import date
 
