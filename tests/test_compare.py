@@ -189,6 +189,13 @@ def test_check_accepts_a_scenario_file(files: dict[str, Path], hire_plan: tuple[
     result = run("check", str(files["hire"]), str(out))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "复核通过" in result.stdout and "新教师分配 3" in result.stdout
+    assert "无法复核" not in result.stdout + result.stderr
+    from teacheralloc.check import check_plan
+    from teacheralloc.io.read import load_county
+
+    scenario = load_scenario(files["hire"])  # checked against the county's own data: said what is not checked
+    own = check_plan(load_county(files["hire"].parent / "county", as_of=scenario.county.as_of), scenario.policy, out)
+    assert any("方案含 3 名新教师分配" in w.message for w in own.warnings)
 
 
 def _hire_check(files: dict[str, Path], folder: Path) -> set[str]:

@@ -1528,6 +1528,11 @@ def check_plan(
                 )
             )
     _context_warnings(county, policy, plan_dir, summary, warn)
+    placed = sum(m.move_type == "new_hire" for m in moves)
+    if placed and hires is None:
+        warn.append(Violation("context", f"方案含 {placed} 名新教师分配，按县数据复核时无法复核其学段、学科、"
+                                         "扰动与调配后指标：用情景文件复核（teacheralloc check 情景.yaml 方案目录）",
+                              severity="warning"))
     if reference is not None:
         _reference_warning(policy, reference, warn)
 

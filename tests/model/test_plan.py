@@ -633,6 +633,23 @@ def test_pins_file_tab_separated_with_full_width_ids(tmp_path: Path) -> None:
     assert table[["teacher_id", "kind"]].values.tolist() == [["U03", "must_stay"]]
 
 
+def test_pins_from_an_xlsx_workbook(tmp_path: Path) -> None:
+    """--pins may be a workbook (its first sheet, the pins.csv headers); an id typed as a number in a
+    number cell is read as the whole number, as the tables read it."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["教师编号", "必须留任", "必须调出", "调往学校", "不得调往"])
+    sheet.append(["U03", "是", None, None, None])
+    sheet.append([None, None, None, None, None])
+    sheet.append(["X", None, None, "R1", None])
+    book.save(tmp_path / "pins.xlsx")
+    table = read_pins(tmp_path / "pins.xlsx", english_gap(chinese_at_u1=11))
+    assert table[["teacher_id", "kind", "row"]].values.tolist() == [["U03", "must_stay", 2], ["X", "to_school", 4]]
+    assert table["school_id"].iloc[1] == "R1"
+
+
 def test_a_growing_summed_shortage_is_explained_by_the_weights() -> None:
     """Shortage summed over schools may grow when the weighted tier falls (teachers sent from urban to
     rural schools): the note names each kind of school's shortage before and after, with its weight."""

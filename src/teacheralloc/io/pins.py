@@ -60,6 +60,39 @@ def find_pins(dataset: Path, explicit: Path | None = None) -> Path | None:
     return None
 
 
+def _raw_rows(path: Path) -> list[list[str]]:
+    """The file's rows as text: a CSV in any of the dataset's encodings, or the first sheet of an .xlsx
+    workbook (numbers written as whole numbers where they are whole: 教师编号 1203, not 1203.0)."""
+    import csv
+    import io
+
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        from openpyxl import load_workbook
+
+        try:
+            book = load_workbook(path, read_only=True, data_only=True)
+        except Exception:  # any unreadable workbook is a problem of the user's file
+            raise InputError([Problem(path.name, None, "", "", "可读取的 .xlsx 工作簿（或 CSV）",
+                                      rule="encoding")]) from None
+
+        def text(value: object) -> str:
+            if value is None:
+                return ""
+            if isinstance(value, float) and value.is_integer():
+                return str(int(value))
+            return str(value)
+
+        rows = [[text(v) for v in row] for row in book.worksheets[0].iter_rows(values_only=True)]
+        book.close()
+        return rows
+    try:
+        decoded, _ = decode(path.read_bytes())
+    except UnicodeDecodeError:
+        raise InputError([Problem(path.name, None, "", "", "UTF-8、UTF-16 或 GBK 编码的 CSV，或 .xlsx 工作簿",
+                                  rule="encoding")]) from None
+    return list(csv.reader(io.StringIO(decoded, newline=""), delimiter=sniff_delimiter(decoded)))
+
+
 def read_pins(path: Path | None, county: County) -> pd.DataFrame:
     """Pins as a table (teacher_id, kind, school_id, row), checked against the county.
 
@@ -73,17 +106,8 @@ def read_pins(path: Path | None, county: County) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise InputError([Problem(str(path), None, "", "", "存在的 pins.csv 文件", rule="not_found")])
-    import csv
-    import io
-
-    try:
-        text, _ = decode(path.read_bytes())
-    except UnicodeDecodeError:
-        raise InputError([Problem(path.name, None, "", "", "UTF-8、UTF-16 或 GBK 编码的 CSV",
-                                  rule="encoding")]) from None
     # NFKC: a full-width Ｕ０３ is U03, as in the tables
-    rows = [[unicodedata.normalize("NFKC", cell) for cell in row]
-            for row in csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text))]
+    rows = [[unicodedata.normalize("NFKC", cell) for cell in row] for row in _raw_rows(path)]
     if not rows:
         return empty_pins()
     aliases = {normalize_header(code): code for code in PIN_COLUMNS}

@@ -1054,7 +1054,8 @@ def check_pins(candidates: Candidates, pins: pd.DataFrame, policy: Policy) -> No
             expected = "与同一教师的“必须留任”冲突：删去其中一项"
         elif not teacher["movable"]:
             reason = EXEMPT_LABELS.get(teacher["exempt"], teacher["exempt"])
-            expected = f"该教师因“{reason}”不得调动（rotation.exempt_*）：删去此项，或由本人申请交流"
+            setting = "plan.special_schools_take_part" if teacher["exempt"] == "special" else "rotation.exempt_*"
+            expected = f"该教师因“{reason}”不得调动（{setting}）：删去此项，或由本人申请交流"
         elif pin.kind == "to_school" and pin.teacher_id in first_to and first_to[pin.teacher_id][0] != pin.school_id:
             school, row = first_to[pin.teacher_id]
             expected = f"同一教师已在第 {row} 行指定调往 {school}：每人只能指定一所调往学校，删去其中一行"
@@ -1087,6 +1088,9 @@ def _no_arc_reason(candidates: Candidates, policy: Policy, teacher: pd.Series, s
     if school and not len(units):
         return "该校不参加调配：改选学校"
     if school and str(teacher["stage"]) not in set(units["stage"].astype(str)):
+        if str(teacher["stage"]) == Stage.junior.value and not policy.plan.junior_to_primary \
+                and Stage.primary.value in set(units["stage"].astype(str)):
+            return "本县政策不允许初中教师到小学任教（plan.junior_to_primary: false）：改选学校，或修改该设置"
         home = candidates.units[(candidates.units["school_id"] == teacher["school_id"])
                                 & (candidates.units["stage"].astype(str) == str(teacher["stage"]))]
         across = (policy.plan.junior_to_primary and str(teacher["stage"]) == Stage.junior.value
