@@ -205,3 +205,16 @@ def test_report_finds_the_data_from_any_folder_or_says_it_cannot(small_folder: P
     (out / "subjects.csv").unlink(missing_ok=True)
     lost = run("report", str(out))
     assert lost.returncode == 0 and "--data" in lost.stderr and "警告" in lost.stderr
+
+
+def test_report_and_plan_refuse_the_wrong_kind_of_folder(small_folder: Path, tmp_path: Path) -> None:
+    """report on a folder that is not a plan's, and plan --out a file (with or without --force): each a
+    plain input error saying what was expected, not a file-system message."""
+    not_plan = run("report", str(tmp_path))
+    assert not_plan.returncode == 2 and "teacheralloc plan 的输出目录" in not_plan.stderr.replace("\n", "")
+    a_file = tmp_path / "out.txt"
+    a_file.write_text("mine", encoding="utf-8")
+    for extra in ([], ["--force"]):
+        result = run("plan", str(small_folder), "--out", str(a_file), "--as-of", AS_OF, "--quiet", *extra)
+        assert result.returncode == 2 and "是一个文件" in result.stderr.replace("\n", ""), result.stderr
+    assert a_file.read_text(encoding="utf-8") == "mine"

@@ -304,6 +304,11 @@ def report(
     from teacheralloc.report.plan_data import anonymize_folder, needs_county, read_plan_folder, report_county
     from teacheralloc.report.plan_reports import write_reports
 
+    missing = [name for name in ("plan.csv", "schools.csv", "summary.json") if not (plan_dir / name).is_file()]
+    if missing:
+        raise InputError([Problem(str(plan_dir), None, "", "、".join(missing) + " 不存在",
+                                  "teacheralloc plan 的输出目录（含 plan.csv、schools.csv、summary.json）",
+                                  rule="not_found")])
     county = report_county(plan_dir, data)
     if county is None and needs_county(plan_dir):
         err_console.print("[警告] 找不到方案所用的数据（summary.json 中记录的路径不存在）："

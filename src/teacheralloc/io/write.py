@@ -32,7 +32,9 @@ def ensure_new_dir(path: Path, force: bool = False, protected: tuple[Path, ...] 
         target = path.resolve()
         if target == other or other in target.parents or target in other.parents:
             raise OutputExistsError(f"输出目录 {path} 与输入 {other} 重叠；请另选输出目录")
-    if path.exists() and (not path.is_dir() or any(path.iterdir())) and not force:
+    if path.exists() and not path.is_dir():
+        raise OutputExistsError(f"输出路径 {path} 是一个文件，不是文件夹；请另给一个输出目录")
+    if path.exists() and any(path.iterdir()) and not force:
         raise OutputExistsError(f"输出目录 {path} 已存在且非空；请另选目录，或加 --force 覆盖")
     path.mkdir(parents=True, exist_ok=True)
     return path
