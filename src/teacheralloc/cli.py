@@ -36,7 +36,7 @@ app = typer.Typer(
 )
 _WIDTH = None if sys.stdout.isatty() else 120  # piped output: wide enough for the tables
 console = Console(highlight=False, width=_WIDTH)
-err_console = Console(stderr=True, highlight=False, width=_WIDTH)
+err_console = Console(stderr=True, highlight=False, width=_WIDTH, soft_wrap=True)  # a problem a line, greppable
 
 DataArg = Annotated[Path, typer.Argument(help="数据：含 schools/classes/teachers CSV 的文件夹，或一个 .xlsx 工作簿")]
 PolicyOpt = Annotated[
@@ -336,7 +336,7 @@ def _print_plan(result: object) -> None:
                          index=[t.label for t in result.tiers])
     console.print(_table(tiers, "分层目标（按优先次序）"))
     for note in result.notes:
-        console.print(f"说明：{note}", markup=False)
+        console.print(f"说明：{note}", markup=False, soft_wrap=True)
     schools = result.schools
     short_before = schools["gap_before"].clip(lower=0).sum()
     short_after = schools["gap_after"].clip(lower=0).sum()
