@@ -372,8 +372,10 @@ def test_pin_moving_an_exempt_teacher_is_an_input_error(
         (["X,,,R1,", "X,,,,R1"], "english_gap", 2, "不得调往"),
         (["V,,,R2,"], "two_rural_short", 2, "只能调往志愿学校"),
         (["U00,,是,,", "U01,,是,,", "X,,是,,"], "english_gap", 4, "rotation.max_share_leaving_school"),
+        # the pin to the teacher's own school is wrong once, not also counted over the leaving cap
+        (["X,,,U1,", "U00,,是,,", "U01,,是,,"], "english_gap", 2, "该教师已在此校"),
     ],
-    ids=["two_schools", "pinned_and_barred", "off_the_wish_list", "over_the_leaving_cap"],
+    ids=["two_schools", "pinned_and_barred", "off_the_wish_list", "over_the_leaving_cap", "own_school_once"],
 )
 def test_pins_no_plan_can_honour_name_the_rule(tmp_path: Path, rows: list[str], county: str, row: int,
                                                 says: str) -> None:
@@ -405,6 +407,20 @@ def test_pins_that_only_the_model_finds_impossible_name_the_pins_and_the_rule(tm
     assert all("调剂限于富余" in p.expected and "任一项" in p.expected for p in problems)
     one = read_pins(_pins_csv(tmp_path, ["U00,,是,,"]), data)
     assert "U00" in set(plan_county(data, POLICY, pins=one).moves["teacher_id"])
+
+
+def test_pins_against_two_rules_together_name_both(tmp_path: Path) -> None:
+    """Two must_move pins at 河口镇中学 (one teacher over its posts, no other junior school): each would go
+    to primary, which both 调剂限于富余 and 跨学段只调富余 forbid beyond the one surplus teacher;
+    relaxing either rule alone leaves no plan, so both are named, as one conflict."""
+    data = cross_stage()
+    table = read_pins(_pins_csv(tmp_path, ["J00,,是,,", "J01,,是,,"]), data)
+    with pytest.raises(InputError) as caught:
+        plan_county(data, POLICY, pins=table)
+    problems = caught.value.errors
+    assert [p.row for p in problems] == [2, 3]
+    assert all("调剂限于富余" in p.expected and "跨学段" in p.expected and "共同冲突" in p.expected
+               for p in problems)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -1055,6 +1055,7 @@ def check_pins(candidates: Candidates, pins: pd.DataFrame, policy: Policy) -> No
     barred = set(zip(pins.loc[pins["kind"] == "not_to_school", "teacher_id"],
                      pins.loc[pins["kind"] == "not_to_school", "school_id"], strict=True))
     first_to: dict[str, tuple[str, int]] = {}
+    flagged: set[str] = set()
     has_arc = set(candidates.groups.loc[candidates.groups["group"].isin(candidates.arcs["group"]), "first_teacher"])
     for pin in moving.itertuples(index=False):
         teacher = teachers.loc[pin.teacher_id]
@@ -1078,7 +1079,10 @@ def check_pins(candidates: Candidates, pins: pd.DataFrame, policy: Policy) -> No
             school = pin.school_id if isinstance(pin.school_id, str) and pin.school_id else "是"
             problems.append(Problem(file, pin.row, pin.kind, school, expected,
                                     label=PIN_COLUMNS.get(pin.kind, ""), rule="pin_conflict"))
-    problems += _leaving_cap_conflicts(candidates, policy, moving.drop_duplicates("teacher_id"), file)
+            flagged.add(pin.teacher_id)
+    # The leaving cap counts the pins that are otherwise sound (one already wrong is not a second time).
+    sound = moving[~moving["teacher_id"].isin(flagged)].drop_duplicates("teacher_id")
+    problems += _leaving_cap_conflicts(candidates, policy, sound, file)
     if problems:
         raise InputError(problems)
 
@@ -1250,8 +1254,20 @@ def _conflicts(built: AllocationModel, pins: pd.DataFrame, params: SolveParams) 
         proto.linear_constraints.upper_bounds[:] = upper.tolist()
         return not solver._call(proto, mathopt.SolverType.GLOP, _params(params.time_limit_s, params.seed)).infeasible
 
-    rules = [rule for rule in CONFLICT_RULES if rule in built.rows and feasible(built.rows[rule])]
-    labels = "、".join(f"“{CONFLICT_RULES[rule][0]}”" for rule in rules)
+    present = [rule for rule in CONFLICT_RULES if rule in built.rows]
+    rules = [rule for rule in present if feasible(built.rows[rule])]
+    joint = False
+    if not rules and present and feasible(np.concatenate([built.rows[r] for r in present])):
+        # No one rule alone: the fewest that together do (a deletion filter: keep a rule in the set only
+        # if the others relaxed without it leave no plan), e.g. 跨学段只调富余 with 调剂限于富余.
+        rules = list(present)
+        for rule in present:
+            others = [r for r in rules if r != rule]
+            if others and feasible(np.concatenate([built.rows[r] for r in others])):
+                rules = others
+        joint = len(rules) > 1
+    labels = ("与" if joint else "、").join(f"“{CONFLICT_RULES[rule][0]}”" for rule in rules)
+    labels += "共同" if joint else ""
     relax = "；".join(CONFLICT_RULES[rule][1] for rule in rules)
     pinned = built.pinned_rows
     if len(pinned) and feasible(pinned):
