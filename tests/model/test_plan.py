@@ -649,6 +649,19 @@ def test_pins_file_tab_separated_with_full_width_ids(tmp_path: Path) -> None:
     assert table[["teacher_id", "kind"]].values.tolist() == [["U03", "must_stay"]]
 
 
+def test_a_pin_row_saying_no_is_no_pin_and_a_bad_yes_no_is_one_problem(tmp_path: Path) -> None:
+    """必须调出 = 否 written out pins nothing (it was an error, “（空）… 每行恰好一项”); a yes/no that is
+    neither is reported once, at its cell, not again as an empty row; two kinds on a row are named in
+    Chinese."""
+    county = english_gap(chinese_at_u1=11)
+    table = read_pins(_pins_csv(tmp_path, ["U03,,否,,", "U04,是,,,"]), county)
+    assert table[["teacher_id", "kind", "row"]].values.tolist() == [["U04", "must_stay", 3]]
+    with pytest.raises(InputError) as caught:
+        read_pins(_pins_csv(tmp_path, ["U03,,也许,,", "U04,是,是,,"]), county)
+    assert [(p.row, p.rule) for p in caught.value.errors] == [(2, "type_bool"), (3, "one_pin_per_row")]
+    assert caught.value.errors[1].value == "必须留任、必须调出"
+
+
 def test_pins_from_an_xlsx_workbook(tmp_path: Path) -> None:
     """--pins may be a workbook (its first sheet, the pins.csv headers); an id typed as a number in a
     number cell is read as the whole number, as the tables read it."""

@@ -130,6 +130,7 @@ def read_pins(path: Path | None, county: County) -> pd.DataFrame:
             problems.append(Problem(path.name, number, "teacher_id", teacher, "教师表中已有的教师编号",
                                     label="教师编号", rule="reference"))
         kinds = []
+        declined = unreadable = False  # a 否 written out is no pin; a bad yes/no is reported once
         for kind in PIN_KINDS:
             value = cells.get(kind, "")
             if is_blank(value):
@@ -138,17 +139,22 @@ def read_pins(path: Path | None, county: County) -> pd.DataFrame:
                 try:
                     if parse_bool(value):
                         kinds.append((kind, None))
+                    else:
+                        declined = True
                 except ValueError:
                     problems.append(Problem(path.name, number, kind, value, "是 / 否", label=PIN_COLUMNS[kind],
                                             rule="type_bool"))
+                    unreadable = True
             else:
                 school = value.strip()
                 if school not in schools:
                     problems.append(Problem(path.name, number, kind, school, "学校表中已有的学校代码",
                                             label=PIN_COLUMNS[kind], rule="reference"))
                 kinds.append((kind, school))
+        if not kinds and (declined or unreadable):
+            continue
         if len(kinds) != 1:
-            problems.append(Problem(path.name, number, "", "、".join(k for k, _ in kinds) or "（空）",
+            problems.append(Problem(path.name, number, "", "、".join(PIN_COLUMNS[k] for k, _ in kinds) or "（空）",
                                     "每行恰好一项：必须留任、必须调出、调往学校或不得调往", rule="one_pin_per_row"))
             continue
         records.append({"teacher_id": teacher, "kind": kinds[0][0], "school_id": kinds[0][1], "row": number})
