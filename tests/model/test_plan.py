@@ -337,7 +337,7 @@ def test_pins_must_stay_and_must_move_contradict(tmp_path: Path) -> None:
         "must_move",
         "pin_conflict",
     )
-    assert "必须留任" in problem.expected
+    assert "第 2 行的“必须留任”" in problem.expected  # the other pin, by its row
     assert "pins.csv 第 3 行 必须调出(must_move)：“是”" in caught.value.report()
 
 

@@ -1051,7 +1051,8 @@ def check_pins(candidates: Candidates, pins: pd.DataFrame, policy: Policy) -> No
     file = pins.attrs.get("file", "pins.csv")
     teachers = candidates.teachers.set_index("teacher_id")
     moving = pins[pins["kind"].isin(["must_move", "to_school"])]
-    staying = set(pins.loc[pins["kind"] == "must_stay", "teacher_id"])
+    stay_pins = pins[pins["kind"] == "must_stay"].drop_duplicates("teacher_id")
+    staying = dict(zip(stay_pins["teacher_id"], stay_pins["row"], strict=True))
     barred = set(zip(pins.loc[pins["kind"] == "not_to_school", "teacher_id"],
                      pins.loc[pins["kind"] == "not_to_school", "school_id"], strict=True))
     first_to: dict[str, tuple[str, int]] = {}
@@ -1061,7 +1062,7 @@ def check_pins(candidates: Candidates, pins: pd.DataFrame, policy: Policy) -> No
         teacher = teachers.loc[pin.teacher_id]
         expected = ""
         if pin.teacher_id in staying:
-            expected = "与同一教师的“必须留任”冲突：删去其中一项"
+            expected = f"与同一教师第 {staying[pin.teacher_id]} 行的“必须留任”冲突：删去其中一项"
         elif not teacher["movable"]:
             reason = EXEMPT_LABELS.get(teacher["exempt"], teacher["exempt"])
             setting = "plan.special_schools_take_part" if teacher["exempt"] == "special" else "rotation.exempt_*"
