@@ -56,7 +56,12 @@ class InputError(Exception):
     """The input is invalid: carries every problem found in every file, so the user fixes all at once."""
 
     def __init__(self, problems: list[Problem]) -> None:
-        self.problems = sorted(problems, key=_order)
+        # The same problem found twice (three hires pinned to one full school, from one scenario line) is
+        # said once.
+        seen: set[tuple[str, str]] = set()
+        unique = [p for p in problems
+                  if (p.message(), p.severity) not in seen and not seen.add((p.message(), p.severity))]
+        self.problems = sorted(unique, key=_order)
         super().__init__(f"{len(self.errors)} 个输入错误 (input errors)")
 
     @property
