@@ -218,3 +218,12 @@ def test_report_and_plan_refuse_the_wrong_kind_of_folder(small_folder: Path, tmp
         result = run("plan", str(small_folder), "--out", str(a_file), "--as-of", AS_OF, "--quiet", *extra)
         assert result.returncode == 2 and "是一个文件" in result.stderr.replace("\n", ""), result.stderr
     assert a_file.read_text(encoding="utf-8") == "mine"
+
+
+def test_validate_and_norms_read_a_scenario_file(tmp_path: Path) -> None:
+    """validate and norms take a scenario file as plan and check do: the county after its changes."""
+    scenario = Path(__file__).parents[1] / "scenarios" / "rural-enrollment-decline.yaml"
+    checked = run("validate", str(scenario))
+    assert checked.returncode == 0 and "数据有效" in checked.stdout, checked.stderr
+    made = run("norms", str(scenario), "--out", str(tmp_path / "n"))
+    assert made.returncode == 0 and (tmp_path / "n" / "schools.csv").exists(), made.stderr

@@ -97,10 +97,14 @@ def validate(data: DataArg, as_of: AsOfOpt = None, policy: PolicyOpt = None, pin
     from teacheralloc import describe
     from teacheralloc.io.read import load_county
     from teacheralloc.policy import load_policy
+    from teacheralloc.scenario import is_scenario_file
 
-    rules = load_policy(policy, dataset=data)
-    county = load_county(data, as_of=_as_of(as_of))
-    _validate_pins(data, pins, county, rules)
+    if is_scenario_file(data):  # the county after the scenario's changes (hires not yet placed)
+        county, rules, _ = _scenario_county(data, as_of, policy)
+    else:
+        rules = load_policy(policy, dataset=data)
+        county = load_county(data, as_of=_as_of(as_of))
+        _validate_pins(data, pins, county, rules)
     for warning in county.warnings:
         console.print(warning.message(), markup=False)
     head = describe.headline(county)
@@ -110,6 +114,16 @@ def validate(data: DataArg, as_of: AsOfOpt = None, policy: PolicyOpt = None, pin
     console.print(_table(describe.students_and_classes_by_stage(county), "学生与班级（按学段）"))
     console.print(_table(describe.teachers_by_stage_and_subject(county), "教师（按主教学科与学段）"))
     console.print(_table(describe.teachers_by_status(county), "教师（按在岗状态）"))
+
+
+def _scenario_county(path: Path, as_of: str | None, policy: Path | None) -> tuple[County, Policy, tuple[Path, ...]]:
+    """A scenario file's county (after its changes, without the holding schools of hires not yet placed),
+    its policy, and the paths an output folder must not overlap."""
+    from teacheralloc.compare import without_pool
+    from teacheralloc.scenario import load_scenario
+
+    scenario = load_scenario(path, as_of=_as_of(as_of), policy_file=policy)
+    return without_pool(scenario.county, scenario), scenario.policy, (scenario.base, path)
 
 
 def _validate_pins(data: Path, pins: Path | None, county: County, rules: Policy) -> None:
@@ -127,6 +141,7 @@ def _validate_pins(data: Path, pins: Path | None, county: County, rules: Policy)
     table = read_pins(path, county)
     if not table.empty:
         check_pins(build_candidates(county, compute_norms(county, rules), rules, table), table, rules)
+    console.print(f"指定（{path.name}）：{len(table)} 项，均可执行", markup=False)
 
 
 @app.command()
@@ -201,11 +216,15 @@ def norms(
     from teacheralloc.norms import compute_norms
     from teacheralloc.policy import load_policy
     from teacheralloc.report.norms import county_indicator_table, establishment_table, write_norms
+    from teacheralloc.scenario import is_scenario_file
 
-    rules = load_policy(policy, dataset=data)
-    county = load_county(data, as_of=_as_of(as_of))
+    if is_scenario_file(data):  # the county after the scenario's changes
+        county, rules, protected = _scenario_county(data, as_of, policy)
+    else:
+        rules = load_policy(policy, dataset=data)
+        county, protected = load_county(data, as_of=_as_of(as_of)), (data,)
     result = compute_norms(county, rules)
-    folder = ensure_new_dir(out, force=force, protected=(data,))
+    folder = ensure_new_dir(out, force=force, protected=protected)
     written = write_norms(result, folder)
     summary = establishment_table(result).set_index("学段").drop(columns=["说明", "依据"]).T
     console.print(_table(summary, "县域编制测算（按学段）"))
