@@ -1253,7 +1253,8 @@ def _conflicts(built: AllocationModel, pins: pd.DataFrame, params: SolveParams) 
         lower[free], upper[free] = -math.inf, math.inf
         proto.linear_constraints.lower_bounds[:] = lower.tolist()
         proto.linear_constraints.upper_bounds[:] = upper.tolist()
-        return not solver._call(proto, mathopt.SolverType.GLOP, _params(params.time_limit_s, params.seed)).infeasible
+        # a plan found (an LP cut short by the time limit proves nothing either way: taken as none)
+        return solver._call(proto, mathopt.SolverType.GLOP, _params(params.time_limit_s, params.seed)).optimal
 
     present = [rule for rule in CONFLICT_RULES if rule in built.rows]
     rules = [rule for rule in present if feasible(built.rows[rule])]
