@@ -49,6 +49,11 @@ log = logging.getLogger("teacheralloc")
 #: widened restricted MIP 8,420): −83 against a bound of −91, now proven (+3 s); the sample county's
 #: lower tiers (restricted MIPs of ~1,500 free) and 26 other unseen counties are unchanged.
 FIXING_STRETCH = 2
+#: An exact tier's full MIP (after its LP and restricted MIPs left a gap) takes at most this share of the
+#: time left when tiers follow it: a 5,000-teacher county's balance tier, one unit above its LP bound,
+#: proved 858 in 114 s of a 120-s limit and left the disruption and wishes tiers no time at all (their
+#: plan unoptimised, no bound); capped, the tier may end a unit short of its proof, the lower tiers solved.
+EXACT_FULL_MIP_SHARE = 0.5
 #: Tiers proven optimal whatever the time; the others stop within `plan.lower_tier_gap` of the bound.
 EXACT_TIERS = ("quota", "headcount", "subject", "balance")
 #: LPs of at most this many rows are kept in one GLOP solver between rounds (`incremental.IncrementalLP`):
@@ -679,8 +684,8 @@ class _TierSolve:
 
 def _solve_tier(solver: _Solver, seconds: float, exact: float, accept: float, incumbent: np.ndarray | None,
                 lower_tier_seconds: float = 10.0, lower_tier_nodes: int | None = None,
-                exact_distances: bool = False, fixing_free: int = 10_000, spent_anyway: float = 0.0
-                ) -> _TierSolve | None:
+                exact_distances: bool = False, fixing_free: int = 10_000, spent_anyway: float = 0.0,
+                full_share: float = 1.0) -> _TierSolve | None:
     """LP first, then ever larger MIPs until the LP bound is met.
 
     1. The LP relaxation's optimum is a proven bound; an integral LP solution is the MIP optimum.
@@ -695,7 +700,8 @@ def _solve_tier(solver: _Solver, seconds: float, exact: float, accept: float, in
     one may spend (`plan.lower_tier_slack`); a plan within `accept` and closer than that to the bound
     gets reduced-cost fixing with half the free variables (sample county: 7,912 free took 4 s to move
     400.373 to 400.330, which the wishes tier then loosened to 401.077 all the same; small counties,
-    a few hundred free, are still proven).
+    a few hundred free, are still proven). `full_share`: the share of the time left that an exact tier's
+    full MIP may take (`EXACT_FULL_MIP_SHARE` when tiers follow it).
     """
     start = time.perf_counter()
     relaxed = solver.lp(seconds, include=None if incumbent is None else incumbent != 0)
@@ -776,8 +782,10 @@ def _solve_tier(solver: _Solver, seconds: float, exact: float, accept: float, in
         remaining = min(remaining, lower_tier_seconds)
         if best is not None and remaining < 1.0:
             return _TierSolve(best.objective, bound, within(best.objective, exact), best.values)
+    elif best is not None:  # an exact tier with a plan: the tiers after it keep the rest of the time
+        remaining *= full_share
     full = solver.mip(remaining, gap=max(accept, 1e-9), hint=best.values if best is not None else incumbent)
-    log.debug("full MIP %s at %.2fs", full.reason, time.perf_counter() - start)
+    log.debug("full MIP %s at %.2fs (limit %.1fs)", full.reason, time.perf_counter() - start, remaining)
     if full.found and (best is None or full.objective <= best.objective):
         best = full
     if math.isfinite(full.dual_bound):  # the whole model's bound; none when HiGHS stopped before one
@@ -930,7 +938,8 @@ def solve_tiers(
         solved = _solve_tier(solver, remaining, tolerance, accept, incumbent,
                              0.0 if probe else plan.lower_tier_seconds,
                              PROBE_NODES if probe else plan.lower_tier_nodes, exact_distances,
-                             0 if probe else plan.fixing_free_variables, slack_next)
+                             0 if probe else plan.fixing_free_variables, slack_next,
+                             EXACT_FULL_MIP_SHARE if name != plan.tiers[-1] else 1.0)  # tiers follow
         note = ""
         if loosen_first:
             note = (f"{TIER_LABELS[name]}：{TIER_LABELS[relaxable.name]}（汇集模型按距离下界计，路由后重算）放宽 "
