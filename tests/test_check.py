@@ -763,16 +763,20 @@ def test_checker_is_independent_of_the_optimizer() -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-def _with_move(county: County, policy: Policy, tmp_path: Path, row: dict[str, str]) -> CheckReport:
-    """Plan `county`, add one move to plan.csv (the figures left as planned), and check it."""
+def _with_move(county: County, tmp_path: Path, move: str) -> CheckReport:
+    """Plan `county`, add one move to plan.csv (`move`: its cells from teacher_id to wish_rank, comma
+    separated; the figures left as planned), and check it."""
     from teacheralloc.io.write import write_plan
     from teacheralloc.model.solve import plan_county
 
+    policy = Policy.default()
     folder = tmp_path / "plan"
     folder.mkdir()
     write_plan(plan_county(county, policy), folder, policy)
     plan = read_plan(folder)
-    plan = pd.concat([plan, pd.DataFrame([{c: row.get(c, "") for c in plan.columns}])], ignore_index=True)
+    cells = dict(zip(["teacher_id", "from_school", "to_school", "move_type", "subject", "reason", "from_stage",
+                      "to_stage", "km", "voluntary", "wish_rank"], move.split(","), strict=True))
+    plan = pd.concat([plan, pd.DataFrame([{c: cells.get(c, "") for c in plan.columns}])], ignore_index=True)
     plan.to_csv(folder / "plan.csv", index=False, encoding="utf-8-sig")
     return check_plan(county, policy, folder)
 
@@ -783,10 +787,7 @@ def test_a_volunteer_goes_junior_to_primary_only_from_a_surplus(tmp_path: Path) 
     from tests.model.counties import cross_stage
 
     county = cross_stage(3, phy={"volunteer": True, "wishes": ("P1",)})
-    report = _with_move(county, Policy.default(), tmp_path, {
-        "teacher_id": "PHY", "from_school": "J1", "to_school": "P1", "move_type": "redeploy",
-        "subject": "science", "reason": "本人申请交流，第 1 志愿。", "from_stage": "junior", "to_stage": "primary",
-        "km": "3.0", "voluntary": "True", "wish_rank": "1"})
+    report = _with_move(county, tmp_path, "PHY,J1,P1,redeploy,science,本人申请交流。,junior,primary,3.0,True,1")
     across = [v for v in report.violations if v.rule == "redeploy_surplus"]
     assert len(across) == 1 and "跨学段" in across[0].message, report.summary_lines(20)
 
@@ -794,16 +795,8 @@ def test_a_volunteer_goes_junior_to_primary_only_from_a_surplus(tmp_path: Path) 
 def test_an_arrival_on_leave_gives_no_exchange_credit(tmp_path: Path) -> None:
     """V (脱产进修) volunteers into 城关第一小学, which has exactly its posts; a redeployment out of it
     in exchange (对调) is not allowed: V fills no post this year."""
-    from tests.model.counties import county as make_county
-    from tests.model.counties import grade, school, staff, teacher
+    from tests.model.counties import on_leave_volunteer
 
-    teachers = staff("U", "U1", 10) + staff("R", "R1", 9) + staff("W", "R3", 10)
-    teachers.append(teacher("V", "R3", status="study", volunteer=True, wishes=("U1",)))
-    county = make_county([school("U1"), school("R1"), school("R3")], [grade(s, 1) for s in ("U1", "R1", "R3")],
-                         teachers, {("U1", "R1"): 20, ("U1", "R3"): 25, ("R1", "R3"): 30})
-    report = _with_move(county, Policy.default(), tmp_path, {
-        "teacher_id": "U00", "from_school": "U1", "to_school": "R1", "move_type": "redeploy",
-        "subject": "chinese", "reason": "对调。", "from_stage": "primary", "to_stage": "primary",
-        "km": "20.0", "voluntary": "False", "wish_rank": "0"})
+    report = _with_move(on_leave_volunteer(), tmp_path, "U00,U1,R1,redeploy,chinese,对调。,primary,primary,20.0,False,0")
     surplus = [v for v in report.violations if v.rule == "redeploy_surplus"]
     assert len(surplus) == 1 and "调入在岗教师 0 人" in surplus[0].message, report.summary_lines(20)

@@ -260,6 +260,15 @@ def cross_stage(chinese: int = 4, phy: dict[str, Any] | None = None) -> County:
     )
 
 
+def on_leave_volunteer() -> County:
+    """城关第一小学 (urban) has exactly its 10 posts; 山岭村小学 (rural) 9 for 10; 河湾村小学 (rural) its 10
+    and V, in full-time study (脱产进修), who volunteers for 城关第一小学 only."""
+    teachers = staff("U", "U1", 10) + staff("R", "R1", 9) + staff("W", "R3", 10)
+    teachers.append(teacher("V", "R3", status="study", volunteer=True, wishes=("U1",)))
+    return county([school("U1"), school("R1"), school("R3")], [grade(s, 1) for s in ("U1", "R1", "R3")],
+                  teachers, {("U1", "R1"): 20, ("U1", "R3"): 25, ("R1", "R3"): 30})
+
+
 def own_primary_section() -> County:
     """山岭九年一贯制学校 (rural, nine-year) has 11 junior teachers for 10 posts (135 pupils in grade 7)
     and 9 primary teachers for 10 (190 pupils in grade 1); 河口镇第二小学 (town) 9 for 10, 10 km away,

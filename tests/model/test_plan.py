@@ -22,6 +22,7 @@ from tests.model.counties import (
     gaps_after,
     grade,
     moves,
+    on_leave_volunteer,
     own_primary_section,
     pins,
     quota_only,
@@ -472,11 +473,7 @@ def test_a_teacher_on_leave_gives_no_exchange_credit() -> None:
     post this year, so 城关第一小学 may not redeploy one of its own in exchange (对调): with that
     credit a teacher went to 山岭村小学 and 城关第一小学 ended one short on duty (weighted 2 → 1, a
     gap no plan should open). V's reason says V does not count on duty."""
-    teachers = staff("U", "U1", 10) + staff("R", "R1", 9) + staff("W", "R3", 10)
-    teachers.append(teacher("V", "R3", status="study", volunteer=True, wishes=("U1",)))
-    county_ = county([school("U1"), school("R1"), school("R3")], [grade(s, 1) for s in ("U1", "R1", "R3")],
-                     teachers, {("U1", "R1"): 20, ("U1", "R3"): 25, ("R1", "R3"): 30})
-    plan = plan_county(county_, POLICY)
+    plan = plan_county(on_leave_volunteer(), POLICY)
     assert moves(plan) == {("V", "R3", "U1", "redeploy", "chinese")}
     assert gaps_after(plan) == {"U1": 0.0, "R1": 1.0, "R3": 0.0}
     reason = plan.moves.iloc[0]["reason"]
