@@ -1265,6 +1265,10 @@ def _conflicts(built: AllocationModel, pins: pd.DataFrame, params: SolveParams) 
         # a plan found (an LP cut short by the time limit proves nothing either way: taken as none)
         return solver._call(proto, mathopt.SolverType.GLOP, _params(params.time_limit_s, params.seed)).optimal
 
+    general = [Problem("policy", None, "", "", "规则之间相互矛盾，无可行方案：检查 pins.csv 与 plan、rotation 设置",
+                       rule="infeasible")]
+    if feasible(np.zeros(0, dtype=np.int64)):  # the pooled LP has a plan: nothing here to name (never seen)
+        return general
     present = [rule for rule in CONFLICT_RULES if rule in built.rows]
     rules = [rule for rule in present if feasible(built.rows[rule])]
     joint = False
@@ -1292,9 +1296,9 @@ def _conflicts(built: AllocationModel, pins: pd.DataFrame, params: SolveParams) 
         return [Problem(file, pin.row, pin.kind, pin.school_id if isinstance(pin.school_id, str) and pin.school_id
                         else "是", expected, label=PIN_COLUMNS.get(pin.kind, ""), rule="pin_conflict")
                 for pin in moving.itertuples(index=False)]
-    return [Problem("policy", None, "", "", (f"规则之间相互矛盾，无可行方案：{labels}；{relax}" if rules else
-                                             "规则之间相互矛盾，无可行方案：检查 pins.csv 与 plan、rotation 设置"),
-                    rule="infeasible")]
+    if not rules:
+        return general
+    return [Problem("policy", None, "", "", f"规则之间相互矛盾，无可行方案：{labels}；{relax}", rule="infeasible")]
 
 
 #: Tiers whose value depends on which school sends to which (distances, wishes): exact on school-to-school arcs.
