@@ -320,10 +320,16 @@ def report(
     anonymize: AnonymizeOpt = False,
 ) -> None:
     """由方案目录重新生成 plan.xlsx、report.html 和 establishment.md (regenerate the reports of a plan folder)."""
-    from teacheralloc.report.plan_data import anonymize_folder, needs_county, read_plan_folder, report_county
+    from teacheralloc.report.plan_data import (
+        anonymize_folder,
+        missing_plan_files,
+        needs_county,
+        read_plan_folder,
+        report_county,
+    )
     from teacheralloc.report.plan_reports import write_reports
 
-    missing = [name for name in ("plan.csv", "schools.csv", "summary.json") if not (plan_dir / name).is_file()]
+    missing = missing_plan_files(plan_dir)
     if missing:
         raise InputError([Problem(str(plan_dir), None, "", "、".join(missing) + " 不存在",
                                   "teacheralloc plan 的输出目录（含 plan.csv、schools.csv、summary.json）",

@@ -69,11 +69,13 @@ def _raw_rows(path: Path) -> list[list[str]]:
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         from openpyxl import load_workbook
 
+        from teacheralloc.io.read import _not_a_workbook
+
         try:
             book = load_workbook(path, read_only=True, data_only=True)
-        except Exception:  # any unreadable workbook is a problem of the user's file
-            raise InputError([Problem(path.name, None, "", "", "可读取的 .xlsx 工作簿（或 CSV）",
-                                      rule="encoding")]) from None
+        except Exception as exc:  # openpyxl raises many types for a damaged or non-xlsx file
+            found, expected = _not_a_workbook(path, exc)
+            raise InputError([Problem(path.name, None, "", found, expected, rule="xlsx_open")]) from None
 
         def text(value: object) -> str:
             if value is None:

@@ -107,6 +107,11 @@ def anonymized(data: PlanData) -> PlanData:
     return replace(data, moves=moves, summary={**data.summary, "parameters": parameters})
 
 
+def missing_plan_files(folder: Path) -> list[str]:
+    """The files of a plan folder the reports need that `folder` lacks (none: it is a plan's)."""
+    return [name for name in ("plan.csv", "schools.csv", "summary.json") if not (Path(folder) / name).is_file()]
+
+
 def read_plan_folder(folder: Path, county: County | None = None) -> PlanData:
     """Read a plan folder for the reports; `county` (the plan's dataset) fills in what the folder lacks.
 
@@ -116,9 +121,8 @@ def read_plan_folder(folder: Path, county: County | None = None) -> PlanData:
         When plan.csv, schools.csv or summary.json is missing.
     """
     folder = Path(folder)
-    for name in ("plan.csv", "schools.csv", "summary.json"):
-        if not (folder / name).exists():
-            raise FileNotFoundError(f"{folder / name} 不存在：请给出 teacheralloc plan 的输出目录")
+    for name in missing_plan_files(folder):
+        raise FileNotFoundError(f"{folder / name} 不存在：请给出 teacheralloc plan 的输出目录")
     moves = pd.read_csv(folder / "plan.csv", encoding="utf-8-sig", dtype={"teacher_id": str, "from_school": str,
                                                                           "to_school": str, "name": str})
     moves["reason"] = moves["reason"].fillna("")
