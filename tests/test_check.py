@@ -453,6 +453,20 @@ def test_cross_stage_not_allowed(base: Base, folder: Path) -> None:
     assert len(report.violations) == int((plan["from_stage"] != plan["to_stage"]).sum())
 
 
+@pytest.mark.parametrize(("move_type", "allowed"), [("redeploy", True), ("new_hire", False)])
+def test_a_hire_keeps_the_stage_it_was_recruited_for(move_type: str, allowed: bool) -> None:
+    """Junior → primary is allowed to a surplus junior teacher redeployed, never to a junior hire."""
+    from teacheralloc.check import _check_stage_subject, _Move
+
+    move = _Move(row=2, teacher_id="NEW-0001" if move_type == "new_hire" else "T1", move_type=move_type,
+                 from_school="" if move_type == "new_hire" else "J1", to_school="P1", subject="science",
+                 from_stage="junior", to_stage="primary", km=None, voluntary=False, wish_rank=0)
+    found: list[tuple[str, str]] = []
+    _check_stage_subject(move, pd.Series({"subject": "physics", "other_subjects": ()}), load_policy(),
+                         lambda rule, message: found.append((rule, message)))
+    assert found == ([] if allowed else [("stage", "教师 NEW-0001 由初中改任小学（新教师分配）：新教师按招聘的学段分配")])
+
+
 def test_stage_the_school_does_not_teach(base: Base, folder: Path) -> None:
     plan, info = read_plan(folder), school_info(base)
     rows = plan[

@@ -17,8 +17,9 @@ Rules (code, number in the brief, what is checked):
                       goes to a school of lower level (urban → town → rural, weak half a level lower).
 4  `support`          support postings from non-weak schools of `support.from_areas` to rural or weak
                       schools, of teachers who need rural service for 高级职称 or volunteered without wishes.
-5  `stage`            same stage, or junior → primary for redeploy (a hire's placement too) when
-                      `plan.junior_to_primary`; the destination school teaches that stage.
+5  `stage`            same stage, or junior → primary for redeploy when `plan.junior_to_primary`
+                      (a new hire stays in the stage it was recruited for); the destination school
+                      teaches that stage.
 6  `subject`          the subject taught is the main or another qualified subject (the mapped subject
                       for junior → primary).
 7  `wishes`, `pins`   volunteers with wishes go only to a wished school (wish_rank = its position);
@@ -716,17 +717,19 @@ def _check_move(
 
 
 def _check_stage_subject(move: _Move, teacher: pd.Series, policy: Policy, bad: Callable[..., None]) -> None:
-    """Rules 5 and 6: the stage taught (junior → primary only as a redeployment, a new hire's placement
-    included, where the policy allows it) and the subject (the main or another qualified one, the mapped
-    one for junior → primary)."""
+    """Rules 5 and 6: the stage taught (junior → primary only as a redeployment where the policy allows
+    it; a new hire in the stage it was recruited for) and the subject (the main or another qualified
+    one, the mapped one for junior → primary)."""
     # Rule 5: stage.
     cross = move.to_stage != move.from_stage
     junior_to_primary = move.from_stage == Stage.junior.value and move.to_stage == Stage.primary.value
-    redeployed = move.move_type in ("redeploy", "new_hire")  # a hire is placed as a redeployment
-    if cross and not (junior_to_primary and redeployed and policy.plan.junior_to_primary):
-        allowed = "仅调剂可由初中到小学" + (
-            "" if policy.plan.junior_to_primary else "，且本县政策未允许（plan.junior_to_primary）"
-        )
+    if cross and not (junior_to_primary and move.move_type == "redeploy" and policy.plan.junior_to_primary):
+        if move.move_type == "new_hire":
+            allowed = "新教师按招聘的学段分配"
+        else:
+            allowed = "仅调剂可由初中到小学" + (
+                "" if policy.plan.junior_to_primary else "，且本县政策未允许（plan.junior_to_primary）"
+            )
         bad(
             "stage",
             f"教师 {move.teacher_id} 由{STAGE_LABEL[move.from_stage]}改任{STAGE_LABEL[move.to_stage]}"

@@ -80,7 +80,8 @@ def without_pool(county: County, scenario: Scenario) -> County:
         return county
     pools = set(scenario.pool_schools)
     return county.replace(schools=county.schools[~county.schools["school_id"].isin(pools)],
-                          teachers=county.teachers[~county.teachers["school_id"].isin(pools)])
+                          teachers=county.teachers[~county.teachers["school_id"].isin(pools)],
+                          holding_schools=frozenset())
 
 
 def finish_plan(plan: Plan, scenario: Scenario) -> Plan:

@@ -488,6 +488,9 @@ class County:
     as_of: date
     source: str = ""
     warnings: tuple[Problem, ...] = ()
+    #: A scenario's holding schools (待分配学校) of new hires: a hire is recruited for a post of its
+    #: stage, so the teachers waiting there are placed within their stage.
+    holding_schools: frozenset[str] = frozenset()
 
     def replace(self, **changes: Any) -> County:
         """A copy with some fields changed; replaced tables get the canonical dtypes again."""

@@ -993,7 +993,8 @@ def add_hires(county: County, change: Hire, report: Any = _noop, first_row: int 
     """`count` new teachers (ids NEW-0001, … continuing after any already used), each at a virtual
     holding school POOL-… of their stage with no pupils (so it requires no posts and takes part in no
     indicator) and an approved establishment of one post, which the hire holds (so no transfer can
-    arrive there), pinned to move: the optimizer places each where it serves best (or at `school`).
+    arrive there), pinned to move: the optimizer places each where it serves best (or at `school`),
+    within the stage recruited for (`County.holding_schools`).
     New hires are active, 24 years old, with no title and no service obligation here (one would
     exempt them from moving)."""
     schools_ids = set(county.schools["school_id"])
@@ -1033,7 +1034,9 @@ def add_hires(county: County, change: Hire, report: Any = _noop, first_row: int 
     where = f"，指定到 {change.school}" if change.school else "，由方案分配到最需要的学校"
     text = (f"招聘{change.stage.label}{change.subject.label}教师 {change.count} 人"
             f"（{teachers[0]['teacher_id']}–{teachers[-1]['teacher_id']}）{where}")
-    return county.replace(schools=new_schools, teachers=new_teachers), pd.DataFrame(pins), text
+    holding = county.holding_schools | {school["school_id"] for school in schools}
+    return (county.replace(schools=new_schools, teachers=new_teachers, holding_schools=frozenset(holding)),
+            pd.DataFrame(pins), text)
 
 
 def retire_until(county: County, change: Retire, policy: Policy) -> tuple[County, str]:

@@ -467,6 +467,20 @@ def test_a_junior_volunteer_goes_to_primary_only_from_a_surplus(chinese: int, mo
         assert gaps_after(plan) == {"J1": 0.0, "P1": 1.0}
 
 
+def test_a_junior_hire_is_placed_in_its_stage() -> None:
+    """A physics teacher hired for junior (a scenario's hire, waiting at a holding school with a surplus of
+    one) is placed at 河口镇中学 to teach physics, not at the primary school to fill its science gap as a
+    surplus junior teacher would be: the bureau recruited for a junior post. (Before, the hire went to
+    P1 to teach science.)"""
+    from teacheralloc.model.solve import plan_county as solve_plan
+    from teacheralloc.scenario import Hire, add_hires
+
+    hired, hire_pins, _ = add_hires(cross_stage(3), Hire(count=1, stage="junior", subject="physics"))
+    assert hired.holding_schools == frozenset({"POOL-0001"})
+    plan = solve_plan(hired, POLICY, pins=hire_pins)
+    assert moves(plan) == {("NEW-0001", "POOL-0001", "J1", "redeploy", "physics")}
+
+
 def test_a_teacher_on_leave_gives_no_exchange_credit() -> None:
     """V, in full-time study (脱产进修) at 河湾村小学, volunteers for 城关第一小学, which has exactly its
     10 posts; 山岭村小学 (rural, weight 2) is one short. V goes (a wish, no disruption) but fills no

@@ -181,6 +181,7 @@ def build_units(county: County, norms: Norms, teachers: pd.DataFrame, policy: Po
     units["establishment"] = units["establishment"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
     posts = teachers.groupby("school_id").size()
     units["school_posts"] = units["school_id"].map(posts).fillna(0).astype(int)
+    units["holding"] = units["school_id"].isin(county.holding_schools)
     return units
 
 
@@ -351,7 +352,8 @@ def leave_options(groups: pd.DataFrame, units: pd.DataFrame, policy: Policy) -> 
     - within the stage, a teacher teaches their main subject or one they are qualified for;
     - a junior teacher may be redeployed (调剂) to primary when `plan.junior_to_primary`, teaching
       the mapped subject (`plan.junior_to_primary_subjects`), from a junior section with a surplus
-      (`rules.cross_stage_from_surplus`; a volunteer too: a wish does not make a teacher surplus);
+      (`rules.cross_stage_from_surplus`; a volunteer too: a wish does not make a teacher surplus),
+      never a new hire (recruited for a post of its stage: at a holding school, `County.holding_schools`);
     - rotation (交流轮岗) only for rotation-eligible teachers, and `level` is their school's place in
       the rotation direction (they may only go lower); support (支教) only for support candidates.
     Each way is a `subject` slot: the teacher arrives to teach that subject.
@@ -361,6 +363,7 @@ def leave_options(groups: pd.DataFrame, units: pd.DataFrame, policy: Policy) -> 
     # Without a surplus a section sends nobody across stages, volunteers included: no such arcs at all
     # (the rule's rows on them made the 20,000-teacher county's LPs 30 % slower for the same tiers).
     surplus = units.set_index("unit")["surplus"] if "surplus" in units else None
+    holding = set(units.loc[units["holding"], "unit"]) if "holding" in units else set()
     mapped = {str(k): str(v) for k, v in policy.plan.junior_to_primary_subjects.items()}
     rows = []
     for group in movable.itertuples(index=False):
@@ -373,7 +376,7 @@ def leave_options(groups: pd.DataFrame, units: pd.DataFrame, policy: Policy) -> 
         for move_type, move_level in types:
             for taught in dict.fromkeys((group.subject, *group.others)):
                 rows.append((group.group, "subject", taught, group.stage, move_type, move_level, False))
-        spare = surplus is None or surplus.get(group.origin, 0) >= 1
+        spare = (surplus is None or surplus.get(group.origin, 0) >= 1) and group.origin not in holding
         if group.stage == Stage.junior.value and policy.plan.junior_to_primary and spare:
             taught = mapped.get(group.subject, group.subject)
             rows.append((group.group, "subject", taught, Stage.primary.value, "redeploy", 0.0, True))
