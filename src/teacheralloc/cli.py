@@ -346,7 +346,7 @@ def report(
 
 def _print_plan(result: object) -> None:
     from teacheralloc.domain import MoveType
-    from teacheralloc.plan import STATUS_LABELS, Plan
+    from teacheralloc.plan import STATUS_LABELS, Plan, quota_tier_text
 
     assert isinstance(result, Plan)
     summary = result.summary()
@@ -354,8 +354,13 @@ def _print_plan(result: object) -> None:
     console.print(f"方案状态：{STATUS_LABELS.get(result.status, result.status)}；"
                   f"调动 {len(result.moves)} 人（{moves or '无'}）；"
                   f"用时 {result.wall_time:.1f} 秒", markup=False)
-    tiers = pd.DataFrame([{"调配前": t.before, "方案": t.value,
-                           "证明的界": t.bound if math.isfinite(t.bound) else "—",
+    base = int(summary["quota"]["eligible_base"])
+
+    def shown(tier: str, x: float) -> object:
+        return quota_tier_text(x, base) if tier == "quota" else (x if math.isfinite(x) else "—")
+
+    tiers = pd.DataFrame([{"调配前": shown(t.name, t.before), "方案": shown(t.name, t.value),
+                           "证明的界": shown(t.name, t.bound),
                            "差距": f"{t.gap:.2%}" if math.isfinite(t.gap) else "—",
                            "状态": STATUS_LABELS.get(t.status, t.status)} for t in result.tiers],
                          index=[t.label for t in result.tiers])

@@ -73,6 +73,21 @@ class TierResult:
                 "seconds": round(self.seconds, 3), **({"note": self.note} if self.note else {})}
 
 
+def quota_tier_text(value: float | None, eligible_base: int) -> str:
+    """The quota tier's value as HR reads it: rotations short (and backbone rotations short). The tier
+    weighs a missing rotation `eligible_base + 1` times a missing backbone one (so none outweighs it),
+    and its raw value (73,788 on the sample county before the plan) means nothing on its own."""
+    if value is None or not math.isfinite(value):
+        return "—"
+    weight = eligible_base + 1
+    short = math.floor(value / weight + 1e-9)
+    backbone = value - short * weight
+    parts = [f"缺 {short:,} 人"] if short or backbone < 0.05 else []
+    if backbone >= 0.05:
+        parts.append(f"骨干缺 {backbone:,.{0 if abs(backbone - round(backbone)) < 0.05 else 1}f} 人")
+    return "，".join(parts)
+
+
 def _finite(value: float, digits: int = 6) -> float | None:
     """JSON has no infinity: an unknown bound or gap is null."""
     return round(value, digits) if math.isfinite(value) else None

@@ -77,6 +77,17 @@ def test_plan_folder_holds_the_reports(plan_dir: Path) -> None:
     assert len(pd.read_csv(plan_dir / "plan.csv")) > 0, "the test county needs moves"
 
 
+@pytest.mark.parametrize(("value", "text"), [
+    (0.0, "缺 0 人"), (3 * 101.0, "缺 3 人"), (3 * 101.0 + 2, "缺 3 人，骨干缺 2 人"), (2.0, "骨干缺 2 人"),
+    (0.4, "骨干缺 0.4 人"), (float("inf"), "—"), (None, "—"),
+])
+def test_the_quota_tier_reads_in_rotations(value: float | None, text: str) -> None:
+    """A missing rotation weighs base + 1 (here 101) missing backbone rotations; HR reads the two apart."""
+    from teacheralloc.plan import quota_tier_text
+
+    assert quota_tier_text(value, 100) == text
+
+
 def test_workbook_sheets_and_columns_match_the_contract(plan_dir: Path) -> None:
     workbook = load_workbook(plan_dir / "plan.xlsx")
     assert tuple(workbook.sheetnames) == SHEETS
@@ -94,6 +105,9 @@ def test_workbook_sheets_and_columns_match_the_contract(plan_dir: Path) -> None:
     assert header("学科缺口")[:3] == ["学校代码", "学校名称", "学段"]
     assert "语文(前)" in header("学科缺口") and "语文(后)" in header("学科缺口")
     assert header("总览") == ["学段", "指标", "调配前", "调配后"]
+    record = {row[1]: row for row in workbook["求解记录"].iter_rows(min_row=2, values_only=True)}
+    required = json.loads((plan_dir / "summary.json").read_text(encoding="utf-8"))["quota"]["required_rotations"]
+    assert record["quota"][2:5] == (f"缺 {required:,} 人", "缺 0 人", "缺 0 人")  # rotations, not a weighted code
     for sheet in workbook.worksheets:
         assert sheet.freeze_panes == "A2", sheet.title
         assert sheet.auto_filter.ref, sheet.title

@@ -38,7 +38,7 @@ from teacheralloc.model.candidates import Candidates, build_candidates, distance
 from teacheralloc.model.incremental import IncrementalLP
 from teacheralloc.model.objective import TIER_LABELS
 from teacheralloc.norms import Norms, compute_norms
-from teacheralloc.plan import Plan, TierResult, county_after, county_indicators
+from teacheralloc.plan import Plan, TierResult, county_after, county_indicators, quota_tier_text
 from teacheralloc.policy import Plan as PlanPolicy
 from teacheralloc.policy import Policy
 
@@ -965,7 +965,7 @@ def solve_tiers(
         values = solved.values[built.flow]
         incumbent = solver.whole(solved.values)
         if progress:
-            progress(_progress_line(order, results[-1]))
+            progress(_progress_line(order, results[-1], built.candidates.quota_base))
         if name != names[-1]:
             solver.hold(built.tiers[name], _held(solved.value, tolerance), name)
             if name not in EXACT_TIERS and plan.lower_tier_slack > 0:
@@ -1040,9 +1040,12 @@ def _at_last_plan(built: AllocationModel, values: np.ndarray, names: tuple[str, 
                        bound=float("-inf"), status="time_limit", seconds=0.0) for name in names]
 
 
-def _progress_line(order: tuple[str, ...], tier: TierResult) -> str:
-    return (f"[{order.index(tier.name) + 1}/{len(order)}] {tier.label}：{tier.value:,.3f}"
-            f"（界 {tier.bound:,.3f}，{tier.seconds:.2f} 秒）")
+def _progress_line(order: tuple[str, ...], tier: TierResult, quota_base: int) -> str:
+    def shown(x: float) -> str:
+        return quota_tier_text(x, quota_base) if tier.name == "quota" else f"{x:,.3f}"
+
+    return (f"[{order.index(tier.name) + 1}/{len(order)}] {tier.label}：{shown(tier.value)}"
+            f"（界 {shown(tier.bound)}，{tier.seconds:.2f} 秒）")
 
 
 def check_pins(candidates: Candidates, pins: pd.DataFrame, policy: Policy) -> None:
@@ -1190,7 +1193,7 @@ def solve_county(
                                                 started_cpu=started_cpu)
             if progress:
                 for tier in tiers:
-                    progress(_progress_line(order, tier))
+                    progress(_progress_line(order, tier, built.candidates.quota_base))
             solved = status in ("optimal", "feasible")
             if solved and priced and not _time_for_paths(params, started_cpu):
                 log.info("priced paths skipped: %.0f s left after the first tiers",

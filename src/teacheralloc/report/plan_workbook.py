@@ -6,12 +6,13 @@ limits), 编制申请 (with 按乡镇 and 说明), 缺口原因, 求解记录.""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from teacheralloc.domain import Area, MoveType, SchoolType, Stage, Subject
 from teacheralloc.norms import INDICATOR_SHORT, INDICATORS
-from teacheralloc.plan import MOVE_COLUMNS, MOVE_EXTRA_COLUMNS, SCHOOL_COLUMNS, STATUS_LABELS
+from teacheralloc.plan import MOVE_COLUMNS, MOVE_EXTRA_COLUMNS, SCHOOL_COLUMNS, STATUS_LABELS, quota_tier_text
 from teacheralloc.report.establishment import (
     TOWNSHIP_COLUMNS,
     EstablishmentRequest,
@@ -171,8 +172,16 @@ def _yes(flag: bool) -> str:
 
 
 def solve_record(data: PlanData) -> pd.DataFrame:
-    return pd.DataFrame([{"目标层": t.get("label"), "代码": t.get("tier"), "调配前": t.get("before"),
-                          "方案值": t.get("value"), "证明的界": t.get("bound"), "相对差距": t.get("gap"),
+    """The tiers as solved; the quota tier in rotations short (its raw value is a weighted code)."""
+    base = (data.summary.get("quota") or {}).get("eligible_base")
+
+    def shown(t: dict[str, Any], key: str) -> object:
+        if t.get("tier") == "quota" and isinstance(base, int):
+            return quota_tier_text(t.get(key), base)
+        return t.get(key)
+
+    return pd.DataFrame([{"目标层": t.get("label"), "代码": t.get("tier"), "调配前": shown(t, "before"),
+                          "方案值": shown(t, "value"), "证明的界": shown(t, "bound"), "相对差距": t.get("gap"),
                           "状态": STATUS_LABELS.get(str(t.get("status")), str(t.get("status"))),
                           "用时(秒)": t.get("seconds")}
                          for t in data.summary.get("tiers", [])],
