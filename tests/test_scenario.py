@@ -282,7 +282,26 @@ changes:
     found = {column: row for row, column, _ in problems_of(path)}
     assert found["policy.staffing.students_per_staff.primary"] == 2
     assert found["changes[1].scale_enrollment.township"] == 4
-    assert found["changes[2].close.school"] == 5
+    assert found == {"policy.staffing.students_per_staff.primary": 2, "changes[1].scale_enrollment.township": 4,
+                     "changes[2].close.school": 5}  # not also "no school selected": the unknown code says why
+
+
+def test_a_misspelt_key_does_not_hide_the_other_problems(folder: Path) -> None:
+    """The file's own problems (a misspelt key, a bad value) come with the policy's and the other
+    changes' in one round: before, the policy and the unknown school were reported only once the
+    file's problems were mended."""
+    path = write(folder, "one_round.yaml", """base: county
+policy: {staffing: {students_per_staff: {primary: -3}}}
+changes:
+  - close: {schools: [D001]}
+  - hire: {count: 2, stage: primary, subject: music, school: NOPE}
+  - scale_enrollment: {factor: -1}
+  - merge: {school: X003, into: X999}
+""")
+    found = {column: row for row, column, _ in problems_of(path)}
+    assert found == {"policy.staffing.students_per_staff.primary": 2, "changes[1].close.schools": 4,
+                     "changes[2].hire.school": 5, "changes[3].scale_enrollment.factor": 6,
+                     "changes[4].merge.into": 7}
 
 
 def test_an_impossible_date_is_named_with_its_line(folder: Path) -> None:

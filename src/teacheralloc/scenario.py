@@ -127,15 +127,20 @@ class Selection(BaseModel):
             keep &= schools["type"].astype(str).isin([t.value for t in self.type])
         return keep
 
-    def check(self, schools: pd.DataFrame, report: Any) -> None:
-        """Report every school code or township the county does not have (a typo selects nothing)."""
+    def check(self, schools: pd.DataFrame, report: Any) -> bool:
+        """Report every school code or township the county does not have (a typo selects nothing);
+        True when there was none."""
         known_schools, known_townships = set(schools["school_id"]), set(schools["township"].astype(str))
+        unknown = 0
         for school_id in self.school:
             if school_id not in known_schools:
+                unknown += 1
                 report("school", school_id, "学校表中已有的学校代码")
         for township in self.township:
             if township not in known_townships:
+                unknown += 1
                 report("township", township, "学校表中已有的乡镇名称：" + "、".join(sorted(known_townships)))
+        return unknown == 0
 
     def describe(self) -> str:
         parts = []
@@ -508,7 +513,16 @@ def read_scenario_file(path: Path | str) -> tuple[ScenarioFile, _Lines]:
     InputError
         Every problem of the file: YAML syntax, unknown keys, bad values, naming line and key.
     """
-    path = Path(path)
+    spec, lines, problems, _numbers = _read_scenario(Path(path))
+    if problems or spec is None:
+        raise InputError(problems)
+    return spec, lines
+
+
+def _read_scenario(path: Path) -> tuple[ScenarioFile | None, _Lines, list[Problem], tuple[int, ...]]:
+    """The file's problems and, beside them, its sound part: the file without the keys and changes that
+    have a problem (None when `base` has one), and the original number of each change kept. So
+    `load_scenario` reports the policy's and the changes' problems in the same round as the file's."""
     if not path.exists():
         raise InputError([Problem(str(path), None, "", "", "存在的情景文件（.yaml）", rule="not_found")])
     try:
@@ -522,17 +536,31 @@ def read_scenario_file(path: Path | str) -> tuple[ScenarioFile, _Lines]:
     if not isinstance(data, dict):
         raise InputError([Problem(path.name, None, "", str(data)[:40], "键值对形式的 YAML（base、changes …）",
                                   rule="yaml")])
+    changes = data.get("changes")
+    everything = tuple(range(len(changes))) if isinstance(changes, list) else ()
     try:
-        parsed = ScenarioFile.model_validate(data)
+        return ScenarioFile.model_validate(data), lines, [], everything
     except ValidationError as exc:
-        problems = _Problems(path.name, lines)
-        for error in exc.errors():
-            loc = _loc_parts(tuple(error["loc"]))
-            value = loc[-1] if error["type"] == "extra_forbidden" else error.get("input")
-            expected = "已知的键（此键不存在，检查拼写）" if error["type"] == "extra_forbidden" else _expected(error)
-            problems.add(loc, value, expected)
-        raise InputError(_unique(problems.items)) from None
-    return parsed, lines
+        errors = exc.errors()
+    problems = _Problems(path.name, lines)
+    for error in errors:
+        loc = _loc_parts(tuple(error["loc"]))
+        value = loc[-1] if error["type"] == "extra_forbidden" else error.get("input")
+        expected = "已知的键（此键不存在，检查拼写）" if error["type"] == "extra_forbidden" else _expected(error)
+        problems.add(loc, value, expected)
+    found = _unique(problems.items)
+    bad_keys = {str(e["loc"][0]) for e in errors if e["loc"] and e["loc"][0] != "changes"}
+    bad_changes = {e["loc"][1] for e in errors if len(e["loc"]) > 1 and e["loc"][0] == "changes"}
+    if "base" in bad_keys or any(e["loc"] == ("changes",) for e in errors):
+        return None, lines, found, ()
+    kept = tuple(i for i in everything if i not in bad_changes)
+    sound = {k: v for k, v in data.items() if k not in bad_keys}
+    if isinstance(changes, list):
+        sound["changes"] = [changes[i] for i in kept]
+    try:
+        return ScenarioFile.model_validate(sound), lines, found, kept
+    except ValidationError:
+        return None, lines, found, ()
 
 
 def _unique(problems: list[Problem]) -> list[Problem]:
@@ -572,8 +600,11 @@ def load_scenario(
     from teacheralloc.policy import load_policy
 
     path = Path(path)
-    spec, lines = read_scenario_file(path)
+    spec, lines, found, numbers = _read_scenario(path)
+    if spec is None:
+        raise InputError(found)
     problems = _Problems(path.name, lines)
+    problems.items.extend(found)
     folder = path.parent
     base = (folder / spec.base).resolve() if not Path(spec.base).is_absolute() else Path(spec.base)
     if not base.exists():
@@ -589,7 +620,7 @@ def load_scenario(
     pin_sources: dict[int, tuple[int | None, str]] = {}
     hire_ids: list[str] = []
     pools: list[str] = []
-    for number, change in enumerate(spec.changes):
+    for number, change in zip(numbers, spec.changes, strict=True):
         loc = ("changes", number, change.kind)
         before = len(problems.items)
         try:
@@ -871,7 +902,7 @@ def close_schools(county: County, change: Close, policy: Policy | None = None,
     if change.students_below is not None:
         pupils = county.classes.groupby("school_id")["students"].sum()
         chosen &= schools["school_id"].map(pupils).fillna(0) < change.students_below
-    change.check(schools, report)
+    known = change.check(schools, report)
     closed = sorted(schools.loc[chosen, "school_id"])
     if change.into is not None:
         if change.into not in set(schools["school_id"]):
@@ -881,7 +912,8 @@ def close_schools(county: County, change: Close, policy: Policy | None = None,
             report("into", change.into, "不在撤并之列的学校")
             return county, ""
     if not closed:
-        report(None, change.describe(), "至少一所符合条件的学校（没有学校被选中）")
+        if known:  # an unknown code is reported already: that is why nothing is selected
+            report(None, change.describe(), "至少一所符合条件的学校（没有学校被选中）")
         return county, ""
     classes, teachers = county.classes.copy(), county.teachers.copy()
     schools = schools.copy()
