@@ -113,7 +113,7 @@ def test_plan_writes_the_contract_files_and_check_accepts_them(small_folder: Pat
     assert result.returncode == 0, result.stderr
     assert {"plan.csv", "schools.csv", "summary.json", "plan.xlsx", "causes.csv"} <= {p.name for p in out.iterdir()}
     assert "分层目标" in result.stdout and "方案状态" in result.stdout
-    assert "骨干缺 0.2 人" in result.stdout  # the quota tier in rotations, not its weighted code (0.200)
+    assert "骨干缺 1 人" in result.stdout  # the quota tier in whole teachers, not its weighted code (0.200)
     header = (out / "plan.csv").read_text(encoding="utf-8-sig").splitlines()[0]
     assert header.startswith("teacher_id,from_school,to_school,move_type,subject,reason")
     schools = (out / "schools.csv").read_text(encoding="utf-8-sig").splitlines()[0]

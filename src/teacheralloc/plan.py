@@ -76,15 +76,17 @@ class TierResult:
 def quota_tier_text(value: float | None, eligible_base: int) -> str:
     """The quota tier's value as HR reads it: rotations short (and backbone rotations short). The tier
     weighs a missing rotation `eligible_base + 1` times a missing backbone one (so none outweighs it),
-    and its raw value (73,788 on the sample county before the plan) means nothing on its own."""
+    and its raw value (73,788 on the sample county before the plan) means nothing on its own. The
+    backbone part is a share of the rotations (0.8 for 4 rotations at 20 %): short in whole teachers,
+    it is rounded up, as the quota line and `check` count it (应至少 1 人)."""
     if value is None or not math.isfinite(value):
         return "—"
     weight = eligible_base + 1
     short = math.floor(value / weight + 1e-9)
-    backbone = value - short * weight
-    parts = [f"缺 {short:,} 人"] if short or backbone < 0.05 else []
-    if backbone >= 0.05:
-        parts.append(f"骨干缺 {backbone:,.{0 if abs(backbone - round(backbone)) < 0.05 else 1}f} 人")
+    backbone = math.ceil(value - short * weight - 1e-6)
+    parts = [f"缺 {short:,} 人"] if short or not backbone else []
+    if backbone:
+        parts.append(f"骨干缺 {backbone:,} 人")
     return "，".join(parts)
 
 

@@ -702,3 +702,28 @@ def test_a_growing_summed_shortage_is_explained_by_the_weights() -> None:
     assert "教学点 1.0 → 0.0 人（权重 3）" in note and "乡村 2.0 → 1.6 人（权重 2）" in note
     assert "城区 0.4 → 2.4 人（权重 1）" in note and "镇区" not in note
     assert shortage_shift_note(schools.assign(gap_after=[0.4, 1.0, 0.0]), POLICY) is None
+
+
+# --------------------------------------------------------------------------------------------------
+# Causes of the shortages left (缺口原因)
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("establishment", [None, 10])
+def test_a_subject_gap_left_says_why_without_claiming_a_move(establishment: int | None) -> None:
+    """山岭村小学 (rural, 10 posts, 10 Chinese teachers) lacks a maths teacher (1.33 FTE); 城关第一小学 has
+    one teacher over its posts and one maths teacher, whom it needs itself (1.33 FTE): nobody moves. The
+    cause must not say the maths teachers "were sent to schools in greater need" (no one was); with
+    山岭村小学 at its 核定编制 the cause is that it can receive no one."""
+    teachers = [*staff("U", "U1", 10), teacher("UMA", "U1", subject="math"), *staff("R", "R1", 10)]
+    data = county([school("U1"), school("R1", establishment=establishment)], [grade("U1", 3), grade("R1", 3)],
+                  teachers, {("U1", "R1"): 20})
+    plan = plan_county(data, POLICY)
+    assert plan.moves.empty
+    causes = plan.causes.set_index(["school_id", "kind", "subject"])["cause"]
+    math = causes[("R1", "subject", "math")]
+    assert "已调往" not in math
+    if establishment is None:
+        assert math.startswith("可任教数学的富余教师调来会在原校或别的学科留下更重的缺口")
+    else:
+        assert math.startswith("已达核定编制，不能再调入")

@@ -15,6 +15,7 @@ import re
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
@@ -79,7 +80,7 @@ def test_plan_folder_holds_the_reports(plan_dir: Path) -> None:
 
 @pytest.mark.parametrize(("value", "text"), [
     (0.0, "缺 0 人"), (3 * 101.0, "缺 3 人"), (3 * 101.0 + 2, "缺 3 人，骨干缺 2 人"), (2.0, "骨干缺 2 人"),
-    (0.4, "骨干缺 0.4 人"), (float("inf"), "—"), (None, "—"),
+    (0.8, "骨干缺 1 人"), (3 * 101.0 + 0.4, "缺 3 人，骨干缺 1 人"), (float("inf"), "—"), (None, "—"),
 ])
 def test_the_quota_tier_reads_in_rotations(value: float | None, text: str) -> None:
     """A missing rotation weighs base + 1 (here 101) missing backbone rotations; HR reads the two apart."""
@@ -135,6 +136,66 @@ def test_establishment_totals_reconcile_with_schools_csv(plan_dir: Path) -> None
     text = (plan_dir / "establishment.md").read_text(encoding="utf-8")
     assert f"仍有 {posts} 个编制的缺口" in text
     assert "说明" in text and "边际价值" in text and "未用线性规划对偶价格" in text
+
+
+@pytest.mark.parametrize(("before", "after", "text"), [
+    (72.9, 73.7, "由 72.9 人增至 73.7 人"), (73.7, 72.9, "由 73.7 人降至 72.9 人"), (3.0, 3.0, "持平（3.0 人）"),
+])
+def test_a_figure_is_said_to_go_the_way_it_went(before: float, after: float, text: str) -> None:
+    """The 说明 said 降至 whatever the figures did (72.9 → 73.7 read as a decrease)."""
+    from teacheralloc.report.establishment import _change
+
+    assert _change(before, after, "人") == text
+
+
+def _explained(data) -> str:
+    return "\n".join(establishment_request(data).text)
+
+
+def test_the_request_text_follows_the_figures(plan_dir: Path) -> None:
+    """Hires appear in the breakdown of moves and in the posts held; no 空编 -0; 最优 only when proven;
+    the township table counts a school short from one whole teacher, as everywhere else."""
+    import dataclasses
+
+    data = read_plan_folder(plan_dir)
+    summary = {**data.summary, "moves": {**data.summary["moves"], "new_hire": 2,
+                                         "total": data.summary["moves"]["total"] + 2}}
+    hired = _explained(dataclasses.replace(data, summary=summary))
+    assert "新教师分配 2 人" in hired and "含本情景新招聘教师 2 人" in hired
+    assert "新教师分配" not in _explained(data)
+    unproven = {**data.summary, "status": "feasible",
+                "tiers": [{**t, "status": "optimal" if t["tier"] in ("quota", "headcount") else "feasible"}
+                          for t in data.summary["tiers"]]}
+    text = _explained(dataclasses.replace(data, summary=unproven))
+    assert "最优调配方案" not in text and "求得调配方案（轮岗比例缺口、总量缺编（加权）已证明最优）" in text
+    schools = data.schools.assign(posts_held=data.schools["teachers_after"].astype(float),
+                                  establishment_after=data.schools["teachers_after"].astype(float))
+    full = _explained(dataclasses.replace(data, schools=schools))
+    assert "无空编" in full and "-0" not in full
+    nearly = data.schools.assign(gap_after=np.where(data.schools["gap_after"] >= 1, 0.6, data.schools["gap_after"]))
+    request = establishment_request(dataclasses.replace(data, schools=nearly))
+    assert request.townships.set_index("township").at["合计", "schools_short_after"] == 0
+    assert request.totals["schools_short_after"] == 0
+
+
+def test_surplus_the_rules_kept_is_named_beside_new_posts(plan_dir: Path) -> None:
+    """A county short in total whose plan leaves a whole surplus teacher somewhere (held by the rules):
+    the request says how many fewer posts using that surplus would need, instead of only 需新增编制."""
+    import dataclasses
+
+    data = read_plan_folder(plan_dir)
+    text = _explained(data)
+    assert "现行规则下无法通过调动解决" in text and "任何调动都无法解决" not in text
+    posts = establishment_request(data).posts
+    schools = data.schools.copy()
+    # A school-stage other than the first post's, two over its norm after the plan (say, all exempt).
+    first = (posts.iloc[0]["school_id"], posts.iloc[0]["stage"])
+    other = schools[(schools["stage"] == first[1]) & (schools["school_id"] != first[0])]
+    spare = other.index[0]
+    schools.loc[spare, "teachers_after"] = int(schools.loc[spare, "required"] + 0.5) + 2
+    schools.loc[spare, "gap_after"] = schools.loc[spare, "required"] - schools.loc[spare, "teachers_after"]
+    text = _explained(dataclasses.replace(data, schools=schools))
+    assert f"调配后仍有富余教师（{'小学' if first[1] == 'primary' else '初中'} 2 人）" in text and "可少增 2 个" in text
 
 
 def test_posts_go_first_where_they_remove_the_most_weighted_shortage(plan_dir: Path) -> None:

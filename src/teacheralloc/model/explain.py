@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from teacheralloc.domain import Area, Stage, Status, Subject, Title
-from teacheralloc.model.candidates import Candidates
+from teacheralloc.model.candidates import Candidates, unit_id
 from teacheralloc.policy import Policy
 
 AREA = {a.value: a.label for a in Area}
@@ -123,11 +123,15 @@ def shortage_causes(after: pd.DataFrame, subjects_after: pd.DataFrame, candidate
     spare_subjects = set(spare["subject"].astype(str))
     for others in spare["other_subjects"]:
         spare_subjects.update(others)
+    movers = teachers[teachers["teacher_id"].isin(moved)]
+    moved_subjects = set(movers["subject"].astype(str)).union(*map(set, movers["other_subjects"]))
+    # At or above its 核定编制 before the plan, a school receives no transfer (candidates: `closed`).
+    full = set(units.index[units["school_posts"] >= units["establishment"].fillna(np.inf)])
+    at_establishment = "已达核定编制，不能再调入（只可安排支教）；如需增人须先核增编制"
     rows = []
     for row in after[after["gap_after"] >= 0.5].itertuples(index=False):
-        unit = units.loc[row.unit]
-        if unit["school_posts"] >= (unit["establishment"] if unit["establishment"] == unit["establishment"] else 1e9):
-            cause = "已达核定编制，不能再调入（只可安排支教）；如需增人须先核增编制"
+        if row.unit in full:
+            cause = at_establishment
         elif row.stage not in spare_stages:
             cause = f"全县{STAGE[row.stage]}已无富余可调教师：总量不足，属需补充编制的缺口"
         elif policy.plan.max_km is not None:
@@ -136,12 +140,17 @@ def shortage_causes(after: pd.DataFrame, subjects_after: pd.DataFrame, candidate
             cause = "富余教师已优先补充权重更高的缺口（教学点、乡村学校），或受单校调出比例上限限制"
         rows.append((row.school_id, row.stage, "headcount", "", round(float(row.gap_after), 2), cause))
     for row in subjects_after[subjects_after["gap"] >= 1].itertuples(index=False):
-        if row.subject not in spare_subjects:
+        if unit_id(row.school_id, row.stage) in full:
+            cause = at_establishment
+        elif row.subject not in spare_subjects:
             cause = f"全县无富余的{_subject(row.subject)}教师（含可兼教者）：属结构性缺编，需招聘补充"
         elif policy.plan.max_km is not None:
             cause = f"{policy.plan.max_km:g} 公里内无可调的{_subject(row.subject)}教师"
-        else:
+        elif row.subject in moved_subjects:
             cause = f"富余的{_subject(row.subject)}教师已调往更急需的学校，或受调出比例、编制上限限制"
+        else:  # nobody who teaches it moved: not "sent elsewhere"
+            cause = (f"可任教{_subject(row.subject)}的富余教师调来会在原校或别的学科留下更重的缺口，"
+                     "或受调出比例、编制上限限制")
         rows.append((row.school_id, row.stage, "subject", row.subject, round(float(row.gap), 2), cause))
     return pd.DataFrame(rows, columns=["school_id", "stage", "kind", "subject", "gap_after", "cause"])
 

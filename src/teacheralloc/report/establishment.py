@@ -233,7 +233,7 @@ def request_table(data: PlanData, posts: pd.DataFrame) -> pd.DataFrame:
 def township_table(data: PlanData, posts: pd.DataFrame) -> pd.DataFrame:
     """Per township: shortage before and after (per-school sums), posts asked for; a 合计 row last."""
     schools = data.schools.assign(b=data.schools["gap_before"].clip(lower=0), a=data.schools["gap_after"].clip(lower=0),
-                                  short=data.schools["gap_after"] >= 0.5)
+                                  short=data.schools["gap_after"] >= 1)
     table = schools.groupby("township").agg(schools=("school_id", "nunique"), shortage_before=("b", "sum"),
                                            shortage_after=("a", "sum"), schools_short_after=("short", "sum"))
     table["posts"] = posts.groupby("township").size().reindex(table.index).fillna(0).astype(int)
@@ -316,28 +316,31 @@ def explanation(
         stage_parts.append(f"{Stage(stage).label}在校生 {int(part['students'].sum()):,} 人、"
                            f"{int(part['classes'].sum()):,} 个班，按标准需编制 {part['required'].sum():,.1f} 个，"
                            f"在岗教师 {int(part['teachers_before'].sum()):,} 人")
+    moves = summary.get("moves", {})
+    hires = int(moves.get("new_hire", 0) or 0)
     held = ""
     if "posts_held" in totals:
-        over = totals["establishment_after"] - totals["posts_held"]
-        held = (f"全县现有核定编制 {totals['posts_held']:,.0f} 个，在编教师 {totals['establishment_after']:,.0f} 人，"
-                + (f"超出核定编制 {over:,.0f} 人。" if over > 0 else f"空编 {-over:,.0f} 个。"))
+        over = round(totals["establishment_after"] - totals["posts_held"])
+        hired = f"（含本情景新招聘教师 {hires} 人）" if hires else ""
+        gap = f"超出核定编制 {over:,} 人。" if over > 0 else f"空编 {-over:,} 个。" if over < 0 else "无空编。"
+        held = (f"全县现有核定编制 {totals['posts_held']:,.0f} 个，"
+                f"调配后在编教师 {totals['establishment_after']:,.0f} 人{hired}，{gap}")
     net = totals["teachers_before"] - totals["required"]
     balance = f"总量超出标准 {net:,.1f} 人" if net >= 0 else f"总量低于标准 {-net:,.1f} 人"
     paragraphs.append(f"二、在校生与编制。{'；'.join(stage_parts)}；"
                       f"全县合计需编制 {totals['required']:,.1f} 个，在岗教师 "
                       f"{totals['teachers_before']:,.0f} 人，{balance}。{held}")
-    moves = summary.get("moves", {})
     subject_text = ""
     if "subject_gap_before" in totals:
-        subject_text = (f"学科结构性缺口（折合专任教师）由 {totals['subject_gap_before']:,.1f} 人降至 "
-                        f"{totals['subject_gap_after']:,.1f} 人。")
+        change = _change(totals["subject_gap_before"], totals["subject_gap_after"], "人")
+        subject_text = f"学科结构性缺口（折合专任教师）{change}。"
+    kinds = [("rotation", "交流轮岗"), ("support", "支教"), ("redeploy", "调剂"), ("new_hire", "新教师分配")]
+    parts = "、".join(f"{label} {moves.get(kind, 0)} 人" for kind, label in kinds if kind != "new_hire" or hires)
     paragraphs.append(
         f"三、调配成效。在现行规则允许的范围内（交流方向、单校调出比例、接收学校编制上限、学段与任教资格等）"
-        f"求得最优调配方案：调动 {int(moves.get('total', len(data.moves)))} 人，"
-        f"其中交流轮岗 {moves.get('rotation', 0)} 人、"
-        f"支教 {moves.get('support', 0)} 人、调剂 {moves.get('redeploy', 0)} 人。各校缺编合计由 "
-        f"{totals['shortage_before']:,.1f} 人降至 {totals['shortage_after']:,.1f} 人，缺编 1 人以上的学校由 "
-        f"{totals['schools_short_before']:.0f} 所降至 {totals['schools_short_after']:.0f} 所。{subject_text}"
+        f"{_solved(summary)}：调动 {int(moves.get('total', len(data.moves)))} 人，其中{parts}。各校缺编合计"
+        f"{_change(totals['shortage_before'], totals['shortage_after'], '人')}，缺编 1 人以上的学校"
+        f"{_change(totals['schools_short_before'], totals['schools_short_after'], '所', 0)}。{subject_text}"
     )
     count = int(totals["posts"])
     if count == 0:
@@ -353,7 +356,7 @@ def explanation(
             f"{r.value_headcount:g}、加权学科缺口 {r.value_subject:g}）" for r in top.itertuples(index=False))
         causes = sorted({c for c in posts["cause"] if c})
         cause_text = f"调配未能解决的原因：{'；'.join(causes)}。" if causes else ""
-        remains = (f"四、仍存在的缺口与申请。调配后仍有 {count} 个编制的缺口是任何调动都无法解决的，"
+        remains = (f"四、仍存在的缺口与申请。调配后仍有 {count} 个编制的缺口在现行规则下无法通过调动解决，"
                    f"分布在：{where}。{cause_text}"
                    f"按边际价值排序：{ranked}。")
         vacant = int(totals.get("vacant_posts", 0.0))
@@ -365,20 +368,55 @@ def explanation(
                         f"建议由编办在县域编制总量内统筹"
                         f"（核减超编学校、核增上述学校的核定编制，县管校聘），不增加编制总量。")
         elif count > from_vacant:
+            spare = _spare_left(schools, posts, policy)
+            usable = min(count - from_vacant, sum(spare.values()))
             remains += f"需新增编制 {count - from_vacant} 个。"
+            if usable:
+                listed = "、".join(f"{Stage(stage).label} {n} 人" for stage, n in spare.items() if n)
+                remains += (f"调配后仍有富余教师（{listed}）受单校调出比例、接收学校核定编制等规则限制本次未能调出；"
+                            f"若在县域编制总量内统筹（核减富余学校、核增缺编学校的核定编制）或在以后年度继续调配，"
+                            f"可少增 {usable} 个，即新增 {count - from_vacant - usable} 个。")
     paragraphs.append(remains)
     structural = requests[requests["posts"] == 0].sort_values("gap_after", ascending=False)
     if len(structural):
         listed = "、".join(f"{Stage(r.stage).label}{_subject_label(r.subject)} {r.gap_after:.1f}"
                            for r in structural.head(6).itertuples(index=False))
         paragraphs.append(
-            f"五、学科结构性缺口。以下学科在总量不缺编的学校仍缺教师（折合人数）：{listed}。这些缺口不构成增编理由，"
+            f"五、学科结构性缺口。以下学科缺口在上述编制补足后仍然存在，所在学校届时总量已不缺编（折合人数）：{listed}。"
+            f"这些缺口不构成另外增编的理由，"
             f"宜在今后补充教师时按学科结构招聘、通过培训转岗、教育集团内走教或兼课解决。")
     c = policy.plan.headcount_weight
     paragraphs.append("六、测算方法。" + METHOD.format(tp=c.get("teaching_point", 1.0), rural=c.get("rural", 1.0),
                                                   town=c.get("town", 1.0), urban=c.get("urban", 1.0),
                                                   weak=policy.plan.weak_school_extra))
     return tuple(paragraphs)
+
+
+def _change(before: float, after: float, unit: str, digits: int = 1) -> str:
+    """由 X 降至 Y / 增至 Y / 持平: a figure before and after, in the direction it went."""
+    b, a = round(before, digits), round(after, digits)
+    if a == b:
+        return f"持平（{b:,.{digits}f} {unit}）"
+    return f"由 {b:,.{digits}f} {unit}{'降至' if a < b else '增至'} {a:,.{digits}f} {unit}"
+
+
+def _solved(summary: dict) -> str:
+    """How the plan was proven: optimal in every tier, or in which tiers."""
+    tiers = [t for t in summary.get("tiers", []) if isinstance(t, dict)]
+    if summary.get("status") == "optimal" or (tiers and all(t.get("status") == "optimal" for t in tiers)):
+        return "求得最优调配方案"
+    proven = [str(t.get("label", t.get("tier"))) for t in tiers if t.get("status") == "optimal"]
+    return "求得调配方案" + (f"（{'、'.join(proven)}已证明最优）" if proven else "")
+
+
+def _spare_left(schools: pd.DataFrame, posts: pd.DataFrame, policy: Policy) -> dict[str, int]:
+    """Per stage, the whole surplus teachers the plan leaves (teachers after − required in whole teachers)
+    that could fill the posts asked for in that stage, were the rules to let them go."""
+    target = pd.Series(policy.plan.headcount_target(schools["required"].to_numpy()), index=schools.index)
+    spare = np.floor((schools["teachers_after"] - target).clip(lower=0) + 1e-9)
+    asked = posts.groupby("stage").size()
+    by_stage = spare.groupby(schools["stage"]).sum()
+    return {str(stage): int(min(by_stage.get(stage, 0), asked.get(stage, 0))) for stage in ("primary", "junior")}
 
 
 def _markdown_table(frame: pd.DataFrame) -> str:
