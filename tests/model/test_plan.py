@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from tests.model.counties import (
+    LONG,
     NAMES,
     NEAR_RETIREMENT,
     SERVICE,
@@ -727,3 +728,32 @@ def test_a_subject_gap_left_says_why_without_claiming_a_move(establishment: int 
         assert math.startswith("可任教数学的富余教师调来会在原校或别的学科留下更重的缺口")
     else:
         assert math.startswith("已达核定编制，不能再调入")
+
+
+def test_a_move_into_a_place_the_plan_vacated_says_so() -> None:
+    """城关第一小学's ten teachers are all eligible: the quota sends one rotation, the backbone share
+    makes it X (county backbone), to 河口镇中心小学, which lacks backbone teachers (山岭村小学 is at its
+    核定编制). 城关第一小学 is then one short, and a teacher of 河口镇中心小学 comes back in exchange (对调).
+    That teacher's reason names the place X's rotation left, not a gap that was never there (it said
+    only 到…任教语文); a rotation no redeployment follows claims none (it said 补足派出学校的位置由调剂完成)."""
+    teachers = [teacher("X", "U1", since=LONG, backbone="county"), *staff("U", "U1", 9, since=LONG),
+                *staff("T", "T1", 10), *staff("R", "R1", 9)]
+    data = county([school("U1"), school("T1"), school("R1", establishment=9)],
+                  [grade("U1", 1), grade("T1", 1), grade("R1", 1)], teachers, {})
+    plan = plan_county(data, POLICY)
+    rows = plan.moves.set_index("move_type")
+    assert set(plan.moves["move_type"]) == {"rotation", "redeploy"}
+    assert rows.at["rotation", "teacher_id"] == "X" and rows.at["rotation", "to_school"] == "T1"
+    assert rows.at["redeploy", "from_school"] == "T1" and rows.at["redeploy", "to_school"] == "U1"
+    assert rows.at["redeploy", "reason"].startswith("城关第一小学本次调出在岗教师（交流轮岗 1 人），补其空出的位置")
+    assert "调剂完成" not in " ".join(plan.moves["reason"])
+
+
+def test_a_county_with_no_subject_demand_plans() -> None:
+    """Two schools with no pupils this year (an empty subject table): it raised ValueError in the subject
+    tier's value before the plan. Nothing to fill, so nobody moves."""
+    data = county([school("U1"), school("R1")], [grade("U1", 1, 0, 0), grade("R1", 1, 0, 0)],
+                  [*staff("U", "U1", 3), *staff("R", "R1", 1)], {("U1", "R1"): 20})
+    plan = plan_county(data, POLICY)
+    assert plan.moves.empty
+    assert tier(plan, "subject") == 0 and tier(plan, "headcount") == 0

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from teacheralloc.domain import Area, Stage, Status, Subject, Title
+from teacheralloc.domain import Area, MoveType, Stage, Status, Subject, Title
 from teacheralloc.model.candidates import Candidates, unit_id
 from teacheralloc.policy import Policy
 
@@ -16,6 +16,7 @@ AREA = {a.value: a.label for a in Area}
 #: The start of the note on moves of unknown distance (`unknown_distance_note`), to find it again.
 UNKNOWN_DISTANCE = "调动距离未知"
 STAGE = {s.value: s.label for s in Stage}
+MOVE_LABEL = {m.value: m.label for m in MoveType}
 
 
 def _subject(code: str) -> str:
@@ -56,6 +57,14 @@ def move_reasons(moves: pd.DataFrame, candidates: Candidates, schools: pd.DataFr
     duty = moves["teacher_id"].map(teacher_frame["on_duty"]).fillna(True).astype(bool)
     transfer = moves["move_type"].isin(["rotation", "redeploy"]) & duty
     received = (moves.loc[transfer, "to_school"] + "|" + moves.loc[transfer, "to_stage"]).value_counts().to_dict()
+    # Teachers on duty each unit sends away in this plan, by kind: the places a move may fill that
+    # were not short before the plan (a rotation's or a support posting's replacement).
+    leaving = moves[duty]
+    vacated: dict[str, dict[str, int]] = {}
+    for key, kind in zip(leaving["from_school"] + "|" + leaving["from_stage"], leaving["move_type"], strict=True):
+        vacated.setdefault(key, {}).setdefault(str(kind), 0)
+        vacated[key][str(kind)] += 1
+    arriving = (moves.loc[duty, "to_school"] + "|" + moves.loc[duty, "to_stage"]).value_counts().to_dict()
     reasons = []
     for move, teacher in zip(moves.itertuples(index=False), teacher_rows, strict=True):
         origin = unit_rows[f"{move.from_school}|{move.from_stage}"]
@@ -101,8 +110,13 @@ def move_reasons(moves: pd.DataFrame, candidates: Candidates, schools: pd.DataFr
                     "本年不计在岗，不补缺编）")
         elif need:
             head = f"{place}{need}，任教{subject}"
+        elif dest_key in vacated:
+            kinds = "、".join(f"{MOVE_LABEL.get(k, k)} {n} 人" for k, n in vacated[dest_key].items())
+            head = f"{place}本次调出在岗教师（{kinds}），补其空出的位置，任教{subject}"
         elif move.move_type == "rotation":
-            head = f"按交流轮岗比例安排到{place}任教{subject}（补足派出学校的位置由调剂完成）"
+            origin_key = f"{move.from_school}|{move.from_stage}"
+            filled = f"；{from_name}的位置由本次调入的 {arriving[origin_key]} 人补足" if origin_key in arriving else ""
+            head = f"按交流轮岗比例安排到{place}任教{subject}{filled}"
         else:
             head = f"到{place}任教{subject}"
         reasons.append(f"{head}。{rule}。")

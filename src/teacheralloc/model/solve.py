@@ -649,8 +649,8 @@ def tier_before(name: str, candidates: Candidates, policy: Policy) -> float:
     if name == "headcount":
         return float((units["weight"] * units["headcount_gap"].clip(lower=0)).sum())
     if name == "subject":
-        weights = subjects["subject"].map(plan.subject_weight_of)
-        return float((weights * subjects["gap"].clip(lower=0)).sum())
+        weights = subjects["subject"].map(plan.subject_weight_of).astype(float)  # float when empty too
+        return float((weights * subjects["gap"].astype(float).clip(lower=0)).sum())
     if name == "balance":
         bb = (units["backbone_target"] - units["backbone_before"]).clip(lower=0)
         pa = (units["pe_arts_target"] - units["pe_arts_before"]).clip(lower=0)

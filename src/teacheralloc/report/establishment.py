@@ -118,10 +118,14 @@ def _subject_gaps(data: PlanData) -> dict[tuple[str, str], dict[str, float]]:
 
 
 def _best_subject(gaps: dict[str, float], policy: Policy) -> tuple[str, float]:
-    """The subject one more teacher at a school would remove the most weighted shortage of."""
+    """The subject one more teacher at a school would remove the most weighted shortage of; a subject
+    short by less than half a teacher (the subject tier rounds demand to whole teachers) names no post:
+    two posts labelled 信息科技 for 0.34 FTE each would ask for two IT teachers the county does not lack."""
     order = {s.value: i for i, s in enumerate(Subject)}
     best, value = ANY_SUBJECT, 0.0
     for subject in sorted(gaps, key=lambda s: order.get(s, 99)):
+        if gaps[subject] < 0.5:
+            continue
         gain = policy.plan.subject_weight_of(subject) * min(1.0, gaps[subject])
         if gain > value + 1e-9:
             best, value = subject, gain
