@@ -757,3 +757,31 @@ def test_a_county_with_no_subject_demand_plans() -> None:
     plan = plan_county(data, POLICY)
     assert plan.moves.empty
     assert tier(plan, "subject") == 0 and tier(plan, "headcount") == 0
+
+
+def test_a_school_the_plan_fills_to_its_establishment_says_so() -> None:
+    """山岭村小学 (rural, 10 posts for 190 pupils, 核定编制 8) has 7 teachers; 城关第一小学 (380 pupils, 20
+    posts) has 25, one of them A (一级, no rural service: needs a support posting). One redeployment brings
+    山岭村小学 to its 8 posts, A's support posting (post kept at home) adds one on duty: it ends one short.
+    The cause is its 核定编制, reached by this plan's own transfer (it said the surplus went to higher
+    weights or was held by the leaving cap, while 城关第一小学 kept four to spare)."""
+    teachers = [teacher("A", "U1", title="first"), *staff("U", "U1", 24), *staff("R", "R1", 7)]
+    data = county([school("U1"), school("R1", establishment=8)], [grade("U1", 1, 9, 380), grade("R1", 1)],
+                  teachers, {("U1", "R1"): 20})
+    plan = plan_county(data, POLICY)
+    assert sorted(plan.moves["move_type"]) == ["redeploy", "support"]
+    assert gaps_after(plan)["R1"] == 1.0
+    causes = plan.causes.set_index(["school_id", "kind"])["cause"]
+    assert causes[("R1", "headcount")].startswith("本方案调入后已达核定编制，不能再调入")
+
+
+def test_a_junior_subject_gap_is_not_put_down_to_primary_teachers() -> None:
+    """河口镇中学 (junior, 10 posts) has ten Chinese teachers and no maths teacher; 河口镇第二小学 (primary)
+    one teacher over its posts, its maths teacher among them. A primary teacher never goes to junior, so
+    the junior maths gap has no spare teacher to come from (it said the maths teachers went elsewhere)."""
+    teachers = [*staff("J", "J1", 10, stage="junior"), *staff("P", "P1", 10), teacher("PMA", "P1", subject="math")]
+    data = county([school("J1", type="junior"), school("P1")], [grade("J1", 7, 4, 135), grade("P1", 3)],
+                  teachers, {("J1", "P1"): 3})
+    plan = plan_county(data, POLICY)
+    causes = plan.causes.set_index(["school_id", "kind", "subject"])["cause"]
+    assert causes[("J1", "subject", "math")].startswith("全县无富余的初中数学教师")

@@ -198,6 +198,21 @@ def test_surplus_the_rules_kept_is_named_beside_new_posts(plan_dir: Path) -> Non
     assert f"调配后仍有富余教师（{'小学' if first[1] == 'primary' else '初中'} 2 人）" in text and "可少增 2 个" in text
 
 
+def test_a_post_names_a_subject_only_where_half_a_teacher_of_it_is_missing(plan_dir: Path) -> None:
+    """A post labelled 信息科技 for 0.34 FTE asked for an IT teacher the school does not lack; such a
+    post is 不限学科 (the subject tier rounds demand to whole teachers)."""
+    import dataclasses
+
+    data = read_plan_folder(plan_dir)
+    subjects = data.subjects.assign(gap_after=np.minimum(data.subjects["gap_after"], 0.45))
+    posts = establishment_request(dataclasses.replace(data, subjects=subjects)).posts
+    assert len(posts) and set(posts["subject"]) == {"any"}
+    named = establishment_request(data).posts
+    gaps = data.subjects.set_index(["school_id", "stage", "subject"])["gap_after"]
+    for post in named[named["subject"] != "any"].itertuples(index=False):
+        assert gaps[(post.school_id, post.stage, post.subject)] >= 0.5
+
+
 def test_posts_go_first_where_they_remove_the_most_weighted_shortage(plan_dir: Path) -> None:
     request = establishment_request(read_plan_folder(plan_dir))
     values = list(request.posts["value_headcount"])

@@ -132,20 +132,30 @@ def shortage_causes(after: pd.DataFrame, subjects_after: pd.DataFrame, candidate
     staying = teachers[teachers["movable"] & ~teachers["teacher_id"].isin(moved)]
     surplus_units = set(after.loc[after["gap_after"] <= -1, "unit"])
     spare = staying[(staying["school_id"] + "|" + staying["stage"].astype(str)).isin(surplus_units)]
-    # What the spare teachers cover, once: the stages they are in, the subjects they teach or may teach.
+    # What the spare teachers cover, once: the stages they are in, and per stage the subjects they teach
+    # or may teach there (a junior teacher in primary the mapped subject, where the policy allows it).
     spare_stages = set(spare["stage"].astype(str))
-    spare_subjects = set(spare["subject"].astype(str))
-    for others in spare["other_subjects"]:
-        spare_subjects.update(others)
-    movers = teachers[teachers["teacher_id"].isin(moved)]
-    moved_subjects = set(movers["subject"].astype(str)).union(*map(set, movers["other_subjects"]))
-    # At or above its 核定编制 before the plan, a school receives no transfer (candidates: `closed`).
-    full = set(units.index[units["school_posts"] >= units["establishment"].fillna(np.inf)])
+    spare_subjects = _subjects_by_stage(spare, policy)
+    moved_subjects = _subjects_by_stage(teachers[teachers["teacher_id"].isin(moved)], policy)
+    # At or above its 核定编制 before the plan, a school receives no transfer (candidates: `closed`); one
+    # the plan's own transfers bring to it receives no more (posts after: `establishment_after`).
+    cap = units["establishment"].fillna(np.inf)
+    full = set(units.index[units["school_posts"] >= cap])
+    if "establishment_after" in after:
+        posts_after = units["school_id"].map(after.groupby("school_id")["establishment_after"].sum()).fillna(0)
+        filled = set(units.index[(posts_after >= cap) & ~units.index.isin(list(full))])
+    else:
+        filled = set()
     at_establishment = "已达核定编制，不能再调入（只可安排支教）；如需增人须先核增编制"
+    reached = "本方案调入后已达核定编制，不能再调入（只可安排支教）；如需增人须先核增编制"
+
+    def establishment_cause(unit: str) -> str | None:
+        return at_establishment if unit in full else reached if unit in filled else None
+
     rows = []
     for row in after[after["gap_after"] >= 0.5].itertuples(index=False):
-        if row.unit in full:
-            cause = at_establishment
+        if establishment_cause(row.unit):
+            cause = establishment_cause(row.unit)
         elif row.stage not in spare_stages:
             cause = f"全县{STAGE[row.stage]}已无富余可调教师：总量不足，属需补充编制的缺口"
         elif policy.plan.max_km is not None:
@@ -154,19 +164,32 @@ def shortage_causes(after: pd.DataFrame, subjects_after: pd.DataFrame, candidate
             cause = "富余教师已优先补充权重更高的缺口（教学点、乡村学校），或受单校调出比例上限限制"
         rows.append((row.school_id, row.stage, "headcount", "", round(float(row.gap_after), 2), cause))
     for row in subjects_after[subjects_after["gap"] >= 1].itertuples(index=False):
-        if unit_id(row.school_id, row.stage) in full:
-            cause = at_establishment
-        elif row.subject not in spare_subjects:
-            cause = f"全县无富余的{_subject(row.subject)}教师（含可兼教者）：属结构性缺编，需招聘补充"
+        if establishment_cause(unit_id(row.school_id, row.stage)):
+            cause = establishment_cause(unit_id(row.school_id, row.stage))
+        elif row.subject not in spare_subjects.get(row.stage, set()):
+            cause = f"全县无富余的{STAGE[row.stage]}{_subject(row.subject)}教师（含可兼教者）：属结构性缺编，需招聘补充"
         elif policy.plan.max_km is not None:
             cause = f"{policy.plan.max_km:g} 公里内无可调的{_subject(row.subject)}教师"
-        elif row.subject in moved_subjects:
+        elif row.subject in moved_subjects.get(row.stage, set()):
             cause = f"富余的{_subject(row.subject)}教师已调往更急需的学校，或受调出比例、编制上限限制"
         else:  # nobody who teaches it moved: not "sent elsewhere"
             cause = (f"可任教{_subject(row.subject)}的富余教师调来会在原校或别的学科留下更重的缺口，"
                      "或受调出比例、编制上限限制")
         rows.append((row.school_id, row.stage, "subject", row.subject, round(float(row.gap), 2), cause))
     return pd.DataFrame(rows, columns=["school_id", "stage", "kind", "subject", "gap_after", "cause"])
+
+
+def _subjects_by_stage(teachers: pd.DataFrame, policy: Policy) -> dict[str, set[str]]:
+    """Stage → the subjects these teachers could teach there: their own stage's main and other subjects;
+    in primary also a junior teacher's mapped subject when `plan.junior_to_primary`."""
+    out: dict[str, set[str]] = {}
+    for stage, subject, others in zip(teachers["stage"].astype(str), teachers["subject"].astype(str),
+                                      teachers["other_subjects"], strict=True):
+        out.setdefault(stage, set()).update((subject, *others))
+        if stage == Stage.junior.value and policy.plan.junior_to_primary:
+            mapped = {str(k): str(v) for k, v in policy.plan.junior_to_primary_subjects.items()}
+            out.setdefault(Stage.primary.value, set()).add(mapped.get(subject, subject))
+    return out
 
 
 def unknown_distance_note(moves: pd.DataFrame) -> str | None:
