@@ -237,7 +237,11 @@ LABEL_ALIASES: dict[str, dict[str, str]] = {
         "小学高级教师": "first", "小学高级": "first", "中学二级教师": "second", "中学二级": "second",
         "小学一级教师": "second", "小学一级": "second", "中学三级教师": "third", "中学三级": "third",
         "小学二级教师": "third", "小学二级": "third", "小学三级教师": "third", "小学三级": "third",
+        "中小学正高级教师": "full_senior", "中小学正高级": "full_senior", "中小学高级教师": "senior",
+        "中小学高级": "senior", "中小学一级教师": "first", "中小学一级": "first", "中小学二级教师": "second",
+        "中小学二级": "second", "中小学三级教师": "third", "中小学三级": "third",
     },
+    "Gender": {"男性": "M", "女性": "F"},
     "Education": {
         "中师": "secondary", "中等师范": "secondary", "高中": "secondary", "中专及以下": "secondary",
         "专科": "associate", "大学专科": "associate", "大专学历": "associate",

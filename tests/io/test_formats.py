@@ -420,3 +420,150 @@ def test_optional_blanks_take_defaults(folder: Path) -> None:
     j1 = loaded.schools.set_index("school_id").loc["J1"]
     assert (j1["boarding_students"], j1["weak"]) == (0, False)
     assert j1["establishment"] is pd.NA
+
+
+# --------------------------------------------------------------------------------------------------
+# Spreadsheets from other tools (each case a silent misread or a lost row before)
+# --------------------------------------------------------------------------------------------------
+
+
+def test_decimal_commas_in_a_semicolon_csv(county, folder: Path) -> None:
+    """Excel where the decimal mark is a comma writes 农村任教年限 2,5 in a semicolon CSV: 2.5, not 25."""
+    set_cell(folder, "teachers", 2, "rural_years", "2.5")
+    expected = load(folder)
+    for table in ("schools", "classes", "teachers", "distances"):
+        rows = read_rows(folder, table)
+        text = [";".join(cell.replace(".", ",") if _is_decimal(cell) else f'"{cell}"' if ";" in cell else cell
+                         for cell in row) for row in rows]
+        csv_path(folder, table).write_text("\n".join(text) + "\n", encoding="utf-8")
+    loaded = load(folder)
+    assert loaded.teachers.loc[0, "rural_years"] == 2.5
+    assert loaded.equals(expected)
+
+
+def _is_decimal(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return "." in cell
+
+
+def test_a_comma_that_is_no_thousands_separator_is_refused(folder: Path) -> None:
+    """In a comma CSV a quoted "2,5" was read as 25 (every comma dropped); 1,200 still reads as 1200."""
+    set_cell(folder, "teachers", 2, "rural_years", "2,5")
+    with pytest.raises(InputError) as caught:
+        load(folder)
+    [problem] = caught.value.errors
+    assert (problem.row, problem.column) == (2, "rural_years") and "2.5" in problem.expected
+
+
+def test_year_dot_one_in_a_csv_that_never_writes_dot_ten_is_refused(folder: Path) -> None:
+    """Excel saves a General cell's 1988.10 to CSV as 1988.1: in a column with no .10 anywhere .1 may be
+    October, refused with what to type; where the column writes .10 (text), .1 is January."""
+    set_cell(folder, "teachers", 2, "birth_date", "1988.1")
+    set_cell(folder, "teachers", 3, "birth_date", "1986.11")
+    with pytest.raises(InputError) as caught:
+        load(folder)
+    [problem] = caught.value.errors
+    assert (problem.row, problem.column) == (2, "birth_date") and "1月还是10月" in problem.expected
+    set_cell(folder, "teachers", 3, "birth_date", "1986.10")
+    teachers = load(folder).teachers
+    assert teachers.loc[0, "birth_date"].date() == date(1988, 1, 1)
+    assert teachers.loc[1, "birth_date"].date() == date(1986, 10, 1)
+
+
+def test_a_cell_beyond_the_header_is_an_error_in_a_csv(folder: Path) -> None:
+    """志愿学校 written X005,X026 without quotes splits into two cells: the second wish was dropped silently."""
+    rows = read_rows(folder, "teachers")
+    row = row_of(folder, "teachers", "teacher_id", "T08")
+    rows[row - 1][rows[0].index("wishes")] = "N1,P1"
+    csv_path(folder, "teachers").write_text("\n".join(",".join(r) for r in rows) + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        load(folder)
+    [problem] = caught.value.errors
+    assert (problem.row, problem.value, problem.rule) == (row, "P1", "extra_cells")
+
+
+def test_a_workbook_with_a_stale_stated_size_is_read_whole(county, tmp_path: Path) -> None:
+    """Some exporters leave the sheet's stated size (<dimension>) short of the data; openpyxl's read-only
+    mode trusted it and dropped the last teachers without a word."""
+    import re
+    import zipfile
+
+    path = tmp_path / "county.xlsx"
+    _workbook(county).save(path)
+    stale = tmp_path / "stale.xlsx"
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(stale, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename.startswith("xl/worksheets/"):
+                data = re.sub(rb'<dimension ref="[^"]*"/>', b'<dimension ref="A1:C3"/>', data)
+            target.writestr(item, data)
+    assert load_county(stale, as_of=AS_OF).equals(county.replace(distances=None))
+
+
+@pytest.mark.parametrize("name", ["教师名单", "教师信息表", "教师花名册"])
+def test_a_table_named_with_an_office_suffix_is_read(county, tmp_path: Path, name: str) -> None:
+    workbook = _workbook(county)
+    workbook["teachers"].title = name
+    path = tmp_path / "county.xlsx"
+    workbook.save(path)
+    assert load_county(path, as_of=AS_OF).equals(county.replace(distances=None))
+
+
+def test_a_sheet_not_recognised_is_named_in_the_error(county, tmp_path: Path) -> None:
+    workbook = _workbook(county)
+    workbook["teachers"].title = "在编人员"
+    path = tmp_path / "county.xlsx"
+    workbook.save(path)
+    with pytest.raises(InputError) as caught:
+        load_county(path, as_of=AS_OF)
+    [problem] = caught.value.errors
+    assert problem.rule == "missing_table" and "未识别、未读取的工作表：在编人员" in problem.expected
+
+
+def test_a_row_in_another_encoding_is_named(folder: Path) -> None:
+    """One GBK row pasted into a UTF-8 file: the file is refused, naming that line."""
+    path = csv_path(folder, "teachers")
+    lines = path.read_bytes().split(b"\n")
+    lines[3] = lines[3] + b"," + "张三".encode("gbk")  # an extra GBK cell: the encoding fails first
+    path.write_bytes(b"\n".join(lines))
+    with pytest.raises(InputError) as caught:
+        load(folder)
+    [problem] = caught.value.errors
+    assert problem.rule == "encoding" and problem.row == 4 and "第 4 行" in problem.expected
+
+
+@pytest.mark.parametrize(("column", "text", "expected"), [
+    ("service_until", "无", None), ("other_subjects", "无", ()), ("wishes", "—", ()),
+    ("title", "无", "none"), ("title", "中小学一级教师", "first"), ("gender", "男性", "M"),
+    ("birth_date", "1985-03-15T00:00:00", date(1985, 3, 15)),
+])
+def test_what_an_office_writes_reads_as_meant(folder: Path, column: str, text: str, expected: object) -> None:
+    """无 or — in a column that may be blank is blank (it was an error in 5,258 cells of one roster); the
+    titles 中小学一级教师 etc. and 男性/女性 are the contract's values; an ISO timestamp is its date."""
+    set_cell(folder, "teachers", 2, column, text)
+    value = load(folder).teachers.set_index("teacher_id").loc["T01", column]
+    if expected is None:
+        assert pd.isna(value)
+    elif isinstance(expected, date):
+        assert value.date() == expected
+    else:
+        assert value == expected
+
+
+def test_an_eight_digit_date_number_in_a_workbook(county, tmp_path: Path) -> None:
+    """19850301 typed into a General cell is a number; read as the date it spells."""
+    workbook = _workbook(county)
+    workbook["teachers"].cell(row=2, column=4).value = 19850301
+    path = tmp_path / "county.xlsx"
+    workbook.save(path)
+    assert load_county(path, as_of=AS_OF).teachers.loc[0, "birth_date"].date() == date(1985, 3, 1)
+
+
+def test_an_excel_error_cell_is_reported_once(folder: Path) -> None:
+    set_cell(folder, "teachers", 2, "birth_date", "#N/A")
+    with pytest.raises(InputError) as caught:
+        load(folder)
+    assert [(p.row, p.column, p.rule) for p in caught.value.errors] == [(2, "birth_date", "excel_error")]

@@ -49,6 +49,7 @@ class RawTable:
     rows: list[int] = field(default_factory=list)
     headers: dict[str, str] = field(default_factory=dict)  # contract code -> header as written
     problems: list[Problem] = field(default_factory=list)
+    decimal_comma: bool = False  # a semicolon CSV: Excel where the decimal mark is a comma (2,5)
 
     def problem(self, row: int | None, column: str, value: Any, expected: str, rule: str, **kw: Any) -> Problem:
         label = next((c.label for c in columns(self.name) if c.code == column), "")
@@ -81,17 +82,25 @@ def _header_aliases(table: str) -> dict[str, str]:
     return aliases
 
 
+#: What an office adds to a table's name (教师名单, 学校信息表, 班级情况): the same table.
+TABLE_SUFFIXES = ("", "表", "信息", "信息表", "名单", "名册", "花名册", "数据", "情况", "情况表", "基本情况",
+                  "基本信息", "一览表", "统计表")
+
+
 def table_name_of(text: str) -> str | None:
-    """The contract table a file stem or sheet name stands for (`teachers`, `教师`, ...), if any."""
+    """The contract table a file stem or sheet name stands for (`teachers`, `教师`, `教师名单`, ...), if any."""
     key = normalize_header(text)
     for name, label in TABLE_LABELS.items():
-        if key in (name, normalize_header(label)):
+        if key == name or key in {normalize_header(label + suffix) for suffix in TABLE_SUFFIXES}:
             return name
     return None
 
 
-def _build_table(name: str, file: str, sheet: str, rows: list[tuple[int, list[Any]]]) -> RawTable:
-    """Turn (row number, cell values) pairs, header first, into a RawTable."""
+def _build_table(name: str, file: str, sheet: str, rows: list[tuple[int, list[Any]]], overflow: str = "warning"
+                 ) -> RawTable:
+    """Turn (row number, cell values) pairs, header first, into a RawTable. Cells under no header are
+    `overflow`: an error in a CSV (an unquoted comma split a cell, 志愿学校 X005,X026 lost X026), a
+    warning in a workbook (a note beside the table), once per sheet."""
     table = RawTable(name=name, file=file, sheet=sheet)
     if not rows:
         table.problems.append(table.problem(None, "", "", "表头行和数据行（文件为空）", "empty_file"))
@@ -129,6 +138,8 @@ def _build_table(name: str, file: str, sheet: str, rows: list[tuple[int, list[An
             )
     table.cells = {code: [] for code in positions}
     table.extra = {code: [] for code in extra_positions}
+    headed = {index for index, text in enumerate(header) if text is not None and str(text).strip() != ""}
+    unheaded: list[int] = []
     for number, values in rows[1:]:
         if all(v is None or str(v).strip() == "" for v in values):
             continue
@@ -149,6 +160,18 @@ def _build_table(name: str, file: str, sheet: str, rows: list[tuple[int, list[An
             table.cells[code].append(value)
         for code, index in extra_positions.items():
             table.extra[code].append(values[index] if index < len(values) else None)
+        stray = [v for i, v in enumerate(values) if i not in headed and v is not None and str(v).strip() != ""]
+        if stray and overflow == "error":
+            table.problems.append(table.problem(
+                number, "", "、".join(str(v) for v in stray[:3]),
+                f"每行的单元格不多于表头的 {len(header)} 列：本行多出 {len(stray)} 个（含逗号的内容须加英文双引号，"
+                "如 \"X005,X026\"，或改用 ; 、 分隔）", "extra_cells"))
+        elif stray:
+            unheaded.append(number)
+    if unheaded:
+        table.problems.append(table.problem(
+            unheaded[0], "", f"{len(unheaded)} 行", "每个有内容的列都有表头：没有表头的列未读取（请核对）",
+            "unheaded_cells", severity="warning"))
     return table
 
 
@@ -176,14 +199,19 @@ def _summary_row(values: list[Any]) -> str:
 
 def decode(data: bytes) -> tuple[str, str]:
     """Decode CSV bytes as UTF-8 (with or without BOM), UTF-16 with its BOM (Excel's “Unicode 文本”),
-    else GB18030 (a superset of GBK)."""
+    else GB18030 (a superset of GBK). A UTF-8 file with a few rows in another encoding (pasted in) is
+    refused, not read as GB18030: UTF-8 Chinese often decodes as GB18030 too, into other characters."""
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return data.decode("utf-16"), "utf-16"
-    for encoding in ENCODINGS:
+    try:
+        return data.decode(ENCODINGS[0]), ENCODINGS[0]
+    except UnicodeDecodeError:
+        pass
+    if _mixed_line(data) is None:
         try:
-            return data.decode(encoding), encoding
+            return data.decode("gb18030"), "gb18030"
         except UnicodeDecodeError:
-            continue
+            pass
     raise UnicodeDecodeError("gb18030", data, 0, 1, "neither UTF-8 nor GB18030")
 
 
@@ -201,13 +229,47 @@ def sniff_delimiter(text: str) -> str:
     return best if counts[best] else ","
 
 
+def _mixed_line(data: bytes) -> int | None:
+    """The first line not in UTF-8 of a file whose other non-ASCII lines mostly are (rows pasted in from
+    a GBK file); None when the file is not such a mix."""
+    foreign = [line for line in data.split(b"\n") if not line.isascii()]
+    utf8 = [_decodes_as(line, "utf-8") for line in foreign]
+    if not utf8 or all(utf8) or sum(utf8) * 2 <= len(utf8):
+        return None
+    bad = foreign[utf8.index(False)]
+    return data.split(b"\n").index(bad) + 1
+
+
+def _first_undecodable_line(data: bytes) -> int | None:
+    """In a file that decodes as a whole in no encoding, the line to look at: one out of step with the
+    rest (`_mixed_line`), else the first that decodes in none, unless none decodes at all (not text)."""
+    mixed = _mixed_line(data)
+    if mixed is not None:
+        return mixed
+    readable = [any(_decodes_as(line, e) for e in ENCODINGS) for line in data.split(b"\n")]
+    return readable.index(False) + 1 if any(readable) and not all(readable) else None
+
+
+def _decodes_as(data: bytes, encoding: str) -> bool:
+    try:
+        data.decode(encoding)
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
 def read_csv_table(path: Path, name: str) -> RawTable:
     """Read one CSV file of table `name`; undecodable or malformed files become problems."""
+    data = path.read_bytes()
     try:
-        text, _encoding = decode(path.read_bytes())
+        text, _encoding = decode(data)
     except UnicodeDecodeError:
         table = RawTable(name=name, file=path.name)
-        table.problems.append(table.problem(None, "", "", "UTF-8、UTF-16 或 GBK/GB18030 编码的 CSV 文件", "encoding"))
+        line = _first_undecodable_line(data)
+        table.problems.append(table.problem(
+            line, "", "", "UTF-8、UTF-16 或 GBK/GB18030 编码的 CSV 文件" + (
+                f"：第 {line} 行（按文本行计）与其余各行的编码不同（可能是从别的文件粘贴来的），请用 Excel 或 WPS "
+                "打开后整表另存为 CSV" if line else ""), "encoding"))
         return table
     delimiter = sniff_delimiter(text)
     # newline="": the csv module splits lines itself (\r\n, \n, and the \r of Excel for Mac), and a
@@ -222,7 +284,9 @@ def read_csv_table(path: Path, name: str) -> RawTable:
         table = RawTable(name=name, file=path.name)
         table.problems.append(table.problem(len(rows) + 1, "", str(exc), "合法的 CSV 格式", "csv_syntax"))
         return table
-    return _build_table(name, path.name, "", rows)
+    table = _build_table(name, path.name, "", rows, overflow="error")
+    table.decimal_comma = delimiter == ";"
+    return table
 
 
 def read_xlsx_tables(path: Path) -> tuple[dict[str, RawTable], list[Problem]]:
@@ -249,6 +313,7 @@ def read_xlsx_tables(path: Path) -> tuple[dict[str, RawTable], list[Problem]]:
                             rule="duplicate_sheet")
                 )
                 continue
+            sheet.reset_dimensions()  # read the cells there are, not the size the file states (may be stale)
             rows = [
                 (number, list(values))
                 for number, values in enumerate(sheet.iter_rows(values_only=True), start=1)
@@ -375,6 +440,8 @@ def _formula_texts(path: Path) -> dict[str, list[list[Any]]]:
 
     workbook = load_workbook(path, read_only=True, data_only=False)
     try:
+        for sheet in workbook.worksheets:
+            sheet.reset_dimensions()  # as read_xlsx_tables reads them
         return {sheet.title: [list(values) for values in sheet.iter_rows(values_only=True)]
                 for sheet in workbook.worksheets}
     finally:
@@ -400,12 +467,16 @@ def read_tables(path: Path) -> tuple[dict[str, RawTable], list[Problem]]:
         if any(p.rule == "xlsx_open" for p in problems):
             return tables, problems  # an unopenable workbook is one problem, not also three missing sheets
         where = path.name
+        skipped = _sheet_names(path, set(t.sheet for t in tables.values()))
+        kind = "工作表"
     else:
+        skipped, kind = [], "CSV 文件"
         for file in sorted(path.iterdir()):
             if file.suffix.lower() != ".csv":
                 continue
             name = table_name_of(file.stem)
             if name is None:
+                skipped.append(file.name)
                 continue
             if name in tables:
                 problems.append(
@@ -415,13 +486,25 @@ def read_tables(path: Path) -> tuple[dict[str, RawTable], list[Problem]]:
                 continue
             tables[name] = read_csv_table(file, name)
         where = str(path)
+    found = f"；未识别、未读取的{kind}：{'、'.join(skipped)}（可改名为上述名称）" if skipped else ""
     for name in REQUIRED_TABLES:
         if name not in tables:
             problems.append(
-                Problem(where, None, "", "", f"{name}.csv 或“{TABLE_LABELS[name]}”表（{name} / {TABLE_LABELS[name]}）",
-                        rule="missing_table")
+                Problem(where, None, "", "", f"{name}.csv 或“{TABLE_LABELS[name]}”表（{name} / {TABLE_LABELS[name]}）"
+                        + found, rule="missing_table")
             )
     return tables, problems
+
+
+def _sheet_names(path: Path, read: set[str]) -> list[str]:
+    """The workbook's sheets not read as a contract table (named neither by code nor by label)."""
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(path, read_only=True)
+    try:
+        return [sheet for sheet in workbook.sheetnames if sheet not in read]
+    finally:
+        workbook.close()
 
 
 def load_county(path: Path | str, as_of: date | None = None) -> County:

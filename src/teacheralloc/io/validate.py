@@ -12,6 +12,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -26,7 +27,7 @@ from teacheralloc.domain import (
     typed_table,
 )
 from teacheralloc.errors import InputError, Problem
-from teacheralloc.io.read import RawTable
+from teacheralloc.io.read import EXCEL_ERRORS, RawTable
 
 MISSING = object()
 TRUE_WORDS = {"1", "true", "t", "yes", "y", "是", "真", "对", "√", "✓"}
@@ -69,7 +70,7 @@ def is_blank(value: Any) -> bool:
     return isinstance(value, str) and value.strip() == ""
 
 
-def parse_int(value: Any) -> int:
+def parse_int(value: Any, decimal_comma: bool = False) -> int:
     if isinstance(value, bool):
         raise ValueError
     if isinstance(value, int):
@@ -79,7 +80,7 @@ def parse_int(value: Any) -> int:
             raise ValueError
         result = int(value)
     else:
-        number = float(_text(value).replace(",", ""))
+        number = float(_number_text(_text(value), decimal_comma))
         if not number.is_integer():
             raise ValueError
         result = int(number)
@@ -88,13 +89,32 @@ def parse_int(value: Any) -> int:
     return result
 
 
-def parse_number(value: Any) -> float:
+#: A number with thousands separators: 1,234 or 12,345.5 (a comma not in that place is no separator).
+_THOUSANDS = re.compile(r"^[-+]?\d{1,3}(,\d{3})+(\.\d+)?$")
+#: A decimal comma (2,5): what Excel writes where the decimal mark is a comma.
+_DECIMAL_COMMA = re.compile(r"^[-+]?\d+,\d+$")
+
+
+def _number_text(text: str, decimal_comma: bool = False) -> str:
+    """Number text as Python reads it. In a file whose decimal mark is a comma (a semicolon CSV) 2,5 is
+    2.5 and 1.234,5 is 1234.5; elsewhere a comma only separates thousands, and 2,5 is refused rather
+    than read as 25."""
+    if decimal_comma and "," in text:
+        return text.replace(".", "").replace(" ", "").replace(",", ".")
+    if _THOUSANDS.match(text):
+        return text.replace(",", "")
+    if _DECIMAL_COMMA.match(text):
+        raise CellError(f"数字（“{text}”中的逗号不是千位分隔：小数点请用“.”，如 {text.replace(',', '.')}）")
+    return text
+
+
+def parse_number(value: Any, decimal_comma: bool = False) -> float:
     if isinstance(value, bool):
         raise ValueError
     if isinstance(value, int | float):
         result = float(value)
     else:
-        result = float(_text(value).replace(",", ""))
+        result = float(_number_text(_text(value), decimal_comma))
     if result != result or result in (float("inf"), float("-inf")):
         raise ValueError
     return result
@@ -121,11 +141,13 @@ def parse_date(value: Any) -> date:
     if isinstance(value, int | float) and not isinstance(value, bool):
         if 1900 <= value < 2100:  # "1985.04" typed into a General cell: Excel keeps the number 1985.04
             return _year_month(float(value))
+        if 19000101 <= value <= 21001231 and float(value).is_integer():  # 19881023 in a General cell
+            return parse_date(str(int(value)))
         if 1000 < value < 80000:  # an Excel serial date in a cell not formatted as a date
             return EXCEL_EPOCH + timedelta(days=int(value))
         raise ValueError
     text = _text(value)
-    text = re.sub(r"\s+0{1,2}:0{2}(:0{2})?$", "", text)  # "2015-09-01 00:00:00" from some exports
+    text = re.sub(r"(\s+|T)0{1,2}:0{2}(:0{2}(\.0+)?)?$", "", text)  # "2015-09-01 00:00:00", "…T00:00:00"
     if re.fullmatch(r"\d{5}(\.\d+)?", text):  # an Excel serial number saved as text ("31107" = 1985-03-01)
         return parse_date(float(text))
     for pattern in _DATE_PATTERNS:
@@ -212,6 +234,20 @@ def _parser(col: Column) -> tuple[Callable[[Any], Any], str]:
     return parse_list, "用 ; 、 或 , 分隔的代码列表"
 
 
+#: What an office writes in a cell that has nothing to say (服务期截止：无; 核定编制：—): blank, where a
+#: column may be left blank.
+BLANK_WORDS = frozenset({"无", "没有", "暂无", "—", "——", "-", "--", "/", "n/a", "na", "null", "none", "空"})
+#: A year.month written as text ("1988.1"): January, or October saved by Excel from a General cell.
+_YEAR_DOT_MONTH = re.compile(r"^(\d{4})\.(\d{1,2})$")
+
+
+def _dot_month_ambiguous(raw: list[Any]) -> bool:
+    """A date column whose year.month texts include .1 but never .10: Excel saved a General cell's
+    number (1988.10 → 1988.1), so .1 may be October. A column that writes .10 is text: .1 is January."""
+    months = {m.group(2) for v in raw if isinstance(v, str) and (m := _YEAR_DOT_MONTH.match(v.strip()))}
+    return "1" in months and "10" not in months
+
+
 def _parse_column(table: RawTable, col: Column, problems: list[Problem]) -> list[Any]:
     """Parse one column; bad cells become problems and MISSING."""
     raw = table.cells.get(col.code)
@@ -219,9 +255,19 @@ def _parse_column(table: RawTable, col: Column, problems: list[Problem]) -> list
     if raw is None:
         return [col.default] * count if not col.required else [MISSING] * count
     parse, expected = _parser(col)
+    if col.kind in ("int", "number") and table.decimal_comma:
+        parse = partial(parse, decimal_comma=True)
+    if col.kind == "date" and _dot_month_ambiguous(raw):
+        parse = partial(_parse_dot_date, parse)
     cache: dict[Any, Any] = {}
     out: list[Any] = []
     for row, value in zip(table.rows, raw, strict=True):
+        if isinstance(value, str) and value.strip().upper() in EXCEL_ERRORS:
+            out.append(MISSING)  # reported once, as an Excel error, when read
+            continue
+        if (not col.required and isinstance(value, str) and value.strip().lower() in BLANK_WORDS
+                and not (col.enum is not None and col.enum.parse(value) is not None)):  # 无 as a title is 未定级
+            value = None
         if is_blank(value) or (
             col.kind in ("list_text", "list_enum") and isinstance(value, tuple | list) and not value
         ):
@@ -253,6 +299,16 @@ def _parse_column(table: RawTable, col: Column, problems: list[Problem]) -> list
             parsed = MISSING
         out.append(parsed)
     return out
+
+
+def _parse_dot_date(parse: Callable[[Any], Any], value: Any) -> Any:
+    """`parse`, but year.1 as text in a column that never writes .10 is January or October: refused."""
+    match = _YEAR_DOT_MONTH.match(value.strip()) if isinstance(value, str) else None
+    if match and match.group(2) == "1":
+        year = match.group(1)
+        raise CellError(f"{year}年1月还是10月？本列的年.月没有写成 .10 的，{year}.1 可能是 Excel 把 {year}.10 "
+                        f"存成了 {year}.1：请填 {year}-10-01 或 {year}-01-01")
+    return parse(value)
 
 
 def _show(value: Any) -> str:
