@@ -14,3 +14,19 @@ def test_the_same_problem_found_twice_is_said_once() -> None:
     error = InputError([full, other, full, first, full])
     assert error.problems == [first, full, other]
     assert error.report().count("C001") == 1 and "共 3 个错误" in error.report()
+
+
+def test_a_problem_repeated_down_a_column_is_summed_up_with_every_row() -> None:
+    """US dates in all 2,000 rows gave 4,000 identical lines; now five of each, then one line naming the
+    other rows (every one of them, consecutive ones as a range). Other problems are shown in full."""
+    expected = "日期，如 2015-09-01"
+    rows = [*range(2, 12), 15, 16, 17, 30]
+    problems = [Problem("teachers.csv", r, "birth_date", f"{r}/1/1988", expected, label="出生日期") for r in rows]
+    problems.append(Problem("teachers.csv", 3, "school_id", "X999", "学校表中已有的学校代码", label="任教学校"))
+    lines = InputError(problems).lines()
+    assert len(lines) == 5 + 1 + 1
+    assert lines[-1] == ("[错误] teachers.csv 出生日期(birth_date)：同样的问题还有 9 处（第 7–11、15–17、30 行），"
+                         f"期望：{expected}")
+    assert any("X999" in line for line in lines)
+    few = InputError(problems[:6]).lines()  # one more than shown would be summed up: shown instead
+    assert len(few) == 6 and all("同样的问题" not in line for line in few)

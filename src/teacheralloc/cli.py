@@ -82,8 +82,8 @@ def _fmt(value: object) -> str:
 
 
 def _print_problems(error: InputError) -> None:
-    for problem in error.problems:
-        err_console.print(problem.message(), markup=False)
+    for line in error.lines():
+        err_console.print(line, markup=False)
     err_console.print(
         f"共 {len(error.errors)} 个错误、{len(error.warnings)} 个警告；未写出任何文件。"
         f" ({len(error.errors)} error(s); nothing written)",

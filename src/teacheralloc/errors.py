@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 @dataclass(frozen=True, order=True)
@@ -72,10 +72,49 @@ class InputError(Exception):
     def warnings(self) -> list[Problem]:
         return [p for p in self.problems if p.severity == "warning"]
 
+    def lines(self) -> list[str]:
+        """One line per problem, except that a problem repeated down a column (US dates in every row) is
+        shown `SHOWN_OF_A_KIND` times and then as one line naming every other row it is on."""
+        groups: dict[tuple[str, str, str, str, str], list[Problem]] = {}
+        for problem in self.problems:
+            groups.setdefault((problem.file, problem.sheet, problem.column, problem.expected, problem.severity),
+                              []).append(problem)
+        lines: list[str] = []
+        told: set[tuple[str, str, str, str, str]] = set()
+        for problem in self.problems:
+            key = (problem.file, problem.sheet, problem.column, problem.expected, problem.severity)
+            group = groups[key]
+            if len(group) <= SHOWN_OF_A_KIND + 1 or problem in group[:SHOWN_OF_A_KIND]:
+                lines.append(problem.message())
+            elif key not in told:
+                told.add(key)
+                rest = group[SHOWN_OF_A_KIND:]
+                rows = _row_ranges([p.row for p in rest if p.row is not None])
+                first = replace(rest[0], row=None)
+                tag = "警告" if first.severity == "warning" else "错误"
+                lines.append(f"[{tag}] {first.where()}：同样的问题还有 {len(rest)} 处（第 {rows} 行），"
+                             f"期望：{first.expected}")
+        return lines
+
     def report(self) -> str:
-        lines = [p.message() for p in self.problems]
+        lines = self.lines()
         lines.append(f"共 {len(self.errors)} 个错误、{len(self.warnings)} 个警告；未写出任何文件。")
         return "\n".join(lines)
+
+
+#: How many of a repeated problem are shown in full before the rest are summed up with their rows.
+SHOWN_OF_A_KIND = 5
+
+
+def _row_ranges(rows: list[int]) -> str:
+    """12、15–20、31: row numbers with consecutive runs as ranges."""
+    parts: list[str] = []
+    for row in sorted(set(rows)):
+        if parts and isinstance(parts[-1], list) and parts[-1][1] == row - 1:
+            parts[-1][1] = row
+        else:
+            parts.append([row, row])
+    return "、".join(f"{a}" if a == b else f"{a}–{b}" for a, b in parts)
 
 
 def _order(problem: Problem) -> tuple[str, str, int, str]:
