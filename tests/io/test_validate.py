@@ -476,6 +476,18 @@ def test_own_school_among_the_wishes_is_a_warning(folder: Path) -> None:
     ]
 
 
+def test_odd_distance_rows_are_warned_about(folder: Path) -> None:
+    """A school paired with itself, and a pair given both ways 12.5 and 40 km apart: said, not guessed."""
+    rows = read_rows(folder, "distances")
+    write_rows(folder, "distances", [*rows, ["J1", "S1", "40"], ["P1", "P1", "0"], ["N1", "J1", "18"]])
+    county = load_county(folder, as_of=AS_OF)
+    assert [(key(p), p.severity) for p in county.warnings] == [
+        (("distances.csv", 7, "km", "asymmetric_distance"), "warning"),
+        (("distances.csv", 8, "to_id", "self_distance"), "warning"),
+    ]  # 18.2 against 18 km is no cause for a warning
+    assert "第 2 行的反方向 12.5 公里" in county.warnings[0].expected
+
+
 def test_warnings_are_reported_with_errors(folder: Path) -> None:
     set_cell(folder, "teachers", 9, "volunteer", "否")
     set_cell(folder, "teachers", 2, "gender", "")

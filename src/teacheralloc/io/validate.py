@@ -499,13 +499,33 @@ def _check_teachers(
                 )
 
 
+#: Both directions of a pair given, differing by more than this share of the shorter: said, not guessed.
+ASYMMETRY_WARNING = 0.2
+
+
 def _check_distances(distances: _Parsed, school_types: _SchoolKeys, problems: list[Problem]) -> None:
+    """Unique pairs of known schools. Warnings: a school paired with itself (not a move, ignored), and a
+    pair given both ways with distances far apart (each direction is used as given)."""
     _check_unique(distances, ("from_id", "to_id"), problems, "每对学校一行，起点+终点")
+    seen: dict[tuple[Any, Any], tuple[int, float]] = {}
     for i, row in enumerate(distances.rows):
         for code in ("from_id", "to_id"):
             value = distances.values[code][i]
             if school_types.unknown(value):
                 problems.append(distances.table.problem(row, code, value, school_types.expected(value), "reference"))
+        a, b, km = distances.values["from_id"][i], distances.values["to_id"][i], distances.values["km"][i]
+        if MISSING in (a, b, km):
+            continue
+        if a == b:
+            problems.append(distances.table.problem(row, "to_id", b, "另一所学校（学校到自身不是调动，此行不用）",
+                                                    "self_distance", severity="warning"))
+            continue
+        back = seen.get((b, a))
+        if back is not None and abs(back[1] - km) > ASYMMETRY_WARNING * max(min(back[1], km), 1.0):
+            problems.append(distances.table.problem(
+                row, "km", f"{km:g}", f"与第 {back[0]} 行的反方向 {back[1]:g} 公里相近（两个方向各按所填的用，请核对）",
+                "asymmetric_distance", severity="warning"))
+        seen[(a, b)] = (row, float(km))
 
 
 def _frame(parsed: _Parsed) -> pd.DataFrame:
