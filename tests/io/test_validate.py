@@ -488,6 +488,21 @@ def test_odd_distance_rows_are_warned_about(folder: Path) -> None:
     assert "第 2 行的反方向 12.5 公里" in county.warnings[0].expected
 
 
+def test_an_establishment_far_below_the_teachers_is_warned_about(folder: Path) -> None:
+    """核定编制 3 for a school of many more teachers is likely a typo, and it closes the school to transfers."""
+    teachers = load_county(folder, as_of=AS_OF).teachers
+    first = row_of(folder, "teachers", "school_id", "J1")
+    for i in range(8):
+        copy_row(folder, "teachers", first, teacher_id=f"T9{i}")
+    held = int((teachers["school_id"] == "J1").sum()) + 8
+    row = row_of(folder, "schools", "school_id", "J1")
+    set_cell(folder, "schools", row, "establishment", "2")
+    county = load_county(folder, as_of=AS_OF)
+    assert [(key(p), p.severity) for p in county.warnings] == [
+        (("schools.csv", row, "establishment", "establishment_far_below"), "warning")]
+    assert f"在编教师 {held} 人" in county.warnings[0].expected
+
+
 def test_warnings_are_reported_with_errors(folder: Path) -> None:
     set_cell(folder, "teachers", 9, "volunteer", "否")
     set_cell(folder, "teachers", 2, "gender", "")

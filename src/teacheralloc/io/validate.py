@@ -528,6 +528,25 @@ def _check_distances(distances: _Parsed, school_types: _SchoolKeys, problems: li
         seen[(a, b)] = (row, float(km))
 
 
+def _check_establishment(schools: _Parsed, teachers: _Parsed, problems: list[Problem]) -> None:
+    """A 核定编制 far below the teachers a school holds is likely a typo (3 for 130): warned about, since
+    a school at or above its 核定编制 receives no one. (Far above is common: vacant posts, 空编.)"""
+    posts: dict[Any, int] = {}
+    for school_id in teachers.values["school_id"]:
+        if school_id is not MISSING:
+            posts[school_id] = posts.get(school_id, 0) + 1
+    for i, row in enumerate(schools.rows):
+        school_id, establishment = schools.values["school_id"][i], schools.values["establishment"][i]
+        if school_id is MISSING or establishment is MISSING or establishment is None:
+            continue
+        held = posts.get(school_id, 0)
+        if held - establishment >= 5 and establishment < held / 2:
+            problems.append(schools.table.problem(
+                row, "establishment", establishment,
+                f"与在编教师 {held} 人相近的核定编制（不到一半：该校不能调入任何人，请核对是否填错）",
+                "establishment_far_below", severity="warning"))
+
+
 def _frame(parsed: _Parsed) -> pd.DataFrame:
     data: dict[str, Any] = {code: values for code, values in parsed.values.items()}
     frame = typed_table(parsed.table.name, pd.DataFrame(data))
@@ -581,6 +600,8 @@ def validate_tables(
             if sid is not MISSING and sid not in with_classes:
                 problems.append(schools.table.problem(row, "school_id", sid, "班级表中有该校的年级行",
                                                       "school_without_classes", severity="warning"))
+    if "schools" in parsed and "teachers" in parsed:
+        _check_establishment(parsed["schools"], parsed["teachers"], problems)
     if any(p.severity == "error" for p in problems):
         raise InputError(problems)
     county = County(
