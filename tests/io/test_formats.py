@@ -567,3 +567,25 @@ def test_an_excel_error_cell_is_reported_once(folder: Path) -> None:
     with pytest.raises(InputError) as caught:
         load(folder)
     assert [(p.row, p.column, p.rule) for p in caught.value.errors] == [(2, "birth_date", "excel_error")]
+
+
+def test_a_sheet_pasted_together_from_blocks_reads_its_records(county, tmp_path: Path) -> None:
+    """教师 pasted from one block per school, each with a title line and the header again: the repeated
+    headers and their titles are skipped with a warning (each was a dozen errors), the records are read."""
+    workbook = _workbook(county)
+    sheet = workbook["teachers"]
+    rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    header, records = rows[0], rows[1:]
+    sheet.delete_rows(1, sheet.max_row)
+    sheet.append(header)
+    for i, record in enumerate(records):
+        if i == 3:
+            sheet.append([f"第二部分：{record[4]} 教师名单"])
+            sheet.append([])
+            sheet.append(header)
+        sheet.append(record)
+    path = tmp_path / "blocks.xlsx"
+    workbook.save(path)
+    loaded = load_county(path, as_of=AS_OF)
+    assert loaded.equals(county.replace(distances=None))
+    assert [(p.rule, p.row) for p in loaded.warnings] == [("repeated_header", 5), ("repeated_header", 7)]

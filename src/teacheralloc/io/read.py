@@ -140,8 +140,27 @@ def _build_table(name: str, file: str, sheet: str, rows: list[tuple[int, list[An
     table.extra = {code: [] for code in extra_positions}
     headed = {index for index, text in enumerate(header) if text is not None and str(text).strip() != ""}
     unheaded: list[int] = []
-    for number, values in rows[1:]:
+    known = {normalize_header(text) for text in header if normalize_header(text) in aliases}
+    body = rows[1:]
+    repeated = {i for i, (_, values) in enumerate(body)
+                if len(known) >= 2 and len({normalize_header(v) for v in values} & known) * 2 >= len(known)}
+    # A sheet pasted together from blocks (one per school), each with its title and header: the header
+    # again is no record, nor a lone title cell just above it.
+    titles: set[int] = set()
+    for i in repeated:
+        above = i - 1
+        while above >= 0 and _filled(body[above][1]) == 0:
+            above -= 1
+        if above >= 0 and above not in repeated and _filled(body[above][1]) == 1:
+            titles.add(above)
+    for position, (number, values) in enumerate(body):
         if all(v is None or str(v).strip() == "" for v in values):
+            continue
+        if position in repeated or position in titles:
+            table.problems.append(table.problem(
+                number, "", next(str(v).strip() for v in values if v is not None and str(v).strip()),
+                "一行一条记录（表中再次出现的表头行及其上的标题行不是记录，已跳过）", "repeated_header",
+                severity="warning"))
             continue
         first = values[0] if values else None
         if isinstance(first, str) and first.strip().startswith(EXAMPLE_MARK):
@@ -173,6 +192,11 @@ def _build_table(name: str, file: str, sheet: str, rows: list[tuple[int, list[An
             unheaded[0], "", f"{len(unheaded)} 行", "每个有内容的列都有表头：没有表头的列未读取（请核对）",
             "unheaded_cells", severity="warning"))
     return table
+
+
+def _filled(values: list[Any]) -> int:
+    """How many cells of a row hold something."""
+    return sum(v is not None and str(v).strip() != "" for v in values)
 
 
 def _header_index(rows: list[tuple[int, list[Any]]], aliases: dict[str, str]) -> int:
