@@ -347,6 +347,7 @@ def report(
 def _print_plan(result: object) -> None:
     from teacheralloc.domain import MoveType
     from teacheralloc.plan import STATUS_LABELS, Plan, quota_tier_text
+    from teacheralloc.report.establishment import schools_short
 
     assert isinstance(result, Plan)
     summary = result.summary()
@@ -371,7 +372,7 @@ def _print_plan(result: object) -> None:
     short_before = schools["gap_before"].clip(lower=0).sum()
     short_after = schools["gap_after"].clip(lower=0).sum()
     console.print(f"缺编（分校合计）：调配前 {short_before:.1f} 人 → 调配后 {short_after:.1f} 人；"
-                  f"缺编学校 {(schools['gap_before'] >= 1).sum()} → {(schools['gap_after'] >= 1).sum()} 所",
+                  f"缺编学校 {schools_short(schools, 'gap_before')} → {schools_short(schools, 'gap_after')} 所",
                   markup=False)
     quota = summary["quota"]
     others = int(quota.get("rotations_all", quota["rotations"])) - int(quota["rotations"])

@@ -166,7 +166,7 @@ def figures_from(before: Norms, after: Norms, plan: Plan, policy: Policy) -> dic
         out[f"shortage_before.{stage}"] = round(float(pb["gap_before"].clip(lower=0).sum()), 2)
         out[f"shortage_after.{stage}"] = round(float(pa["gap_before"].clip(lower=0).sum()), 2)
         out[f"surplus_after.{stage}"] = round(float((-pa["gap_before"]).clip(lower=0).sum()), 2)
-        out[f"schools_short_after.{stage}"] = float((pa["gap_before"] >= 1).sum())
+        out[f"schools_short_after.{stage}"] = float(pa.loc[pa["gap_before"] >= 1, "school_id"].nunique())  # once
         out[f"subject_shortage.{stage}"] = round(float(sa["gap"].clip(lower=0).sum()), 2)
         out[f"request.{stage}"] = float(pa["request"].sum())
     subjects = after.subjects.assign(short=after.subjects["gap"].clip(lower=0))

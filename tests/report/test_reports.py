@@ -178,6 +178,20 @@ def test_the_request_text_follows_the_figures(plan_dir: Path) -> None:
     assert request.totals["schools_short_after"] == 0
 
 
+def test_a_nine_year_school_short_in_both_sections_is_one_school(plan_dir: Path) -> None:
+    """缺编学校 counted schools.csv rows (school × stage): a nine-year school short in both sections was two."""
+    import dataclasses
+
+    data = read_plan_folder(plan_dir)
+    both = data.schools["school_id"] == "N1"
+    assert both.sum() == 2
+    schools = data.schools.assign(gap_after=np.where(both, 2.0, -1.0), gap_before=np.where(both, 2.0, -1.0))
+    request = establishment_request(dataclasses.replace(data, schools=schools))
+    assert request.totals["schools_short_after"] == request.totals["schools_short_before"] == 1
+    assert request.townships.set_index("township").at["合计", "schools_short_after"] == 1
+    assert "缺编 1 人以上的学校持平（1 所）" in "".join(request.text)
+
+
 def test_surplus_the_rules_kept_is_named_beside_new_posts(plan_dir: Path) -> None:
     """A county short in total whose plan leaves a whole surplus teacher somewhere (held by the rules):
     the request says how many fewer posts using that surplus would need, instead of only 需新增编制."""

@@ -237,9 +237,10 @@ def request_table(data: PlanData, posts: pd.DataFrame) -> pd.DataFrame:
 def township_table(data: PlanData, posts: pd.DataFrame) -> pd.DataFrame:
     """Per township: shortage before and after (per-school sums), posts asked for; a 合计 row last."""
     schools = data.schools.assign(b=data.schools["gap_before"].clip(lower=0), a=data.schools["gap_after"].clip(lower=0),
-                                  short=data.schools["gap_after"] >= 1)
+                                  short=data.schools["school_id"].where(data.schools["gap_after"] >= 1))
+    # A school counts once, whichever of its sections (a nine-year school's primary and junior) is short.
     table = schools.groupby("township").agg(schools=("school_id", "nunique"), shortage_before=("b", "sum"),
-                                           shortage_after=("a", "sum"), schools_short_after=("short", "sum"))
+                                           shortage_after=("a", "sum"), schools_short_after=("short", "nunique"))
     table["posts"] = posts.groupby("township").size().reindex(table.index).fillna(0).astype(int)
     if data.subjects is not None:
         where = data.schools.drop_duplicates("school_id").set_index("school_id")["township"]
@@ -265,6 +266,11 @@ def establishment_request(data: PlanData) -> EstablishmentRequest:
                                 text=explanation(data, posts, requests, totals), totals=totals)
 
 
+def schools_short(schools: pd.DataFrame, gap: str) -> int:
+    """Schools short by a whole teacher or more in some section: a school counts once, not per stage."""
+    return int(schools.loc[schools[gap] >= 1, "school_id"].nunique())
+
+
 def _totals(data: PlanData, posts: pd.DataFrame) -> dict[str, float]:
     schools = data.schools
     totals: dict[str, float] = {
@@ -274,8 +280,8 @@ def _totals(data: PlanData, posts: pd.DataFrame) -> dict[str, float]:
         "teachers_after": float(schools["teachers_after"].sum()),
         "shortage_before": float(schools["gap_before"].clip(lower=0).sum()),
         "shortage_after": float(schools["gap_after"].clip(lower=0).sum()),
-        "schools_short_before": float((schools["gap_before"] >= 1).sum()),
-        "schools_short_after": float((schools["gap_after"] >= 1).sum()),
+        "schools_short_before": float(schools_short(schools, "gap_before")),
+        "schools_short_after": float(schools_short(schools, "gap_after")),
     }
     if "posts_held" in schools and schools["posts_held"].notna().any():
         totals["posts_held"] = float(schools["posts_held"].sum())
