@@ -952,6 +952,10 @@ def solve_tiers(
         tier_cpu.append(time.process_time() - tier_start_cpu)
         if solved is None:
             return values, tuple(results), "infeasible"
+        finished = solved.values is not None and (solved.optimal or _within(solved.value, solved.bound, accept,
+                                                                            tolerance))
+        cut = _cut_by_time(name, finished, params.time_limit_s - (time.perf_counter() - start), params.time_limit_s)
+        note = f"{note}；{cut}" if note and cut else note or cut
         if not solved.optimal:
             status = "feasible"
         if solved.values is None:  # out of time: the last solution stands; report the remaining tiers at it
@@ -1038,6 +1042,20 @@ def _at_last_plan(built: AllocationModel, values: np.ndarray, names: tuple[str, 
     values = _padded(values, built.model.num_variables)
     return [TierResult(name=name, label=TIER_LABELS[name], before=befores[name], value=built.tiers[name].at(values),
                        bound=float("-inf"), status="time_limit", seconds=0.0) for name in names]
+
+
+#: Less time left than this after a tier that stopped short of its bound: the time limit stopped it.
+TIME_SPENT_S = 1.0
+
+
+def _cut_by_time(name: str, finished: bool, left: float, limit: float) -> str:
+    """The note for a tier the time limit stopped at a plan short of its bound and of the accepted gap (a
+    MIP out of time keeps its best plan: without the note the tier read as an ordinary "feasible"); ""
+    otherwise."""
+    if finished or left >= TIME_SPENT_S:
+        return ""
+    return (f"{TIER_LABELS[name]}：时间上限 {limit:g} 秒用尽，停在已求得的可行方案（未达到证明的界）；"
+            "加大 --time-limit 可求得更好的方案或证明其最优")
 
 
 def _progress_line(order: tuple[str, ...], tier: TierResult, quota_base: int) -> str:
