@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from tests.model.counties import (
@@ -497,7 +498,7 @@ def test_a_teacher_on_leave_gives_no_exchange_credit() -> None:
 
 def test_moves_of_unknown_distance_leave_km_blank_and_say_so() -> None:
     """Without distances.csv and without lat/lon no distance is known: the move's km is blank (not
-    0.0), and a note says the disruption tier counted it at 0 km."""
+    0.0), and a note says the disruption tier estimated it."""
     base = surplus_and_shortage(eligible=False)
     blind = dataclasses.replace(base, distances=None)
     plan = plan_county(blind, POLICY)
@@ -506,6 +507,31 @@ def test_moves_of_unknown_distance_leave_km_blank_and_say_so() -> None:
     known = plan_county(base, POLICY)
     assert known.moves["km"].tolist() == [20.0, 20.0]
     assert not any(note.startswith("调动距离未知") for note in known.notes)
+
+
+def test_an_unknown_distance_is_the_median_of_the_known_ones_not_zero() -> None:
+    """Two of five schools have no coordinates and no distances row: a pair in one township is estimated
+    at the median of the known same-township distances, a pair across townships at the median of the known
+    cross-township ones (at 0 km such pairs drew the plan to them). A new hire's holding school is no place:
+    0 km from anywhere."""
+    from tests.helpers import school as any_school
+
+    from teacheralloc.model.candidates import distance_lookup
+
+    located = [any_school(s, township=t, lat=28.0 + dy, lon=113.0) for s, t, dy in
+               (("U1", "城关镇", 0.0), ("U2", "城关镇", 0.09), ("R1", "山岭乡", 0.45))]
+    blind = [any_school("R2", township="城关镇"), any_school("R3", township="山岭乡")]
+    data = dataclasses.replace(county([*located, *blind], [grade(s.school_id, 1) for s in [*located, *blind]],
+                                      staff("U", "U1", 1), {}), distances=None)
+    index, km = distance_lookup(data, POLICY)
+    near, far = km[index["U1"], index["U2"]], km[index["U1"], index["R1"]]
+    assert 0 < near < far
+    assert km[index["U1"], index["R2"]] == pytest.approx(near)  # same township: the one known pair
+    assert km[index["R1"], index["R2"]] == pytest.approx(float(np.median([far, km[index["U2"], index["R1"]]])))
+    assert km[index["R2"], index["R2"]] == 0.0
+    holding = dataclasses.replace(data, holding_schools=frozenset({"R3"}))
+    _, km = distance_lookup(holding, POLICY)
+    assert km[index["R3"]].sum() == 0 and km[:, index["R3"]].sum() == 0
 
 
 # --------------------------------------------------------------------------------------------------

@@ -256,13 +256,15 @@ def haversine_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.
 
 def distance_lookup(county: County, policy: Policy) -> tuple[dict[str, int], np.ndarray]:
     """School index and distance matrix (km): distances.csv where given (either direction), else the
-    straight-line distance from lat/lon × `plan.road_factor`, else 0 (unknown)."""
+    straight-line distance from lat/lon × `plan.road_factor`, else (unknown) the median of the known
+    distances between schools of the same township, or of different townships, as the pair is; 0 when
+    none is known. Unknown at 0 km drew the plan to them: in a county with half its coordinates missing,
+    49 % of the moves ran between the 23 % of pairs no distance was known for."""
     ids = county.schools["school_id"].tolist()
     index = {sid: i for i, sid in enumerate(ids)}
     lat = county.schools["lat"].to_numpy(dtype=float)
     lon = county.schools["lon"].to_numpy(dtype=float)
     matrix = haversine_km(lat[:, None], lon[:, None], lat[None, :], lon[None, :]) * policy.plan.road_factor
-    matrix = np.nan_to_num(matrix, nan=0.0)
     if county.distances is not None and not county.distances.empty:
         given = county.distances
         src = given["from_id"].map(index).to_numpy()
@@ -270,6 +272,20 @@ def distance_lookup(county: County, policy: Policy) -> tuple[dict[str, int], np.
         km = given["km"].to_numpy(dtype=float)
         matrix[dst, src] = km  # the reverse direction, where only one is given
         matrix[src, dst] = km  # the given direction wins
+    unknown = np.isnan(matrix)
+    if unknown.any():
+        township = county.schools["township"].astype(str).to_numpy()
+        same = township[:, None] == township[None, :]
+        off_diagonal = ~np.eye(len(ids), dtype=bool)
+        known = ~unknown & off_diagonal
+        overall = float(np.median(matrix[known])) if known.any() else 0.0
+        for part in (same, ~same):
+            pool = known & part
+            matrix[unknown & part] = float(np.median(matrix[pool])) if pool.any() else overall
+        np.fill_diagonal(matrix, 0.0)
+    holding = [index[s] for s in county.holding_schools if s in index]
+    matrix[holding, :] = 0.0  # a new hire comes from nowhere: no kilometres
+    matrix[:, holding] = 0.0
     return index, matrix
 
 
