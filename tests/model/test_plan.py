@@ -823,3 +823,18 @@ def test_a_tier_the_time_limit_stopped_says_so(finished: bool, left: float, note
     assert bool(note) == noted
     if noted:
         assert note.startswith("意愿满足（负值，越小越好）：时间上限 120 秒用尽") and "--time-limit" in note
+
+
+def test_a_quota_short_names_what_binds() -> None:
+    """The quota's shortfall says why in the county's terms: no junior school to rotate to (河口镇中学's
+    base), or every junior section below at its 核定编制; it listed every possible restriction."""
+    plan = plan_county(quota_out_of_reach(), POLICY)
+    [note] = plan.quota["shortfall"]
+    assert "没有可交流去的同学段学校" in note and "核定编制" not in note
+    full = county([school("J1", type="junior"), school("N1", type="nine_year", establishment=10)],
+                  [grade("J1", 7, 3, 135), grade("N1", 7, 3, 135)],
+                  [teacher(f"J{i:02d}", "J1", stage="junior", since=LONG) for i in range(10)]
+                  + [teacher(f"N{i:02d}", "N1", stage="junior") for i in range(10)], {("J1", "N1"): 10})
+    plan = plan_county(full, POLICY)
+    [note] = plan.quota["shortfall"]
+    assert note.endswith("可接收交流的 1 所学校均已达核定编制，不能调入")

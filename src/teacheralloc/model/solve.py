@@ -1457,6 +1457,39 @@ def _solve_paths(
     return space.candidates(), space.built, values, tiers, status
 
 
+def _quota_causes(candidates: Candidates, policy: Policy) -> str:
+    """Why the rotation quota is short, naming what binds where it can be seen from the data alone: no
+    school at a lower level to rotate to (方向), every such school at its 核定编制, or the yearly leaving
+    cap letting fewer eligible teachers go than the quota asks; else the restrictions together."""
+    units, teachers = candidates.units, candidates.teachers
+    eligible = teachers[teachers["rotation_eligible"]]
+    if candidates.quota_schools is not None:
+        eligible = eligible[eligible["school_id"].isin(candidates.quota_schools)]
+    level = units.drop_duplicates("school_id").set_index("school_id")["level"]
+    top = eligible.assign(level=eligible["school_id"].map(level)).groupby(eligible["stage"].astype(str))["level"].max()
+    # Where a rotation could go: a section of an eligible teacher's stage, below the highest such teacher's level.
+    lower = units[units["level"] < units["stage"].astype(str).map(top).fillna(-np.inf)]
+    full = lower["school_posts"] >= lower["establishment"].fillna(np.inf)
+    share = policy.rotation.max_share_leaving_school
+    posts = units.drop_duplicates("school_id").set_index("school_id")["school_posts"]
+    cap = np.maximum(1, np.floor(share * posts + 1e-9))
+    can_leave = int(np.minimum(eligible.groupby("school_id").size(), cap.reindex(
+        eligible["school_id"].unique())).sum()) if len(eligible) else 0
+    causes = []
+    if lower.empty:
+        causes.append("符合条件的教师没有可交流去的同学段学校（交流方向：城区、优质学校向乡村、薄弱学校）")
+    elif full.all():
+        causes.append(f"可接收交流的 {lower['school_id'].nunique()} 所学校均已达核定编制，不能调入")
+    if can_leave < candidates.quota_target:
+        causes.append(f"单校一年调出不超过其教师的 {share:.0%}（rotation.max_share_leaving_school），"
+                      f"各校符合条件的教师最多可调出 {can_leave} 人")
+    if causes:
+        return "；".join(causes)
+    limit = "" if policy.plan.max_km is None else f"、调动距离上限（plan.max_km {policy.plan.max_km:g} 公里）"
+    return (f"符合条件且可派出的教师受交流方向、单校调出比例上限（{share:.0%}）{limit}和接收学校编制限制"
+            "（合在一起，不能再多派出）")
+
+
 def _quota(candidates: Candidates, moves: pd.DataFrame, policy: Policy) -> dict[str, object]:
     """summary.json's quota figures: the rotations counted toward the quota (out of the base's schools),
     every rotation (`rotations_all`), the backbone share, and why a quota is short if it is."""
@@ -1469,10 +1502,8 @@ def _quota(candidates: Candidates, moves: pd.DataFrame, policy: Policy) -> dict[
     eligible_backbone = int((candidates.teachers["rotation_eligible"] & candidates.teachers["backbone_flag"]).sum())
     notes = []
     if len(rotated) < candidates.quota_target:
-        limit = "" if policy.plan.max_km is None else f"、调动距离上限（plan.max_km {policy.plan.max_km:g} 公里）"
         notes.append(f"交流轮岗 {len(rotated)} 人，少于应交流 {candidates.quota_target} 人："
-                     "符合条件且可派出的教师受交流方向、"
-                     f"单校调出比例上限（{policy.rotation.max_share_leaving_school:.0%}）{limit}和接收学校编制限制")
+                     + _quota_causes(candidates, policy))
     if backbone < share * len(rotated) - 1e-9:
         notes.append(f"交流的骨干教师 {backbone} 人，少于交流人数的 {share:.0%}（{needed_backbone} 人）："
                      "全县符合交流条件的"
