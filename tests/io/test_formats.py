@@ -589,3 +589,39 @@ def test_a_sheet_pasted_together_from_blocks_reads_its_records(county, tmp_path:
     loaded = load_county(path, as_of=AS_OF)
     assert loaded.equals(county.replace(distances=None))
     assert [(p.rule, p.row) for p in loaded.warnings] == [("repeated_header", 5), ("repeated_header", 7)]
+
+
+def test_a_gbk_file_whose_rows_happen_to_be_valid_utf8_is_gbk(county, folder: Path) -> None:
+    """女 in GBK (C5 AE) is also valid UTF-8 (as Latin letters): a teachers file without names whose
+    genders are mostly 女 was taken for UTF-8 with GBK rows pasted in, and refused."""
+    rows = read_rows(folder, "teachers")
+    name, gender = rows[0].index("name"), rows[0].index("gender")
+    rows = [[c for i, c in enumerate(r) if i != name] for r in rows]
+    for r in rows[1:]:
+        r[gender - (name < gender)] = "女"
+    csv_path(folder, "teachers").write_bytes(("\n".join(",".join(r) for r in rows) + "\n").encode("gbk"))
+    assert set(load(folder).teachers["gender"]) == {"F"}
+
+
+def test_a_note_column_and_an_index_column_are_warned_about_not_refused(county, folder: Path) -> None:
+    """Excel pads a CSV's header to the used width (a 备注 column without a header); pandas writes its index
+    under a blank header: both read, with one warning naming the column."""
+    rows = read_rows(folder, "teachers")
+    rows = [["", *rows[0], ""], *[[str(i), *r, "待核实" if i == 2 else ""] for i, r in enumerate(rows[1:])]]
+    write_rows(folder, "teachers", rows)
+    loaded = load(folder)
+    assert loaded.equals(county)
+    [warning] = loaded.warnings
+    assert warning.rule == "unheaded_cells" and warning.value.startswith("A 列（第 2 行起）")
+
+
+def test_a_roster_sheet_beside_the_teachers_sheet_is_set_aside(county, tmp_path: Path) -> None:
+    """教师 and 教师花名册 (the raw roster kept beside the cleaned sheet): 教师 is read, the roster set aside
+    with a warning, not "only one 教师 table"."""
+    workbook = _workbook(county)
+    workbook.copy_worksheet(workbook["teachers"]).title = "教师花名册"
+    path = tmp_path / "county.xlsx"
+    workbook.save(path)
+    loaded = load_county(path, as_of=AS_OF)
+    assert loaded.equals(county.replace(distances=None))
+    assert [(p.rule, p.sheet) for p in loaded.warnings] == [("table_set_aside", "教师花名册")]

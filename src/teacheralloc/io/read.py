@@ -17,6 +17,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from openpyxl.utils import get_column_letter
+
 from teacheralloc.domain import REQUIRED_TABLES, TABLE_LABELS, County, columns
 from teacheralloc.errors import Problem
 
@@ -35,6 +37,8 @@ SIGN_OFF_MARKS = ("填表人", "制表人", "审核人", "负责人", "联系人
                   "填报日期", "注：", "注:", "说明：", "说明:", "备注：", "备注:")
 _SIGN_OFF_PREFIXES = tuple(unicodedata.normalize("NFKC", mark) for mark in SIGN_OFF_MARKS)  # as cells are compared
 ENCODINGS = ("utf-8-sig", "gb18030")
+#: Chinese characters and full-width forms: what decoded Chinese text holds (and GBK read as UTF-8 not).
+_CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
 
 
 @dataclass
@@ -87,13 +91,63 @@ TABLE_SUFFIXES = ("", "表", "信息", "信息表", "名单", "名册", "花名�
                   "基本信息", "一览表", "统计表")
 
 
-def table_name_of(text: str) -> str | None:
-    """The contract table a file stem or sheet name stands for (`teachers`, `教师`, `教师名单`, ...), if any."""
+def table_match(text: str) -> tuple[str, bool] | None:
+    """The contract table a file stem or sheet name stands for, and whether it names it exactly (`teachers`,
+    `教师`) or with an office's suffix (`教师名单`): an exact name wins over a suffixed one."""
     key = normalize_header(text)
     for name, label in TABLE_LABELS.items():
-        if key == name or key in {normalize_header(label + suffix) for suffix in TABLE_SUFFIXES}:
-            return name
+        if key in (name, normalize_header(label)):
+            return name, True
+        if key in {normalize_header(label + suffix) for suffix in TABLE_SUFFIXES}:
+            return name, False
     return None
+
+
+def table_name_of(text: str) -> str | None:
+    """The contract table a file stem or sheet name stands for (`teachers`, `教师`, `教师名单`, ...), if any."""
+    match = table_match(text)
+    return match[0] if match else None
+
+
+#: Files and sheets that belong beside the tables (pins, the template's guide and lists): never offered
+#: as a table to rename.
+AUXILIARY_NAMES = frozenset({"pins", "指定", "填写说明", "选项", "说明", "policy"})
+
+
+def choose_tables(names: list[str], where: str, kind: str) -> tuple[dict[str, str], list[str], list[Problem]]:
+    """Which file or sheet to read for each table: an exact name, else the one suffixed name; two of a
+    kind is an error, a suffixed one beside an exact one is set aside with a warning (a raw roster kept
+    beside the cleaned 教师 sheet). Also the names not taken for any table (for the error if one is missing)."""
+    exact: dict[str, list[str]] = {}
+    suffixed: dict[str, list[str]] = {}
+    unknown: list[str] = []
+    for text in names:
+        match = table_match(Path(text).stem if kind == "CSV 文件" else text)
+        if match is None:
+            if normalize_header(Path(text).stem) not in AUXILIARY_NAMES:
+                unknown.append(text)
+            continue
+        (exact if match[1] else suffixed).setdefault(match[0], []).append(text)
+    chosen: dict[str, str] = {}
+    problems: list[Problem] = []
+    for name in TABLE_LABELS:
+        first, second = exact.get(name, []), suffixed.get(name, [])
+        candidates = first or second
+        if not candidates:
+            continue
+        chosen[name] = candidates[0]
+        sheet = kind == "工作表"
+        for other in candidates[1:]:
+            problems.append(Problem(
+                where if sheet else other, None, "", other,
+                f"只有一张“{TABLE_LABELS[name]}”表（已读“{candidates[0]}”）" if sheet
+                else f"只有一个{TABLE_LABELS[name]}文件（已读 {candidates[0]}）",
+                sheet=other if sheet else "", rule="duplicate_sheet" if sheet else "duplicate_file"))
+        for other in (second if first else []):
+            problems.append(Problem(where if sheet else other, None, "", other,
+                                    f"已有“{candidates[0]}”，此{kind}未读取（两者都是{TABLE_LABELS[name]}表）",
+                                    sheet=other if sheet else "", rule="table_set_aside", severity="warning"))
+    return chosen, unknown, problems
 
 
 def _build_table(name: str, file: str, sheet: str, rows: list[tuple[int, list[Any]]], overflow: str = "warning"
@@ -139,7 +193,7 @@ def _build_table(name: str, file: str, sheet: str, rows: list[tuple[int, list[An
     table.cells = {code: [] for code in positions}
     table.extra = {code: [] for code in extra_positions}
     headed = {index for index, text in enumerate(header) if text is not None and str(text).strip() != ""}
-    unheaded: list[int] = []
+    unheaded: dict[int, int] = {}  # column index under no header → first row with something there
     known = {normalize_header(text) for text in header if normalize_header(text) in aliases}
     body = rows[1:]
     repeated = {i for i, (_, values) in enumerate(body)
@@ -179,17 +233,20 @@ def _build_table(name: str, file: str, sheet: str, rows: list[tuple[int, list[An
             table.cells[code].append(value)
         for code, index in extra_positions.items():
             table.extra[code].append(values[index] if index < len(values) else None)
-        stray = [v for i, v in enumerate(values) if i not in headed and v is not None and str(v).strip() != ""]
-        if stray and overflow == "error":
+        beyond = [v for v in values[len(header):] if v is not None and str(v).strip() != ""]
+        if beyond and overflow == "error":  # an unquoted comma split a cell: the row is longer than the header
             table.problems.append(table.problem(
-                number, "", "、".join(str(v) for v in stray[:3]),
-                f"每行的单元格不多于表头的 {len(header)} 列：本行多出 {len(stray)} 个（含逗号的内容须加英文双引号，"
+                number, "", "、".join(str(v) for v in beyond[:3]),
+                f"每行的单元格不多于表头的 {len(header)} 列：本行多出 {len(beyond)} 个（含逗号的内容须加英文双引号，"
                 "如 \"X005,X026\"，或改用 ; 、 分隔）", "extra_cells"))
-        elif stray:
-            unheaded.append(number)
-    if unheaded:
+        limit = len(header) if overflow == "error" else len(values)
+        for index, value in enumerate(values[:limit]):
+            if index not in headed and value is not None and str(value).strip() != "":
+                unheaded.setdefault(index, number)
+    if unheaded:  # a note beside the table, an index column: said once, with where it starts
+        where = "、".join(f"{get_column_letter(i + 1)} 列（第 {row} 行起）" for i, row in sorted(unheaded.items())[:5])
         table.problems.append(table.problem(
-            unheaded[0], "", f"{len(unheaded)} 行", "每个有内容的列都有表头：没有表头的列未读取（请核对）",
+            min(unheaded.values()), "", where, "每个有内容的列都有表头：没有表头的列未读取（请核对）",
             "unheaded_cells", severity="warning"))
     return table
 
@@ -228,7 +285,13 @@ def decode(data: bytes) -> tuple[str, str]:
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return data.decode("utf-16"), "utf-16"
     try:
-        return data.decode(ENCODINGS[0]), ENCODINGS[0]
+        text = data.decode(ENCODINGS[0])
+        if text.isascii() or _CJK.search(text) or not _decodes_as(data, "gb18030") or \
+                not _CJK.search(data.decode("gb18030")):
+            return text, ENCODINGS[0]
+        # Valid UTF-8 without one Chinese character, but Chinese as GB18030: GBK whose bytes happen to
+        # be UTF-8 too (a column of 女, C5 AE, reads as Ů).
+        return data.decode("gb18030"), "gb18030"
     except UnicodeDecodeError:
         pass
     if _mixed_line(data) is None:
@@ -253,11 +316,20 @@ def sniff_delimiter(text: str) -> str:
     return best if counts[best] else ","
 
 
+def _utf8_chinese(line: bytes) -> bool:
+    """A line in UTF-8 with Chinese in it. GBK text may happen to be valid UTF-8 (女 is C5 AE, 小学 D0 A1
+    D1 A7) but then reads as Latin or Cyrillic letters, never as Chinese."""
+    try:
+        return bool(_CJK.search(line.decode("utf-8")))
+    except UnicodeDecodeError:
+        return False
+
+
 def _mixed_line(data: bytes) -> int | None:
     """The first line not in UTF-8 of a file whose other non-ASCII lines mostly are (rows pasted in from
     a GBK file); None when the file is not such a mix."""
     foreign = [line for line in data.split(b"\n") if not line.isascii()]
-    utf8 = [_decodes_as(line, "utf-8") for line in foreign]
+    utf8 = [_utf8_chinese(line) for line in foreign]
     if not utf8 or all(utf8) or sum(utf8) * 2 <= len(utf8):
         return None
     bad = foreign[utf8.index(False)]
@@ -323,19 +395,14 @@ def read_xlsx_tables(path: Path) -> tuple[dict[str, RawTable], list[Problem]]:
         found, expected = _not_a_workbook(path, exc)
         return {}, [Problem(path.name, None, "", found, expected, rule="xlsx_open")]
     tables: dict[str, RawTable] = {}
-    problems: list[Problem] = []
     formulas = _formula_texts(path) if _has_formulas(path) else {}
     merges = _vertical_merges(path) if _has_merges(path) else {}
+    chosen, _unknown, problems = choose_tables(workbook.sheetnames, path.name, "工作表")
+    read_as = {title: name for name, title in chosen.items()}
     try:
         for sheet in workbook.worksheets:
-            name = table_name_of(sheet.title)
+            name = read_as.get(sheet.title)
             if name is None:
-                continue
-            if name in tables:
-                problems.append(
-                    Problem(path.name, None, "", sheet.title, f"只有一张“{TABLE_LABELS[name]}”表", sheet=sheet.title,
-                            rule="duplicate_sheet")
-                )
                 continue
             sheet.reset_dimensions()  # read the cells there are, not the size the file states (may be stale)
             rows = [
@@ -491,25 +558,14 @@ def read_tables(path: Path) -> tuple[dict[str, RawTable], list[Problem]]:
         if any(p.rule == "xlsx_open" for p in problems):
             return tables, problems  # an unopenable workbook is one problem, not also three missing sheets
         where = path.name
-        skipped = _sheet_names(path, set(t.sheet for t in tables.values()))
+        _chosen, skipped, _ = choose_tables(_sheet_names(path), where, "工作表")
         kind = "工作表"
     else:
-        skipped, kind = [], "CSV 文件"
-        for file in sorted(path.iterdir()):
-            if file.suffix.lower() != ".csv":
-                continue
-            name = table_name_of(file.stem)
-            if name is None:
-                skipped.append(file.name)
-                continue
-            if name in tables:
-                problems.append(
-                    Problem(file.name, None, "", file.name,
-                            f"只有一个{TABLE_LABELS[name]}文件（已读 {tables[name].file}）", rule="duplicate_file")
-                )
-                continue
-            tables[name] = read_csv_table(file, name)
-        where = str(path)
+        where, kind = str(path), "CSV 文件"
+        files = [file.name for file in sorted(path.iterdir()) if file.suffix.lower() == ".csv"]
+        chosen, skipped, problems = choose_tables(files, where, kind)
+        for name, file in chosen.items():
+            tables[name] = read_csv_table(path / file, name)
     found = f"；未识别、未读取的{kind}：{'、'.join(skipped)}（可改名为上述名称）" if skipped else ""
     for name in REQUIRED_TABLES:
         if name not in tables:
@@ -520,13 +576,13 @@ def read_tables(path: Path) -> tuple[dict[str, RawTable], list[Problem]]:
     return tables, problems
 
 
-def _sheet_names(path: Path, read: set[str]) -> list[str]:
-    """The workbook's sheets not read as a contract table (named neither by code nor by label)."""
+def _sheet_names(path: Path) -> list[str]:
+    """The workbook's sheet names."""
     from openpyxl import load_workbook
 
     workbook = load_workbook(path, read_only=True)
     try:
-        return [sheet for sheet in workbook.sheetnames if sheet not in read]
+        return list(workbook.sheetnames)
     finally:
         workbook.close()
 
