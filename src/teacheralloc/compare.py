@@ -24,6 +24,7 @@ import pandas as pd
 
 from teacheralloc.domain import County, Stage, Subject
 from teacheralloc.errors import InputError, Problem
+from teacheralloc.model.candidates import any_distance_known
 from teacheralloc.model.explain import UNKNOWN_DISTANCE, unknown_distance_note
 from teacheralloc.norms import INDICATORS, Norms, compute_norms
 from teacheralloc.plan import Plan, county_after, county_indicators
@@ -106,7 +107,7 @@ def finish_plan(plan: Plan, scenario: Scenario) -> Plan:
     placed = int(is_hire.sum())
     # The note on unknown distances again, without the hires (they come from nowhere).
     notes = [note for note in plan.notes if not note.startswith(UNKNOWN_DISTANCE)]
-    unknown_km = unknown_distance_note(moves)
+    unknown_km = unknown_distance_note(moves, any_distance_known(scenario.county, scenario.policy))
     notes += [*([unknown_km] if unknown_km else []),
               f"新招聘教师 {len(hires)} 人，方案分配 {placed} 人（调配类型：新教师分配）"]
     if placed < len(hires):

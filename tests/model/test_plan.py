@@ -532,6 +532,35 @@ def test_an_unknown_distance_is_the_median_of_the_known_ones_not_zero() -> None:
     holding = dataclasses.replace(data, holding_schools=frozenset({"R3"}))
     _, km = distance_lookup(holding, POLICY)
     assert km[index["R3"]].sum() == 0 and km[:, index["R3"]].sum() == 0
+    # Only pairs within a township known: a pair across townships is at least the farthest known one.
+    one_town = dataclasses.replace(data, schools=data.schools.assign(lat=[28.0, 28.09, None, None, None]))
+    index, km = distance_lookup(one_town, POLICY)
+    assert km[index["U1"], index["R1"]] == pytest.approx(km[index["U1"], index["U2"]])
+
+
+def test_a_distance_limit_never_cuts_an_estimated_distance() -> None:
+    """`plan.max_km` bounds known distances only, as `check` does: a pair of unknown distance, estimated
+    above the limit, stays a candidate (the estimate cut some unknown pairs and kept others, whatever the
+    true distance). A distances row from a school to itself is not used (0 km)."""
+    from tests.helpers import school as any_school
+
+    from teacheralloc.model.candidates import build_candidates, distance_lookup
+
+    schools = [any_school("U1", township="城关镇", area="urban", lat=28.0, lon=113.0),
+               any_school("U2", township="城关镇", lat=28.0, lon=113.5),  # ~50 km × road factor
+               any_school("R1", township="山岭乡")]  # no coordinates: U1–R1 is estimated at ~60 km
+    data = county(schools, [grade(s.school_id, 1) for s in schools],
+                  staff("U", "U1", 11) + staff("W", "U2", 10) + staff("R", "R1", 9), {})
+    data = dataclasses.replace(data, distances=pd.DataFrame({"from_id": ["U1"], "to_id": ["U1"], "km": [30.0]}))
+    policy = load_policy(overrides={"plan": {"max_km": 10}})
+    index, km = distance_lookup(data, policy)
+    assert km[index["U1"], index["U1"]] == 0.0 and km[index["U1"], index["R1"]] > 10
+    candidates = build_candidates(data, compute_norms(data, policy), policy, pins())
+    arcs = candidates.arcs
+    assert ((arcs["school_id"] == "U1") & (arcs["dest_school"] == "R1")).any()  # estimated: kept
+    assert not ((arcs["school_id"] == "U1") & (arcs["dest_school"] == "U2")).any()  # known 50 km: cut
+    plan = plan_county(data, policy)
+    assert set(plan.moves["to_school"]) == {"R1"} and plan.moves["km"].isna().all()
 
 
 # --------------------------------------------------------------------------------------------------

@@ -254,12 +254,20 @@ def haversine_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.
     return 2 * 6371.0 * np.arcsin(np.sqrt(a))
 
 
-def distance_lookup(county: County, policy: Policy) -> tuple[dict[str, int], np.ndarray]:
-    """School index and distance matrix (km): distances.csv where given (either direction), else the
-    straight-line distance from lat/lon × `plan.road_factor`, else (unknown) the median of the known
-    distances between schools of the same township, or of different townships, as the pair is; 0 when
-    none is known. Unknown at 0 km drew the plan to them: in a county with half its coordinates missing,
-    49 % of the moves ran between the 23 % of pairs no distance was known for."""
+def unknown_distances(county: County, policy: Policy) -> np.ndarray:
+    """Which school pairs (by `distance_lookup`'s index) no distance is known for: no distances.csv row
+    (either direction) and a school without lat/lon. A school to itself is known (0 km)."""
+    return np.isnan(_given_distances(county, policy)[1]) & ~np.eye(len(county.schools), dtype=bool)
+
+
+def any_distance_known(county: County, policy: Policy) -> bool:
+    """Whether any two schools' distance is known (else unknown ones are 0 km: disruption counts moves)."""
+    unknown = unknown_distances(county, policy)
+    return bool((~unknown & ~np.eye(len(unknown), dtype=bool)).any())
+
+
+def _given_distances(county: County, policy: Policy) -> tuple[dict[str, int], np.ndarray]:
+    """School index and the distances known (NaN where none is): distances.csv, else lat/lon."""
     ids = county.schools["school_id"].tolist()
     index = {sid: i for i, sid in enumerate(ids)}
     lat = county.schools["lat"].to_numpy(dtype=float)
@@ -272,17 +280,30 @@ def distance_lookup(county: County, policy: Policy) -> tuple[dict[str, int], np.
         km = given["km"].to_numpy(dtype=float)
         matrix[dst, src] = km  # the reverse direction, where only one is given
         matrix[src, dst] = km  # the given direction wins
+    np.fill_diagonal(matrix, 0.0)  # a school to itself (a distances row saying otherwise is not used)
+    return index, matrix
+
+
+def distance_lookup(county: County, policy: Policy) -> tuple[dict[str, int], np.ndarray]:
+    """School index and distance matrix (km): distances.csv where given (either direction), else the
+    straight-line distance from lat/lon × `plan.road_factor`, else (unknown) the median of the known
+    distances between schools of the same township, or of different townships, as the pair is; 0 when
+    none is known (then disruption counts moves only). `plan.max_km` never cuts an estimate
+    (`unknown_distances`), as `check` does not. Unknown at 0 km drew the plan to them: in a county with
+    half its coordinates missing, 49 % of the moves ran between the 23 % of pairs with no known distance."""
+    index, matrix = _given_distances(county, policy)
     unknown = np.isnan(matrix)
     if unknown.any():
         township = county.schools["township"].astype(str).to_numpy()
         same = township[:, None] == township[None, :]
-        off_diagonal = ~np.eye(len(ids), dtype=bool)
-        known = ~unknown & off_diagonal
-        overall = float(np.median(matrix[known])) if known.any() else 0.0
-        for part in (same, ~same):
+        known = ~unknown & ~np.eye(len(index), dtype=bool)
+        # With no pair of a kind known: across townships at least the farthest known pair (the median of
+        # pairs within a township would pull the plan across townships), within one the median of all.
+        fallback = {True: float(np.median(matrix[known])) if known.any() else 0.0,
+                    False: float(matrix[known].max()) if known.any() else 0.0}
+        for within, part in ((True, same), (False, ~same)):
             pool = known & part
-            matrix[unknown & part] = float(np.median(matrix[pool])) if pool.any() else overall
-        np.fill_diagonal(matrix, 0.0)
+            matrix[unknown & part] = float(np.median(matrix[pool])) if pool.any() else fallback[within]
     holding = [index[s] for s in county.holding_schools if s in index]
     matrix[holding, :] = 0.0  # a new hire comes from nowhere: no kilometres
     matrix[:, holding] = 0.0
@@ -290,11 +311,13 @@ def distance_lookup(county: County, policy: Policy) -> tuple[dict[str, int], np.
 
 
 def distance_known(county: County, origins: pd.Series, destinations: pd.Series) -> np.ndarray:
-    """Whether `distance_lookup` knows each (origin, destination) distance: given in distances.csv
-    (either direction), or both schools have lat/lon. Where not, it counts 0 km (unknown)."""
+    """Whether `distance_lookup` knows each (origin, destination) distance: the same school (a nine-year
+    school's junior teacher to its primary section: 0 km), given in distances.csv (either direction), or
+    both schools have lat/lon. Where not, it is an estimate (plan.csv leaves km blank)."""
     located = county.schools.set_index("school_id")[["lat", "lon"]].notna().all(axis=1)
     known = (origins.map(located).fillna(False).to_numpy(bool)
              & destinations.map(located).fillna(False).to_numpy(bool))
+    known |= origins.to_numpy(dtype=object) == destinations.to_numpy(dtype=object)
     if county.distances is not None and not county.distances.empty:
         given = county.distances
         pairs = set(zip(given["from_id"], given["to_id"], strict=True))
@@ -450,8 +473,10 @@ def build_arcs(
     distance: np.ndarray,
     school_index: dict[str, int],
     mode: str = "hub",
+    unknown: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The flow variables (arcs) and, in hub mode, the arrival pools.
+    """The flow variables (arcs) and, in hub mode, the arrival pools. `unknown`: the school pairs of
+    unknown distance (estimated in `distance`), which `plan.max_km` does not cut.
 
     Destination rules (hard): a school at or above its 核定编制 receives no transfer (a support posting
     keeps the post at home and may still go); rotation only toward a lower level (urban → town →
@@ -477,7 +502,7 @@ def build_arcs(
     else:
         direct = options[options["slot"] == "subject"]
         pooled = options.iloc[0:0]
-    direct_arcs = _direct_arcs(direct, units, teachers, pins, facts, distance, school_index, policy)
+    direct_arcs = _direct_arcs(direct, units, teachers, pins, facts, distance, school_index, policy, unknown)
     hub, pools = _hub_arcs(pooled, units, facts, distance, school_index, policy)
     frames = [frame for frame in (direct_arcs, hub) if len(frame)]
     arcs = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=ARC_COLUMNS)
@@ -486,7 +511,7 @@ def build_arcs(
 
 def _direct_arcs(
     options: pd.DataFrame, units: pd.DataFrame, teachers: pd.DataFrame, pins: pd.DataFrame, facts: dict[str, object],
-    distance: np.ndarray, school_index: dict[str, int], policy: Policy,
+    distance: np.ndarray, school_index: dict[str, int], policy: Policy, unknown: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Group → unit arcs with exact distances (volunteers, pinned teachers; every group in pairs mode).
     A direct arc's teacher teaches `taught`; it counts for that subject wherever it arrives."""
@@ -508,7 +533,8 @@ def _direct_arcs(
     targets = units[["unit", "school_id", "stage", "level"]].rename(
         columns={"unit": "dest", "school_id": "dest_school", "stage": "to_stage", "level": "dest_level"})
     not_to = pins[pins["kind"] == "not_to_school"][["teacher_id", "school_id"]]
-    shared = _DirectRules(wishes, volunteer, to_school, not_to, targets, facts, distance, school_index, policy)
+    shared = _DirectRules(wishes, volunteer, to_school, not_to, targets, facts, distance, school_index, policy,
+                          unknown)
     # In slices of about 200,000 (option, unit) rows, each kept with its labels as categories: the
     # whole cross product of a 5,000-teacher county held 600 MB of Python strings at once.
     categories = {"origin": options["origin"], "school_id": options["school_id"], "dest": targets["dest"],
@@ -539,6 +565,7 @@ class _DirectRules:
     distance: np.ndarray
     school_index: dict[str, int]
     policy: Policy
+    unknown: np.ndarray | None = None  # pairs of unknown distance: `plan.max_km` does not cut them
 
 
 def _direct_rows(options: pd.DataFrame, bounded: pd.Series, limited: list[tuple[str, ...] | None], rules: _DirectRules
@@ -575,7 +602,8 @@ def _direct_rows(options: pd.DataFrame, bounded: pd.Series, limited: list[tuple[
         raise KeyError("a school of the arcs has no row in the distance matrix")
     rows = rows.assign(km=distance[origin_idx, dest_idx])
     if policy.plan.max_km is not None:
-        rows = rows[(rows["km"] <= policy.plan.max_km) | (rows["wish_rank"] > 0)]
+        guessed = rules.unknown[origin_idx, dest_idx] if rules.unknown is not None else False
+        rows = rows[(rows["km"] <= policy.plan.max_km) | (rows["wish_rank"] > 0) | guessed]
     rows = rows[_allowed(rows, facts)].assign(kind="direct", pool=-1, pool_to=-1, slot="subject")
     return rows[ARC_COLUMNS]
 
@@ -748,7 +776,9 @@ def build_candidates(
     subjects = build_subjects(units, norms, teachers)
     groups, teachers = build_groups(teachers)
     school_index, distance = distance_lookup(county, policy)
-    arcs, pools = build_arcs(groups, units, subjects, teachers, policy, pins, distance, school_index, mode=mode)
+    unknown = unknown_distances(county, policy) if policy.plan.max_km is not None else None
+    arcs, pools = build_arcs(groups, units, subjects, teachers, policy, pins, distance, school_index, mode=mode,
+                             unknown=unknown)
     base, target, quota_schools = quota_figures(teachers, units, policy)
     return Candidates(teachers=teachers, units=units, subjects=subjects, groups=groups, pools=pools, arcs=arcs,
                       quota_base=base, quota_target=target, quota_schools=quota_schools, distance=distance,

@@ -192,18 +192,19 @@ def _subjects_by_stage(teachers: pd.DataFrame, policy: Policy) -> dict[str, set[
     return out
 
 
-def unknown_distance_note(moves: pd.DataFrame) -> str | None:
+def unknown_distance_note(moves: pd.DataFrame, any_known: bool = True) -> str | None:
     """The note for moves whose distance is unknown (km blank in plan.csv: neither distances.csv nor
     both schools' lat/lon give it): the disruption tier counted them at the median known distance
-    (`candidates.distance_lookup`). None when every distance is known. A new hire comes from nowhere:
-    no distance to know."""
+    (`candidates.distance_lookup`), or, when no distance at all is known (`any_known` false), at 0 km.
+    None when every distance is known. A new hire comes from nowhere: no distance to know."""
     unknown = moves["km"].isna() & (moves["move_type"] != "new_hire") if len(moves) else np.zeros(0, dtype=bool)
     count = int(np.sum(unknown))
     if not count:
         return None
+    counted = ("扰动层按已知距离的中位数（同乡镇、跨乡镇分别计）估计" if any_known else
+               "全县没有一对学校的距离已知，扰动层只计调动人次、不计距离")
     return (f"{UNKNOWN_DISTANCE}：{count} 人次调动的两校之间，距离表（distances.csv）没有记录，学校表也缺经纬度，"
-            "plan.csv 的距离留空，扰动层按已知距离的中位数（同乡镇、跨乡镇分别计）估计；"
-            "补充距离或经纬度后重新求解可按实际距离安排")
+            f"plan.csv 的距离留空，{counted}；补充距离或经纬度后重新求解可按实际距离安排")
 
 
 def shortage_shift_note(schools: pd.DataFrame, policy: Policy) -> str | None:

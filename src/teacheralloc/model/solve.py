@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from teacheralloc.domain import County, Stage
 from teacheralloc.errors import InputError, Problem
 from teacheralloc.model.builder import AllocationModel, Linear, build_model
-from teacheralloc.model.candidates import Candidates, build_candidates, distance_known
+from teacheralloc.model.candidates import Candidates, any_distance_known, build_candidates, distance_known
 from teacheralloc.model.incremental import IncrementalLP
 from teacheralloc.model.objective import TIER_LABELS
 from teacheralloc.norms import Norms, compute_norms
@@ -1579,7 +1579,7 @@ def plan_county(
     })
     # The arcs' labels are categories (memory); the plan's table holds plain strings.
     moves = moves.astype({col: "str" for col in moves.columns if isinstance(moves[col].dtype, pd.CategoricalDtype)})
-    moves.loc[~distance_known(county, moves["from_school"], moves["to_school"]), "km"] = np.nan  # counted as 0
+    moves.loc[~distance_known(county, moves["from_school"], moves["to_school"]), "km"] = np.nan  # estimated: blank
     if len(moves):
         moves["backbone"] = moves["teacher_id"].map(teachers["backbone_flag"]).astype(bool)
         moves["years_at_school"] = moves["teacher_id"].map(teachers["years_at_school"]).round(1)
@@ -1608,7 +1608,8 @@ def plan_county(
         notes = ["求解方式：汇集（学校→调配池→学校）求前几层，扰动与意愿两层逐对（学校→学校）按实际距离精确求解"
                  + ("（各路径按对偶价格定价，只加入能改进的路径：列生成）" if solution.priced else "")]
     notes += [*solution.notes, *(t.note for t in tiers if t.note)]
-    notes += [note for note in (unknown_distance_note(moves), shortage_shift_note(schools, policy)) if note]
+    notes += [note for note in (unknown_distance_note(moves, any_distance_known(county, policy)),
+                                shortage_shift_note(schools, policy)) if note]
     unsolved = [t.label for t in tiers if t.status == "time_limit"]
     if unsolved:
         notes.append(f"时间上限 {params.time_limit_s:g} 秒内未解完：{'、'.join(unsolved)}按最后得到的方案计值，"
