@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from teacheralloc.errors import InputError, Problem
+from teacheralloc.errors import InputError, Problem, problem_lines
 
 
 def test_the_same_problem_found_twice_is_said_once() -> None:
@@ -30,3 +30,15 @@ def test_a_problem_repeated_down_a_column_is_summed_up_with_every_row() -> None:
     assert any("X999" in line for line in lines)
     few = InputError(problems[:6]).lines()  # one more than shown would be summed up: shown instead
     assert len(few) == 6 and all("同样的问题" not in line for line in few)
+
+
+def test_problems_alike_but_for_their_values_are_summed_up_too() -> None:
+    """A rule whose text names the value (年.月 1988.1, 1990.1, …) still groups by rule; the summary line says
+    the expectation differs from place to place. Warnings group the same way."""
+    problems = [Problem("teachers.csv", r, "birth_date", f"{1980 + r}.1", f"{1980 + r}年1月还是10月？",
+                        label="出生日期", rule="type_date") for r in range(2, 12)]
+    lines = InputError(problems).lines()
+    assert len(lines) == 6 and "同样的问题还有 5 处（第 7–11 行），期望：同上（各处所填的值不同）" in lines[-1]
+    warnings = [Problem("teachers.csv", r, "wishes", "X001", "标记申请交流", rule="wishes_without_volunteer",
+                        severity="warning") for r in range(2, 40)]
+    assert len(problem_lines(warnings)) == 6

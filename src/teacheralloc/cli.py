@@ -20,7 +20,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from teacheralloc.errors import InputError, Problem
+from teacheralloc.errors import InputError, Problem, problem_lines
 from teacheralloc.io.write import OutputExistsError
 
 if TYPE_CHECKING:
@@ -105,8 +105,8 @@ def validate(data: DataArg, as_of: AsOfOpt = None, policy: PolicyOpt = None, pin
         rules = load_policy(policy, dataset=data)
         county = load_county(data, as_of=_as_of(as_of))
         _validate_pins(data, pins, county, rules)
-    for warning in county.warnings:
-        console.print(warning.message(), markup=False)
+    for line in problem_lines(list(county.warnings)):
+        console.print(line, markup=False)
     head = describe.headline(county)
     console.print(f"数据有效：{data}", markup=False)
     console.print("  ".join(f"{k} {_fmt(v)}" for k, v in head.items()), markup=False)

@@ -73,33 +73,41 @@ class InputError(Exception):
         return [p for p in self.problems if p.severity == "warning"]
 
     def lines(self) -> list[str]:
-        """One line per problem, except that a problem repeated down a column (US dates in every row) is
-        shown `SHOWN_OF_A_KIND` times and then as one line naming every other row it is on."""
-        groups: dict[tuple[str, str, str, str, str], list[Problem]] = {}
-        for problem in self.problems:
-            groups.setdefault((problem.file, problem.sheet, problem.column, problem.expected, problem.severity),
-                              []).append(problem)
-        lines: list[str] = []
-        told: set[tuple[str, str, str, str, str]] = set()
-        for problem in self.problems:
-            key = (problem.file, problem.sheet, problem.column, problem.expected, problem.severity)
-            group = groups[key]
-            if len(group) <= SHOWN_OF_A_KIND + 1 or problem in group[:SHOWN_OF_A_KIND]:
-                lines.append(problem.message())
-            elif key not in told:
-                told.add(key)
-                rest = group[SHOWN_OF_A_KIND:]
-                rows = _row_ranges([p.row for p in rest if p.row is not None])
-                first = replace(rest[0], row=None)
-                tag = "警告" if first.severity == "warning" else "错误"
-                lines.append(f"[{tag}] {first.where()}：同样的问题还有 {len(rest)} 处（第 {rows} 行），"
-                             f"期望：{first.expected}")
-        return lines
+        """The problems as printed (`problem_lines`)."""
+        return problem_lines(self.problems)
 
     def report(self) -> str:
         lines = self.lines()
         lines.append(f"共 {len(self.errors)} 个错误、{len(self.warnings)} 个警告；未写出任何文件。")
         return "\n".join(lines)
+
+
+def problem_lines(problems: list[Problem]) -> list[str]:
+    """One line per problem, except that a problem repeated down a column (US dates in every row, a
+    warning on every teacher) is shown `SHOWN_OF_A_KIND` times and then as one line naming every other
+    row it is on. Problems are alike by file, sheet, column, rule and severity (their texts may name the
+    value); the summary line says what was expected when all of them expect the same."""
+    def key(problem: Problem) -> tuple[str, str, str, str, str]:
+        return (problem.file, problem.sheet, problem.column, problem.rule or problem.expected, problem.severity)
+
+    groups: dict[tuple[str, str, str, str, str], list[Problem]] = {}
+    for problem in problems:
+        groups.setdefault(key(problem), []).append(problem)
+    lines: list[str] = []
+    told: set[tuple[str, str, str, str, str]] = set()
+    for problem in problems:
+        group = groups[key(problem)]
+        if len(group) <= SHOWN_OF_A_KIND + 1 or problem in group[:SHOWN_OF_A_KIND]:
+            lines.append(problem.message())
+        elif key(problem) not in told:
+            told.add(key(problem))
+            rest = group[SHOWN_OF_A_KIND:]
+            rows = _row_ranges([p.row for p in rest if p.row is not None])
+            first = replace(rest[0], row=None)
+            tag = "警告" if first.severity == "warning" else "错误"
+            expected = first.expected if len({p.expected for p in rest}) == 1 else "同上（各处所填的值不同）"
+            lines.append(f"[{tag}] {first.where()}：同样的问题还有 {len(rest)} 处（第 {rows} 行），期望：{expected}")
+    return lines
 
 
 #: How many of a repeated problem are shown in full before the rest are summed up with their rows.

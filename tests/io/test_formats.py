@@ -625,3 +625,12 @@ def test_a_roster_sheet_beside_the_teachers_sheet_is_set_aside(county, tmp_path:
     loaded = load_county(path, as_of=AS_OF)
     assert loaded.equals(county.replace(distances=None))
     assert [(p.rule, p.sheet) for p in loaded.warnings] == [("table_set_aside", "教师花名册")]
+
+
+def test_year_dot_one_typed_as_text_in_a_workbook_is_january(county, tmp_path: Path) -> None:
+    """A workbook's text cell keeps what was typed ("1988.1"): January, even in a column without .10."""
+    workbook = _workbook(county)
+    workbook["teachers"].cell(row=2, column=4).value = "1988.1"
+    path = tmp_path / "county.xlsx"
+    workbook.save(path)
+    assert load_county(path, as_of=AS_OF).teachers.loc[0, "birth_date"].date() == date(1988, 1, 1)

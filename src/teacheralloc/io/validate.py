@@ -99,7 +99,7 @@ def _number_text(text: str, decimal_comma: bool = False) -> str:
     """Number text as Python reads it. In a file whose decimal mark is a comma (a semicolon CSV) 2,5 is
     2.5 and 1.234,5 is 1234.5; elsewhere a comma only separates thousands, and 2,5 is refused rather
     than read as 25."""
-    if decimal_comma and "," in text:
+    if decimal_comma and "," in text:  # Excel writes no thousands separator into a CSV: 112,982 is 112.982
         return text.replace(".", "").replace(" ", "").replace(",", ".")
     if _THOUSANDS.match(text):
         return text.replace(",", "")
@@ -257,7 +257,7 @@ def _parse_column(table: RawTable, col: Column, problems: list[Problem]) -> list
     parse, expected = _parser(col)
     if col.kind in ("int", "number") and table.decimal_comma:
         parse = partial(parse, decimal_comma=True)
-    if col.kind == "date" and _dot_month_ambiguous(raw):
+    if col.kind == "date" and not table.sheet and _dot_month_ambiguous(raw):  # a CSV: Excel's saved numbers
         parse = partial(_parse_dot_date, parse)
     cache: dict[Any, Any] = {}
     out: list[Any] = []
@@ -265,7 +265,7 @@ def _parse_column(table: RawTable, col: Column, problems: list[Problem]) -> list
         if isinstance(value, str) and value.strip().upper() in EXCEL_ERRORS:
             out.append(MISSING)  # reported once, as an Excel error, when read
             continue
-        if (not col.required and isinstance(value, str) and value.strip().lower() in BLANK_WORDS
+        if (not col.required and isinstance(value, str) and _text(value).lower() in BLANK_WORDS
                 and not (col.enum is not None and col.enum.parse(value) is not None)):  # 无 as a title is 未定级
             value = None
         if is_blank(value) or (
