@@ -170,6 +170,27 @@ def test_check_uses_the_pins_the_plan_was_made_with(small_folder: Path, tmp_path
     assert unpinned.returncode == 1 and "eligible_base" in unpinned.stdout
 
 
+def test_a_plan_made_again_without_pins_is_checked_without_them(small_folder: Path, tmp_path: Path) -> None:
+    """Planned with --pins, then again into the same folder with --force and no pins: the old pins_used.csv
+    stayed and `check` failed the new plan against pins it was never made with. Now pins_used.csv always
+    says which pins the plan had (none: a header only), so a pins.csv put in the data folder later does
+    not count either."""
+    import shutil
+
+    pins = tmp_path / "my-pins.csv"
+    pins.write_text("教师编号,必须留任,必须调出,调往学校,不得调往\nT0,是,,,\n", encoding="utf-8")
+    out = tmp_path / "plan"
+    assert run("plan", str(small_folder), "--out", str(out), "--as-of", AS_OF, "--pins", str(pins),
+               "--quiet").returncode == 0
+    again = run("plan", str(small_folder), "--out", str(out), "--as-of", AS_OF, "--force", "--quiet")
+    assert again.returncode == 0, again.stderr
+    assert (out / "pins_used.csv").read_text(encoding="utf-8-sig").splitlines()[1:] == []
+    folder = Path(shutil.copytree(small_folder, tmp_path / "county"))
+    shutil.copy(pins, folder / "pins.csv")
+    checked = run("check", str(folder), str(out))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
 def test_validate_reports_a_pin_no_plan_can_honour(small_folder: Path, tmp_path: Path) -> None:
     """validate reads the dataset's pins.csv as plan will: must_stay and must_move for one teacher is an
     error there already (file, row, column, value), not only when planning."""

@@ -196,6 +196,11 @@ def test_check_accepts_a_scenario_file(files: dict[str, Path], hire_plan: tuple[
     scenario = load_scenario(files["hire"])  # checked against the county's own data: said what is not checked
     own = check_plan(load_county(files["hire"].parent / "county", as_of=scenario.county.as_of), scenario.policy, out)
     assert any("方案含 3 名新教师分配" in w.message for w in own.warnings)
+    # The same from the command line: the hires' placements in pins_used.csv are not an error there
+    # (they were 3 × "教师表中已有的教师编号", exit 2); it says what it cannot verify.
+    county_only = run("check", str(files["hire"].parent / "county"), str(out))
+    assert "教师表中已有的教师编号" not in county_only.stderr
+    assert "方案含 3 名新教师分配" in county_only.stdout + county_only.stderr
 
 
 def _hire_check(files: dict[str, Path], folder: Path) -> set[str]:

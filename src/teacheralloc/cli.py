@@ -428,7 +428,7 @@ def compare(
         assert item.plan is not None
         plan_dir = folder / scenario.path.stem
         plan_dir.mkdir(exist_ok=True)
-        write_plan(item.plan, plan_dir, item.policy, county=scenario.county, anonymize=anonymize)
+        write_plan(item.plan, plan_dir, item.policy, county=scenario.county, anonymize=anonymize, pins=scenario.pins)
     _print_comparison(result)
     console.print("已写出：" + "、".join(str(p) for p in written)
                   + f"，及每个情景的方案文件夹（{folder}/<情景文件名>/）", markup=False)
@@ -487,10 +487,10 @@ def check(
     else:
         rules, reference = _check_policy(data, plan_dir, policy)
         county = load_county(data, as_of=when)
-        pinned = read_pins(used or find_pins(data, pins), county)
+        pinned = read_pins(used or find_pins(data, pins), county, without_hires=used is not None)
     report = check_plan(county, rules, plan_dir, pinned, reference=reference, holding=holding)
     for line in report.summary_lines(limit):
-        console.print(line, markup=False)
+        console.print(line, markup=False, soft_wrap=True)
     if not report.ok:
         raise typer.Exit(code=1)
 

@@ -45,11 +45,12 @@ from teacheralloc.domain import (
     stage_codes,
 )
 from teacheralloc.errors import InputError, Problem
+from teacheralloc.io.pins import HIRE_PREFIX
 from teacheralloc.policy import Policy, yaml_load
 
 SCENARIO_SUFFIXES = (".yaml", ".yml")
-#: Ids of what `hire` creates: the new teacher (the contract's placeholder form) and its holding school.
-HIRE_PREFIX = "NEW-"
+#: Ids of what `hire` creates: the new teacher (the contract's placeholder form, `io.pins.HIRE_PREFIX`)
+#: and its holding school.
 POOL_PREFIX = "POOL-"
 #: Pins made by the scenario (hires, inline pins) get rows from here, to tell them from pins.csv rows.
 SCENARIO_PIN_ROW = 1_000_000

@@ -30,6 +30,8 @@ PIN_KINDS = ("must_stay", "must_move", "to_school", "not_to_school")
 
 #: The pins a plan honoured, in its folder (read back by `check` when no --pins is given).
 PINS_USED = "pins_used.csv"
+#: The placeholder ids of a scenario's new hires (NEW-0001, …; made by `scenario.add_hires`).
+HIRE_PREFIX = "NEW-"
 
 
 def pins_table(pins: pd.DataFrame) -> pd.DataFrame:
@@ -95,8 +97,10 @@ def _raw_rows(path: Path) -> list[list[str]]:
     return list(csv.reader(io.StringIO(decoded, newline=""), delimiter=sniff_delimiter(decoded)))
 
 
-def read_pins(path: Path | None, county: County) -> pd.DataFrame:
-    """Pins as a table (teacher_id, kind, school_id, row), checked against the county.
+def read_pins(path: Path | None, county: County, without_hires: bool = False) -> pd.DataFrame:
+    """Pins as a table (teacher_id, kind, school_id, row), checked against the county. `without_hires`:
+    a scenario plan's pins_used.csv read against the county's own data leaves out its new hires'
+    placements (NEW-0001 …, not in the teachers table; `check` says it cannot verify them).
 
     Raises
     ------
@@ -128,6 +132,8 @@ def read_pins(path: Path | None, county: County) -> pd.DataFrame:
             continue
         cells = {code: values[i] if i < len(values) else "" for i, code in enumerate(header) if code}
         teacher = cells.get("teacher_id", "").strip()
+        if without_hires and teacher.startswith(HIRE_PREFIX) and teacher not in teachers:
+            continue
         if teacher not in teachers:
             problems.append(Problem(path.name, number, "teacher_id", teacher, "教师表中已有的教师编号",
                                     label="教师编号", rule="reference"))

@@ -183,10 +183,12 @@ def write_plan(
         (out / "policy_used.yaml").write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False),
                                               encoding="utf-8")
         written.append(out / "policy_used.yaml")
-    if pins is not None and len(pins):
-        from teacheralloc.io.pins import PINS_USED, pins_table
+    from teacheralloc.io.pins import PINS_USED, pins_table
 
+    if pins is not None:  # none is written too: an old pins_used.csv of a folder planned again must not stay
         pins_table(pins).to_csv(out / PINS_USED, index=False, encoding="utf-8-sig")
         written.append(out / PINS_USED)
+    else:
+        (out / PINS_USED).unlink(missing_ok=True)
     written += write_reports(read_plan_folder(out), out)
     return written
