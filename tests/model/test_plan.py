@@ -867,3 +867,13 @@ def test_a_quota_short_names_what_binds() -> None:
     plan = plan_county(full, POLICY)
     [note] = plan.quota["shortfall"]
     assert note.endswith("可接收交流的 1 所学校均已达核定编制，不能调入")
+
+
+def test_a_subject_gap_at_a_school_with_teachers_to_spare_is_not_a_case_for_posts() -> None:
+    """城关第一小学 has 12 Chinese teachers for 10 posts, at its 核定编制 of 12, and no maths teacher: its maths
+    gap is for its own spare teachers to fill (兼课, 转岗), not 核增编制 as the cause said."""
+    data = county([school("U1", establishment=12), school("R1")], [grade("U1", 3), grade("R1", 3)],
+                  [*staff("U", "U1", 12), *staff("R", "R1", 10)], {("U1", "R1"): 20})
+    plan = plan_county(data, POLICY)
+    cause = plan.causes.set_index(["school_id", "kind", "subject"])["cause"][("U1", "subject", "math")]
+    assert cause.startswith("本校总量富余 2 人，缺的是数学") and "不需增编" in cause and "核增编制" not in cause

@@ -163,9 +163,15 @@ def shortage_causes(after: pd.DataFrame, subjects_after: pd.DataFrame, candidate
         else:
             cause = "富余教师已优先补充权重更高的缺口（教学点、乡村学校），或受单校调出比例上限限制"
         rows.append((row.school_id, row.stage, "headcount", "", round(float(row.gap_after), 2), cause))
+    over = after.set_index("unit")["gap_after"]
     for row in subjects_after[subjects_after["gap"] >= 1].itertuples(index=False):
-        if establishment_cause(unit_id(row.school_id, row.stage)):
-            cause = establishment_cause(unit_id(row.school_id, row.stage))
+        unit = unit_id(row.school_id, row.stage)
+        spare_here = -float(over.get(unit, 0.0))
+        if spare_here >= 1:  # the school has teachers enough, of other subjects: not a case for posts
+            cause = (f"本校总量富余 {spare_here:.0f} 人，缺的是{_subject(row.subject)}：宜由本校富余教师兼课或培训转岗"
+                     "补足，不需增编" + ("（本校已达核定编制，不能调入）" if establishment_cause(unit) else ""))
+        elif establishment_cause(unit):
+            cause = establishment_cause(unit)
         elif row.subject not in spare_subjects.get(row.stage, set()):
             cause = f"全县无富余的{STAGE[row.stage]}{_subject(row.subject)}教师（含可兼教者）：属结构性缺编，需招聘补充"
         elif policy.plan.max_km is not None:
