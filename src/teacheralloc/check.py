@@ -211,7 +211,7 @@ class CheckReport:
             )
         for stage, row in (figures.get("stages") or {}).items():
             lines.append(
-                f"{STAGE_LABEL.get(stage, stage)}：核定 {row['required']:.1f}，"
+                f"{STAGE_LABEL.get(stage, stage)}：按标准需 {row['required']:.1f}，"
                 f"在岗 {row['teachers_before']} → {row['teachers_after']}，"
                 f"缺编 {row['shortage_before']:.1f} → {row['shortage_after']:.1f} 人"
             )

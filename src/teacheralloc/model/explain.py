@@ -29,7 +29,8 @@ def _needs(key: str, unit: dict[str, Any], taught: str, backbone: bool, pe_arts:
     """What unit `key` (its row as a dict) lacked before the plan, in words."""
     parts = []
     if unit["headcount_gap"] > 0:
-        parts.append(f"缺编 {unit['headcount_gap']:.0f} 人（核定 {unit['required']:.1f}，在岗 {unit['before']}）")
+        parts.append(f"缺编 {unit['headcount_gap']:.0f} 人（按标准需 {unit['required']:.1f} 人，"
+                     f"在岗 {unit['before']}）")
     subject_gap = gaps.get((key, taught), 0.0)
     if subject_gap > 0:
         parts.append(f"{_subject(taught)}教师缺 {subject_gap:.0f} 人")
@@ -96,7 +97,7 @@ def move_reasons(moves: pd.DataFrame, candidates: Candidates, schools: pd.DataFr
             # or 对调 where the norm rounds the other way.
             part = f"{STAGE[move.from_stage]}部" if origin["type"] in ("nine_year", "special") else ""
             if origin["surplus"] >= 1:
-                rule = (f"{from_name}{part}在岗 {origin['before']} 人，按核定编制 {origin['required']:.1f} 人"
+                rule = (f"{from_name}{part}在岗 {origin['before']} 人，按编制标准需 {origin['required']:.1f} 人、"
                         f"应有 {origin['target']:g} 人，富余 {origin['surplus']} 人，富余教师调剂")
             else:
                 rule = (f"{from_name}{part}无富余，本次调入在岗教师 "
@@ -233,4 +234,4 @@ def shortage_shift_note(schools: pd.DataFrame, policy: Policy) -> str | None:
     return (f"分校合计缺编由 {before.sum():.1f} 人增至 {after.sum():.1f} 人：总量缺编一层按学校权重计整人缺编"
             "（plan.headcount_weight，薄弱学校另加 plan.weak_school_extra），方案把教师从权重低的缺编学校"
             f"调往权重高的学校（含交流轮岗、支教），各类学校缺编：{'、'.join(parts)}；"
-            "不足一人的零头不计（核定 9.4 人按 9 人计）")
+            "不足一人的零头不计（按标准需 9.4 人按 9 人计）")
