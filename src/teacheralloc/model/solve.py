@@ -125,6 +125,7 @@ class _Result:
 
     def __init__(self, proto: result_pb2.SolveResultProto, position: np.ndarray, size: int, rows: int = 0) -> None:
         self.reason = proto.termination.reason
+        self.timed_out = proto.termination.limit == result_pb2.LIMIT_TIME  # stopped by its time limit
         self.dual_bound = float(proto.termination.objective_bounds.dual_bound)
         self.values: np.ndarray | None = None
         self.duals: np.ndarray | None = None  # by row id, when asked for (`rows` > 0)
@@ -194,6 +195,7 @@ class _Solver:
         self.tier: str | None = None  # the tier `objective` is, when it is one (for pricing columns not held)
         self.holds: list[tuple[Linear, float]] = []
         self.hold_names: list[str | None] = []
+        self.time_stops = 0  # MIPs its time limit stopped (a tier's share of the time, or the whole limit)
         #: Column generation beyond the model's own variables (`paths.PathSpace.pricer`): called with the
         #: solver, an optimal LP result and the held variables' reduced costs after each round; returns
         #: whether columns joined, a proven bound on the whole LP (or None) and whether it is close enough.
@@ -613,6 +615,8 @@ class _Solver:
                 log.debug("solution hint rejected (%s); solving without it", error)
         if result is None:
             result = self._call(proto, mathopt.SolverType.HIGHS, params)
+        if result.timed_out:
+            self.time_stops += 1
         if fixing and result.values is not None:
             result.values[fix] = values[fix]
         if result.found:  # HiGHS's objective carries its integrality tolerance (−19.0000011): on the grid
@@ -935,6 +939,7 @@ def solve_tiers(
         # a lower tier followed by another, which may spend plan.lower_tier_slack of it
         slack_next = plan.lower_tier_slack if name not in EXACT_TIERS and following not in (None, *EXACT_TIERS) \
             else 0.0
+        stops = solver.time_stops
         solved = _solve_tier(solver, remaining, tolerance, accept, incumbent,
                              0.0 if probe else plan.lower_tier_seconds,
                              PROBE_NODES if probe else plan.lower_tier_nodes, exact_distances,
@@ -954,7 +959,7 @@ def solve_tiers(
             return values, tuple(results), "infeasible"
         finished = solved.values is not None and (solved.optimal or _within(solved.value, solved.bound, accept,
                                                                             tolerance))
-        cut = _cut_by_time(name, finished, params.time_limit_s - (time.perf_counter() - start), params.time_limit_s)
+        cut = _cut_by_time(name, finished, solver.time_stops > stops, params.time_limit_s)
         note = f"{note}；{cut}" if note and cut else note or cut
         if not solved.optimal:
             status = "feasible"
@@ -1044,18 +1049,14 @@ def _at_last_plan(built: AllocationModel, values: np.ndarray, names: tuple[str, 
                        bound=float("-inf"), status="time_limit", seconds=0.0) for name in names]
 
 
-#: Less time left than this after a tier that stopped short of its bound: the time limit stopped it.
-TIME_SPENT_S = 1.0
-
-
-def _cut_by_time(name: str, finished: bool, left: float, limit: float) -> str:
-    """The note for a tier the time limit stopped at a plan short of its bound and of the accepted gap (a
-    MIP out of time keeps its best plan: without the note the tier read as an ordinary "feasible"); ""
-    otherwise."""
-    if finished or left >= TIME_SPENT_S:
+def _cut_by_time(name: str, finished: bool, timed_out: bool, limit: float) -> str:
+    """The note for a tier a MIP's time limit stopped (the whole limit, or the share a tier may take) at a
+    plan short of its bound and of the accepted gap: without it the tier read as an ordinary "feasible".
+    "" otherwise (a node limit, or a plan within the gap)."""
+    if finished or not timed_out:
         return ""
-    return (f"{TIER_LABELS[name]}：时间上限 {limit:g} 秒用尽，停在已求得的可行方案（未达到证明的界）；"
-            "加大 --time-limit 可求得更好的方案或证明其最优")
+    return (f"{TIER_LABELS[name]}：在时间上限（--time-limit {limit:g} 秒，或其中分给此层的部分）内停在已求得的"
+            "可行方案，未达到证明的界；加大 --time-limit 可求得更好的方案或证明其最优")
 
 
 def _progress_line(order: tuple[str, ...], tier: TierResult, quota_base: int) -> str:
