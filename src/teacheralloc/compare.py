@@ -29,6 +29,7 @@ from teacheralloc.model.explain import UNKNOWN_DISTANCE, unknown_distance_note
 from teacheralloc.norms import INDICATORS, Norms, compute_norms
 from teacheralloc.plan import Plan, county_after, county_indicators
 from teacheralloc.policy import Policy
+from teacheralloc.report.establishment import schools_short
 from teacheralloc.scenario import MOVE_TYPES, STAGES, Scenario, figure_catalogue
 
 DEFAULT_TIME_LIMIT = 120.0
@@ -167,7 +168,7 @@ def figures_from(before: Norms, after: Norms, plan: Plan, policy: Policy) -> dic
         out[f"shortage_before.{stage}"] = round(float(pb["gap_before"].clip(lower=0).sum()), 2)
         out[f"shortage_after.{stage}"] = round(float(pa["gap_before"].clip(lower=0).sum()), 2)
         out[f"surplus_after.{stage}"] = round(float((-pa["gap_before"]).clip(lower=0).sum()), 2)
-        out[f"schools_short_after.{stage}"] = float(pa.loc[pa["gap_before"] >= 1, "school_id"].nunique())  # once
+        out[f"schools_short_after.{stage}"] = float(schools_short(pa, "gap_before"))  # after the plan, once each
         out[f"subject_shortage.{stage}"] = round(float(sa["gap"].clip(lower=0).sum()), 2)
         out[f"request.{stage}"] = float(pa["request"].sum())
     subjects = after.subjects.assign(short=after.subjects["gap"].clip(lower=0))

@@ -194,7 +194,8 @@ def test_a_nine_year_school_short_in_both_sections_is_one_school(plan_dir: Path)
 
 def test_surplus_the_rules_kept_is_named_beside_new_posts(plan_dir: Path) -> None:
     """A county short in total whose plan leaves a whole surplus teacher somewhere (held by the rules):
-    the request says how many fewer posts using that surplus would need, instead of only 需新增编制."""
+    the request says how many fewer posts using that surplus would need at most (some may not be movable),
+    instead of only 需新增编制."""
     import dataclasses
 
     data = read_plan_folder(plan_dir)
@@ -209,7 +210,8 @@ def test_surplus_the_rules_kept_is_named_beside_new_posts(plan_dir: Path) -> Non
     schools.loc[spare, "teachers_after"] = int(schools.loc[spare, "required"] + 0.5) + 2
     schools.loc[spare, "gap_after"] = schools.loc[spare, "required"] - schools.loc[spare, "teachers_after"]
     text = _explained(dataclasses.replace(data, schools=schools))
-    assert f"调配后仍有富余教师（{'小学' if first[1] == 'primary' else '初中'} 2 人）" in text and "可少增 2 个" in text
+    assert f"调配后仍有超出标准的教师（{'小学' if first[1] == 'primary' else '初中'} 2 人）" in text
+    assert "至多可少增 2 个" in text and "本人不在可调之列" in text
 
 
 def test_a_post_names_a_subject_only_where_half_a_teacher_of_it_is_missing(plan_dir: Path) -> None:

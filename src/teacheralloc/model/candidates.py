@@ -374,6 +374,12 @@ def distance_zones(units: pd.DataFrame, policy: Policy, distance: np.ndarray, sc
     return schools.map(label)
 
 
+def leaving_cap(posts: pd.Series | np.ndarray, share: float) -> np.ndarray:
+    """How many teachers a school may send away in one year (every move counts): max(1, ⌊share × posts⌋),
+    `rotation.max_share_leaving_school` of the teachers it holds."""
+    return np.maximum(1, np.floor(share * np.asarray(posts, dtype=float) + 1e-9))
+
+
 def _unit_facts(units: pd.DataFrame, policy: Policy) -> dict[str, object]:
     """What the destination rules read per unit: closed to transfers (at its 核定编制), rural or weak
     (support postings), special education (takes part only by policy)."""

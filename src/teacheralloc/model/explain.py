@@ -190,11 +190,11 @@ def _subjects_by_stage(teachers: pd.DataFrame, policy: Policy) -> dict[str, set[
     """Stage → the subjects these teachers could teach there: their own stage's main and other subjects;
     in primary also a junior teacher's mapped subject when `plan.junior_to_primary`."""
     out: dict[str, set[str]] = {}
+    mapped = {str(k): str(v) for k, v in policy.plan.junior_to_primary_subjects.items()}
     for stage, subject, others in zip(teachers["stage"].astype(str), teachers["subject"].astype(str),
                                       teachers["other_subjects"], strict=True):
         out.setdefault(stage, set()).update((subject, *others))
         if stage == Stage.junior.value and policy.plan.junior_to_primary:
-            mapped = {str(k): str(v) for k, v in policy.plan.junior_to_primary_subjects.items()}
             out.setdefault(Stage.primary.value, set()).add(mapped.get(subject, subject))
     return out
 

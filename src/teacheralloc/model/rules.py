@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from teacheralloc.model.builder import INF, AllocationModel
+from teacheralloc.model.candidates import leaving_cap
 
 
 def at_most_one_move(m: AllocationModel) -> None:
@@ -216,7 +217,7 @@ def max_leaving(m: AllocationModel) -> None:
     (every move counts): moves out ≤ max(1, ⌊share × teachers⌋)."""
     share = m.policy.rotation.max_share_leaving_school
     schools = m.candidates.units.drop_duplicates("school_id")
-    cap = np.maximum(1, np.floor(share * schools["school_posts"].to_numpy(float) + 1e-9))
+    cap = leaving_cap(schools["school_posts"], share)
     # written as −out ≥ −cap
     _school_rows(m, "max_leaving", schools, -cap, np.full(len(schools), INF),
                  np.ones(len(m.candidates.arcs), dtype=bool), None)

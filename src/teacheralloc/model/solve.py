@@ -34,7 +34,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from teacheralloc.domain import County, Stage
 from teacheralloc.errors import InputError, Problem
 from teacheralloc.model.builder import AllocationModel, Linear, build_model
-from teacheralloc.model.candidates import Candidates, any_distance_known, build_candidates, distance_known
+from teacheralloc.model.candidates import (
+    Candidates,
+    any_distance_known,
+    build_candidates,
+    distance_known,
+    leaving_cap,
+)
 from teacheralloc.model.incremental import IncrementalLP
 from teacheralloc.model.objective import TIER_LABELS
 from teacheralloc.norms import Norms, compute_norms
@@ -1167,7 +1173,7 @@ def _leaving_cap_conflicts(candidates: Candidates, policy: Policy, moving: pd.Da
     posts = candidates.teachers.groupby("school_id").size()
     problems = []
     for school, rows in moving.groupby(home, sort=True):
-        cap = max(1, math.floor(share * int(posts.get(school, 0)) + 1e-9))
+        cap = int(leaving_cap([posts.get(school, 0)], share)[0])
         if len(rows) > cap:
             pin = rows.sort_values("row").iloc[cap]
             value = pin["school_id"] if isinstance(pin["school_id"], str) and pin["school_id"] else "是"
@@ -1473,7 +1479,7 @@ def _quota_causes(candidates: Candidates, policy: Policy) -> str:
     full = lower["school_posts"] >= lower["establishment"].fillna(np.inf)
     share = policy.rotation.max_share_leaving_school
     posts = units.drop_duplicates("school_id").set_index("school_id")["school_posts"]
-    cap = np.maximum(1, np.floor(share * posts + 1e-9))
+    cap = pd.Series(leaving_cap(posts, share), index=posts.index)
     can_leave = int(np.minimum(eligible.groupby("school_id").size(), cap.reindex(
         eligible["school_id"].unique())).sum()) if len(eligible) else 0
     causes = []

@@ -236,11 +236,10 @@ def request_table(data: PlanData, posts: pd.DataFrame) -> pd.DataFrame:
 
 def township_table(data: PlanData, posts: pd.DataFrame) -> pd.DataFrame:
     """Per township: shortage before and after (per-school sums), posts asked for; a 合计 row last."""
-    schools = data.schools.assign(b=data.schools["gap_before"].clip(lower=0), a=data.schools["gap_after"].clip(lower=0),
-                                  short=data.schools["school_id"].where(data.schools["gap_after"] >= 1))
-    # A school counts once, whichever of its sections (a nine-year school's primary and junior) is short.
+    schools = data.schools.assign(b=data.schools["gap_before"].clip(lower=0), a=data.schools["gap_after"].clip(lower=0))
     table = schools.groupby("township").agg(schools=("school_id", "nunique"), shortage_before=("b", "sum"),
-                                           shortage_after=("a", "sum"), schools_short_after=("short", "nunique"))
+                                           shortage_after=("a", "sum"))
+    table["schools_short_after"] = [schools_short(part, "gap_after") for _, part in schools.groupby("township")]
     table["posts"] = posts.groupby("township").size().reindex(table.index).fillna(0).astype(int)
     if data.subjects is not None:
         where = data.schools.drop_duplicates("school_id").set_index("school_id")["township"]
@@ -383,9 +382,10 @@ def explanation(
             remains += f"需新增编制 {count - from_vacant} 个。"
             if usable:
                 listed = "、".join(f"{Stage(stage).label} {n} 人" for stage, n in spare.items() if n)
-                remains += (f"调配后仍有富余教师（{listed}）受单校调出比例、接收学校核定编制等规则限制本次未能调出；"
-                            f"若在县域编制总量内统筹（核减富余学校、核增缺编学校的核定编制）或在以后年度继续调配，"
-                            f"可少增 {usable} 个，即新增 {count - from_vacant - usable} 个。")
+                remains += (f"调配后仍有超出标准的教师（{listed}）本次未能调出（受单校调出比例、接收学校核定编制等规则"
+                            f"限制，或本人不在可调之列：服务期未满、临近退休、休假等）；其中可调者若在县域编制总量内统筹"
+                            f"（核减富余学校、核增缺编学校的核定编制）或在以后年度继续调配，至多可少增 {usable} 个"
+                            f"（即新增不少于 {count - from_vacant - usable} 个）。")
     paragraphs.append(remains)
     structural = requests[requests["posts"] == 0].sort_values("gap_after", ascending=False)
     if len(structural):
