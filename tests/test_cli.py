@@ -64,7 +64,8 @@ def test_several_mistakes_in_several_files_are_reported_at_once(small_folder: Pa
     assert any("teachers.csv 第 3 行 出生日期(birth_date)：“1990/13/01”" in line for line in lines)
     assert any("teachers.csv 第 5 行 任教学校(school_id)：“NOPE”" in line for line in lines)
     assert any("classes.csv 第 2 行 年级(grade)：“10”" in line for line in lines)
-    assert "未写出任何文件" in result.stderr
+    assert "共 3 个错误" in result.stderr and "请改正后重新运行" in result.stderr
+    assert "未写出任何文件" not in result.stderr  # validate writes nothing anyway: no such reassurance
     assert "Traceback" not in result.stdout + result.stderr
 
 
@@ -249,3 +250,10 @@ def test_validate_and_norms_read_a_scenario_file(tmp_path: Path) -> None:
     assert checked.returncode == 0 and "数据有效" in checked.stdout, checked.stderr
     made = run("norms", str(scenario), "--out", str(tmp_path / "n"))
     assert made.returncode == 0 and (tmp_path / "n" / "schools.csv").exists(), made.stderr
+
+
+def test_as_of_takes_the_date_forms_the_data_take(small_folder: Path) -> None:
+    """--as-of 2026/9/1 was refused while the same date in a cell reads; a non-date still says what to type."""
+    assert run("validate", str(small_folder), "--as-of", "2026/9/1").returncode == 0
+    bad = run("validate", str(small_folder), "--as-of", "next year")
+    assert bad.returncode == 2 and "--as-of" in bad.stderr and "2027/9/1" in bad.stderr

@@ -51,11 +51,13 @@ ForceOpt = Annotated[bool, typer.Option("--force", help="输出目录已存在�
 def _as_of(text: str | None) -> date | None:
     if text is None:
         return None
-    try:
-        return date.fromisoformat(text)
+    from teacheralloc.io.validate import parse_date
+
+    try:  # the forms the data accept (2027-09-01, 2027/9/1, 2027年9月1日)
+        return parse_date(text)
     except ValueError:
         raise InputError(
-            [Problem("命令行", None, "--as-of", text, "日期 YYYY-MM-DD", rule="cli")]
+            [Problem("命令行", None, "--as-of", text, "日期，如 2027-09-01 或 2027/9/1", rule="cli")]
         ) from None
 
 
@@ -84,11 +86,11 @@ def _fmt(value: object) -> str:
 def _print_problems(error: InputError) -> None:
     for line in error.lines():
         err_console.print(line, markup=False)
-    err_console.print(
-        f"共 {len(error.errors)} 个错误、{len(error.warnings)} 个警告；未写出任何文件。"
-        f" ({len(error.errors)} error(s); nothing written)",
-        markup=False,
-    )
+    # Commands that write (plan, norms, report, compare) wrote nothing; validate and check never write.
+    command = sys.argv[1] if len(sys.argv) > 1 else ""
+    writes = command not in ("validate", "check")
+    err_console.print(f"共 {len(error.errors)} 个错误、{len(error.warnings)} 个警告"
+                      + ("；未写出任何文件。" if writes else "。") + "请改正后重新运行。", markup=False)
 
 
 @app.command()
