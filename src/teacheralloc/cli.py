@@ -102,7 +102,7 @@ def validate(data: DataArg, as_of: AsOfOpt = None, policy: PolicyOpt = None, pin
     from teacheralloc.scenario import is_scenario_file
 
     if is_scenario_file(data):  # the county after the scenario's changes (hires not yet placed)
-        county, rules, _ = _scenario_county(data, as_of, policy)
+        county, rules, _ = _scenario_county(data, as_of, policy, announce=True)
     else:
         rules = load_policy(policy, dataset=data)
         county = load_county(data, as_of=_as_of(as_of))
@@ -118,13 +118,21 @@ def validate(data: DataArg, as_of: AsOfOpt = None, policy: PolicyOpt = None, pin
     console.print(_table(describe.teachers_by_status(county), "教师（按在岗状态）"))
 
 
-def _scenario_county(path: Path, as_of: str | None, policy: Path | None) -> tuple[County, Policy, tuple[Path, ...]]:
+def _scenario_county(path: Path, as_of: str | None, policy: Path | None, announce: bool = False
+                     ) -> tuple[County, Policy, tuple[Path, ...]]:
     """A scenario file's county (after its changes, without the holding schools of hires not yet placed),
-    its policy, and the paths an output folder must not overlap."""
+    its policy, and the paths an output folder must not overlap. `announce`: print the changes, and
+    that the hires, placed only by a plan, are not in the figures."""
     from teacheralloc.compare import without_pool
     from teacheralloc.scenario import load_scenario
 
     scenario = load_scenario(path, as_of=_as_of(as_of), policy_file=policy)
+    if announce:
+        console.print(f"情景：{scenario.name}（基础数据 {scenario.base}）", markup=False)
+        for line in scenario.changes:
+            console.print("  " + line, markup=False, soft_wrap=True)
+        if scenario.hire_ids:
+            console.print(f"  新招聘教师 {len(scenario.hire_ids)} 人待方案分配，不计入下面的教师人数", markup=False)
     return without_pool(scenario.county, scenario), scenario.policy, (scenario.base, path)
 
 
@@ -340,9 +348,11 @@ def report(
     if county is None and needs_county(plan_dir):
         err_console.print("[警告] 找不到方案所用的数据（summary.json 中记录的路径不存在）："
                           "报告中的学科缺口与学校分布图从略；用 --data 指定数据文件夹或 .xlsx", markup=False)
-    if anonymize:
+    written = []
+    if anonymize:  # plan.csv's names become ids, and summary.json records it
         anonymize_folder(plan_dir)
-    written = write_reports(read_plan_folder(plan_dir, county), plan_dir)
+        written += [plan_dir / "plan.csv", plan_dir / "summary.json"]
+    written += write_reports(read_plan_folder(plan_dir, county), plan_dir)
     console.print("已写出：" + "、".join(str(p) for p in written), markup=False)
 
 
@@ -494,6 +504,9 @@ def check(
     for line in report.summary_lines(limit):
         console.print(line, markup=False, soft_wrap=True)
     if not report.ok:
+        console.print("下一步：方案若经手工改动，请改回或重新运行 teacheralloc plan（原用 --pins 的照样带上）生成方案，"
+                      "再复核；若数据或政策改过，请用制定方案时的数据与 policy_used.yaml 复核。",
+                      markup=False, soft_wrap=True)
         raise typer.Exit(code=1)
 
 
