@@ -77,6 +77,8 @@ def test_bad_overrides_are_all_named_by_key(tmp_path: Path) -> None:
     assert keys == {"staffing.students_per_stafff", "staffing.small_school.method", "rotation.min_share_of_eligible"}
     report = caught.value.report()
     assert "policy.yaml" in report and "不大于 1" in report and "检查拼写" in report
+    assert "以下之一：mean、max" in report  # HR reads Chinese: not pydantic's "'mean' or 'max'", nor its English
+    assert not any(word in report for word in ("Extra inputs", "Input should", "' or '"))
 
 
 def test_negative_weights_and_scores_are_refused(tmp_path: Path) -> None:

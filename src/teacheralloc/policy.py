@@ -9,6 +9,7 @@ Order of precedence: CLI flag > scenario > user policy.yaml > defaults.
 from __future__ import annotations
 
 import copy
+import re
 from datetime import date
 from importlib import resources
 from pathlib import Path
@@ -385,17 +386,20 @@ _EXPECTED = {
 
 
 def _expected(error: Any) -> str:
-    """A Chinese statement of what a pydantic error expected, with pydantic's English after it."""
+    """A Chinese statement of what a pydantic error expected; pydantic's English only where there is none."""
     kind, ctx = error["type"], error.get("ctx") or {}
     bounds = {"greater_than": "大于 {gt}", "greater_than_equal": "不小于 {ge}", "less_than": "小于 {lt}",
               "less_than_equal": "不大于 {le}"}
     if kind in bounds:
-        text = bounds[kind].format(**ctx)
-    elif kind in ("literal_error", "enum"):
-        return f"以下之一：{ctx.get('expected', '')}"
-    else:
-        text = _EXPECTED.get(kind, "")
-    return f"{text}（{error['msg']}）" if text else error["msg"]
+        return bounds[kind].format(**ctx)
+    if kind in ("literal_error", "enum"):
+        return f"以下之一：{_choices(str(ctx.get('expected', '')))}"
+    return _EXPECTED.get(kind) or error["msg"]
+
+
+def _choices(expected: str) -> str:
+    """pydantic's "'mean' or 'max'" as HR reads it: mean、max."""
+    return "、".join(part.strip().strip("'\"") for part in re.split(r",| or ", expected) if part.strip())
 
 
 def _read_yaml(path: Path) -> tuple[str, dict[str, Any]]:

@@ -480,7 +480,7 @@ def _expected(error: dict[str, Any]) -> str:
     if error["type"] == "value_error":
         return str(error["msg"]).removeprefix("Value error, ")
     if error["type"] == "enum" or error["type"] == "literal_error":
-        return f"以下之一：{(error.get('ctx') or {}).get('expected', '')}"
+        return policy_expected(error)
     if error["type"] in ("date_from_datetime_parsing", "date_parsing", "date_type"):
         return "日期 YYYY-MM-DD"
     return policy_expected(error)
