@@ -152,9 +152,9 @@ def choose_tables(names: list[str], where: str, kind: str) -> tuple[dict[str, st
 
 def _build_table(name: str, file: str, sheet: str, rows: list[tuple[int, list[Any]]], overflow: str = "warning"
                  ) -> RawTable:
-    """Turn (row number, cell values) pairs, header first, into a RawTable. Cells under no header are
-    `overflow`: an error in a CSV (an unquoted comma split a cell, 志愿学校 X005,X026 lost X026), a
-    warning in a workbook (a note beside the table), once per sheet."""
+    """Turn (row number, cell values) pairs, header first, into a RawTable. Cells past the header's width
+    are `overflow`: an error in a CSV (an unquoted comma split a cell: 志愿学校 X005,X026 lost X026), in
+    a workbook a warning; cells under a blank header within it (a note, an index column) are one warning."""
     table = RawTable(name=name, file=file, sheet=sheet)
     if not rows:
         table.problems.append(table.problem(None, "", "", "表头行和数据行（文件为空）", "empty_file"))
@@ -194,10 +194,15 @@ def _build_table(name: str, file: str, sheet: str, rows: list[tuple[int, list[An
     table.extra = {code: [] for code in extra_positions}
     headed = {index for index, text in enumerate(header) if text is not None and str(text).strip() != ""}
     unheaded: dict[int, int] = {}  # column index under no header → first row with something there
+    blank_within = [index for index in range(len(header)) if index not in headed]
     known = {normalize_header(text) for text in header if normalize_header(text) in aliases}
+    written = {str(text).strip() for text in header if text is not None and str(text).strip()}
     body = rows[1:]
+    # (A row is looked at closely only if it starts with a header's text: normalising every cell of 20,000
+    # rows cost ~0.7 s.)
     repeated = {i for i, (_, values) in enumerate(body)
-                if len(known) >= 2 and len({normalize_header(v) for v in values} & known) * 2 >= len(known)}
+                if len(known) >= 2 and values and isinstance(values[0], str) and values[0].strip() in written
+                and len({normalize_header(v) for v in values} & known) * 2 >= len(known)}
     # A sheet pasted together from blocks (one per school), each with its title and header: the header
     # again is no record, nor a lone title cell just above it.
     titles: set[int] = set()
@@ -239,9 +244,10 @@ def _build_table(name: str, file: str, sheet: str, rows: list[tuple[int, list[An
                 number, "", "、".join(str(v) for v in beyond[:3]),
                 f"每行的单元格不多于表头的 {len(header)} 列：本行多出 {len(beyond)} 个（含逗号的内容须加英文双引号，"
                 "如 \"X005,X026\"，或改用 ; 、 分隔）", "extra_cells"))
-        limit = len(header) if overflow == "error" else len(values)
-        for index, value in enumerate(values[:limit]):
-            if index not in headed and value is not None and str(value).strip() != "":
+        blank_headed = blank_within if overflow == "error" else [*blank_within, *range(len(header), len(values))]
+        for index in blank_headed:
+            value = values[index] if index < len(values) else None
+            if value is not None and str(value).strip() != "":
                 unheaded.setdefault(index, number)
     if unheaded:  # a note beside the table, an index column: said once, with where it starts
         where = "、".join(f"{get_column_letter(i + 1)} 列（第 {row} 行起）" for i, row in sorted(unheaded.items())[:5])

@@ -236,7 +236,8 @@ def _parser(col: Column) -> tuple[Callable[[Any], Any], str]:
 
 #: What an office writes in a cell that has nothing to say (服务期截止：无; 核定编制：—): blank, where a
 #: column may be left blank.
-BLANK_WORDS = frozenset({"无", "没有", "暂无", "—", "——", "-", "--", "/", "n/a", "na", "null", "none", "空"})
+BLANK_WORDS = frozenset({"无", "没有", "暂无", "—", "——", "-", "--", "/", "n/a", "na", "null", "none", "空",
+                         "－", "／", "－－", "ｎ/ａ"})  # full-width forms too: compared as written, not NFKC (speed)
 #: A year.month written as text ("1988.1"): January, or October saved by Excel from a General cell.
 _YEAR_DOT_MONTH = re.compile(r"^(\d{4})\.(\d{1,2})$")
 
@@ -262,12 +263,14 @@ def _parse_column(table: RawTable, col: Column, problems: list[Problem]) -> list
     cache: dict[Any, Any] = {}
     out: list[Any] = []
     for row, value in zip(table.rows, raw, strict=True):
-        if isinstance(value, str) and value.strip().upper() in EXCEL_ERRORS:
-            out.append(MISSING)  # reported once, as an Excel error, when read
-            continue
-        if (not col.required and isinstance(value, str) and _text(value).lower() in BLANK_WORDS
-                and not (col.enum is not None and col.enum.parse(value) is not None)):  # 无 as a title is 未定级
-            value = None
+        if isinstance(value, str) and len(value) <= 16:  # the longest placeholder or Excel error (#GETTING_DATA)
+            word = value.strip().lower()
+            if word.upper() in EXCEL_ERRORS:
+                out.append(MISSING)  # reported once, as an Excel error, when read
+                continue
+            if (word in BLANK_WORDS and not col.required
+                    and not (col.enum is not None and col.enum.parse(value) is not None)):  # 无 as a title is 未定级
+                value = None
         if is_blank(value) or (
             col.kind in ("list_text", "list_enum") and isinstance(value, tuple | list) and not value
         ):
