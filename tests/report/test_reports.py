@@ -99,6 +99,12 @@ def test_workbook_sheets_and_columns_match_the_contract(plan_dir: Path) -> None:
     moves = header("调配方案")
     assert moves[:2] == ["教师编号", "姓名"]
     assert moves[2:7] == list(MOVE_COLUMNS.values())[1:]
+    assert moves[-2:] == ["原学校名称", "新学校名称"]  # an extension: the schools' names beside their codes
+    plan = pd.read_csv(plan_dir / "plan.csv", encoding="utf-8-sig", dtype=str)
+    names = pd.read_csv(plan_dir / "schools.csv", encoding="utf-8-sig", dtype=str).drop_duplicates(
+        "school_id").set_index("school_id")["name"]
+    first = next(workbook["调配方案"].iter_rows(min_row=2, max_row=2, values_only=True))
+    assert first[-1] == names[plan.loc[0, "to_school"]]
     assert header("学校编制")[:9] == list(SCHOOL_COLUMNS.values())
     assert header("编制申请") == list(REQUEST_COLUMNS.values())
     assert header("编制申请_乡镇") == list(TOWNSHIP_COLUMNS.values())

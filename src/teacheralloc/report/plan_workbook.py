@@ -55,12 +55,18 @@ def label(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def moves_sheet(data: PlanData) -> pd.DataFrame:
-    """调配方案: the contract columns (姓名 after 教师编号 when known), then the extras."""
+    """调配方案: the contract columns (姓名 after 教师编号 when known), then the extras, then the two
+    schools' names (a clerk reads 城关第一中学, not C001; a new hire's 原学校 is blank)."""
     columns = [*MOVE_COLUMNS, *MOVE_EXTRA_COLUMNS]
     if "name" in data.moves:
         columns.insert(1, "name")
     moves = data.moves[[c for c in columns if c in data.moves]]
-    return label(moves).rename(columns={**MOVE_COLUMNS, **MOVE_EXTRA_COLUMNS, **NAME_COLUMN})
+    sheet = label(moves).rename(columns={**MOVE_COLUMNS, **MOVE_EXTRA_COLUMNS, **NAME_COLUMN})
+    if "name" in data.schools:
+        names = data.schools.drop_duplicates("school_id").set_index("school_id")["name"]
+        sheet["原学校名称"] = data.moves["from_school"].map(names).fillna("").to_numpy()
+        sheet["新学校名称"] = data.moves["to_school"].map(names).fillna("").to_numpy()
+    return sheet
 
 
 def schools_sheet(data: PlanData) -> pd.DataFrame:
