@@ -1318,7 +1318,8 @@ def _conflicts(built: AllocationModel, pins: pd.DataFrame, params: SolveParams) 
         culprits = set(built.pinned_teachers[alone] if alone else built.pinned_teachers)
         file = pins.attrs.get("file", "pins.csv")
         moving = pins[pins["kind"].isin(["must_move", "to_school"]) & pins["teacher_id"].isin(culprits)]
-        remedy = (f"删去这 {len(culprits)} 项中任一项即可" if alone
+        remedy = ("删去此项即可" if alone and len(culprits) == 1
+                  else f"删去这 {len(culprits)} 项中任一项即可" if alone
                   else f"这 {len(culprits)} 项合起来无法同时满足：删去其中一些")
         expected = f"与{labels or '其他规则'}冲突，{remedy}" + (f"；或{relax}" if relax else "")
         return [Problem(file, pin.row, pin.kind, pin.school_id if isinstance(pin.school_id, str) and pin.school_id
