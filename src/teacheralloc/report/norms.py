@@ -139,8 +139,8 @@ def establishment_table(norms: Norms) -> pd.DataFrame:
 def _split_text(short: pd.DataFrame, surplus: pd.DataFrame, rural_short: float) -> str:
     parts = []
     if len(short):
-        parts.append(f"{len(short)} 所学校缺编 1 人及以上，共 {short['gap_before'].sum():.1f} 人"
-                     f"（其中乡村学校 {rural_short:.1f} 人）")
+        parts.append(f"{len(short)} 所学校缺编 1 人及以上，这些学校共缺 {short['gap_before'].sum():.1f} 人"
+                     f"（其中乡村学校 {rural_short:.1f} 人；不足 1 人的零头不在此数，计入上表的缺编人数）")
     if len(surplus):
         parts.append(f"{len(surplus)} 所学校超编 1 人及以上，共 {-surplus['gap_before'].sum():.1f} 人")
     return ("，".join(parts) or "各校编制与在岗人数基本相符") + "。"
