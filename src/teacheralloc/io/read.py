@@ -391,19 +391,20 @@ def read_csv_table(path: Path, name: str) -> RawTable:
     return table
 
 
-def read_xlsx_tables(path: Path) -> tuple[dict[str, RawTable], list[Problem]]:
-    """Read the contract sheets of one workbook (sheet names by code or Chinese label)."""
+def read_xlsx_tables(path: Path) -> tuple[dict[str, RawTable], list[Problem], list[str]]:
+    """Read the contract sheets of one workbook (sheet names by code or Chinese label); also the sheets
+    not taken for any table (for the error if one is missing)."""
     from openpyxl import load_workbook
 
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a damaged or non-xlsx file
         found, expected = _not_a_workbook(path, exc)
-        return {}, [Problem(path.name, None, "", found, expected, rule="xlsx_open")]
+        return {}, [Problem(path.name, None, "", found, expected, rule="xlsx_open")], []
     tables: dict[str, RawTable] = {}
     formulas = _formula_texts(path) if _has_formulas(path) else {}
     merges = _vertical_merges(path) if _has_merges(path) else {}
-    chosen, _unknown, problems = choose_tables(workbook.sheetnames, path.name, "工作表")
+    chosen, unknown, problems = choose_tables(workbook.sheetnames, path.name, "工作表")
     read_as = {title: name for name, title in chosen.items()}
     try:
         for sheet in workbook.worksheets:
@@ -445,7 +446,7 @@ def read_xlsx_tables(path: Path) -> tuple[dict[str, RawTable], list[Problem]]:
                     rule="merged_cells", severity="warning"))
     finally:
         workbook.close()
-    return tables, problems
+    return tables, problems, unknown
 
 
 #: The first bytes of an OLE2 compound file: an Excel 97-2003 .xls, or an .xlsx with an open password
@@ -560,12 +561,10 @@ def read_tables(path: Path) -> tuple[dict[str, RawTable], list[Problem]]:
             elif path.suffix.lower() == ".csv":
                 expected += "：CSV 文件请放进一个文件夹（每表一个文件，如 teachers.csv），再给出该文件夹"
             return {}, [Problem(path.name, None, "", path.suffix, expected, rule="format")]
-        tables, problems = read_xlsx_tables(path)
+        tables, problems, skipped = read_xlsx_tables(path)
         if any(p.rule == "xlsx_open" for p in problems):
             return tables, problems  # an unopenable workbook is one problem, not also three missing sheets
-        where = path.name
-        _chosen, skipped, _ = choose_tables(_sheet_names(path), where, "工作表")
-        kind = "工作表"
+        where, kind = path.name, "工作表"
     else:
         where, kind = str(path), "CSV 文件"
         files = [file.name for file in sorted(path.iterdir()) if file.suffix.lower() == ".csv"]
@@ -580,17 +579,6 @@ def read_tables(path: Path) -> tuple[dict[str, RawTable], list[Problem]]:
                         + found, rule="missing_table")
             )
     return tables, problems
-
-
-def _sheet_names(path: Path) -> list[str]:
-    """The workbook's sheet names."""
-    from openpyxl import load_workbook
-
-    workbook = load_workbook(path, read_only=True)
-    try:
-        return list(workbook.sheetnames)
-    finally:
-        workbook.close()
 
 
 def load_county(path: Path | str, as_of: date | None = None) -> County:
