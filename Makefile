@@ -13,6 +13,9 @@ $(BIN)/python:
 
 $(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install -q -e .
+	# Byte-compile our sources once: with PYTHONDONTWRITEBYTECODE set (as on CI machines) every run
+	# would otherwise compile them again (~0.1–0.2 s of each command's start).
+	$(BIN)/python -m compileall -q src >/dev/null
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed

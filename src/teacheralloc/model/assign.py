@@ -2,7 +2,7 @@
 
 Teachers of one group are interchangeable for every rule and objective, so this is a small
 assignment per group, solved exactly with OR-Tools min-cost flow. Preferences, documented in
-docs/plan.md: a rotation goes to the longest-serving at the school (they are who the rule targets);
+docs/solver.md: a rotation goes to the longest-serving at the school (they are who the rule targets);
 a support posting to the teacher with the least rural service; a redeployment to the most recent
 arrival (the least rooted). Ties go to the teacher id, so the result is deterministic.
 """

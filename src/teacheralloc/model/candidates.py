@@ -1,9 +1,10 @@
 """Who may move where (候选): eligibility per teacher, interchangeable groups, and candidate arcs.
 
 Every rule here is a named predicate, stated in the docstring of `teacher_flags` and `build_arcs`
-and in docs/plan.md. Teachers who are interchangeable for every rule and every objective term
-(same school, stage, subject and qualifications, same eligibility flags) form one group: the model
-decides how many of a group move where, and `assign` names them afterwards.
+and in docs/plan.md (the grouping in docs/solver.md). Teachers who are interchangeable for every
+rule and every objective term (same school, stage, subject and qualifications, same eligibility
+flags) form one group: the model decides how many of a group move where, and `assign` names them
+afterwards.
 """
 
 from __future__ import annotations
