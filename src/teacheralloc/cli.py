@@ -142,7 +142,7 @@ def _validate_pins(data: Path, pins: Path | None, county: County, rules: Policy)
     no school it could go to), reported with the data's problems rather than only when planning."""
     from teacheralloc.io.pins import find_pins, read_pins
     from teacheralloc.model.candidates import build_candidates
-    from teacheralloc.model.solve import check_pins
+    from teacheralloc.model.conflicts import check_pins
     from teacheralloc.norms import compute_norms
 
     path = find_pins(data, pins)
@@ -580,7 +580,7 @@ def _run() -> None:
         err_console.print(f"[错误] 文件操作失败：{error}", markup=False)
         sys.exit(2)
     except RuntimeError as error:
-        from teacheralloc.model.solve import SolverTimeout
+        from teacheralloc.model.tiers import SolverTimeout
 
         if not isinstance(error, SolverTimeout):
             raise

@@ -855,7 +855,7 @@ def test_a_tier_the_time_limit_stopped_says_so(finished: bool, timed_out: bool, 
     ordinary 可行, where the next run, cut a moment earlier, said the time limit had stopped it. The note
     follows the MIP's own stop reason (its time limit, or the share of it a tier may take), not the clock;
     a node limit or a plan within the accepted gap gets none."""
-    from teacheralloc.model.solve import _cut_by_time
+    from teacheralloc.model.tiers import _cut_by_time
 
     note = _cut_by_time("wishes", finished, timed_out, 120.0)
     assert bool(note) == noted

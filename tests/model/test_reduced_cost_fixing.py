@@ -1,4 +1,4 @@
-"""Reduced-cost fixing proves the lower tiers (model/solve.py `_fixed_and_proven`).
+"""Reduced-cost fixing proves the lower tiers (model/tiers.py `_fixed_and_proven`).
 
 The disruption and wishes tiers stop at a restricted MIP's plan; their LP bound alone leaves a gap
 (300 teachers, seeds 5 and 9: wishes −21 and −18, the LP bound 6 below). Fixing every integer variable
@@ -77,17 +77,17 @@ def test_reduced_cost_fixing_finds_the_better_plan(seed: int) -> None:
 
 def test_fixing_may_leave_twice_the_free_variables_of_the_restricted_mip(monkeypatch: pytest.MonkeyPatch) -> None:
     """Above `plan.fixing_free_variables` the fixing still runs when at most twice the tier's largest
-    restricted MIP stays free (`solve.FIXING_STRETCH`): that size has just been paid for. Scaled down
+    restricted MIP stays free (`tiers.FIXING_STRETCH`): that size has just been paid for. Scaled down
     (150 teachers @1.3, seed 3, the setting at 300): the disruption tier proven at 18.727, where the
     setting alone left its bound at 17.23."""
-    import teacheralloc.model.solve as solve
+    import teacheralloc.model.tiers as tiers
 
     county = generate_county(num_teachers=150, seed=3, staffing=1.3)
     policy = Policy.default().model_copy(update={"plan": Policy.default().plan.model_copy(
         update={"fixing_free_variables": 300})})
     stretched = tier(plan_county(county, policy), "disruption")
     assert stretched.bound == pytest.approx(stretched.value, rel=1e-5)
-    monkeypatch.setattr(solve, "FIXING_STRETCH", 1)
+    monkeypatch.setattr(tiers, "FIXING_STRETCH", 1)
     plain = tier(plan_county(county, policy), "disruption")
     assert plain.value == pytest.approx(stretched.value, abs=1e-6)
     assert plain.bound < plain.value - 1.0

@@ -17,17 +17,17 @@ from ortools.math_opt.python import mathopt
 from teacheralloc.io.pins import empty_pins
 from teacheralloc.model.builder import Linear, LinearModel, build_model
 from teacheralloc.model.candidates import build_candidates
-from teacheralloc.model.solve import _Solver
+from teacheralloc.model.engine import Solver
 from teacheralloc.norms import compute_norms
 from teacheralloc.policy import Policy
 from teacheralloc.sample import generate_county
 
 
 def _solve_proto(proto, solver=mathopt.SolverType.GLOP) -> float:
-    from teacheralloc.model.solve import _params
+    from teacheralloc.model.engine import solver_parameters
 
-    params = _params(60, 0)
-    holder = _Solver.__new__(_Solver)  # only its _call and position/size are used
+    params = solver_parameters(60, 0)
+    holder = Solver.__new__(Solver)  # only its _call and position/size are used
     holder.position = np.arange(max(proto.variables.ids, default=-1) + 1)
     holder.size = len(holder.position)
     return holder._call(proto, solver, params).objective
@@ -71,7 +71,7 @@ def test_column_generation_reaches_the_whole_lps_optimum_in_every_tier(built) ->
     """The LP over a working set of arcs, priced by duals, must end at the optimum of the LP over every
     arc, tier after tier, and after a hold is loosened: kept in one GLOP solver (`IncrementalLP`), copied
     with the last basis, or copied cold. And it must not need every arc to get there."""
-    kept, warm, cold = _Solver(built, 0), _Solver(built, 0), _Solver(built, 0)
+    kept, warm, cold = Solver(built, 0), Solver(built, 0), Solver(built, 0)
     assert kept._incremental is not None
     warm._incremental = cold._incremental = None
     solvers = (kept, warm, cold)
@@ -105,7 +105,7 @@ def test_column_generation_reaches_the_whole_lps_optimum_in_every_tier(built) ->
 def test_restricted_mip_equals_the_mip_with_those_variables_fixed(built) -> None:
     """`reduced` substitutes fixed variables into the rows; the answer must be the one a MIP with
     those variables' bounds pinned gives."""
-    solver = _Solver(built, 0)
+    solver = Solver(built, 0)
     solver.objective = built.tiers["headcount"]
     first = solver.mip(60)
     assert first.found
@@ -126,9 +126,9 @@ def test_restricted_mip_equals_the_mip_with_those_variables_fixed(built) -> None
     assert np.allclose(restricted.values[fix], values[fix])
 
 
-def _disruption_after_headcount(built) -> tuple[_Solver, np.ndarray]:
+def _disruption_after_headcount(built) -> tuple[Solver, np.ndarray]:
     """A solver at the disruption tier with the headcount tier held, and the headcount MIP's plan."""
-    solver = _Solver(built, 0)
+    solver = Solver(built, 0)
     solver.objective = built.tiers["headcount"]
     known = solver.mip(60)
     solver.hold(built.tiers["headcount"], known.objective + 1e-6)
@@ -147,19 +147,19 @@ def test_a_hinted_mip_starts_from_the_hint(built) -> None:
     assert hinted.objective <= at_hint + 1e-6
 
 
-def _one_and_a_half() -> tuple[_Solver, np.ndarray]:
+def _one_and_a_half() -> tuple[Solver, np.ndarray]:
     """x + y ≥ 1.5, x and y integer in [0, 5]: its solver and the two variables."""
     model = LinearModel()
     x = model.add_variables(2, 0.0, 5.0, integer=True)
     (row,) = model.add_rows(1.5, np.inf, 1)
     model.add_terms([row, row], x)
     arcs = pd.DataFrame({"group": [0, 1], "dest": ["a", "b"]})
-    return _Solver(SimpleNamespace(model=model, flow=x, candidates=SimpleNamespace(arcs=arcs)), 0), x
+    return Solver(SimpleNamespace(model=model, flow=x, candidates=SimpleNamespace(arcs=arcs)), 0), x
 
 
 def test_a_whole_number_objective_rounds_its_bound_up() -> None:
     """x + y ≥ 1.5 with x, y integer: the LP bound 1.5 is no integer plan's value; the bound is 2."""
-    from teacheralloc.model.solve import _solve_tier
+    from teacheralloc.model.tiers import _solve_tier
 
     solver, x = _one_and_a_half()
     solver.objective = Linear(x, np.array([1.0, 1.0]))
@@ -179,7 +179,7 @@ def test_a_shortage_variable_of_whole_rows_is_on_the_grid(monkeypatch: pytest.Mo
     every integer plan 2; s is whole at any optimum since its row is whole, so the LP bound rounds up to
     2 and the first restricted MIP's 2 is proven optimal with no full MIP. With a fractional right side
     (2.5) s may be fractional: no grid, and it takes the full MIP to prove 1.5 (LP 1.25)."""
-    from teacheralloc.model.solve import _solve_tier
+    from teacheralloc.model.tiers import _solve_tier
 
     model = LinearModel()
     x = model.add_variables(1, 0.0, 5.0, integer=True)
@@ -187,7 +187,7 @@ def test_a_shortage_variable_of_whole_rows_is_on_the_grid(monkeypatch: pytest.Mo
     (row,) = model.add_rows(right_side, np.inf, 1)
     model.add_terms([row, row], [s[0], x[0]], [1.0, 2.0])
     arcs = pd.DataFrame({"group": [0], "dest": ["a"]})
-    solver = _Solver(SimpleNamespace(model=model, flow=x, candidates=SimpleNamespace(arcs=arcs)), 0)
+    solver = Solver(SimpleNamespace(model=model, flow=x, candidates=SimpleNamespace(arcs=arcs)), 0)
     solver.objective = Linear(np.array([s[0], x[0]]), np.array([1.0, 1.0]))
     assert solver.objective_step() == step
     full_mips = []
@@ -222,15 +222,16 @@ def test_a_full_mip_that_stops_without_a_bound_keeps_the_lp_bound(monkeypatch: p
     tier crashed with "cannot convert float infinity to integer")."""
     from ortools.math_opt import result_pb2
 
-    from teacheralloc.model.solve import _Result, _solve_tier
+    from teacheralloc.model.engine import Result
+    from teacheralloc.model.tiers import _solve_tier
 
     solver, x = _one_and_a_half()
     solver.objective = Linear(x, np.array([1.0, 1.0]))  # whole-number: the bound is rounded up, 1.5 → 2
 
     def mip(seconds, gap=1e-9, fix=None, values=None, relax_rows=None, hint=None, nodes=None):
         if fix is not None:  # the restricted MIPs find nothing, so the full MIP runs
-            return _Result(result_pb2.SolveResultProto(), solver.position, solver.size)
-        stopped = _Result.known(hint, solver.objective_at(hint))
+            return Result(result_pb2.SolveResultProto(), solver.position, solver.size)
+        stopped = Result.known(hint, solver.objective_at(hint))
         stopped.dual_bound = -np.inf
         return stopped
 
@@ -268,7 +269,7 @@ def test_a_kept_lp_in_numerical_trouble_is_solved_copied(built, monkeypatch: pyt
         return result_pb2.SolveResultProto(
             termination=result_pb2.TerminationProto(reason=result_pb2.TERMINATION_REASON_IMPRECISE))
 
-    kept, copied = _Solver(built, 0), _Solver(built, 0)
+    kept, copied = Solver(built, 0), Solver(built, 0)
     copied._incremental = None
     monkeypatch.setattr(IncrementalLP, "solve", imprecise)
     kept.objective = copied.objective = built.tiers["headcount"]
@@ -280,28 +281,29 @@ def test_a_kept_lp_in_numerical_trouble_is_solved_copied(built, monkeypatch: pyt
 
 def test_an_exact_tiers_full_mip_leaves_the_later_tiers_half_the_time(monkeypatch: pytest.MonkeyPatch) -> None:
     """An exact tier still above its LP bound after its restricted MIPs runs the full MIP, which may
-    take at most half the time left when tiers follow (`solve.EXACT_FULL_MIP_SHARE`): a 5,046-teacher
+    take at most half the time left when tiers follow (`tiers.EXACT_FULL_MIP_SHARE`): a 5,046-teacher
     county's balance tier took 114 s of 120 and left disruption and wishes unoptimised. Here (150
     teachers, seed 3, fixing off so the balance tier reaches its full MIP) the limit it gets is seen."""
     import teacheralloc.model.solve as solve
+    import teacheralloc.model.tiers as tiers
     from teacheralloc.policy import load_policy
     from teacheralloc.sample import generate_county
 
     limits: list[tuple[str | None, float]] = []
-    real = solve._Solver.mip
+    real = Solver.mip
 
     def spy(self, seconds, gap=1e-9, fix=None, values=None, relax_rows=None, hint=None, nodes=None):
         if fix is None and relax_rows is None:
             limits.append((self.tier, seconds))
         return real(self, seconds, gap, fix, values, relax_rows, hint, nodes)
 
-    monkeypatch.setattr(solve._Solver, "mip", spy)
+    monkeypatch.setattr(Solver, "mip", spy)
     county = generate_county(150, seed=3)
     policy = load_policy(overrides={"plan": {"fixing_free_variables": 0}})
     solve.plan_county(county, policy, None, solve.SolveParams(time_limit_s=60))
-    [(tier, seconds)] = [(t, s) for t, s in limits if t in solve.EXACT_TIERS]
+    [(tier, seconds)] = [(t, s) for t, s in limits if t in tiers.EXACT_TIERS]
     assert tier == "balance" and 25 < seconds <= 30
     limits.clear()
-    monkeypatch.setattr(solve, "EXACT_FULL_MIP_SHARE", 1.0)
+    monkeypatch.setattr(tiers, "EXACT_FULL_MIP_SHARE", 1.0)
     solve.plan_county(county, policy, None, solve.SolveParams(time_limit_s=60))
     assert next(s for t, s in limits if t == "balance") > 50

@@ -1,6 +1,6 @@
 """The LP relaxation kept in one GLOP solver between solves (增量求解), for column generation.
 
-Every LP round of `solve._Solver.lp` changes little: some columns join, a tier's objective replaces
+Every LP round of `engine.Solver.lp` changes little: some columns join, a tier's objective replaces
 the last, an earlier tier's hold is added as a row or loosened. Sent to GLOP as a whole model each
 time, a round paid for the copy, GLOP's load and a fresh factorisation of the basis whatever the
 number of iterations (sample county: a 7-iteration round over 22,000 columns took 0.09 s). Kept in

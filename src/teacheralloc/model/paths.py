@@ -39,7 +39,7 @@ BLOCK_CELLS = 2_000_000
 #: the tail of rounds that move the LP by less costs a solve each (5,000 teachers: ~0.8 s).
 PRICE_GAP = 1e-4
 #: Held paths at zero whose reduced cost exceeds this leave the LP's working set after each round
-#: (`_Solver.drop_above`): 5,000 teachers, disruption tier 23.3 s keeping every column, 13.6 s at 0.1
+#: (`engine.Solver.drop_above`): 5,000 teachers, disruption tier 23.3 s keeping every column, 13.6 s at 0.1
 #: (14.2 s at 0.5, 13.9 s at 0.05), the same bound.
 DROP_ABOVE = 0.1
 #: The first working set: the pooled plan's paths and each leave arc's paths to its nearest
@@ -397,7 +397,7 @@ class PathSpace:
         return leave_ids[order], arrive_ids[order], negative_leaves
 
     def complete(self, solver: object, duals: np.ndarray, threshold: float, limit: int) -> bool:
-        """`_Solver.completer`: every path not held whose reduced cost at `duals` is at most `threshold`
+        """`engine.Solver.completer`: every path not held whose reduced cost at `duals` is at most `threshold`
         joins, so that every path left out exceeds it (reduced-cost fixing then holds them at zero as it
         does the held ones). False, and none join, when more than `limit` would."""
         leave_ids, arrive_ids, _ = self.price(duals, self._weights(solver, duals), below=threshold)
@@ -411,7 +411,7 @@ class PathSpace:
         return True
 
     def pricer(self, solver: object, result: object, reduced_cost: np.ndarray) -> tuple[bool, float | None, bool]:
-        """`_Solver.pricer`: price every path not held; the most negative join the model and the solver.
+        """`engine.Solver.pricer`: price every path not held; the most negative join the model and the solver.
         Returns whether any joined, the best Lagrangian bound found so far in this LP
         (`lagrangian_bound`), and whether that bound is within `PRICE_GAP` of the restricted LP (then
         none join: the rounds that would close the rest cost a solve each).

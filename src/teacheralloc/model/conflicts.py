@@ -1,0 +1,196 @@
+"""Pins and rules that leave no plan (规则冲突), as input problems that say what to relax.
+
+Before the solve, each pin is checked on its own and the pins together against the leaving cap
+(`check_pins`); when the model still finds no plan, its LP is solved again with the pinned moves and
+each rule's rows relaxed in turn to name what conflicts (`rule_conflicts`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from ortools.math_opt.python import mathopt
+
+from teacheralloc.domain import Stage
+from teacheralloc.errors import InputError, Problem
+from teacheralloc.io.pins import PIN_COLUMNS
+from teacheralloc.model.builder import AllocationModel
+from teacheralloc.model.candidates import EXEMPT_LABELS, Candidates, leaving_cap
+from teacheralloc.model.engine import SolveParams, Solver, solver_parameters
+from teacheralloc.policy import Policy
+
+
+def check_pins(candidates: Candidates, pins: pd.DataFrame, policy: Policy) -> None:
+    """Pins that no plan can honour: an explanation naming the conflicting rules and what to relax, as an
+    InputError (every such pin at once). Each pin on its own: a teacher pinned to stay and to move, an
+    exempt teacher, two schools for one teacher, a school both pinned and barred, a school the teacher
+    cannot go to (and why); and together: more pinned departures from one school than it may lose."""
+    if pins.empty:
+        return
+    problems = []
+    file = pins.attrs.get("file", "pins.csv")
+    teachers = candidates.teachers.set_index("teacher_id")
+    moving = pins[pins["kind"].isin(["must_move", "to_school"])]
+    stay_pins = pins[pins["kind"] == "must_stay"].drop_duplicates("teacher_id")
+    staying = dict(zip(stay_pins["teacher_id"], stay_pins["row"], strict=True))
+    barred = set(zip(pins.loc[pins["kind"] == "not_to_school", "teacher_id"],
+                     pins.loc[pins["kind"] == "not_to_school", "school_id"], strict=True))
+    first_to: dict[str, tuple[str, int]] = {}
+    flagged: set[str] = set()
+    has_arc = set(candidates.groups.loc[candidates.groups["group"].isin(candidates.arcs["group"]), "first_teacher"])
+    for pin in moving.itertuples(index=False):
+        teacher = teachers.loc[pin.teacher_id]
+        expected = ""
+        if pin.teacher_id in staying:
+            expected = f"与同一教师第 {staying[pin.teacher_id]} 行的“必须留任”冲突：删去其中一项"
+        elif not teacher["movable"]:
+            reason = EXEMPT_LABELS.get(teacher["exempt"], teacher["exempt"])
+            setting = "plan.special_schools_take_part" if teacher["exempt"] == "special" else "rotation.exempt_*"
+            expected = f"该教师因“{reason}”不得调动（{setting}）：删去此项，或由本人申请交流"
+        elif pin.kind == "to_school" and pin.teacher_id in first_to and first_to[pin.teacher_id][0] != pin.school_id:
+            school, row = first_to[pin.teacher_id]
+            expected = f"同一教师已在第 {row} 行指定调往 {school}：每人只能指定一所调往学校，删去其中一行"
+        elif pin.kind == "to_school" and (pin.teacher_id, pin.school_id) in barred:
+            expected = f"同一教师又被指定“不得调往”{pin.school_id}：删去其中一项"
+        elif pin.teacher_id not in has_arc:
+            expected = _no_arc_reason(candidates, policy, teacher, pin.school_id if pin.kind == "to_school" else None)
+        if pin.kind == "to_school":
+            first_to.setdefault(pin.teacher_id, (pin.school_id, pin.row))
+        if expected:
+            school = pin.school_id if isinstance(pin.school_id, str) and pin.school_id else "是"
+            problems.append(Problem(file, pin.row, pin.kind, school, expected,
+                                    label=PIN_COLUMNS.get(pin.kind, ""), rule="pin_conflict"))
+            flagged.add(pin.teacher_id)
+    # The leaving cap counts the pins that are otherwise sound (one already wrong is not a second time).
+    sound = moving[~moving["teacher_id"].isin(flagged)].drop_duplicates("teacher_id")
+    problems += _leaving_cap_conflicts(candidates, policy, sound, file)
+    if problems:
+        raise InputError(problems)
+
+
+def _no_arc_reason(candidates: Candidates, policy: Policy, teacher: pd.Series, school: str | None) -> str:
+    """Why a teacher pinned to move (to `school`, if given) has nowhere to go: the first rule that
+    closes the school (its own school, a volunteer's wish list, the stage, the 核定编制, special
+    education, the distance limit), else the general list."""
+    units = candidates.units[candidates.units["school_id"] == school] if school else candidates.units.iloc[0:0]
+    wishes = tuple(teacher["wishes"]) if teacher["volunteer"] else ()
+    max_km = policy.plan.max_km
+    if school and school == teacher["school_id"]:
+        return "该教师已在此校：改选其他学校，或改为“必须调出”"
+    if school and wishes and school not in wishes:
+        return f"该教师本人申请交流并填报了志愿（{'、'.join(wishes)}），只能调往志愿学校：改选志愿学校，或删去此项"
+    if school and not len(units):
+        return "该校不参加调配：改选学校"
+    if school and str(teacher["stage"]) not in set(units["stage"].astype(str)):
+        if str(teacher["stage"]) == Stage.junior.value and not policy.plan.junior_to_primary \
+                and Stage.primary.value in set(units["stage"].astype(str)):
+            return "本县政策不允许初中教师到小学任教（plan.junior_to_primary: false）：改选学校，或修改该设置"
+        home = candidates.units[(candidates.units["school_id"] == teacher["school_id"])
+                                & (candidates.units["stage"].astype(str) == str(teacher["stage"]))]
+        across = (policy.plan.junior_to_primary and str(teacher["stage"]) == Stage.junior.value
+                  and Stage.primary.value in set(units["stage"].astype(str)))
+        if across and len(home) and int(home["surplus"].iloc[0]) < 1:
+            return ("该教师所在学校的初中学段没有富余教师，初中教师只能作为富余教师跨学段到小学"
+                    "（rules.cross_stage_from_surplus）：改选有初中学段的学校")
+        return f"该校没有该教师所在学段（{Stage(str(teacher['stage'])).label}）：改选学校"
+    if school and bool((units["school_posts"] >= units["establishment"].fillna(np.inf)).any()):
+        return "该校已达核定编制，不能再调入：改选学校，或核增该校编制"
+    if school and max_km is not None:
+        index = candidates.school_index
+        km = float(candidates.distance[index[teacher["school_id"]], index[school]])
+        if km > max_km:
+            return (f"两校相距约 {km:.0f} 公里，超过调动距离上限 plan.max_km（{max_km:g} 公里）："
+                    "改选学校，或放宽 plan.max_km")
+    return "没有可调往的学校（学段、编制已满、志愿或距离上限）：改选学校，或放宽 plan.max_km"
+
+
+def _leaving_cap_conflicts(candidates: Candidates, policy: Policy, moving: pd.DataFrame, file: str) -> list[Problem]:
+    """Schools that more pinned teachers must leave than `rotation.max_share_leaving_school` lets go
+    in one year (max(1, ⌊share × teachers⌋)): one problem at the first pin over the cap."""
+    if moving.empty:
+        return []
+    share = policy.rotation.max_share_leaving_school
+    home = moving["teacher_id"].map(candidates.teachers.set_index("teacher_id")["school_id"])
+    posts = candidates.teachers.groupby("school_id").size()
+    problems = []
+    for school, rows in moving.groupby(home, sort=True):
+        cap = int(leaving_cap([posts.get(school, 0)], share)[0])
+        if len(rows) > cap:
+            pin = rows.sort_values("row").iloc[cap]
+            value = pin["school_id"] if isinstance(pin["school_id"], str) and pin["school_id"] else "是"
+            problems.append(Problem(
+                file, int(pin["row"]), pin["kind"], value,
+                f"{school} 有 {len(rows)} 名教师被指定调出（本行起超出），超过单校一年调出上限 {cap} 人"
+                f"（rotation.max_share_leaving_school {share:.0%} × 在编 {int(posts.get(school, 0))} 人）："
+                "减少该校的指定，或提高该比例", label=PIN_COLUMNS.get(pin["kind"], ""), rule="pin_conflict"))
+    return problems
+
+
+#: The hard rules a plan can fail (the others have shortage or slack variables), with what would relax each.
+CONFLICT_RULES = {
+    "redeploy_from_surplus": ("调剂限于富余（一所学校调剂出的教师不超过其富余加调入的在岗教师）",
+                              "减少同一学校必须调出的教师，或为其安排调入"),
+    "cross_stage_from_surplus": ("初中教师只作为富余教师跨学段到小学（rules.cross_stage_from_surplus）",
+                                 "减少同一初中学段必须调出的教师"),
+    "max_leaving": ("单校一年调出不超过其教师的 rotation.max_share_leaving_school", "放宽该比例，或减少必须调出的教师"),
+    "establishment_cap": ("调入后不超过接收学校的核定编制", "改选调往学校，或核增其编制"),
+    "no_return_to_own_school": ("不调回本校的另一学段", "改选调往学校"),
+    "pool_balance": ("调出的教师须有可去的学校", "改选调往学校，或删去必须调出"),
+}
+
+
+def rule_conflicts(built: AllocationModel, pins: pd.DataFrame, params: SolveParams) -> list[Problem]:
+    """Why no plan exists (规则冲突), as input problems: the model's LP, no objective, with the pinned
+    moves (必须调出, 调往学校: `pinned_rows`) relaxed, and with each rule's rows relaxed in turn. Pins
+    are named when relaxing them restores a plan: each one that alone does, else all of them, with
+    each rule whose relaxation also does; otherwise the rules alone. Only when the solve found no plan."""
+    solver = Solver(built, params.seed)  # no objective: feasibility only
+
+    def feasible(free: np.ndarray) -> bool:
+        proto = solver.export()
+        proto.variables.integers[:] = [False] * len(proto.variables.integers)  # the LP, as the tiers found it
+        lower = np.asarray(proto.linear_constraints.lower_bounds)
+        upper = np.asarray(proto.linear_constraints.upper_bounds)
+        lower[free], upper[free] = -math.inf, math.inf
+        proto.linear_constraints.lower_bounds[:] = lower.tolist()
+        proto.linear_constraints.upper_bounds[:] = upper.tolist()
+        # a plan found (an LP cut short by the time limit proves nothing either way: taken as none)
+        return solver._call(proto, mathopt.SolverType.GLOP, solver_parameters(params.time_limit_s, params.seed)).optimal
+
+    general = [Problem("policy", None, "", "", "规则之间相互矛盾，无可行方案：检查 pins.csv 与 plan、rotation 设置",
+                       rule="infeasible")]
+    if feasible(np.zeros(0, dtype=np.int64)):  # the pooled LP has a plan: nothing here to name (never seen)
+        return general
+    present = [rule for rule in CONFLICT_RULES if rule in built.rows]
+    rules = [rule for rule in present if feasible(built.rows[rule])]
+    joint = False
+    if not rules and present and feasible(np.concatenate([built.rows[r] for r in present])):
+        # No one rule alone: the fewest that together do (a deletion filter: keep a rule in the set only
+        # if the others relaxed without it leave no plan), e.g. 跨学段只调富余 with 调剂限于富余.
+        rules = list(present)
+        for rule in present:
+            others = [r for r in rules if r != rule]
+            if others and feasible(np.concatenate([built.rows[r] for r in others])):
+                rules = others
+        joint = len(rules) > 1
+    labels = ("与" if joint else "、").join(f"“{CONFLICT_RULES[rule][0]}”" for rule in rules)
+    labels += "共同" if joint else ""
+    relax = "；".join(CONFLICT_RULES[rule][1] for rule in rules)
+    pinned = built.pinned_rows
+    if len(pinned) and feasible(pinned):
+        alone = [i for i in range(len(pinned)) if feasible(pinned[i:i + 1])]
+        culprits = set(built.pinned_teachers[alone] if alone else built.pinned_teachers)
+        file = pins.attrs.get("file", "pins.csv")
+        moving = pins[pins["kind"].isin(["must_move", "to_school"]) & pins["teacher_id"].isin(culprits)]
+        remedy = ("删去此项即可" if alone and len(culprits) == 1
+                  else f"删去这 {len(culprits)} 项中任一项即可" if alone
+                  else f"这 {len(culprits)} 项合起来无法同时满足：删去其中一些")
+        expected = f"与{labels or '其他规则'}冲突，{remedy}" + (f"；或{relax}" if relax else "")
+        return [Problem(file, pin.row, pin.kind, pin.school_id if isinstance(pin.school_id, str) and pin.school_id
+                        else "是", expected, label=PIN_COLUMNS.get(pin.kind, ""), rule="pin_conflict")
+                for pin in moving.itertuples(index=False)]
+    if not rules:
+        return general
+    return [Problem("policy", None, "", "", f"规则之间相互矛盾，无可行方案：{labels}；{relax}", rule="infeasible")]
