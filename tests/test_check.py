@@ -814,3 +814,46 @@ def test_an_arrival_on_leave_gives_no_exchange_credit(tmp_path: Path) -> None:
     report = _with_move(on_leave_volunteer(), tmp_path, "U00,U1,R1,redeploy,chinese,对调。,primary,primary,20.0,False,0")
     surplus = [v for v in report.violations if v.rule == "redeploy_surplus"]
     assert len(surplus) == 1 and "调入在岗教师 0 人" in surplus[0].message, report.summary_lines(20)
+
+
+def test_a_new_hire_credits_an_exchange_as_the_optimizer_does(tmp_path: Path) -> None:
+    """A redeployment out of a school at its norm is allowed when a new hire takes the post it leaves
+    (调剂限于富余: surplus + arrivals on duty, a new hire being one). P1 is at its norm (17 for 17.0);
+    hiring two PE teachers lets the plan send a P1 Chinese teacher to P2 (short of Chinese) and put a
+    hire in P1 (short of PE): `check` accepts it, as the model's rule does."""
+    import subprocess
+    import sys
+    from datetime import date
+
+    from teacheralloc.domain import ClassGroup, School, Teacher
+    from teacheralloc.io.write import write_county_csv
+
+    p1 = ["chinese"] * 6 + ["math"] * 4 + ["pe", "english", "music", "art", "science", "morality", "english"]
+    p2 = ["chinese", "chinese", "math", "math", "english"]
+    county = County.from_records(
+        schools=[School(school_id="P1", name="城关小学", township="城关镇", type="primary", area="urban"),
+                 School(school_id="P2", name="山乡小学", township="山乡", type="primary", area="rural")],
+        classes=[ClassGroup(school_id="P1", grade=g, classes=1, students=54 if g < 6 else 53) for g in range(1, 7)]
+        + [ClassGroup(school_id="P2", grade=g, classes=1, students=19) for g in range(1, 7)],
+        teachers=[Teacher(teacher_id=f"{school}-{i + 1:02d}", gender="F", birth_date=date(1990, 1, 1),
+                          school_id=school, school_since=date(2024, 9, 1), stage="primary", subject=subject)
+                  for school, subjects in (("P1", p1), ("P2", p2)) for i, subject in enumerate(subjects)],
+        as_of=date(2026, 9, 1),
+    )
+    write_county_csv(county, tmp_path / "county")
+    scenario = tmp_path / "hire.yaml"
+    scenario.write_text("name: 招聘2名体育\nbase: county\nas_of: 2026-09-01\nchanges:\n"
+                        "  - hire: {count: 2, stage: primary, subject: pe}\n", encoding="utf-8")
+
+    def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "teacheralloc", *args], capture_output=True, text=True,
+                              timeout=300)
+
+    planned = run_cli("plan", str(scenario), "--out", str(tmp_path / "plan"), "--quiet")
+    assert planned.returncode == 0, planned.stderr
+    plan = pd.read_csv(tmp_path / "plan" / "plan.csv", dtype=str, keep_default_na=False)
+    hired_into = set(plan.loc[plan["move_type"] == "new_hire", "to_school"])
+    exchanged = plan[(plan["move_type"] == "redeploy") & plan["from_school"].isin(hired_into)]
+    assert len(exchanged), f"the plan makes no exchange against a hire:\n{plan.iloc[:, :5]}"
+    checked = run_cli("check", str(scenario), str(tmp_path / "plan"))
+    assert checked.returncode == 0, checked.stdout + checked.stderr

@@ -28,8 +28,8 @@ Rules (code, number in the brief, what is checked):
                       核定编制, none that takes a school above it.
 9  `max_leaving`      no school loses more than max(1, ⌊share × its teachers⌋) teachers.
 10 `redeploy_surplus` involuntary redeployment out of a school and stage ≤ its surplus + transfers in
-                      on duty (a teacher on leave fills no post); to another stage (junior → primary),
-                      a volunteer's move included, ≤ its surplus alone.
+                      on duty, new hires included (a teacher on leave fills no post); to another stage
+                      (junior → primary), a volunteer's move included, ≤ its surplus alone.
 11 `quota`            the rotation and backbone quotas, or a shortfall reason in summary.json (a warning);
                       summary.json's quota figures equal the recomputed ones.
 12 `max_km`           with `plan.max_km`, every involuntary move is within it.
@@ -841,9 +841,11 @@ def _check_schools(
     for m in moves:
         if m.move_type in TRANSFERS or m.move_type == "new_hire":
             transfers_in[m.to_school] = transfers_in.get(m.to_school, 0) + 1
-        if m.move_type in TRANSFERS:
-            if m.on_duty:  # a teacher on leave fills no post: no credit for an exchange
+            # An arrival on duty (a new hire too) fills a post: credit for an exchange; a teacher on leave
+            # fills none.
+            if m.on_duty:
                 unit_in[(m.to_school, m.to_stage)] = unit_in.get((m.to_school, m.to_stage), 0) + 1
+        if m.move_type in TRANSFERS:
             transfers_out[m.from_school] = transfers_out.get(m.from_school, 0) + 1
         if m.move_type != "new_hire":
             leaving[m.from_school] = leaving.get(m.from_school, 0) + 1
