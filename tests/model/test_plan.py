@@ -7,6 +7,7 @@ figures are described in tests/model/counties.py.
 from __future__ import annotations
 
 import dataclasses
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -886,3 +887,24 @@ def test_a_subject_gap_at_a_school_with_teachers_to_spare_is_not_a_case_for_post
     plan = plan_county(data, POLICY)
     cause = plan.causes.set_index(["school_id", "kind", "subject"])["cause"][("U1", "subject", "math")]
     assert cause.startswith("本校总量富余 2 人，缺的是数学") and "不需增编" in cause and "核增编制" not in cause
+
+
+@pytest.mark.parametrize(("held", "u1_teachers"), [("service", 12), ("pinned", 12), ("service", 11)])
+def test_a_shortage_left_by_teachers_who_may_not_move_is_not_put_down_to_posts(held: str, u1_teachers: int) -> None:
+    """城关第一小学 has 12 teachers for 10 posts, every one under a service obligation (or pinned to stay);
+    山岭村小学 8 for 10. Nobody may move, so 山岭村小学 stays 2 short: the county is not short of primary
+    posts, the cause says who is held and what frees them (it said 总量不足，属需补充编制的缺口). With 11 at
+    城关第一小学 the county is short by one all the same: that cause stands, naming the held teachers too."""
+    obligation = {"service_until": date(2030, 8, 31)} if held == "service" else {}
+    teachers = [*staff("U", "U1", u1_teachers, **obligation), *staff("R", "R1", 8)]
+    data = county([school("U1"), school("R1")], [grade("U1", 1), grade("R1", 1)], teachers, {("U1", "R1"): 20})
+    stay = pins(*((f"U{i:02d}", "must_stay") for i in range(u1_teachers))) if held == "pinned" else None
+    plan = plan_county(data, POLICY, stay)
+    assert plan.moves.empty
+    cause = plan.causes.set_index(["school_id", "kind"])["cause"][("R1", "headcount")]
+    reason = "服务期未满" if held == "service" else "指定留任"
+    if u1_teachers == 12:
+        assert cause.startswith(f"全县小学总量不缺，但有富余的学校留下的教师均不可调动（{reason} 12 人）")
+        assert ("服务期满后" if held == "service" else "取消其“必须留任”的指定后") in cause
+    else:
+        assert cause == f"全县小学已无富余可调教师：总量不足，属需补充编制的缺口（另有富余学校的教师不可调动：{reason} 11 人）"

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from teacheralloc.domain import Area, MoveType, Stage, Status, Subject, Title
-from teacheralloc.model.candidates import Candidates, unit_id
+from teacheralloc.model.candidates import EXEMPT_LABELS, Candidates, unit_id
 from teacheralloc.policy import Policy
 
 AREA = {a.value: a.label for a in Area}
@@ -133,6 +133,11 @@ def shortage_causes(after: pd.DataFrame, subjects_after: pd.DataFrame, candidate
     staying = teachers[teachers["movable"] & ~teachers["teacher_id"].isin(moved)]
     surplus_units = set(after.loc[after["gap_after"] <= -1, "unit"])
     spare = staying[(staying["school_id"] + "|" + staying["stage"].astype(str)).isin(surplus_units)]
+    # Teachers of surplus schools the rules keep where they are (exempt, pinned to stay): a shortage the
+    # county could fill once they may move is no shortage of posts.
+    fixed = teachers[~teachers["movable"] & ~teachers["teacher_id"].isin(moved)]
+    held = fixed[(fixed["school_id"] + "|" + fixed["stage"].astype(str)).isin(surplus_units)]
+    short_total = after.groupby("stage")["gap_after"].sum()
     # What the spare teachers cover, once: the stages they are in, and per stage the subjects they teach
     # or may teach there (a junior teacher in primary the mapped subject, where the policy allows it).
     spare_stages = set(spare["stage"].astype(str))
@@ -158,7 +163,13 @@ def shortage_causes(after: pd.DataFrame, subjects_after: pd.DataFrame, candidate
         if establishment_cause(row.unit):
             cause = establishment_cause(row.unit)
         elif row.stage not in spare_stages:
-            cause = f"全县{STAGE[row.stage]}已无富余可调教师：总量不足，属需补充编制的缺口"
+            kept = held[held["stage"].astype(str) == row.stage]
+            if len(kept) and short_total.get(row.stage, 0.0) < 0.5:
+                cause = (f"全县{STAGE[row.stage]}总量不缺，但有富余的学校留下的教师均不可调动（{_held_back(kept)}）："
+                         f"{_when_movable(kept)}，不属需补充编制的缺口")
+            else:
+                cause = f"全县{STAGE[row.stage]}已无富余可调教师：总量不足，属需补充编制的缺口" + (
+                    f"（另有富余学校的教师不可调动：{_held_back(kept)}）" if len(kept) else "")
         elif policy.plan.max_km is not None:
             cause = f"{policy.plan.max_km:g} 公里内无可调的富余{STAGE[row.stage]}教师"
         else:
@@ -174,7 +185,10 @@ def shortage_causes(after: pd.DataFrame, subjects_after: pd.DataFrame, candidate
         elif establishment_cause(unit):
             cause = establishment_cause(unit)
         elif row.subject not in spare_subjects.get(row.stage, set()):
-            cause = f"全县无富余的{STAGE[row.stage]}{_subject(row.subject)}教师（含可兼教者）：属结构性缺编，需招聘补充"
+            kept = held[_can_teach(held, row.stage, row.subject, policy)]
+            cause = (f"有富余的学校中可任教{_subject(row.subject)}的{STAGE[row.stage]}教师均不可调动"
+                     f"（{_held_back(kept)}）：{_when_movable(kept)}，不属结构性缺编" if len(kept) else
+                     f"全县无富余的{STAGE[row.stage]}{_subject(row.subject)}教师（含可兼教者）：属结构性缺编，需招聘补充")
         elif policy.plan.max_km is not None:
             cause = f"{policy.plan.max_km:g} 公里内无可调的{_subject(row.subject)}教师"
         elif row.subject in moved_subjects.get(row.stage, set()):
@@ -184,6 +198,36 @@ def shortage_causes(after: pd.DataFrame, subjects_after: pd.DataFrame, candidate
                      "或受调出比例、编制上限限制")
         rows.append((row.school_id, row.stage, "subject", row.subject, round(float(row.gap), 2), cause))
     return pd.DataFrame(rows, columns=["school_id", "stage", "kind", "subject", "gap_after", "cause"])
+
+
+def _held_back(teachers: pd.DataFrame) -> str:
+    """Why these teachers may not move, counted by reason: 服务期未满 18 人、指定留任 1 人."""
+    counts = teachers["exempt"].astype(str).value_counts()
+    order = {code: i for i, code in enumerate(EXEMPT_LABELS)}
+    codes = sorted(counts.index, key=lambda code: (order.get(code, len(order)), code))
+    return "、".join(f"{EXEMPT_LABELS.get(code, code or '不可调动')} {counts[code]} 人" for code in codes)
+
+
+#: When a teacher held back by each reason may move (`_when_movable`).
+_MOVABLE_WHEN = {
+    "maternity": "休假结束返岗后", "sick": "休假结束返岗后", "seconded": "借调结束后", "study": "进修结束后",
+    "service": "服务期满后", "retirement": "临近退休者本人申请交流时", "pinned": "取消其“必须留任”的指定后",
+    "special": "设置 plan.special_schools_take_part 后",
+}
+
+
+def _when_movable(teachers: pd.DataFrame) -> str:
+    """The conditions under which these held-back teachers could be planned: 服务期满后或本人申请交流后可调配."""
+    when = [_MOVABLE_WHEN[code] for code in _MOVABLE_WHEN if code in set(teachers["exempt"].astype(str))]
+    if not any(code in {"pinned", "special"} for code in set(teachers["exempt"].astype(str))):
+        when.append("本人申请交流后")
+    return f"{'、'.join(dict.fromkeys(when))}可调配" if when else "本人申请交流后可调配"
+
+
+def _can_teach(teachers: pd.DataFrame, stage: str, subject: str, policy: Policy) -> np.ndarray:
+    """Which of these teachers could teach `subject` in `stage` (as `_subjects_by_stage` reads it)."""
+    return np.array([bool(stage in taught and subject in taught[stage]) for taught in
+                     (_subjects_by_stage(teachers.iloc[[i]], policy) for i in range(len(teachers)))], dtype=bool)
 
 
 def _subjects_by_stage(teachers: pd.DataFrame, policy: Policy) -> dict[str, set[str]]:
