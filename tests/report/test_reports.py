@@ -430,3 +430,22 @@ def test_norms_and_plan_count_the_shortage_alike(plan_dir: Path, county) -> None
     primary = schools[schools["stage"] == "primary"]["gap_before"]
     assert primary[(primary > 0) & (primary < 1)].any()  # schools short by a fraction, which both count
     assert shortage(sample)["小学"] == pytest.approx(primary.clip(lower=0).sum(), abs=0.01)
+
+
+def test_a_county_at_its_norm_is_level_and_no_structural_gap_goes_unsaid(plan_dir: Path, monkeypatch) -> None:
+    """Teachers equal to the norm read 总量与标准持平 (it said 总量超出标准 0.0 人, and 已超出标准 in 四);
+    section 五 names the largest structural gaps (six) and says how many there are in all when more
+    (a seventh went unsaid). Here the limit is lowered below the plan's count."""
+    import dataclasses
+
+    from teacheralloc.report import establishment
+
+    data = read_plan_folder(plan_dir)
+    level = data.schools.assign(required=data.schools["teachers_before"].astype(float))
+    text = _explained(dataclasses.replace(data, schools=level))
+    assert "总量与标准持平" in text and "超出标准 0.0" not in text and "已超出标准" not in text
+    structural = int((establishment_request(data).requests["posts"] == 0).sum())
+    assert structural >= 1, "the plan has no structural gap: the test needs one"
+    assert "等共" not in _explained(data)
+    monkeypatch.setattr(establishment, "STRUCTURAL_LISTED", structural - 1)
+    assert f"等共 {structural} 项（全部见编制申请表）" in _explained(data)

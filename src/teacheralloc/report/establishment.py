@@ -33,6 +33,8 @@ METHOD = ("边际价值按“增加一个编制后重新安置”测算（未用
           "乡村 {rural:g}、镇区 {town:g}、城区 {urban:g}，薄弱学校另加 {weak:g}），"
           "再计学科缺口的减少（学科权重 × 该校该学科"
           "仍缺的折合人数，至多 1 人），排序先比前者、再比后者。")
+#: Section 五 names at most this many structural subject gaps, the largest first (the rest: the sheet).
+STRUCTURAL_LISTED = 6
 ANY_SUBJECT = "any"
 ANY_SUBJECT_LABEL = "不限学科"
 
@@ -335,7 +337,8 @@ def explanation(
         held = (f"全县现有核定编制 {totals['posts_held']:,.0f} 个，"
                 f"调配后在编教师 {totals['establishment_after']:,.0f} 人{hired}，{gap}")
     net = totals["teachers_before"] - totals["required"]
-    balance = f"总量超出标准 {net:,.1f} 人" if net >= 0 else f"总量低于标准 {-net:,.1f} 人"
+    balance = (f"总量超出标准 {net:,.1f} 人" if net >= 0.05 else f"总量低于标准 {-net:,.1f} 人" if net <= -0.05
+               else "总量与标准持平")
     paragraphs.append(f"二、在校生与编制。{'；'.join(stage_parts)}；"
                       f"全县合计需编制 {totals['required']:,.1f} 个，在岗教师 "
                       f"{totals['teachers_before']:,.0f} 人，{balance}。{held}")
@@ -373,7 +376,8 @@ def explanation(
         if from_vacant:
             remains += f"其中 {from_vacant} 个可使用县内空编解决。"
         if count > from_vacant and net >= 0:
-            remains += (f"全县教师总量已超出标准，{'其余' if from_vacant else '这'} {count - from_vacant} 个"
+            remains += (f"全县教师总量{'已超出' if net >= 0.05 else '已达到'}标准，"
+                        f"{'其余' if from_vacant else '这'} {count - from_vacant} 个"
                         f"建议由编办在县域编制总量内统筹"
                         f"（核减超编学校、核增上述学校的核定编制，县管校聘），不增加编制总量。")
         elif count > from_vacant:
@@ -390,7 +394,9 @@ def explanation(
     structural = requests[requests["posts"] == 0].sort_values("gap_after", ascending=False)
     if len(structural):
         listed = "、".join(f"{Stage(r.stage).label}{_subject_label(r.subject)} {r.gap_after:.1f}"
-                           for r in structural.head(6).itertuples(index=False))
+                           for r in structural.head(STRUCTURAL_LISTED).itertuples(index=False))
+        if len(structural) > STRUCTURAL_LISTED:  # the rest in the 编制申请 sheet, not dropped unsaid
+            listed += f" 等共 {len(structural)} 项（全部见编制申请表）"
         paragraphs.append(
             f"五、学科结构性缺口。以下学科缺口在上述编制补足后仍然存在，所在学校届时总量已不缺编（折合人数）：{listed}。"
             f"这些缺口不构成另外增编的理由，"
