@@ -229,13 +229,18 @@ changes:
   - hire: {count: 3, stage: primary, subject: music}
     retire: {until: 2028-08-31}
   - fly: {to: moon}
+  - pins: missing.csv
 expect:
   required.primary: sideways
+  required.primery: down
 """)
     found = problems_of(path)
     columns = {column for _row, column, _expected in found}
+    # A bad direction in `expect` once hid the misspelt code beside it; a missing pins file was named
+    # without the scenario's line and key.
     assert {"colour", "changes[1].scale_enrollment.factor", "changes[1].scale_enrollment.area",
-            "changes[2].close", "changes[3]", "changes[4].fly", "expect.required.primary"} <= columns
+            "changes[2].close", "changes[3]", "changes[4].fly", "changes[5].pins", "expect.required.primary",
+            "expect.required.primery"} <= columns
     rows = {column: row for row, column, _ in found}
     assert rows["colour"] == 2 and rows["changes[1].scale_enrollment.factor"] == 4 and rows["changes[4].fly"] == 8
     expected = {column: text for _row, column, text in found}

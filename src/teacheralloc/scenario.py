@@ -556,6 +556,10 @@ def _read_scenario(path: Path) -> tuple[ScenarioFile | None, _Lines, list[Proble
         return None, lines, found, ()
     kept = tuple(i for i in everything if i not in bad_changes)
     sound = {k: v for k, v in data.items() if k not in bad_keys}
+    # An expectation with a bad direction drops only itself: the others' codes are still checked.
+    bad_expect = {str(e["loc"][1]) for e in errors if len(e["loc"]) > 1 and e["loc"][0] == "expect"}
+    if "expect" in bad_keys and isinstance(data.get("expect"), dict) and bad_expect:
+        sound["expect"] = {k: v for k, v in data["expect"].items() if str(k) not in bad_expect}
     if isinstance(changes, list):
         sound["changes"] = [changes[i] for i in kept]
     try:
@@ -1111,6 +1115,9 @@ def _scenario_pins(value: str | list[Pin] | None, folder: Path, county: County, 
     """Pins from a file (relative to the scenario) or written inline, checked against the county as
     the changes before them left it."""
     if isinstance(value, str):
+        if not (folder / value).is_file():  # said against the scenario's key, where the user wrote the name
+            problems.add(loc, value, f"存在的 pins.csv 文件（相对于情景文件所在文件夹：{folder.resolve()}）")
+            return _empty_pins(), ""
         pins = read_pins(folder / value, county)
         return pins, f"读取 {value}：{len(pins)} 项"
     teachers, schools = set(county.teachers["teacher_id"]), set(county.schools["school_id"])
