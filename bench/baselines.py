@@ -73,7 +73,7 @@ class _State:
 
     @property
     def _open_before(self) -> dict[str, bool]:
-        # A school at or above its 核定编制 before the plan receives no transfer (check.py rule 8).
+        # A school at or above its 核定编制 before the plan receives no transfer (the check's rule 8).
         if not hasattr(self, "_open"):
             schools = self.facts.schools
             self._open = {s: bool(np.isnan(e) or p < e) for s, e, p in zip(schools.index, schools["est"],

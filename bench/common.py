@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 from ortools.math_opt.python import mathopt
 
-from teacheralloc.check import _school_facts, _teacher_facts, check_plan
+from teacheralloc.check import check_plan
+from teacheralloc.check.facts import school_facts, teacher_facts
 from teacheralloc.domain import County, SchoolType
 from teacheralloc.norms import compute_norms
 from teacheralloc.plan import SCHOOL_COLUMNS, county_after
@@ -66,7 +67,7 @@ def unit_weights(units: pd.DataFrame, policy: Policy) -> np.ndarray:
 
 def distance_matrix(county: County, schools: pd.DataFrame, policy: Policy) -> np.ndarray:
     """Road km between schools: the distances table where given, else great-circle × plan.road_factor
-    (the formula of check.py's `_Distances`)."""
+    (the formula of the check's `facts.Distances`)."""
     lat = np.radians(schools["lat"].astype(float).to_numpy())
     lon = np.radians(schools["lon"].astype(float).to_numpy())
     dp = lat[None, :] - lat[:, None]
@@ -85,9 +86,9 @@ def distance_matrix(county: County, schools: pd.DataFrame, policy: Policy) -> np
 
 def build_facts(county: County, policy: Policy) -> Facts:
     empty_pins = pd.DataFrame({"teacher_id": [], "kind": [], "school_id": []})
-    teachers = _teacher_facts(county, policy, empty_pins)
+    teachers = teacher_facts(county, policy, empty_pins)
     teachers.index.name = None  # indexed by teacher_id, which stays a column too
-    schools = _school_facts(county, policy)
+    schools = school_facts(county, policy)
     teachers["movable"] = (teachers["exempt"] == "") | teachers["volunteer"]
     teachers["has_wishes"] = teachers["wishes"].map(len) > 0
     area = teachers["school_id"].map(schools["area"])
@@ -206,7 +207,7 @@ def complete_moves(facts: Facts, moves: pd.DataFrame) -> pd.DataFrame:
 
 
 def quota_figures(facts: Facts, moves: pd.DataFrame) -> dict[str, Any]:
-    """Rotation quota (as check.py computes it): required rotations, rotations, backbone share."""
+    """Rotation quota (as the check computes it): required rotations, rotations, backbone share."""
     policy, t, s = facts.policy, facts.teachers, facts.schools
     eligible = t[t["rotation_eligible"]]
     rotations = moves[moves["move_type"] == "rotation"]
