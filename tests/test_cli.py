@@ -257,3 +257,26 @@ def test_as_of_takes_the_date_forms_the_data_take(small_folder: Path) -> None:
     assert run("validate", str(small_folder), "--as-of", "2026/9/1").returncode == 0
     bad = run("validate", str(small_folder), "--as-of", "next year")
     assert bad.returncode == 2 and "--as-of" in bad.stderr and "2027/9/1" in bad.stderr
+
+
+def test_validate_checks_a_scenarios_pins_as_plan_will(tmp_path: Path) -> None:
+    """validate on a scenario file checked its data and changes but not its pins (nor --pins): a pin on a
+    teacher on maternity leave passed validate and failed in plan. Now the same error, at the scenario's
+    line and key, and --pins is read too."""
+    import pandas as pd
+
+    sample = Path(__file__).resolve().parents[1] / "scenarios" / "sample-county"
+    teachers = pd.read_csv(sample / "teachers.csv", dtype=str)
+    on_leave = teachers.loc[teachers["status"] == "maternity", "teacher_id"].iloc[0]
+    scenario = tmp_path / "pins.yaml"
+    scenario.write_text(f"base: {sample}\nchanges:\n  - pins:\n      - {{teacher_id: {on_leave}, must_move: true}}\n",
+                        encoding="utf-8")
+    result = run("validate", str(scenario))
+    assert result.returncode == 2, result.stdout
+    assert "pins.yaml 第 4 行 必须调出(changes[1].pins[1])" in result.stderr.replace("\n", "")
+    (tmp_path / "extra.csv").write_text("teacher_id,must_stay\nNOBODY,是\n", encoding="utf-8")
+    clean = tmp_path / "clean.yaml"
+    clean.write_text(f"base: {sample}\nchanges:\n  - scale_enrollment: {{factor: 0.9}}\n", encoding="utf-8")
+    result = run("validate", str(clean), "--pins", str(tmp_path / "extra.csv"))
+    assert result.returncode == 2 and "NOBODY" in result.stderr, result.stdout
+    assert "Traceback" not in result.stderr

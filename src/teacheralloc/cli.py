@@ -26,6 +26,7 @@ from teacheralloc.io.write import OutputExistsError
 if TYPE_CHECKING:
     from teacheralloc.domain import County
     from teacheralloc.policy import Policy
+    from teacheralloc.scenario import Scenario
 
 app = typer.Typer(
     name="teacheralloc",
@@ -102,7 +103,7 @@ def validate(data: DataArg, as_of: AsOfOpt = None, policy: PolicyOpt = None, pin
     from teacheralloc.scenario import is_scenario_file
 
     if is_scenario_file(data):  # the county after the scenario's changes (hires not yet placed)
-        county, rules, _ = _scenario_county(data, as_of, policy, announce=True)
+        county, rules, _ = _scenario_county(data, as_of, policy, announce=True, pins=pins, check_pins=True)
     else:
         rules = load_policy(policy, dataset=data)
         county = load_county(data, as_of=_as_of(as_of))
@@ -118,15 +119,18 @@ def validate(data: DataArg, as_of: AsOfOpt = None, policy: PolicyOpt = None, pin
     console.print(_table(describe.teachers_by_status(county), "教师（按在岗状态）"))
 
 
-def _scenario_county(path: Path, as_of: str | None, policy: Path | None, announce: bool = False
-                     ) -> tuple[County, Policy, tuple[Path, ...]]:
+def _scenario_county(path: Path, as_of: str | None, policy: Path | None, announce: bool = False,
+                     pins: Path | None = None, check_pins: bool = False) -> tuple[County, Policy, tuple[Path, ...]]:
     """A scenario file's county (after its changes, without the holding schools of hires not yet placed),
     its policy, and the paths an output folder must not overlap. `announce`: print the changes, and
-    that the hires, placed only by a plan, are not in the figures."""
+    that the hires, placed only by a plan, are not in the figures. `check_pins`: the scenario's pins
+    (its hires' too) and `pins` checked as `plan` will (`validate`)."""
     from teacheralloc.compare import without_pool
     from teacheralloc.scenario import load_scenario
 
     scenario = load_scenario(path, as_of=_as_of(as_of), policy_file=policy)
+    if check_pins:
+        _validate_scenario_pins(scenario, pins)
     if announce:
         console.print(f"情景：{scenario.name}（基础数据 {scenario.base}）", markup=False)
         for line in scenario.changes:
@@ -152,6 +156,29 @@ def _validate_pins(data: Path, pins: Path | None, county: County, rules: Policy)
     if not table.empty:
         check_pins(build_candidates(county, compute_norms(county, rules), rules, table), table, rules)
     console.print(f"指定（{path.name}）：{len(table)} 项，均可执行", markup=False)
+
+
+def _validate_scenario_pins(scenario: Scenario, pins: Path | None) -> None:
+    """A scenario's pins (written in it, its hires', and --pins), checked as `plan` will check them."""
+    from teacheralloc.compare import relabel_pin_problem
+    from teacheralloc.io.pins import read_pins
+    from teacheralloc.model.candidates import build_candidates
+    from teacheralloc.model.conflicts import check_pins
+    from teacheralloc.norms import compute_norms
+
+    table = scenario.pins
+    if pins is not None:
+        table = pd.concat([table, read_pins(pins, scenario.county)], ignore_index=True)
+    if table.empty:
+        return
+    county, rules = scenario.county, scenario.policy
+    try:
+        check_pins(build_candidates(county, compute_norms(county, rules), rules, table), table, rules)
+    except InputError as error:
+        raise InputError([relabel_pin_problem(p, scenario) for p in error.problems]) from None
+    hires = int(table["teacher_id"].isin(scenario.hire_ids).sum())
+    console.print(f"指定：{len(table)} 项" + (f"（含新招聘教师待分配 {hires} 项）" if hires else "") + "，均可执行",
+                  markup=False)
 
 
 @app.command()

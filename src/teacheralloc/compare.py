@@ -64,11 +64,12 @@ def run_scenario(
     try:
         plan = plan_county(scenario.county, scenario.policy, scenario.pins, params, progress=progress)
     except InputError as error:
-        raise InputError([_relabel(p, scenario) for p in error.problems]) from None
+        raise InputError([relabel_pin_problem(p, scenario) for p in error.problems]) from None
     return finish_plan(plan, scenario)
 
 
-def _relabel(problem: Problem, scenario: Scenario) -> Problem:
+def relabel_pin_problem(problem: Problem, scenario: Scenario) -> Problem:
+    """A problem about a pin the scenario made, named at the scenario file's line and key."""
     source = scenario.pin_sources.get(problem.row) if problem.row is not None else None
     if source is None:
         return problem
@@ -363,6 +364,7 @@ __all__ = [
     "comparison_table",
     "expectation_checks",
     "finish_plan",
+    "relabel_pin_problem",
     "run_scenario",
     "scenario_figures",
 ]

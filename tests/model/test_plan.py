@@ -908,3 +908,17 @@ def test_a_shortage_left_by_teachers_who_may_not_move_is_not_put_down_to_posts(h
         assert ("服务期满后" if held == "service" else "取消其“必须留任”的指定后") in cause
     else:
         assert cause == f"全县小学已无富余可调教师：总量不足，属需补充编制的缺口（另有富余学校的教师不可调动：{reason} 11 人）"
+
+
+def test_a_surplus_junior_teacher_pinned_to_a_full_primary_school_is_told_the_school_is_full(tmp_path: Path) -> None:
+    """PHY (junior, 河口镇中学 one over its posts) may be redeployed to primary; pinned to 河口镇第二小学
+    when that school is at its 核定编制, the pin is refused for the 核定编制, not for the stage (it said
+    该校没有该教师所在学段). With room there, the same pin sends PHY to teach science."""
+    data = cross_stage()
+    table = read_pins(_pins_csv(tmp_path, ["PHY,,,P1,"]), data)
+    assert ("PHY", "J1", "P1", "redeploy", "science") in moves(plan_county(data, POLICY, pins=table))
+    full = data.replace(schools=data.schools.assign(establishment=data.schools["school_id"].map({"P1": 9})))
+    with pytest.raises(InputError) as caught:
+        plan_county(full, POLICY, pins=read_pins(_pins_csv(tmp_path, ["PHY,,,P1,"]), full))
+    [problem] = caught.value.errors
+    assert problem.expected.startswith("该校已达核定编制，不能再调入")

@@ -94,7 +94,9 @@ def _no_arc_reason(candidates: Candidates, policy: Policy, teacher: pd.Series, s
         if across and len(home) and int(home["surplus"].iloc[0]) < 1:
             return ("该教师所在学校的初中学段没有富余教师，初中教师只能作为富余教师跨学段到小学"
                     "（rules.cross_stage_from_surplus）：改选有初中学段的学校")
-        return f"该校没有该教师所在学段（{Stage(str(teacher['stage'])).label}）：改选学校"
+        if not across:
+            return f"该校没有该教师所在学段（{Stage(str(teacher['stage'])).label}）：改选学校"
+        # A surplus junior teacher may go to primary: what closes the school is one of the rules below.
     if school and bool((units["school_posts"] >= units["establishment"].fillna(np.inf)).any()):
         return "该校已达核定编制，不能再调入：改选学校，或核增该校编制"
     if school and max_km is not None:
