@@ -280,3 +280,26 @@ def test_validate_checks_a_scenarios_pins_as_plan_will(tmp_path: Path) -> None:
     result = run("validate", str(clean), "--pins", str(tmp_path / "extra.csv"))
     assert result.returncode == 2 and "NOBODY" in result.stderr, result.stdout
     assert "Traceback" not in result.stderr
+
+
+def test_a_mistake_in_policy_yaml_does_not_hide_those_in_the_data(small_folder: Path, tmp_path: Path) -> None:
+    """Every problem at once across files: a misspelt policy key and a bad date in teachers.csv are
+    reported together (the data's came only after policy.yaml was fixed), by validate, norms and plan."""
+    import shutil
+
+    folder = Path(shutil.copytree(small_folder, tmp_path / "county"))
+    (folder / "policy.yaml").write_text("rotation:\n  eligible_yeers: 9\n", encoding="utf-8")
+    teachers = (folder / "teachers.csv").read_text(encoding="utf-8").splitlines()
+    header = teachers[0].split(",")
+    row = teachers[1].split(",")
+    row[header.index("birth_date")] = "1985-13-40"
+    (folder / "teachers.csv").write_text("\n".join([teachers[0], ",".join(row), *teachers[2:]]) + "\n",
+                                         encoding="utf-8")
+    for args in (("validate", str(folder)), ("norms", str(folder), "--out", str(tmp_path / "n")),
+                 ("plan", str(folder), "--out", str(tmp_path / "p"))):
+        result = run(*args, "--as-of", AS_OF)
+        text = result.stderr.replace("\n", "")
+        assert result.returncode == 2, result.stdout
+        assert "eligible_yeers" in text and "1985-13-40" in text, text
+        assert "Traceback" not in text
+    assert not (tmp_path / "n").exists() and not (tmp_path / "p").exists()

@@ -98,15 +98,12 @@ def _print_problems(error: InputError) -> None:
 def validate(data: DataArg, as_of: AsOfOpt = None, policy: PolicyOpt = None, pins: PinsOpt = None) -> None:
     """检查数据并汇总县域概况 (validate a dataset and summarise the county)."""
     from teacheralloc import describe
-    from teacheralloc.io.read import load_county
-    from teacheralloc.policy import load_policy
     from teacheralloc.scenario import is_scenario_file
 
     if is_scenario_file(data):  # the county after the scenario's changes (hires not yet placed)
         county, rules, _ = _scenario_county(data, as_of, policy, announce=True, pins=pins, check_pins=True)
     else:
-        rules = load_policy(policy, dataset=data)
-        county = load_county(data, as_of=_as_of(as_of))
+        rules, county = _policy_and_county(data, policy, as_of)
         _validate_pins(data, pins, county, rules)
     for line in problem_lines(list(county.warnings)):
         console.print(line, markup=False)
@@ -117,6 +114,26 @@ def validate(data: DataArg, as_of: AsOfOpt = None, policy: PolicyOpt = None, pin
     console.print(_table(describe.students_and_classes_by_stage(county), "学生与班级（按学段）"))
     console.print(_table(describe.teachers_by_stage_and_subject(county), "教师（按主教学科与学段）"))
     console.print(_table(describe.teachers_by_status(county), "教师（按在岗状态）"))
+
+
+def _policy_and_county(data: Path, policy: Path | None, as_of: str | None) -> tuple[Policy, County]:
+    """The policy (the dataset's policy.yaml, or --policy) and the county, with the problems of both
+    reported together: a mistake in policy.yaml no longer hides those in the data until it is fixed."""
+    from teacheralloc.io.read import load_county
+    from teacheralloc.policy import load_policy
+
+    problems: list[Problem] = []
+    try:
+        rules = load_policy(policy, dataset=data)
+    except InputError as error:
+        problems += error.problems
+    try:
+        county = load_county(data, as_of=_as_of(as_of))
+    except InputError as error:
+        problems += error.problems
+    if problems:
+        raise InputError(problems)
+    return rules, county
 
 
 def _scenario_county(path: Path, as_of: str | None, policy: Path | None, announce: bool = False,
@@ -248,18 +265,15 @@ def norms(
     force: ForceOpt = False,
 ) -> None:
     """核定编制、学科缺口与优质均衡指标 (staffing norms, subject gaps and quality indicators)."""
-    from teacheralloc.io.read import load_county
     from teacheralloc.io.write import ensure_new_dir
     from teacheralloc.norms import compute_norms
-    from teacheralloc.policy import load_policy
     from teacheralloc.report.norms import county_indicator_table, establishment_table, write_norms
     from teacheralloc.scenario import is_scenario_file
 
     if is_scenario_file(data):  # the county after the scenario's changes
         county, rules, protected = _scenario_county(data, as_of, policy)
     else:
-        rules = load_policy(policy, dataset=data)
-        county, protected = load_county(data, as_of=_as_of(as_of)), (data,)
+        (rules, county), protected = _policy_and_county(data, policy, as_of), (data,)
     result = compute_norms(county, rules)
     folder = ensure_new_dir(out, force=force, protected=protected)
     written = write_norms(result, folder)
@@ -300,18 +314,15 @@ def plan(
     DATA 也可以是情景文件 scenarios/X.yaml（基础数据 + 变化，见 docs/scenarios.md）。
     """
     from teacheralloc.io.pins import find_pins, read_pins
-    from teacheralloc.io.read import load_county
     from teacheralloc.io.write import new_output_dir, write_plan
     from teacheralloc.model.solve import SolveParams, plan_county
-    from teacheralloc.policy import load_policy
     from teacheralloc.scenario import is_scenario_file
 
     if is_scenario_file(data):
         _plan_scenario(data, out, policy, pins, time_limit, workers, seed, as_of, force, quiet, anonymize)
         return
     time_limit, seed = time_limit or 120.0, seed or 0
-    rules = load_policy(policy, dataset=data)
-    county = load_county(data, as_of=_as_of(as_of))
+    rules, county = _policy_and_county(data, policy, as_of)
     pinned = read_pins(find_pins(data, pins), county)
     with new_output_dir(out, force=force, protected=(data,)):
         progress = None if quiet else (lambda line: console.print(line, markup=False))
