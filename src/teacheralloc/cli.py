@@ -39,7 +39,8 @@ _WIDTH = None if sys.stdout.isatty() else 120  # piped output: wide enough for t
 console = Console(highlight=False, width=_WIDTH)
 err_console = Console(stderr=True, highlight=False, width=_WIDTH, soft_wrap=True)  # a problem a line, greppable
 
-DataArg = Annotated[Path, typer.Argument(help="数据：含 schools/classes/teachers CSV 的文件夹，或一个 .xlsx 工作簿")]
+DataArg = Annotated[Path, typer.Argument(
+    help="数据：含 schools/classes/teachers CSV 的文件夹、一个 .xlsx 工作簿，或情景文件 scenarios/X.yaml")]
 PolicyOpt = Annotated[
     Path | None, typer.Option("--policy", help="政策参数覆盖文件 policy.yaml（默认读取数据文件夹中的 policy.yaml）")
 ]
@@ -201,7 +202,7 @@ def _validate_scenario_pins(scenario: Scenario, pins: Path | None) -> None:
 @app.command()
 def template(
     out: Annotated[Path, typer.Argument(help="输出的空白模板 .xlsx")],
-    force: ForceOpt = False,
+    force: Annotated[bool, typer.Option("--force", help="文件已存在时覆盖")] = False,
 ) -> None:
     """生成供人事股填写的空白 Excel 模板 (write a blank HR workbook)."""
     from teacheralloc.io.template import write_workbook
@@ -470,7 +471,8 @@ def compare(
     if len(set(stems)) < len(stems):
         raise InputError([Problem("命令行", None, "SCENARIOS", "、".join(stems), "文件名互不相同的情景", rule="cli")])
     with new_output_dir(out, force=force, protected=tuple(s.base for s in loaded)) as folder:
-        console.print(f"{len(loaded)} 个情景，并行求解……", markup=False)
+        serial = jobs == 1 or len(loaded) == 1
+        console.print(f"{len(loaded)} 个情景，{'逐个' if serial else '并行'}求解……", markup=False)
         result = compare_scenarios(loaded, time_limit_s=time_limit, seed=seed, workers=jobs,
                                    progress=lambda line: console.print(line, markup=False))
         written = write_comparison(result, folder)
@@ -506,8 +508,10 @@ def _print_comparison(result: object) -> None:
 def check(
     data: DataArg,
     plan_dir: Annotated[Path, typer.Argument(help="方案目录（teacheralloc plan 的输出）")],
-    policy: PolicyOpt = None,
-    pins: PinsOpt = None,
+    policy: Annotated[Path | None, typer.Option(
+        "--policy", help="按此政策复核（默认按方案所用的政策：方案目录中的 policy_used.yaml）")] = None,
+    pins: Annotated[Path | None, typer.Option(
+        "--pins", help="按此指定复核（默认按方案所用的指定：方案目录中的 pins_used.csv）")] = None,
     as_of: AsOfOpt = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="每项规则最多列出的违规条数")] = 10,
 ) -> None:

@@ -779,7 +779,7 @@ def scale_enrollment(county: County, change: ScaleEnrollment, policy: Policy | N
     classes.loc[rows, "classes"] = count.astype("int64")
     before, after = int(old.sum()), int(new.sum())
     where = change.describe() + ("".join(s.label for s in change.stage) if change.stage else "")
-    where += (f"{'、'.join(str(g) for g in change.grade)} 年级" if change.grade else "")
+    where += (f" {'、'.join(str(g) for g in change.grade)} 年级" if change.grade else "")  # 北底乡 1 年级
     text = (f"{where}学生数 ×{change.factor:g}：{len(set(selected) & set(classes.loc[rows, 'school_id']))} 所学校，"
             f"学生 {before:,} → {after:,} 人，班数 {int(county.classes.loc[rows, 'classes'].sum()):,} → "
             f"{int(classes.loc[rows, 'classes'].sum()):,}")

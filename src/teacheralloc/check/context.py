@@ -55,11 +55,12 @@ def reference_warning(policy: Policy, reference: Policy, warn: list[Violation]) 
     mine, theirs = _flatten(policy.model_dump(mode="json")), _flatten(reference.model_dump(mode="json"))
     differ = _rule_differences(mine, theirs)
     if differ:
-        shown = "、".join(f"{k} = {mine.get(k)}（默认与数据集 policy.yaml：{theirs.get(k)}）" for k in differ[:8])
+        shown = "、".join(f"{k} = {mine.get(k)}（本县现行政策：{theirs.get(k)}）" for k in differ[:8])
         warn.append(
             Violation(
                 "context",
-                f"按方案所用政策（policy_used.yaml）复核；它在规则设置上不同于默认与数据集政策：{shown}"
+                "按方案所用政策（policy_used.yaml）复核；它在规则设置上不同于本县现行政策"
+                f"（默认值加数据文件夹中的 policy.yaml）：{shown}"
                 + ("…" if len(differ) > 8 else "")
                 + "。按其他政策复核请用 --policy",
                 severity="warning",
