@@ -19,8 +19,6 @@ from teacheralloc.norms import Norms, compute_norms
 from teacheralloc.policy import Policy
 
 TOLERANCE = 0.01
-
-
 TIER_NAMES = {"quota": "轮岗比例缺口", "disruption": "调动扰动（人次与距离）", "wishes": "意愿满足"}
 
 
@@ -272,7 +270,6 @@ def _county_after(county: County, moves: list[Move], hires: pd.DataFrame | None 
 INDICATOR_KEYS = ("students", "required", "teachers_before", "shortage_before", "surplus_before", "schools_short",
                   "subject_shortage_fte", "per100_higher_degree", "per100_backbone", "per100_pe_arts",
                   "cv_higher_degree", "cv_backbone", "cv_pe_arts")
-
 
 #: schools.csv's columns beyond the contract, recomputed when present: column -> (norms, norms column).
 SCHOOL_EXTRAS = {

@@ -32,14 +32,8 @@ RULES: dict[str, tuple[int, str]] = {
     "derived": (13, "派生数字复核"),
     "context": (0, "复核依据"),
 }
-
-
 MOVE_TYPES = tuple(m.value for m in MoveType)
-
-
 STAGE_LABEL = {s.value: s.label for s in Stage}
-
-
 TYPE_LABEL = {m.value: m.label for m in MoveType}
 
 

@@ -17,38 +17,16 @@ from teacheralloc.check.report import STAGE_LABEL, Violation
 from teacheralloc.domain import MoveType, Stage, Subject
 from teacheralloc.errors import InputError, Problem
 from teacheralloc.io.read import decode, normalize_header
-from teacheralloc.plan import MOVE_COLUMNS, SCHOOL_COLUMNS
+from teacheralloc.plan import MOVE_COLUMNS, MOVE_EXTRA_COLUMNS, SCHOOL_COLUMNS
 
 # The output contract's columns (data-contract.md), with their Chinese headers.
 PLAN_REQUIRED = MOVE_COLUMNS
-
-
-PLAN_OPTIONAL = {
-    "from_stage": "原学段",
-    "to_stage": "新学段",
-    "km": "距离(公里)",
-    "voluntary": "本人申请",
-    "wish_rank": "志愿序号",
-    "backbone": "骨干教师",
-    "years_at_school": "本校任教年限",
-}
-
-
+PLAN_OPTIONAL = MOVE_EXTRA_COLUMNS
 SCHOOLS_REQUIRED = SCHOOL_COLUMNS  # the contract's schools.csv columns (plan.py is a leaf, not the model)
-
-
 TRANSFERS = ("rotation", "redeploy")
-
-
 NEW_HIRE_ID = re.compile(r"^NEW-\d+$")
-
-
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
-
-
 TRUE_WORDS = {"true", "1", "yes", "y", "是", "t"}
-
-
 FALSE_WORDS = {"false", "0", "no", "n", "否", "f", ""}
 
 

@@ -40,7 +40,6 @@ log = logging.getLogger("teacheralloc")
 #: 3.2 → 5.7 s kept; 20,000 (38,500 rows) 8.7 → 13.6 s.
 INCREMENTAL_ROWS = 12_000
 
-
 #: How an LP can end in numerical trouble (`Solver.lp` then leaves the kept GLOP solver for a copied one).
 _NUMERICAL = (result_pb2.TERMINATION_REASON_IMPRECISE, result_pb2.TERMINATION_REASON_NUMERICAL_ERROR,
               result_pb2.TERMINATION_REASON_OTHER_ERROR)

@@ -34,17 +34,14 @@ log = logging.getLogger("teacheralloc")
 #: lower tiers (restricted MIPs of ~1,500 free) and 26 other unseen counties are unchanged.
 FIXING_STRETCH = 2
 
-
 #: An exact tier's full MIP (after its LP and restricted MIPs left a gap) takes at most this share of the
 #: time left when tiers follow it: a 5,000-teacher county's balance tier, one unit above its LP bound,
 #: proved 858 in 114 s of a 120-s limit and left the disruption and wishes tiers no time at all (their
 #: plan unoptimised, no bound); capped, the tier may end a unit short of its proof, the lower tiers solved.
 EXACT_FULL_MIP_SHARE = 0.5
 
-
 #: Tiers proven optimal whatever the time; the others stop within `plan.lower_tier_gap` of the bound.
 EXACT_TIERS = ("quota", "headcount", "subject", "balance")
-
 
 #: A lower tier on school-to-school arcs or priced paths widens its restricted MIP when that leaves at
 #: most this many free variables (or at most 4 times as many as before widening).
