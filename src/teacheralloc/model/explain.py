@@ -138,6 +138,7 @@ def shortage_causes(after: pd.DataFrame, subjects_after: pd.DataFrame, candidate
     fixed = teachers[~teachers["movable"] & ~teachers["teacher_id"].isin(moved)]
     held = fixed[(fixed["school_id"] + "|" + fixed["stage"].astype(str)).isin(surplus_units)]
     short_total = after.groupby("stage")["gap_after"].sum()
+    held_teach = _teachable(held, policy)
     # What the spare teachers cover, once: the stages they are in, and per stage the subjects they teach
     # or may teach there (a junior teacher in primary the mapped subject, where the policy allows it).
     spare_stages = set(spare["stage"].astype(str))
@@ -185,7 +186,7 @@ def shortage_causes(after: pd.DataFrame, subjects_after: pd.DataFrame, candidate
         elif establishment_cause(unit):
             cause = establishment_cause(unit)
         elif row.subject not in spare_subjects.get(row.stage, set()):
-            kept = held[_can_teach(held, row.stage, row.subject, policy)]
+            kept = held.iloc[held_teach.get((row.stage, row.subject), np.zeros(0, dtype=np.int64))]
             cause = (f"有富余的学校中可任教{_subject(row.subject)}的{STAGE[row.stage]}教师均不可调动"
                      f"（{_held_back(kept)}）：{_when_movable(kept)}，不属结构性缺编" if len(kept) else
                      f"全县无富余的{STAGE[row.stage]}{_subject(row.subject)}教师（含可兼教者）：属结构性缺编，需招聘补充")
@@ -224,10 +225,19 @@ def _when_movable(teachers: pd.DataFrame) -> str:
     return f"{'、'.join(dict.fromkeys(when))}可调配" if when else "本人申请交流后可调配"
 
 
-def _can_teach(teachers: pd.DataFrame, stage: str, subject: str, policy: Policy) -> np.ndarray:
-    """Which of these teachers could teach `subject` in `stage` (as `_subjects_by_stage` reads it)."""
-    return np.array([bool(stage in taught and subject in taught[stage]) for taught in
-                     (_subjects_by_stage(teachers.iloc[[i]], policy) for i in range(len(teachers)))], dtype=bool)
+def _teachable(teachers: pd.DataFrame, policy: Policy) -> dict[tuple[str, str], np.ndarray]:
+    """(stage, subject) → the positions of these teachers who could teach it there (as
+    `_subjects_by_stage` reads it), built once for every shortage row to look up."""
+    mapped = {str(k): str(v) for k, v in policy.plan.junior_to_primary_subjects.items()}
+    found: dict[tuple[str, str], list[int]] = {}
+    for i, (stage, subject, others) in enumerate(zip(teachers["stage"].astype(str), teachers["subject"].astype(str),
+                                                      teachers["other_subjects"], strict=True)):
+        taught = {(stage, s) for s in (subject, *others)}
+        if stage == Stage.junior.value and policy.plan.junior_to_primary:
+            taught.add((Stage.primary.value, mapped.get(subject, subject)))
+        for key in taught:
+            found.setdefault(key, []).append(i)
+    return {key: np.asarray(positions, dtype=np.int64) for key, positions in found.items()}
 
 
 def _subjects_by_stage(teachers: pd.DataFrame, policy: Policy) -> dict[str, set[str]]:
