@@ -180,6 +180,9 @@ def subject_demand(county: County, policy: Policy) -> pd.DataFrame:
     )
     periods = periods[periods["periods"] > 0]
     classes = county.classes[county.classes["classes"] > 0][["school_id", "grade", "classes"]]
+    if not curriculum.special_schools:  # their own curriculum standards (培智、盲、聋): no general-subject demand
+        special = county.schools.loc[county.schools["type"].astype(str) == SchoolType.special.value, "school_id"]
+        classes = classes[~classes["school_id"].isin(special)]
     demand = classes.merge(periods, on="grade")
     demand["stage"] = stage_codes(demand["grade"])
     demand["class_periods"] = demand["classes"] * demand["periods"]

@@ -71,6 +71,7 @@ class Curriculum(BaseModel):
     weekly_periods: dict[Subject, tuple[float, ...]]
     standard_load: dict[Stage, dict[str, float]]
     small_school_generalist_subjects: tuple[Subject, ...]
+    special_schools: bool = False
 
     @field_validator("weekly_periods")
     @classmethod
