@@ -95,6 +95,34 @@ def test_negative_weights_and_scores_are_refused(tmp_path: Path) -> None:
     assert "不小于 0" in caught.value.report()
 
 
+def test_misspelt_map_keys_and_yes_no_for_numbers_are_named(tmp_path: Path) -> None:
+    """Keys of maps and items of lists were taken as they came: `headcount_weight: {village: 2}` was
+    silently ignored (the plan the default one); YAML's `true` was read as 1 year and `1` as true. Each
+    is now an error at its key, in Chinese; a source for no setting names that key, not the whole policy."""
+    bad = tmp_path / "policy.yaml"
+    bad.write_text("plan:\n  headcount_weight: {village: 2}\n  subject_weight: {musik: 2}\n"
+                   "  wish_score: [3, true, 1]\n"
+                   "rotation:\n  area_level: {city: 4}\n  eligible_years_at_school: true\n"
+                   "support: {from_areas: [urban, city]}\nstaffing: {count_on_leave: 1}\n"
+                   "sources: {foo.bar: x}\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        load_policy(bad)
+    found = {p.column: p.expected for p in caught.value.problems}
+    assert set(found) == {"plan.headcount_weight.village", "plan.subject_weight.musik", "plan.wish_score",
+                          "rotation.area_level.city", "rotation.eligible_years_at_school", "support.from_areas.1",
+                          "staffing.count_on_leave", "sources.foo.bar"}
+    assert found["rotation.eligible_years_at_school"] == found["plan.wish_score"] == "数字"
+    assert found["staffing.count_on_leave"] == "true 或 false"
+    assert found["sources.foo.bar"] == "没有这个设置项"
+    assert "以下之一：teaching_point、rural、town、urban" in found["plan.headcount_weight.village"]
+    assert not any(word in caught.value.report() for word in ("Value error", "Input should", "{'"))
+    fine = tmp_path / "fine.yaml"
+    fine.write_text("plan: {subject_weight: {default: 1.5, music: 3}, max_km: null}\n"
+                    "rotation: {eligible_years_at_school: 6.5}\n", encoding="utf-8")
+    policy = load_policy(fine)
+    assert policy.plan.subject_weight_of("music") == 3 and policy.plan.subject_weight_of("chinese") == 1.5
+
+
 def test_unreadable_yaml_is_an_input_error(tmp_path: Path) -> None:
     bad = tmp_path / "policy.yaml"
     bad.write_text("staffing: [unclosed\n", encoding="utf-8")

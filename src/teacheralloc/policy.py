@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import copy
 import re
+import types
 from datetime import date
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from teacheralloc.domain import Backbone, Education, Gender, SchoolType, Stage, Status, Subject
 from teacheralloc.errors import InputError, Problem
@@ -26,9 +28,50 @@ _FROZEN = ConfigDict(frozen=True, extra="forbid")
 NonNegative = Annotated[float, Field(ge=0)]
 DEFAULTS_FILE = "policy_defaults.yaml"
 USER_FILE = "policy.yaml"
+#: The areas (城区、镇区、乡村) a setting keyed or listed by area may name.
+AreaCode = Literal["urban", "town", "rural"]
+#: The keys of `plan.subject_weight`: a subject code, or `default` for the rest.
+SubjectWeightKey = Literal[("default", *(subject.value for subject in Subject))]  # type: ignore[valid-type]
 
 
-class ByStage(BaseModel):
+def _scalar_mismatch(annotation: Any, value: Any) -> str | None:
+    """What a setting expected when YAML gave a yes/no for a number (pydantic reads `true` as 1.0) or a
+    number or text for a yes/no (it reads 1 as true); looks inside lists and the values of maps."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _scalar_mismatch(get_args(annotation)[0], value)
+    if origin in (Union, types.UnionType):
+        options = [a for a in get_args(annotation) if a is not type(None)]
+        return None if value is None or len(options) != 1 else _scalar_mismatch(options[0], value)
+    if annotation in (int, float):
+        return "数字" if isinstance(value, bool) else None
+    if annotation is bool:
+        return None if isinstance(value, bool) else "true 或 false"
+    if origin is tuple and isinstance(value, list | tuple):
+        inner = get_args(annotation)[0]
+        return next((found for item in value if (found := _scalar_mismatch(inner, item))), None)
+    if origin is dict and isinstance(value, dict):
+        inner = get_args(annotation)[1]
+        return next((found for item in value.values() if (found := _scalar_mismatch(inner, item))), None)
+    return None
+
+
+class _Settings(BaseModel):
+    """A block of policy.yaml: no unknown keys, and no yes/no taken for a number or the other way round."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_type_confusion(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        wrong = _scalar_mismatch(field.annotation, value) if field is not None else None
+        if wrong:
+            raise PydanticCustomError("scalar_type", wrong)
+        return value
+
+
+class ByStage(_Settings):
     """A number per stage (小学 / 初中)."""
 
     model_config = _FROZEN
@@ -39,7 +82,7 @@ class ByStage(BaseModel):
         return float(getattr(self, str(stage)))
 
 
-class SmallSchool(BaseModel):
+class SmallSchool(_Settings):
     model_config = _FROZEN
     threshold_students: int = Field(ge=0)
     method: Literal["mean", "max"]
@@ -47,13 +90,13 @@ class SmallSchool(BaseModel):
     min_per_teaching_point: float = Field(ge=0)
 
 
-class Boarding(BaseModel):
+class Boarding(_Settings):
     model_config = _FROZEN
     enabled: bool
     staff_per_100_boarders: float = Field(ge=0)
 
 
-class Staffing(BaseModel):
+class Staffing(_Settings):
     """编制标准."""
 
     model_config = _FROZEN
@@ -64,7 +107,7 @@ class Staffing(BaseModel):
     count_on_leave: bool
 
 
-class Curriculum(BaseModel):
+class Curriculum(_Settings):
     """课程方案与教师工作量."""
 
     model_config = _FROZEN
@@ -102,14 +145,14 @@ class Curriculum(BaseModel):
         return float(loads.get(str(subject), loads["default"]))
 
 
-class Per100(BaseModel):
+class Per100(_Settings):
     model_config = _FROZEN
     higher_degree: ByStage
     backbone: ByStage
     pe_arts: ByStage
 
 
-class Indicators(BaseModel):
+class Indicators(_Settings):
     """优质均衡督导评估指标."""
 
     model_config = _FROZEN
@@ -130,7 +173,7 @@ class Indicators(BaseModel):
     school_size_max: dict[SchoolType, int]
 
 
-class Rotation(BaseModel):
+class Rotation(_Settings):
     """交流轮岗."""
 
     model_config = _FROZEN
@@ -141,7 +184,7 @@ class Rotation(BaseModel):
     exempt_years_to_retirement: float = Field(ge=0)
     exempt_statuses: tuple[Status, ...]
     exempt_service_obligation: bool
-    area_level: dict[str, float]
+    area_level: dict[AreaCode, float]
     weak_level_drop: float = Field(ge=0)
     quota_base: Literal["sending", "all"]
 
@@ -150,16 +193,16 @@ class Rotation(BaseModel):
         return float(self.area_level[str(area)]) - (self.weak_level_drop if weak else 0.0)
 
 
-class Support(BaseModel):
+class Support(_Settings):
     """支教."""
 
     model_config = _FROZEN
     term_years: float = Field(gt=0)
     senior_title_rural_years: float = Field(ge=0)
-    from_areas: tuple[str, ...]
+    from_areas: tuple[AreaCode, ...]
 
 
-class Retirement(BaseModel):
+class Retirement(_Settings):
     """法定退休年龄，含 2025 年起的渐进式延迟."""
 
     model_config = _FROZEN
@@ -179,15 +222,15 @@ class Retirement(BaseModel):
         return date(total // 12, total % 12 + 1, 1)
 
 
-class Plan(BaseModel):
+class Plan(_Settings):
     """调配方案的分层目标、权重与选项."""
 
     model_config = _FROZEN
     tiers: tuple[Literal["quota", "headcount", "subject", "balance", "disruption", "wishes"], ...]
-    headcount_weight: dict[str, NonNegative]
+    headcount_weight: dict[Literal["teaching_point", "rural", "town", "urban"], NonNegative]
     weak_school_extra: float = Field(ge=0)
     headcount_rounding: Literal["nearest", "up", "none"]
-    subject_weight: dict[str, NonNegative]
+    subject_weight: dict[SubjectWeightKey, NonNegative]
     balance_weight: dict[Literal["backbone", "pe_arts"], NonNegative]
     move_cost: float = Field(ge=0)
     km_cost: float = Field(ge=0)
@@ -241,7 +284,7 @@ class Plan(BaseModel):
         return float(self.subject_weight.get(str(subject), self.subject_weight.get("default", 1.0)))
 
 
-class Policy(BaseModel):
+class Policy(_Settings):
     """All policy numbers. Load with `Policy.default()` or `load_policy(...)`."""
 
     model_config = _FROZEN
@@ -356,16 +399,31 @@ def load_policy(
         user_sources.update({str(k): str(v) for k, v in (layer.get("sources") or {}).items()})
     data["sources"] = {**data["sources"], **user_sources}
     label = layers[-1][0] if layers else DEFAULTS_FILE
+    # A source for no setting is named by its key, with the other problems (the model's own check runs
+    # only once every setting is valid, and would show the whole policy as the value).
+    unknown = [key for key in data["sources"] if not _has_setting(data, key)]
+    problems = [_problem(label, f"sources.{key}", key, "没有这个设置项") for key in unknown]
+    data["sources"] = {k: v for k, v in data["sources"].items() if k not in unknown}
     try:
-        return Policy.model_validate(data)
+        policy = Policy.model_validate(data)
     except ValidationError as exc:
-        problems = []
         for error in exc.errors():
-            key = ".".join(str(p) for p in error["loc"])
-            expected = _expected(error)
+            key = ".".join(str(p) for p in error["loc"]).removesuffix(".[key]")  # a bad key of a map: the key
             problems.append(_problem(label, key, error.get("input") if error["type"] != "extra_forbidden" else key,
-                                     expected))
-        raise InputError(problems) from None
+                                     _expected(error)))
+    if problems:
+        raise InputError(problems)
+    return policy
+
+
+def _has_setting(data: dict[str, Any], key: str) -> bool:
+    """Whether the dotted `key` names a setting of the (merged) policy data."""
+    node: Any = data
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
 
 
 _EXPECTED = {
@@ -395,7 +453,7 @@ def _expected(error: Any) -> str:
         return bounds[kind].format(**ctx)
     if kind in ("literal_error", "enum"):
         return f"以下之一：{_choices(str(ctx.get('expected', '')))}"
-    return _EXPECTED.get(kind) or error["msg"]
+    return _EXPECTED.get(kind) or str(error["msg"]).removeprefix("Value error, ")
 
 
 def _choices(expected: str) -> str:
