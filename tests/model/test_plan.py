@@ -678,7 +678,14 @@ def test_support_posting_counts_where_the_teacher_serves_and_keeps_the_post_at_h
     assert (rows.at["R1", "teachers_before"], rows.at["R1", "teachers_after"]) == (9, 10)
     assert (rows.at["U1", "establishment_before"], rows.at["U1", "establishment_after"]) == (11, 11)
     assert (rows.at["R1", "establishment_before"], rows.at["R1", "establishment_after"]) == (9, 9)
-    assert "人事关系仍在" in plan.moves.at[0, "reason"] and "高级职称" in plan.moves.at[0, "reason"]
+    assert "人事关系仍在" in plan.moves.at[0, "reason"] and "支教 1 年可满足申报高级职称条件" in plan.moves.at[0, "reason"]
+    # Three years of rural service asked for: one posting does not meet it, and the reason says so (it said
+    # the one year met it).
+    three = POLICY.model_copy(update={"support": POLICY.support.model_copy(update={"senior_title_rural_years": 3.0})})
+    plan = plan_county(county([school("U1"), school("R1")], [grade("U1", 1), grade("R1", 1)], teachers,
+                              {("U1", "R1"): 20}), three)
+    assert moves(plan) == {("S", "U1", "R1", "support", "chinese")}
+    assert "支教 1 年后累计 1 年，距申报高级职称所需的 3 年尚差 2 年" in plan.moves.at[0, "reason"]
 
 
 @pytest.mark.parametrize("take_part", [False, True])

@@ -52,7 +52,8 @@ def move_reasons(moves: pd.DataFrame, candidates: Candidates, schools: pd.DataFr
     teacher_frame = candidates.teachers.set_index("teacher_id")
     teacher_rows = teacher_frame.loc[
         moves["teacher_id"],
-        ["backbone_flag", "pe_arts_flag", "years_at_school", "support_need", "title", "on_duty", "status"],
+        ["backbone_flag", "pe_arts_flag", "years_at_school", "support_need", "title", "on_duty", "status",
+         "rural_years"],
     ].to_dict("records")
     # Transfers on duty into each unit: what an exchange (对调) redeploys against (rules.redeploy_from_surplus).
     duty = moves["teacher_id"].map(teacher_frame["on_duty"]).fillna(True).astype(bool)
@@ -83,10 +84,14 @@ def move_reasons(moves: pd.DataFrame, candidates: Candidates, schools: pd.DataFr
                        else "；不计入轮岗比例，比例按城区、镇区非薄弱学校的教师计") + "）")
         elif move.move_type == "support":
             if teacher["support_need"]:
+                # After the posting: what it brings the teacher's rural service to, said as it is (with a
+                # threshold above the term, one posting does not meet it).
+                needed, term = policy.support.senior_title_rural_years, policy.support.term_years
+                served = float(teacher["rural_years"]) + term
+                outcome = ("可满足申报高级职称条件" if served >= needed - 1e-9 else
+                           f"后累计 {served:g} 年，距申报高级职称所需的 {needed:g} 年尚差 {needed - served:g} 年")
                 rule = (f"该教师为{Title(teacher['title']).label}教师，农村或薄弱学校任教经历不足 "
-                        f"{policy.support.senior_title_rural_years:g} 年，"
-                        f"支教 {policy.support.term_years:g} 年可满足申报高级职称条件"
-                        f"（支教）；人事关系仍在{from_name}")
+                        f"{needed:g} 年，支教 {term:g} 年{outcome}（支教）；人事关系仍在{from_name}")
             else:
                 rule = f"本人申请交流，安排支教 {policy.support.term_years:g} 年（支教）；人事关系仍在{from_name}"
         elif move.voluntary:
