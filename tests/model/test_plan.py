@@ -929,3 +929,18 @@ def test_a_surplus_junior_teacher_pinned_to_a_full_primary_school_is_told_the_sc
         plan_county(full, POLICY, pins=read_pins(_pins_csv(tmp_path, ["PHY,,,P1,"]), full))
     [problem] = caught.value.errors
     assert problem.expected.startswith("该校已达核定编制，不能再调入")
+
+
+def test_causes_name_the_tiers_a_county_ranked_first() -> None:
+    """With `plan.tiers` putting disruption first nobody moves: the quota shortfall and the shortage left
+    at 山岭村小学 are put down to that order (they blamed direction and caps, or surplus gone elsewhere)."""
+    data = surplus_and_shortage(eligible=True)
+    order = ("disruption", "quota", "headcount", "subject", "balance", "wishes")
+    first = POLICY.model_copy(update={"plan": POLICY.plan.model_copy(update={"tiers": order})})
+    plan = plan_county(data, first)
+    assert plan.moves.empty
+    assert plan.quota["shortfall"][0].endswith("plan.tiers 把调动扰动排在轮岗比例之前，这些目标优先")
+    cause = plan.causes.set_index(["school_id", "kind"])["cause"][("R1", "headcount")]
+    assert cause == "plan.tiers 把调动扰动排在总量缺编之前，富余教师按这些目标优先安排"
+    default = plan_county(data, POLICY)
+    assert len(default.moves) and not any("plan.tiers" in text for text in default.quota["shortfall"])

@@ -178,6 +178,8 @@ def shortage_causes(after: pd.DataFrame, subjects_after: pd.DataFrame, candidate
                     f"（另有富余学校的教师不可调动：{_held_back(kept)}）" if len(kept) else "")
         elif policy.plan.max_km is not None:
             cause = f"{policy.plan.max_km:g} 公里内无可调的富余{STAGE[row.stage]}教师"
+        elif ahead_of("headcount", policy):
+            cause = f"plan.tiers 把{ahead_of('headcount', policy)}排在总量缺编之前，富余教师按这些目标优先安排"
         else:
             cause = "富余教师已优先补充权重更高的缺口（教学点、乡村学校），或受单校调出比例上限限制"
         rows.append((row.school_id, row.stage, "headcount", "", round(float(row.gap_after), 2), cause))
@@ -197,6 +199,9 @@ def shortage_causes(after: pd.DataFrame, subjects_after: pd.DataFrame, candidate
                      f"全县无富余的{STAGE[row.stage]}{_subject(row.subject)}教师（含可兼教者）：属结构性缺编，需招聘补充")
         elif policy.plan.max_km is not None:
             cause = f"{policy.plan.max_km:g} 公里内无可调的{_subject(row.subject)}教师"
+        elif ahead_of("subject", policy):
+            cause = (f"plan.tiers 把{ahead_of('subject', policy)}排在学科缺口之前，可任教{_subject(row.subject)}的"
+                     "富余教师按这些目标优先安排")
         elif row.subject in moved_subjects.get(row.stage, set()):
             cause = f"富余的{_subject(row.subject)}教师已调往更急需的学校，或受调出比例、编制上限限制"
         else:  # nobody who teaches it moved: not "sent elsewhere"
@@ -204,6 +209,20 @@ def shortage_causes(after: pd.DataFrame, subjects_after: pd.DataFrame, candidate
                      "或受调出比例、编制上限限制")
         rows.append((row.school_id, row.stage, "subject", row.subject, round(float(row.gap), 2), cause))
     return pd.DataFrame(rows, columns=["school_id", "stage", "kind", "subject", "gap_after", "cause"])
+
+
+#: The tiers ranked ahead of each by default (`plan.tiers`): a shortage left for those is the ordinary case.
+DEFAULT_AHEAD = {"quota": (), "headcount": ("quota",), "subject": ("quota", "headcount")}
+
+
+def ahead_of(tier: str, policy: Policy) -> str:
+    """The tiers `plan.tiers` ranks ahead of `tier` beyond the default order, as HR reads them
+    (“调动扰动、意愿满足”), or "": a county that puts disruption first leaves shortages for it."""
+    from teacheralloc.model.objective import TIER_LABELS
+
+    order = tuple(policy.plan.tiers)
+    ahead = [t for t in order[:order.index(tier)] if t not in DEFAULT_AHEAD.get(tier, ())]
+    return "、".join(TIER_LABELS[t].split("（")[0] for t in ahead)
 
 
 def _held_back(teachers: pd.DataFrame) -> str:

@@ -30,6 +30,7 @@ from teacheralloc.model.candidates import (
 )
 from teacheralloc.model.conflicts import check_pins, rule_conflicts
 from teacheralloc.model.engine import SolveParams, Solver, release_memory
+from teacheralloc.model.explain import ahead_of
 from teacheralloc.model.tiers import (
     SolverTimeout,
     at_last_plan,
@@ -254,7 +255,7 @@ def _solve_paths(
     return space.candidates(), space.built, values, tiers, status
 
 
-def _quota_causes(candidates: Candidates, policy: Policy) -> str:
+def _quota_causes(candidates: Candidates, policy: Policy, rotated: int) -> str:
     """Why the rotation quota is short, naming what binds where it can be seen from the data alone: no
     school at a lower level to rotate to (方向), every such school at its 核定编制, or the yearly leaving
     cap letting fewer eligible teachers go than the quota asks; else the restrictions together."""
@@ -277,12 +278,17 @@ def _quota_causes(candidates: Candidates, policy: Policy) -> str:
         causes.append("符合条件的教师没有可交流去的同学段学校（交流方向：城区、优质学校向乡村、薄弱学校）")
     elif full.all():
         causes.append(f"可接收交流的 {lower['school_id'].nunique()} 所学校均已达核定编制，不能调入")
+    limit = "" if policy.plan.max_km is None else f"、调动距离上限（plan.max_km {policy.plan.max_km:g} 公里）"
+    ahead = ahead_of("quota", policy)
+    if ahead:
+        causes.append(f"plan.tiers 把{ahead}排在轮岗比例之前，这些目标优先")
     if can_leave < candidates.quota_target:
         causes.append(f"单校一年调出不超过其教师的 {share:.0%}（rotation.max_share_leaving_school），"
                       f"各校符合条件的教师最多可调出 {can_leave} 人")
+        if rotated < can_leave:  # the cap alone would allow more: say what else binds
+            causes.append(f"其余 {can_leave - rotated} 人又受交流方向{limit}、接收学校编制或排在前面的目标层限制")
     if causes:
         return "；".join(causes)
-    limit = "" if policy.plan.max_km is None else f"、调动距离上限（plan.max_km {policy.plan.max_km:g} 公里）"
     return (f"符合条件且可派出的教师受交流方向、单校调出比例上限（{share:.0%}）{limit}和接收学校编制限制"
             "（合在一起，不能再多派出）")
 
@@ -300,7 +306,7 @@ def _quota(candidates: Candidates, moves: pd.DataFrame, policy: Policy) -> dict[
     notes = []
     if len(rotated) < candidates.quota_target:
         notes.append(f"交流轮岗 {len(rotated)} 人，少于应交流 {candidates.quota_target} 人："
-                     + _quota_causes(candidates, policy))
+                     + _quota_causes(candidates, policy, len(rotated)))
     if backbone < share * len(rotated) - 1e-9:
         notes.append(f"交流的骨干教师 {backbone} 人，少于交流人数的 {share:.0%}（{needed_backbone} 人）："
                      "全县符合交流条件的"
