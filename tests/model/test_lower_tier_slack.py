@@ -50,3 +50,22 @@ def test_nothing_is_loosened_where_the_held_value_suffices() -> None:
         assert tier_result(loose, name).value == pytest.approx(tier_result(strict, name).value)
     assert tier_result(loose, "wishes").value == pytest.approx(tier_result(loose, "wishes").bound)
     assert all(t.note == "" for t in loose.tiers)
+
+
+def test_a_lower_tier_left_above_its_accepted_gap_says_what_would_close_it() -> None:
+    """A lower tier its restricted MIPs leave farther from the bound than plan.lower_tier_gap read as an
+    ordinary 可行 (600 teachers with headcount_rounding none: disruption 20 % from its bound); the note
+    names the setting that would go on (plan.lower_tier_seconds). A tier within the gap gets none."""
+    from teacheralloc.model.solve import plan_county
+    from teacheralloc.policy import load_policy
+    from teacheralloc.sample import generate_county
+
+    county = generate_county(600, seed=0)
+    plan = plan_county(county, load_policy(overrides={"plan": {"headcount_rounding": "none"}}))
+    short = [t for t in plan.tiers if t.name in ("disruption", "wishes") and t.gap > 0.005]
+    assert short, "both lower tiers within the gap: the test needs one above it"
+    for tier in short:
+        assert "大于 plan.lower_tier_gap（0.5%）" in tier.note and "plan.lower_tier_seconds（如 30 秒）" in tier.note
+    for tier in plan.tiers:
+        if tier.gap <= 0.005:
+            assert "plan.lower_tier_seconds" not in tier.note

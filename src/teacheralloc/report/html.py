@@ -255,11 +255,17 @@ def _indicator_html(data: PlanData) -> str:
     sheet = indicator_sheet(data)
     county = sheet[sheet["范围"] == "全县"].drop(columns=["范围", "学校代码", "学校名称", "参与评估"])
     fails = county["调配后达标"].eq("否").map({True: "fail", False: ""})
+    # A coefficient is judged to four decimals: 0.5001 shown as 0.5 read as meeting a 0.50 limit it misses.
+    numeric = {c for c in county.columns if pd.api.types.is_numeric_dtype(county[c])}
+    cv = county["度量"].astype(str).str.startswith("差异系数")
+    for column in ("调配前", "调配后", "标准"):
+        county[column] = [f"{v:.4f}" if is_cv and isinstance(v, float) and v == v else _cell_text(v)
+                          for v, is_cv in zip(county[column], cv, strict=True)]
     schools = sheet[(sheet["范围"] == "学校") & (sheet["参与评估"] == "是")]
     counts = schools.groupby(["学段", "指标"], sort=False).agg(参评学校=("学校代码", "size"),
                                                            调配前达标=("调配前达标", lambda s: int(s.eq("是").sum())),
                                                            调配后达标=("调配后达标", lambda s: int(s.eq("是").sum())))
-    return (_table(county, row_class=fails)
+    return (_table(county, numeric=numeric, row_class=fails)
             + '<p class="note">差异系数按学生数加权（校际差异系数），不超过上限为达标；标红为调配后仍未达标。</p>'
             + "<h3 style='font-size:13px;margin:10px 0 4px'>各校达标情况（参评学校数）</h3>"
             + _table(counts.reset_index()))
