@@ -110,11 +110,12 @@ def test_priced_paths_give_the_same_plan_twice() -> None:
 
 
 def test_too_little_time_for_pricing_keeps_the_lower_tiers_pooled(monkeypatch: pytest.MonkeyPatch) -> None:
-    """When the time left after the first tiers is short, the lower tiers are solved pooled (a plan cut
-    short while pricing can be worse than the pooled one), still checked and with an honest gap."""
+    """When the time limit is short for the county's paths (`solve.PRICED_SECONDS_PER_MILLION`), the
+    lower tiers are solved pooled (a plan cut short while pricing can be worse than the pooled one),
+    still checked and with an honest gap."""
     import teacheralloc.model.solve as solve
 
-    monkeypatch.setattr(solve, "PRICED_TIME_FACTOR", 1e9)
+    monkeypatch.setattr(solve, "PRICED_SECONDS_PER_MILLION", 1e9)
     county = generate_county(num_teachers=300, seed=1)
     short = plan_county(county, PRICED)
     pooled = plans(1)["pooled"]

@@ -34,7 +34,6 @@ from teacheralloc.model.explain import ahead_of
 from teacheralloc.model.tiers import (
     SolverTimeout,
     at_last_plan,
-    cpu_left,
     progress_line,
     solve_tiers,
     tier_before,
@@ -78,7 +77,7 @@ def solve_county(
     built = build_model(candidates, policy)
     size = {"groups": len(candidates.groups), "arcs": len(candidates.arcs),
             "variables": built.model.num_variables, "constraints": built.model.num_rows}
-    started, started_cpu = time.perf_counter(), time.process_time()
+    started = time.perf_counter()
     order = tuple(policy.plan.tiers)
     split = min([order.index(name) for name in LOWER_TIERS if name in order], default=len(order))
     exact = None
@@ -90,13 +89,12 @@ def solve_county(
         with ThreadPoolExecutor(max_workers=1) as pool:
             # Built while the pooled tiers solve (the solver releases the GIL): ~0.7 s on the sample county.
             exact_model = None if priced else pool.submit(_exact_model, county, norms, policy, pins, params.seed)
-            values, tiers, status = solve_tiers(built, params, None, names=order[:split], started=started,
-                                                started_cpu=started_cpu)
+            values, tiers, status = solve_tiers(built, params, None, names=order[:split], started=started)
             if progress:
                 for tier in tiers:
                     progress(progress_line(order, tier, built.candidates.quota_base))
             solved = status in ("optimal", "feasible")
-            if solved and priced and not _time_for_paths(params, started_cpu):
+            if solved and priced and not _time_for_paths(params, estimate):
                 log.info("priced paths skipped: %.0f s left after the first tiers",
                          params.time_limit_s - (time.perf_counter() - started))
                 notes.append("剩余时间不足以按实际距离逐对定价，扰动与意愿两层按汇集模型求解（距离按下界估计）："
@@ -114,8 +112,7 @@ def solve_county(
             if priced:
                 size["priced_paths"] = estimate
         elif solved:  # the lower tiers pooled, from the pooled plan of the first tiers
-            values, tiers, status = _pooled_rest(built, params, progress, tiers, values, status, started,
-                                                 started_cpu)
+            values, tiers, status = _pooled_rest(built, params, progress, tiers, values, status, started)
         elif status == "time_limit":  # the lower tiers at the last plan found, as solve_tiers reports them
             last = np.zeros(built.model.num_variables)
             last[built.flow] = values
@@ -123,7 +120,7 @@ def solve_county(
             befores = {name: tier_before(name, candidates, policy) for name in rest}
             tiers = tiers + tuple(at_last_plan(built, last, rest, befores))
     else:
-        values, tiers, status = solve_tiers(built, params, progress, started=started, started_cpu=started_cpu)
+        values, tiers, status = solve_tiers(built, params, progress, started=started)
         if lower:  # too many school-to-school paths to price within the budget
             notes.append(f"扰动与意愿两层按汇集模型求解：学校间距离按下界估计，扰动层的界因此偏松；本县逐对路径约 "
                          f"{estimate:,} 条，超过 plan.priced_paths（{policy.plan.priced_paths:,}）。提高该设置并加大 "
@@ -141,16 +138,16 @@ LOWER_TIERS = ("disruption", "wishes")
 
 
 def _pooled_rest(built: AllocationModel, params: SolveParams, progress: Callable[[str], None] | None,
-                 known: tuple[TierResult, ...], values: np.ndarray, status: str, started: float,
-                 started_cpu: float | None = None) -> tuple[np.ndarray, tuple[TierResult, ...], str]:
+                 known: tuple[TierResult, ...], values: np.ndarray, status: str, started: float
+                 ) -> tuple[np.ndarray, tuple[TierResult, ...], str]:
     """The tiers after `known` on the pooled model, from its plan of the first tiers (`values`), with
     those held at their values: when paths cannot be priced in the time left, or the plan does not fit
     the school-to-school model."""
     order = tuple(built.policy.plan.tiers)
     values, rest, rest_status = solve_tiers(built, params, progress, names=order[len(known):], known=known,
-                                            start_flows=values, started=started, started_cpu=started_cpu)
+                                            start_flows=values, started=started)
     if rest_status == "no_start":  # never seen: every tier pooled
-        return solve_tiers(built, params, progress, started=started, started_cpu=started_cpu)
+        return solve_tiers(built, params, progress, started=started)
     return values, known + rest, rest_status if rest_status != "optimal" else status
 
 
@@ -210,16 +207,18 @@ def _solve_exact(
     return pairs, built, values, tiers, status
 
 
-#: Priced paths are tried only when at least this many times the first tiers' time is left: when the time
-#: limit falls while pricing, the plan is the last restricted LP's, which can be worse than the pooled
-#: one (10,000 teachers, `--time-limit 35`: disruption 2813 priced, 2225 pooled). Measured, pricing took
-#: 1.5× the first tiers' time at 5,000 teachers, 3× at 10,000, 7× at 20,000.
-PRICED_TIME_FACTOR = 4.0
+#: Priced paths are tried only when the time limit allows this many seconds per million school-to-school
+#: paths (at least a million): when the limit falls while pricing, the plan is the last restricted LP's,
+#: which can be worse than the pooled one (10,000 teachers, `--time-limit 35`: disruption 2813 priced,
+#: 2225 pooled). Measured on this project's 2-core machine, the whole plan with pricing: 5,000 teachers
+#: (0.97 million paths) 19 s, 10,000 (3.6 million) 54 s, 20,000 (14.6 million) 209 s. A rate on the
+#: county's size, not the time the first tiers took: the same input and settings choose the same way
+#: however loaded the machine (measured CPU time sat at the threshold for a 6,000-teacher county).
+PRICED_SECONDS_PER_MILLION = 20.0
 
 
-def _time_for_paths(params: SolveParams, started_cpu: float) -> bool:
-    elapsed = time.process_time() - started_cpu
-    return cpu_left(params, started_cpu) >= PRICED_TIME_FACTOR * elapsed
+def _time_for_paths(params: SolveParams, paths: int) -> bool:
+    return params.time_limit_s >= PRICED_SECONDS_PER_MILLION * max(paths, 1_000_000) / 1e6
 
 
 def _solve_paths(

@@ -43,6 +43,10 @@ EXACT_FULL_MIP_SHARE = 0.5
 #: Tiers proven optimal whatever the time; the others stop within `plan.lower_tier_gap` of the bound.
 EXACT_TIERS = ("quota", "headcount", "subject", "balance")
 
+#: Pooled lower tiers loosen the hold of the tier before at once (no strict probe) when the time limit
+#: gives at least this many seconds per teacher (20,000 teachers: 200 s; the whole pooled plan took
+#: 67–103 s there at the default 120 s, its wishes LP 7–13 s).
+LOOSEN_FIRST_SECONDS_PER_TEACHER = 0.01
 #: A lower tier on school-to-school arcs or priced paths widens its restricted MIP when that leaves at
 #: most this many free variables (or at most 4 times as many as before widening).
 WIDEN_FREE = 10_000
@@ -280,7 +284,6 @@ def solve_tiers(
     built: AllocationModel, params: SolveParams, progress: Callable[[str], None] | None = None,
     names: tuple[str, ...] | None = None, known: tuple[TierResult, ...] = (), start_flows: np.ndarray | None = None,
     started: float | None = None, exact_distances: bool = False, solver: Solver | None = None,
-    started_cpu: float | None = None,
 ) -> tuple[np.ndarray, tuple[TierResult, ...], str]:
     """Minimise each tier of `names` (default: all, in policy order), holding the earlier ones; return flows
     and tier results.
@@ -289,13 +292,9 @@ def solve_tiers(
     their values here. `start_flows` is a plan of this model that meets them (one flow per arc): its other
     variables are completed by a MIP, and it is where the first tier starts. Status "no_start" when that
     plan does not fit this model (the caller then solves every tier on the pooled model). `solver`: one
-    already made for `built` (the exact model's is made in the thread that builds it). `started_cpu`: the
-    process's CPU time (`time.process_time`) when the solve began, for the choices made on the time
-    left (see `cpu_left`)."""
+    already made for `built` (the exact model's is made in the thread that builds it)."""
     policy = built.policy
     start = started if started is not None else time.perf_counter()
-    start_cpu = started_cpu if started_cpu is not None else time.process_time()
-    tier_cpu: list[float] = []  # each tier's CPU seconds
     order = tuple(policy.plan.tiers)
     names = order if names is None else tuple(names)
     results: list[TierResult] = []
@@ -325,16 +324,19 @@ def solve_tiers(
         expression = built.tiers[name]
         solver.objective, solver.tier = expression, name
         remaining = params.time_limit_s - (time.perf_counter() - start)
-        tier_start, tier_start_cpu = time.perf_counter(), time.process_time()
+        tier_start = time.perf_counter()
         accept = tolerance if name in EXACT_TIERS else max(tolerance, plan.lower_tier_gap)
         # Pooled, the lower tier before is held at a value priced at lower-bound distances and re-priced
         # by routing: its last unit matters little, so the hold is loosened at once (no probe). 20,000
         # teachers @0.97: the strict probe took 7.4 s for −743 wishes against a bound of −877, then the
         # loosened solve −1,029.
-        # Under a binding time limit (less left than the tier before took, in CPU time: `cpu_left`) the
-        # strict probe, quick from that tier's basis, still gives a plan where the loosened LP may not finish.
-        ample = bool(tier_cpu) and cpu_left(params, start_cpu) > tier_cpu[-1]
+        # Under a binding time limit the strict probe, quick from that tier's basis, still gives a plan where
+        # the loosened LP may not finish (20,000 teachers @0.97 at 120 s: −726 against −807 with the probe,
+        # the disruption tier's plan without it). Whether the limit binds is read from the county's size
+        # (`LOOSEN_FIRST_SECONDS_PER_TEACHER`), nothing measured: comparing the CPU time left with the tier
+        # before's sent a 20,000-teacher county's wishes tier one way or the other from run to run.
         pooled = built.candidates.mode == "hub" and not exact_distances  # distances at a lower bound
+        ample = params.time_limit_s >= LOOSEN_FIRST_SECONDS_PER_TEACHER * len(built.candidates.teachers)
         loosen_first = relaxable is not None and name not in EXACT_TIERS and pooled and ample
         if loosen_first:
             solver.relax(relaxable.index, relaxable.value + plan.lower_tier_slack)
@@ -361,7 +363,6 @@ def solve_tiers(
             left = params.time_limit_s - (time.perf_counter() - start)
             solved, note = _loosened(solver, relaxable, solved, name, left, tolerance, accept, plan, exact_distances)
         seconds = time.perf_counter() - tier_start
-        tier_cpu.append(time.process_time() - tier_start_cpu)
         if solved is None:
             return values, tuple(results), "infeasible"
         finished = solved.values is not None and (solved.optimal or within_gap(solved.value, solved.bound, accept,
@@ -480,11 +481,3 @@ def progress_line(order: tuple[str, ...], tier: TierResult, quota_base: int) -> 
     return (f"[{order.index(tier.name) + 1}/{len(order)}] {tier.label}：{shown(tier.value)}"
             f"（界 {shown(tier.bound)}，{tier.seconds:.2f} 秒）")
 
-
-def cpu_left(params: SolveParams, started_cpu: float) -> float:
-    """The time limit less the CPU time this process spent since `started_cpu`. Choices of method made on
-    the time left (priced paths or not, loosening a lower tier's hold at once) read CPU time, not the
-    clock: the same input and settings then choose the same way on a busy machine. Measured on the wall
-    clock, a 6,000-teacher county @0.85 at `--time-limit 120` sat at the threshold (96 s left, 4 × 24 s)
-    and planned with priced paths or without from run to run, as other processes shared the two cores."""
-    return params.time_limit_s - (time.process_time() - started_cpu)
