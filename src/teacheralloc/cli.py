@@ -163,35 +163,37 @@ def _validate_pins(data: Path, pins: Path | None, county: County, rules: Policy)
     or school, and a pin no plan can honour (an exempt teacher pinned to move, must_stay with must_move,
     no school it could go to), reported with the data's problems rather than only when planning."""
     from teacheralloc.io.pins import find_pins, read_pins
-    from teacheralloc.model.candidates import build_candidates
-    from teacheralloc.model.conflicts import check_pins
-    from teacheralloc.norms import compute_norms
 
     path = find_pins(data, pins)
     if path is None:
         return
     table = read_pins(path, county)
     if not table.empty:
-        check_pins(build_candidates(county, compute_norms(county, rules), rules, table), table, rules)
+        _check_pins_as_plan(county, rules, table)
     console.print(f"指定（{path.name}）：{len(table)} 项，均可执行", markup=False)
+
+
+def _check_pins_as_plan(county: County, rules: Policy, table: pd.DataFrame) -> None:
+    """Pins no plan can honour, found as `plan` finds them (`conflicts.check_pins` on the candidates)."""
+    from teacheralloc.model.candidates import build_candidates
+    from teacheralloc.model.conflicts import check_pins
+    from teacheralloc.norms import compute_norms
+
+    check_pins(build_candidates(county, compute_norms(county, rules), rules, table), table, rules)
 
 
 def _validate_scenario_pins(scenario: Scenario, pins: Path | None) -> None:
     """A scenario's pins (written in it, its hires', and --pins), checked as `plan` will check them."""
     from teacheralloc.compare import relabel_pin_problem
     from teacheralloc.io.pins import read_pins
-    from teacheralloc.model.candidates import build_candidates
-    from teacheralloc.model.conflicts import check_pins
-    from teacheralloc.norms import compute_norms
 
     table = scenario.pins
     if pins is not None:
         table = pd.concat([table, read_pins(pins, scenario.county)], ignore_index=True)
     if table.empty:
         return
-    county, rules = scenario.county, scenario.policy
     try:
-        check_pins(build_candidates(county, compute_norms(county, rules), rules, table), table, rules)
+        _check_pins_as_plan(scenario.county, scenario.policy, table)
     except InputError as error:
         raise InputError([relabel_pin_problem(p, scenario) for p in error.problems]) from None
     hires = int(table["teacher_id"].isin(scenario.hire_ids).sum())

@@ -59,7 +59,7 @@ def _scalar_mismatch(annotation: Any, value: Any) -> str | None:
 class _Settings(BaseModel):
     """A block of policy.yaml: no unknown keys, and no yes/no taken for a number or the other way round."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = _FROZEN
 
     @field_validator("*", mode="before")
     @classmethod

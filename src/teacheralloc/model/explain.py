@@ -10,6 +10,7 @@ import pandas as pd
 
 from teacheralloc.domain import Area, MoveType, Stage, Status, Subject, Title
 from teacheralloc.model.candidates import EXEMPT_LABELS, Candidates, unit_id
+from teacheralloc.model.objective import TIER_LABELS
 from teacheralloc.policy import Policy
 
 AREA = {a.value: a.label for a in Area}
@@ -218,8 +219,6 @@ DEFAULT_AHEAD = {"quota": (), "headcount": ("quota",), "subject": ("quota", "hea
 def ahead_of(tier: str, policy: Policy) -> str:
     """The tiers `plan.tiers` ranks ahead of `tier` beyond the default order, as HR reads them
     (“调动扰动、意愿满足”), or "": a county that puts disruption first leaves shortages for it."""
-    from teacheralloc.model.objective import TIER_LABELS
-
     order = tuple(policy.plan.tiers)
     ahead = [t for t in order[:order.index(tier)] if t not in DEFAULT_AHEAD.get(tier, ())]
     return "、".join(TIER_LABELS[t].split("（")[0] for t in ahead)
@@ -243,8 +242,9 @@ _MOVABLE_WHEN = {
 
 def _when_movable(teachers: pd.DataFrame) -> str:
     """The conditions under which these held-back teachers could be planned: 服务期满后或本人申请交流后可调配."""
-    when = [_MOVABLE_WHEN[code] for code in _MOVABLE_WHEN if code in set(teachers["exempt"].astype(str))]
-    if not any(code in {"pinned", "special"} for code in set(teachers["exempt"].astype(str))):
+    codes = set(teachers["exempt"].astype(str))
+    when = [_MOVABLE_WHEN[code] for code in _MOVABLE_WHEN if code in codes]
+    if not codes & {"pinned", "special", "retirement"}:  # those say it their own way, or cannot
         when.append("本人申请交流后")
     return f"{'、'.join(dict.fromkeys(when))}可调配" if when else "本人申请交流后可调配"
 
@@ -265,15 +265,11 @@ def _teachable(teachers: pd.DataFrame, policy: Policy) -> dict[tuple[str, str], 
 
 
 def _subjects_by_stage(teachers: pd.DataFrame, policy: Policy) -> dict[str, set[str]]:
-    """Stage → the subjects these teachers could teach there: their own stage's main and other subjects;
-    in primary also a junior teacher's mapped subject when `plan.junior_to_primary`."""
+    """Stage → the subjects these teachers could teach there (`_teachable`): their own stage's main and
+    other subjects; in primary also a junior teacher's mapped subject when `plan.junior_to_primary`."""
     out: dict[str, set[str]] = {}
-    mapped = {str(k): str(v) for k, v in policy.plan.junior_to_primary_subjects.items()}
-    for stage, subject, others in zip(teachers["stage"].astype(str), teachers["subject"].astype(str),
-                                      teachers["other_subjects"], strict=True):
-        out.setdefault(stage, set()).update((subject, *others))
-        if stage == Stage.junior.value and policy.plan.junior_to_primary:
-            out.setdefault(Stage.primary.value, set()).add(mapped.get(subject, subject))
+    for stage, subject in _teachable(teachers, policy):
+        out.setdefault(stage, set()).add(subject)
     return out
 
 
