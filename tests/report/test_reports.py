@@ -449,3 +449,22 @@ def test_a_county_at_its_norm_is_level_and_no_structural_gap_goes_unsaid(plan_di
     assert "等共" not in _explained(data)
     monkeypatch.setattr(establishment, "STRUCTURAL_LISTED", structural - 1)
     assert f"等共 {structural} 项（全部见编制申请表）" in _explained(data)
+
+
+def test_new_hires_are_on_the_map_and_in_its_legend(plan_dir: Path) -> None:
+    """A hire comes from no school, so no arrow was drawn and the map's legend left them out (30 hires in a
+    scenario plan, counted everywhere else): a star marks each receiving school, the legend counts them."""
+    import dataclasses
+
+    from teacheralloc.report.html import school_map
+
+    data = read_plan_folder(plan_dir)
+    target = data.moves["to_school"].iloc[0]
+    hire = data.moves.iloc[[0]].assign(teacher_id="NEW-0001", from_school="", move_type="new_hire")
+    hired = dataclasses.replace(data, moves=pd.concat([data.moves, hire, hire.assign(teacher_id="NEW-0002")],
+                                                      ignore_index=True))
+    names = [trace.name for trace in school_map(hired).data]
+    assert "新教师分配（2 人，星号为到达学校）" in names
+    star = next(t for t in school_map(hired).data if str(t.name).startswith("新教师分配"))
+    assert len(star.x) == 1 and star.text[0].endswith("新教师分配 2 人") and target in set(hired.schools["school_id"])
+    assert not any(str(name).startswith("新教师分配") for name in (t.name for t in school_map(data).data))

@@ -136,6 +136,18 @@ def school_map(data: PlanData) -> go.Figure | None:
         count = int(moves["move_type"].eq(kind).sum())
         figure.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=f"{MoveType(kind).label}（{count} 人）",
                                     line={"color": MOVE_COLOURS.get(kind, "#888"), "width": 3}))
+    # New hires come from no school: no arrow, a star at the school that receives them (they were missing
+    # from the map and its legend).
+    hires = data.moves[data.moves["move_type"].eq("new_hire") & data.moves["to_school"].isin(sites.index)]
+    if len(hires):
+        placed = hires.groupby("to_school").size()
+        label = MoveType.new_hire.label
+        figure.add_trace(go.Scatter(
+            x=[lon[school] for school in placed.index], y=[lat[school] for school in placed.index],
+            mode="markers", name=f"{label}（{len(hires)} 人，星号为到达学校）", hovertemplate="%{text}<extra></extra>",
+            text=[f"{sites.at[school, 'name']}：{label} {count} 人" for school, count in placed.items()],
+            marker={"symbol": "star", "size": 13, "color": MOVE_COLOURS["new_hire"],
+                    "line": {"width": 0.6, "color": "#333"}}))
     for when, column in (("调配前", "gap_before"), ("调配后", "gap_after")):
         figure.add_trace(go.Scatter(
             x=schools["lon"], y=schools["lat"], mode="markers", name=f"学校（颜色：{when}缺口）", text=hover,
