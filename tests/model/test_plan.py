@@ -944,3 +944,18 @@ def test_causes_name_the_tiers_a_county_ranked_first() -> None:
     assert cause == "plan.tiers 把调动扰动排在总量缺编之前，富余教师按这些目标优先安排"
     default = plan_county(data, POLICY)
     assert len(default.moves) and not any("plan.tiers" in text for text in default.quota["shortfall"])
+
+
+def test_a_quota_short_of_what_the_leaving_cap_allows_says_what_else_binds() -> None:
+    """12 eligible teachers at 城关第一小学, a quota of 2, at most 1 may leave a year (5 %): the cap explains
+    one rotation missing, not two. With plan.max_km 10 (山岭村小学 is 20 km away) none rotates: the cause said
+    only 最多可调出 1 人; now it adds what holds the rest, the distance limit named."""
+    data = surplus_and_shortage(eligible=True)
+    policy = POLICY.model_copy(update={
+        "rotation": POLICY.rotation.model_copy(update={"max_share_leaving_school": 0.05}),
+        "plan": POLICY.plan.model_copy(update={"max_km": 10.0})})
+    plan = plan_county(data, policy)
+    assert plan.quota["rotations"] == 0 and plan.quota["required_rotations"] == 2
+    [text] = plan.quota["shortfall"]
+    assert "各校符合条件的教师最多可调出 1 人" in text
+    assert text.endswith("其余 1 人又受交流方向、调动距离上限（plan.max_km 10 公里）、接收学校编制或排在前面的目标层限制")
