@@ -123,3 +123,15 @@ def test_too_little_time_for_pricing_keeps_the_lower_tiers_pooled(monkeypatch: p
     for name in ("quota", "headcount", "subject", "balance", "disruption", "wishes"):
         assert tier(short, name).value >= tier(short, name).bound - 1e-6
     assert tier(short, "disruption").bound == pytest.approx(tier(pooled, "disruption").bound, rel=1e-6)
+
+
+def test_whether_to_price_reads_the_time_limit_and_the_size_only() -> None:
+    """Priced paths or pooled is decided from `--time-limit` and the county's paths, never from a time
+    measured while solving (CPU time sat at the threshold and a plan changed from run to run): the default
+    120 s prices every county within plan.priced_paths (5 million); 10,000 teachers (3.6 million paths) at
+    `--time-limit 35`, where a plan cut short while pricing was worse than the pooled one, stay pooled."""
+    from teacheralloc.model.solve import SolveParams, _time_for_paths
+
+    assert _time_for_paths(SolveParams(time_limit_s=120), 5_000_000)
+    assert not _time_for_paths(SolveParams(time_limit_s=35), 3_600_000)
+    assert _time_for_paths(SolveParams(time_limit_s=20), 300_000)  # small counties: a million's worth at least
