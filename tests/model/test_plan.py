@@ -886,6 +886,27 @@ def test_a_quota_short_names_what_binds() -> None:
     assert note.endswith("可接收交流的 1 所学校均已达核定编制，不能调入")
 
 
+def test_a_quota_short_names_the_rule_whose_relaxation_rotates_more() -> None:
+    """A quota of 2 out of 城关第一小学, whose leaving cap lets 2 go, while 山岭村小学 has room for one
+    more teacher under its 核定编制 of 11 and none of its own may leave to make room (no surplus): one
+    rotation. The cause names the 核定编制 and how to relax it, found by the quota LP with each rule
+    relaxed in turn; it listed direction, the leaving cap and the establishment together (a planted
+    county of another tester, where the cap did not bind)."""
+    data = quota_only()
+    bound = data.teachers["school_id"] == "R1"  # under a service obligation: no exchange makes room
+    data = data.replace(teachers=data.teachers.assign(
+        service_until=data.teachers["service_until"].where(~bound, pd.Timestamp(2030, 8, 31))))
+    capped = data.replace(schools=data.schools.assign(establishment=data.schools["school_id"].map({"R1": 11})))
+    plan = plan_county(capped, POLICY)
+    assert (plan.quota["rotations"], plan.quota["required_rotations"]) == (1, 2)
+    note, backbone = plan.quota["shortfall"]
+    assert backbone.endswith("全县符合交流条件的骨干教师仅 0 人")  # nobody else to blame
+    assert note.endswith("受“调入后不超过接收学校的核定编制”限制：核增接收学校的编制（schools.establishment）即可多交流")
+    assert "单校" not in note and "方向" not in note
+    roomy = data.replace(schools=data.schools.assign(establishment=data.schools["school_id"].map({"R1": 12})))
+    assert plan_county(roomy, POLICY).quota["rotation_quota_met"]
+
+
 def test_a_subject_gap_at_a_school_with_teachers_to_spare_is_not_a_case_for_posts() -> None:
     """城关第一小学 has 12 Chinese teachers for 10 posts, at its 核定编制 of 12, and no maths teacher: its maths
     gap is for its own spare teachers to fill (兼课, 转岗), not 核增编制 as the cause said."""
@@ -958,4 +979,5 @@ def test_a_quota_short_of_what_the_leaving_cap_allows_says_what_else_binds() -> 
     assert plan.quota["rotations"] == 0 and plan.quota["required_rotations"] == 2
     [text] = plan.quota["shortfall"]
     assert "各校符合条件的教师最多可调出 1 人" in text
-    assert text.endswith("其余 1 人又受交流方向、调动距离上限（plan.max_km 10 公里）、接收学校编制或排在前面的目标层限制")
+    assert text.endswith("其余 1 人又受交流方向（城区、优质学校向乡村、薄弱学校）、调动距离上限（plan.max_km 10 公里）所限："
+                         "符合条件的教师没有更多可去的学校（放宽调出、调入限制也不能多交流）")

@@ -8,6 +8,7 @@ each rule's rows relaxed in turn to name what conflicts (`rule_conflicts`).
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pandas as pd
@@ -143,6 +144,55 @@ CONFLICT_RULES = {
 }
 
 
+def _relaxed_lp(solver: Solver, free: np.ndarray, seconds: float, seed: int) -> float:
+    """The whole model's LP (current objective) with the rows `free` relaxed: its optimum, or NaN when
+    it has none (infeasible, or cut short by the time limit: that proves nothing either way)."""
+    proto = solver.export()
+    proto.variables.integers[:] = [False] * len(proto.variables.integers)  # the LP, as the tiers found it
+    lower = np.asarray(proto.linear_constraints.lower_bounds)
+    upper = np.asarray(proto.linear_constraints.upper_bounds)
+    lower[free], upper[free] = -math.inf, math.inf
+    proto.linear_constraints.lower_bounds[:] = lower.tolist()
+    proto.linear_constraints.upper_bounds[:] = upper.tolist()
+    result = solver._call(proto, mathopt.SolverType.GLOP, solver_parameters(seconds, seed))
+    return result.objective if result.optimal else math.nan
+
+
+def quota_binding(built: AllocationModel, params: SolveParams, seconds: float) -> tuple[tuple[str, ...], bool] | None:
+    """Which hard rules keep the rotation quota short (交流轮岗比例未达到的原因): the quota tier's LP
+    again with each rule's rows relaxed in turn; a rule binds when the LP then rotates more. Returns the
+    rules that alone do (and False); else the fewest that together do (a deletion filter, as
+    `rule_conflicts`; and True); else none: nothing the rows hold binds, the direction, distance, stage
+    and full-school rules leave the eligible teachers nowhere else to go. None when an LP found no
+    optimum within `seconds`."""
+    present = [rule for rule in CONFLICT_RULES if rule in built.rows and rule != "pool_balance"]
+    solver = Solver(built, params.seed)
+    solver.objective, solver.tier = built.tiers["quota"], "quota"
+    start = time.perf_counter()
+
+    def lp(rules: list[str]) -> float:
+        free = np.concatenate([built.rows[r] for r in rules]) if rules else np.zeros(0, dtype=np.int64)
+        return _relaxed_lp(solver, free, seconds - (time.perf_counter() - start), params.seed)
+
+    base = lp([])
+    if math.isnan(base):
+        return None
+    margin = 1e-6 * max(1.0, abs(base))
+
+    def more(rules: list[str]) -> bool:  # the quota LP rotates more with these relaxed
+        return lp(rules) < base - margin
+
+    alone = [rule for rule in present if more([rule])]
+    if alone or not present or not more(present):
+        return tuple(alone), False
+    together = list(present)
+    for rule in present:
+        others = [r for r in together if r != rule]
+        if others and more(others):
+            together = others
+    return tuple(together), True
+
+
 def rule_conflicts(built: AllocationModel, pins: pd.DataFrame, params: SolveParams) -> list[Problem]:
     """Why no plan exists (规则冲突), as input problems: the model's LP, no objective, with the pinned
     moves (必须调出, 调往学校: `pinned_rows`) relaxed, and with each rule's rows relaxed in turn. Pins
@@ -151,15 +201,7 @@ def rule_conflicts(built: AllocationModel, pins: pd.DataFrame, params: SolvePara
     solver = Solver(built, params.seed)  # no objective: feasibility only
 
     def feasible(free: np.ndarray) -> bool:
-        proto = solver.export()
-        proto.variables.integers[:] = [False] * len(proto.variables.integers)  # the LP, as the tiers found it
-        lower = np.asarray(proto.linear_constraints.lower_bounds)
-        upper = np.asarray(proto.linear_constraints.upper_bounds)
-        lower[free], upper[free] = -math.inf, math.inf
-        proto.linear_constraints.lower_bounds[:] = lower.tolist()
-        proto.linear_constraints.upper_bounds[:] = upper.tolist()
-        # a plan found (an LP cut short by the time limit proves nothing either way: taken as none)
-        return solver._call(proto, mathopt.SolverType.GLOP, solver_parameters(params.time_limit_s, params.seed)).optimal
+        return not math.isnan(_relaxed_lp(solver, free, params.time_limit_s, params.seed))
 
     general = [Problem("policy", None, "", "", "规则之间相互矛盾，无可行方案：检查 pins.csv 与 plan、rotation 设置",
                        rule="infeasible")]

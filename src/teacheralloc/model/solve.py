@@ -28,7 +28,7 @@ from teacheralloc.model.candidates import (
     distance_known,
     leaving_cap,
 )
-from teacheralloc.model.conflicts import check_pins, rule_conflicts
+from teacheralloc.model.conflicts import CONFLICT_RULES, check_pins, quota_binding, rule_conflicts
 from teacheralloc.model.engine import SolveParams, Solver, release_memory
 from teacheralloc.model.explain import ahead_of
 from teacheralloc.model.tiers import (
@@ -58,6 +58,7 @@ class Solution:
     exact_lower: bool = False  # the lower tiers were solved on school-to-school arcs after the pooled ones
     priced: bool = False  # ... on school-to-school paths priced from the pooled model (model/paths.py)
     notes: tuple[str, ...] = ()  # why the lower tiers were solved pooled when they could not be exact (中文)
+    quota_binding: tuple[tuple[str, ...], bool] | None = None  # the rules keeping the quota short (`quota_binding`)
 
 
 def solve_county(
@@ -129,8 +130,16 @@ def solve_county(
         raise InputError(rule_conflicts(built, pins, params))
     flows = candidates.arcs.assign(flow=np.rint(values).astype(int))
     flows = flows[flows["flow"] > 0].reset_index(drop=True)
+    quota = next((t for t in tiers if t.name == "quota"), None)
+    binding = None
+    # a rotation short, and the quota first (ranked later, the tiers ahead of it are the cause named)
+    if quota is not None and order[0] == "quota" and quota.value >= built.candidates.quota_base + 1 - 1e-6:
+        before = time.perf_counter()
+        binding = quota_binding(built, params, params.time_limit_s - (before - started))
+        log.debug("quota binding: %s in %.2fs", binding, time.perf_counter() - before)
     return Solution(candidates=candidates, norms=norms, flows=flows, tiers=tiers, status=status, model_size=size,
-                    exact_lower=exact is not None, priced=exact is not None and priced, notes=tuple(notes))
+                    exact_lower=exact is not None, priced=exact is not None and priced, notes=tuple(notes),
+                    quota_binding=binding)
 
 
 #: Tiers whose value depends on which school sends to which (distances, wishes): exact on school-to-school arcs.
@@ -254,10 +263,23 @@ def _solve_paths(
     return space.candidates(), space.built, values, tiers, status
 
 
-def _quota_causes(candidates: Candidates, policy: Policy, rotated: int) -> str:
+#: What to relax when a rule keeps the rotation quota short (`conflicts.quota_binding`).
+QUOTA_REMEDIES = {
+    "max_leaving": "放宽 rotation.max_share_leaving_school",
+    "establishment_cap": "核增接收学校的编制（schools.establishment）",
+    "redeploy_from_surplus": "让接收学校的非富余教师也可调出对调",
+    "cross_stage_from_surplus": "允许初中非富余教师跨学段到小学（rules.cross_stage_from_surplus）",
+    "no_return_to_own_school": "允许调回本校的另一学段",
+}
+
+
+def _quota_causes(candidates: Candidates, policy: Policy, rotated: int,
+                  binding: tuple[tuple[str, ...], bool] | None = None) -> str:
     """Why the rotation quota is short, naming what binds where it can be seen from the data alone: no
     school at a lower level to rotate to (方向), every such school at its 核定编制, or the yearly leaving
-    cap letting fewer eligible teachers go than the quota asks; else the restrictions together."""
+    cap letting fewer eligible teachers go than the quota asks; past those, the rules whose relaxation
+    lets the quota LP rotate more (`binding`, from `conflicts.quota_binding`); without it, the
+    restrictions together."""
     units, teachers = candidates.units, candidates.teachers
     eligible = teachers[teachers["rotation_eligible"]]
     if candidates.quota_schools is not None:
@@ -272,12 +294,25 @@ def _quota_causes(candidates: Candidates, policy: Policy, rotated: int) -> str:
     cap = pd.Series(leaving_cap(posts, share), index=posts.index)
     can_leave = int(np.minimum(eligible.groupby("school_id").size(), cap.reindex(
         eligible["school_id"].unique())).sum()) if len(eligible) else 0
+    limit = "" if policy.plan.max_km is None else f"、调动距离上限（plan.max_km {policy.plan.max_km:g} 公里）"
+    # Past the data: the rules whose rows the quota LP finds binding (the leaving cap named apart above)
+    found, jointly = binding if binding is not None else ((), False)
+    named = [rule for rule in found if jointly or not (rule == "max_leaving" and can_leave < candidates.quota_target)]
+    rules = ("与" if jointly else "、").join(f"“{CONFLICT_RULES[rule][0]}”" for rule in named)
+    remedies = ("并" if jointly else "，或").join(QUOTA_REMEDIES.get(rule, "放宽该规则") for rule in named)
+    if binding is None:
+        rest = f"受交流方向{limit}、接收学校编制或排在前面的目标层限制"
+    elif named:
+        rest = f"受{rules}{'共同' if jointly else ''}限制：{remedies}即可多交流"
+    else:
+        held = f"和已达核定编制的 {lower.loc[full, 'school_id'].nunique()} 所学校（不接收调入）" if full.any() else ""
+        rest = (f"受交流方向（城区、优质学校向乡村、薄弱学校）{limit}{held}所限：符合条件的教师没有更多可去的学校"
+                "（放宽调出、调入限制也不能多交流）")
     causes = []
     if lower.empty:
         causes.append("符合条件的教师没有可交流去的同学段学校（交流方向：城区、优质学校向乡村、薄弱学校）")
     elif full.all():
         causes.append(f"可接收交流的 {lower['school_id'].nunique()} 所学校均已达核定编制，不能调入")
-    limit = "" if policy.plan.max_km is None else f"、调动距离上限（plan.max_km {policy.plan.max_km:g} 公里）"
     ahead = ahead_of("quota", policy)
     if ahead:
         causes.append(f"plan.tiers 把{ahead}排在轮岗比例之前，这些目标优先")
@@ -285,14 +320,17 @@ def _quota_causes(candidates: Candidates, policy: Policy, rotated: int) -> str:
         causes.append(f"单校一年调出不超过其教师的 {share:.0%}（rotation.max_share_leaving_school），"
                       f"各校符合条件的教师最多可调出 {can_leave} 人")
         if rotated < can_leave:  # the cap alone would allow more: say what else binds
-            causes.append(f"其余 {can_leave - rotated} 人又受交流方向{limit}、接收学校编制或排在前面的目标层限制")
+            causes.append(f"其余 {can_leave - rotated} 人又{rest}")
     if causes:
         return "；".join(causes)
-    return (f"符合条件且可派出的教师受交流方向、单校调出比例上限（{share:.0%}）{limit}和接收学校编制限制"
-            "（合在一起，不能再多派出）")
+    if binding is None:
+        return (f"符合条件且可派出的教师受交流方向、单校调出比例上限（{share:.0%}）{limit}和接收学校编制限制"
+                "（合在一起，不能再多派出）")
+    return rest
 
 
-def _quota(candidates: Candidates, moves: pd.DataFrame, policy: Policy) -> dict[str, object]:
+def _quota(candidates: Candidates, moves: pd.DataFrame, policy: Policy,
+           binding: tuple[tuple[str, ...], bool] | None = None) -> dict[str, object]:
     """summary.json's quota figures: the rotations counted toward the quota (out of the base's schools),
     every rotation (`rotations_all`), the backbone share, and why a quota is short if it is."""
     every = moves[moves["move_type"] == "rotation"]
@@ -305,11 +343,11 @@ def _quota(candidates: Candidates, moves: pd.DataFrame, policy: Policy) -> dict[
     notes = []
     if len(rotated) < candidates.quota_target:
         notes.append(f"交流轮岗 {len(rotated)} 人，少于应交流 {candidates.quota_target} 人："
-                     + _quota_causes(candidates, policy, len(rotated)))
+                     + _quota_causes(candidates, policy, len(rotated), binding))
     if backbone < share * len(rotated) - 1e-9:
         notes.append(f"交流的骨干教师 {backbone} 人，少于交流人数的 {share:.0%}（{needed_backbone} 人）："
-                     "全县符合交流条件的"
-                     f"骨干教师仅 {eligible_backbone} 人，且受方向与调出比例限制")
+                     f"全县符合交流条件的骨干教师仅 {eligible_backbone} 人"
+                     + ("" if eligible_backbone < needed_backbone else "，且受方向与调出比例限制"))
     return {
         "eligible_base": candidates.quota_base,
         "required_rotations": candidates.quota_target,
@@ -424,7 +462,7 @@ def plan_county(
         wall_time=time.perf_counter() - started,
         parameters={**params.model_dump(), "as_of": county.as_of.isoformat(), "source": _source_path(county.source)},
         versions=versions(),
-        quota=_quota(candidates, moves, policy),
+        quota=_quota(candidates, moves, policy, solution.quota_binding),
         indicators=county_indicators(norms, after_norms),
         causes=causes,
         model_size=solution.model_size,
