@@ -263,6 +263,29 @@ expect:
                      "expect.no.such.figure": 7}
 
 
+def test_a_pin_on_a_teacher_who_retires_in_a_later_change_is_refused_at_its_line(folder: Path,
+                                                                                county: County) -> None:
+    """Pins are checked against the county as the changes before them left it; a `retire` after the pin
+    took its teacher away and the model met a pin with no such teacher (KeyError, exit 70). Now the pin
+    is refused at its line, once, whichever order (an HR tester's scenario)."""
+    until = date(2030, 8, 31)
+    retired, _ = retire_until(county, Retire(until=until), POLICY)
+    leaving = sorted(set(county.teachers["teacher_id"]) - set(retired.teachers["teacher_id"]))[0]
+    before = write(folder, "pin_then_retire.yaml", f"""base: county
+changes:
+  - pins: [{{teacher_id: {leaving}, must_move: true}}]
+  - retire: {{until: {until}}}
+""")
+    [(row, column, expected)] = problems_of(before)
+    assert (row, column) == (3, "changes[1].pins[1].teacher_id") and "在其后的变化中离开" in expected
+    after = write(folder, "retire_then_pin.yaml", f"""base: county
+changes:
+  - retire: {{until: {until}}}
+  - pins: [{{teacher_id: {leaving}, must_stay: true}}]
+""")
+    assert [(row, column) for row, column, _ in problems_of(after)] == [(4, "changes[2].pins[1].teacher_id")]
+
+
 def test_raises_for_bad_policy_overrides_and_a_missing_base(folder: Path) -> None:
     path = write(folder, "policy.yaml", """base: county
 policy:

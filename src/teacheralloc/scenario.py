@@ -45,7 +45,7 @@ from teacheralloc.domain import (
     stage_codes,
 )
 from teacheralloc.errors import InputError, Problem
-from teacheralloc.io.pins import HIRE_PREFIX
+from teacheralloc.io.pins import HIRE_PREFIX, PIN_COLUMNS
 from teacheralloc.policy import Policy, yaml_load
 
 SCENARIO_SUFFIXES = (".yaml", ".yml")
@@ -655,6 +655,7 @@ def load_scenario(
             descriptions.append(f"{number + 1}. {CHANGE_LABELS[change.kind]}：{text}")
     if spec.policy:
         descriptions.insert(0, "政策参数：" + "；".join(f"{k} = {v}" for k, v in _flatten(spec.policy)))
+    problems.items.extend(_pins_left_behind(pin_frames, county, path.name, pin_sources))
     problems.items.extend(_check_expect(spec, lines, path.name))
     if problems.items:
         raise InputError(_unique(problems.items))
@@ -1109,6 +1110,30 @@ def _concat_pins(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pins
 
 
+def _pins_left_behind(frames: list[pd.DataFrame], county: County, file: str,
+                      sources: dict[int, tuple[int | None, str]]) -> list[Problem]:
+    """Pins naming a teacher or school that a later change took away (a teacher who retires, a school
+    closed or merged): each pin is checked against the county as the changes before it left it, so
+    without this a pin before `retire` reached the model with no such teacher (a KeyError)."""
+    teachers, schools = set(county.teachers["teacher_id"]), set(county.schools["school_id"])
+    found = []
+    for frame in frames:
+        for pin in frame.itertuples(index=False):
+            school = pin.school_id if isinstance(pin.school_id, str) and pin.school_id else None
+            gone = [] if pin.teacher_id in teachers else [("teacher_id", pin.teacher_id, "教师")]
+            gone += [] if school is None or school in schools else [(pin.kind, school, "学校")]
+            for column, value, what in gone:
+                expected = (f"变化后仍在的{what}（此{what}在其后的变化中离开：退休，或学校撤销、合并；"
+                            "删去此项指定）")
+                if int(pin.row) in sources:  # written in the scenario: its line and key
+                    line, key = sources[int(pin.row)]
+                    found.append(Problem(file, line, f"{key}.{column}", str(value), expected, rule="scenario"))
+                else:  # from a pins file: its row and column
+                    found.append(Problem(frame.attrs.get("file", "pins.csv"), int(pin.row), column, str(value),
+                                         expected, label=PIN_COLUMNS.get(column, ""), rule="scenario"))
+    return found
+
+
 def _scenario_pins(value: str | list[Pin] | None, folder: Path, county: County, problems: _Problems,
                    loc: tuple[Any, ...], lines: _Lines, sources: dict[int, tuple[int | None, str]],
                    read_pins: Any) -> tuple[pd.DataFrame, str]:
@@ -1124,13 +1149,15 @@ def _scenario_pins(value: str | list[Pin] | None, folder: Path, county: County, 
     rows = []
     for i, pin in enumerate(value or []):
         where = (*loc, i)
+        known = pin.teacher_id in teachers and (pin.school_id is None or pin.school_id in schools)
         if pin.teacher_id not in teachers:
             problems.add((*where, "teacher_id"), pin.teacher_id, "教师表中已有的教师编号（退休或撤并后仍在的）")
         if pin.school_id is not None and pin.school_id not in schools:
             problems.add((*where, pin.kind), pin.school_id, "学校表中已有的学校代码")
         row = SCENARIO_PIN_ROW + len(sources)
         sources[row] = (lines.line(where), dotted(where))
-        rows.append({"teacher_id": pin.teacher_id, "kind": pin.kind, "school_id": pin.school_id, "row": row})
+        if known:  # said once: not again as left behind by a later change (`_pins_left_behind`)
+            rows.append({"teacher_id": pin.teacher_id, "kind": pin.kind, "school_id": pin.school_id, "row": row})
     frame = pd.DataFrame(rows) if rows else _empty_pins()
     return frame, f"{len(rows)} 项"
 
