@@ -107,6 +107,26 @@ def test_the_table_has_a_column_per_scenario_and_differences_to_the_first(compar
     assert not hire.moves["to_school"].str.startswith("POOL-").any()
 
 
+def test_the_request_compared_is_the_one_establishment_md_asks(comparison: Comparison, files: dict[str, Path],
+                                                               tmp_path: Path) -> None:
+    """`request.*` counted the teachers on duty (支教 at the school they serve) and fractions of a post,
+    while establishment.md asks whole posts short of the teachers on the books: the two disagreed."""
+    from teacheralloc.io.write import write_plan
+    from teacheralloc.report.establishment import establishment_request
+    from teacheralloc.report.plan_data import read_plan_folder
+
+    table = comparison.table.set_index("code")
+    for result, path in zip(comparison.results[:2], files.values(), strict=False):
+        scenario = load_scenario(path)
+        folder = tmp_path / path.stem
+        folder.mkdir()
+        write_plan(result.plan, folder, scenario.policy, county=scenario.county, pins=scenario.pins)
+        posts = establishment_request(read_plan_folder(folder)).posts
+        assert table.at["request.total", result.name] == len(posts)
+        for stage in ("primary", "junior"):
+            assert table.at[f"request.{stage}", result.name] == (posts["stage"] == stage).sum()
+
+
 def test_the_comparison_is_written_as_workbook_page_and_json(comparison: Comparison, tmp_path: Path) -> None:
     from teacheralloc.report.compare import write_comparison
 

@@ -19,7 +19,6 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from teacheralloc.domain import County, Stage, Subject
@@ -29,7 +28,7 @@ from teacheralloc.model.explain import UNKNOWN_DISTANCE, unknown_distance_note
 from teacheralloc.norms import INDICATORS, Norms, compute_norms
 from teacheralloc.plan import Plan, county_after, county_indicators
 from teacheralloc.policy import Policy
-from teacheralloc.report.establishment import schools_short
+from teacheralloc.report.establishment import posts_short, schools_short
 from teacheralloc.scenario import MOVE_TYPES, STAGES, Scenario, figure_catalogue
 
 DEFAULT_TIME_LIMIT = 120.0
@@ -143,7 +142,8 @@ def scenario_figures(scenario: Scenario, plan: Plan) -> dict[str, float]:
 
     "Before" is the scenario's county before the plan (new hires not yet placed), "after" the county
     the plan leaves. The establishment request (`request`) is what the plan cannot fix: per school and
-    stage, the whole teachers still short of the required posts (rounded as `plan.headcount_rounding`).
+    stage, the whole posts still short after the plan (required rounded as `plan.headcount_rounding`, less
+    the teachers on the books: `report.establishment.posts_short`), as establishment.md asks.
     """
     policy = scenario.policy
     before = compute_norms(without_pool(scenario.county, scenario), policy)
@@ -154,8 +154,9 @@ def scenario_figures(scenario: Scenario, plan: Plan) -> dict[str, float]:
 def figures_from(before: Norms, after: Norms, plan: Plan, policy: Policy) -> dict[str, float]:
     out: dict[str, float] = {"schools": float(before.schools["school_id"].nunique())}
     b, a = before.schools, after.schools
-    target = policy.plan.headcount_target(a["required"].to_numpy())
-    a = a.assign(request=np.maximum(target - a["teachers_before"].to_numpy(), 0.0))
+    # The request as establishment.md counts it: whole posts short of the teachers on the books (在编).
+    held = plan.schools[plan.schools["school_id"].isin(a["school_id"])]
+    requests = held.assign(request=posts_short(held, policy)).groupby("stage")["request"].sum()
     for stage in (*STAGES, "total"):
         pb = b if stage == "total" else b[b["stage"] == stage]
         pa = a if stage == "total" else a[a["stage"] == stage]
@@ -171,7 +172,7 @@ def figures_from(before: Norms, after: Norms, plan: Plan, policy: Policy) -> dic
         out[f"surplus_after.{stage}"] = round(float((-pa["gap_before"]).clip(lower=0).sum()), 2)
         out[f"schools_short_after.{stage}"] = float(schools_short(pa, "gap_before"))  # after the plan, once each
         out[f"subject_shortage.{stage}"] = round(float(sa["gap"].clip(lower=0).sum()), 2)
-        out[f"request.{stage}"] = float(pa["request"].sum())
+        out[f"request.{stage}"] = float(requests.sum() if stage == "total" else requests.get(stage, 0))
     subjects = after.subjects.assign(short=after.subjects["gap"].clip(lower=0))
     short = subjects.groupby(["stage", "subject"])["short"].sum()
     for stage in STAGES:

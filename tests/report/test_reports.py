@@ -126,9 +126,10 @@ def test_workbook_sheets_and_columns_match_the_contract(plan_dir: Path) -> None:
 
 def test_establishment_totals_reconcile_with_schools_csv(plan_dir: Path) -> None:
     schools = pd.read_csv(plan_dir / "schools.csv")
-    # Independently: whole posts still short per school-stage (required rounded to the nearest).
+    # Independently: whole posts still short per school-stage (required rounded to the nearest), less
+    # the teachers holding a post there (在编) after the plan.
     target = (schools["required"] + 0.5).apply(int)
-    posts = (target - schools["teachers_after"]).clip(lower=0).sum()
+    posts = (target - schools["establishment_after"]).clip(lower=0).sum()
     assert posts >= 1, "the test county leaves a shortage no transfer can fix"
     request = establishment_request(read_plan_folder(plan_dir))
     assert request.requests["posts"].sum() == posts
@@ -143,6 +144,36 @@ def test_establishment_totals_reconcile_with_schools_csv(plan_dir: Path) -> None
     text = (plan_dir / "establishment.md").read_text(encoding="utf-8")
     assert f"仍有 {posts} 个编制的缺口" in text
     assert "说明" in text and "边际价值" in text and "未用线性规划对偶价格" in text
+
+
+def test_a_teacher_away_on_a_support_posting_keeps_the_post_asked_for_at_home(plan_dir: Path) -> None:
+    """The request counts the teachers holding a post (在编) after the plan, not those on duty: a school
+    whose teachers serve elsewhere on 支教 (or are on leave) still holds their posts, and a school staffed
+    this year by 支教 teachers still lacks the posts. Counted on duty, an HR tester's county asked 44
+    posts for a school that sent 17 teachers on 支教 and 14 on rotation (21 on the books)."""
+    import dataclasses
+
+    data = read_plan_folder(plan_dir)
+    first = establishment_request(data).posts.iloc[0]
+    host = data.schools.index[(data.schools["school_id"] == first["school_id"])
+                              & (data.schools["stage"] == first["stage"])][0]
+    home = data.schools.index[data.schools["school_id"] != first["school_id"]][0]
+    level = data.schools.copy()  # `home` exactly at its norm, on duty and on the books
+    level.loc[home, ["teachers_after", "establishment_after"]] = int(level.loc[home, "required"] + 0.5)
+    base = establishment_request(dataclasses.replace(data, schools=level))
+    # Two of `home`'s teachers serve at `host` this year: on duty there, on the books at home.
+    schools = level.copy()
+    schools.loc[home, "teachers_after"] -= 2
+    schools.loc[host, "teachers_after"] += 2
+    moved = establishment_request(dataclasses.replace(data, schools=schools))
+    assert moved.posts.groupby("school_id").size().to_dict() == base.posts.groupby("school_id").size().to_dict()
+    # Said, not asked for: two more short on duty at home; the host's posts staffed this year.
+    assert moved.totals["duty_only"] == base.totals["duty_only"] + 2
+    assert moved.totals["covered_this_year"] > base.totals["covered_this_year"]
+    text = "".join(moved.text)
+    assert "编制缺口按调配后的在编教师计" in text
+    assert f"另有 {moved.totals['duty_only']:.0f} 人的在岗缺口来自本校教师外出支教或休假" in text
+    assert f"上述编制中有 {moved.totals['covered_this_year']:.0f} 个所在学校本年由支教教师顶岗，支教期满后仍缺" in text
 
 
 @pytest.mark.parametrize(("before", "after", "text"), [
@@ -214,7 +245,7 @@ def test_surplus_the_rules_kept_is_named_beside_new_posts(plan_dir: Path) -> Non
     first = (posts.iloc[0]["school_id"], posts.iloc[0]["stage"])
     other = schools[(schools["stage"] == first[1]) & (schools["school_id"] != first[0])]
     spare = other.index[0]
-    schools.loc[spare, "teachers_after"] = int(schools.loc[spare, "required"] + 0.5) + 2
+    schools.loc[spare, ["teachers_after", "establishment_after"]] = int(schools.loc[spare, "required"] + 0.5) + 2
     schools.loc[spare, "gap_after"] = schools.loc[spare, "required"] - schools.loc[spare, "teachers_after"]
     text = _explained(dataclasses.replace(data, schools=schools))
     assert f"调配后仍有超出标准的教师（{'小学' if first[1] == 'primary' else '初中'} 2 人）" in text

@@ -3,7 +3,8 @@ office (编办) for, ranked by what one more post is worth, with the argument in
 
 The plan is the best redistribution the rules allow, so the shortage it leaves is the case for new
 posts. Posts are whole: a school-stage asks for max(0, required posts in whole teachers (the plan's
-`plan.headcount_rounding`) − teachers on duty after the plan). Each post is given a subject and a
+`plan.headcount_rounding`) − teachers holding a post there after the plan (在编: a support posting
+keeps its post at home, a teacher on leave keeps theirs)). Each post is given a subject and a
 school greedily, one at a time, where it removes the most weighted shortage.
 
 Marginal value (边际价值) is computed by re-solving with one more post, not from LP duals: for each
@@ -101,10 +102,21 @@ def school_weights(schools: pd.DataFrame, policy: Policy) -> pd.Series:
     return (weight + np.where(weak, plan.weak_school_extra, 0.0)).astype(float)
 
 
+def post_holders(schools: pd.DataFrame) -> pd.Series:
+    """Teachers holding a post (在编) at each school-stage after the plan: the basis of the request, as
+    编办 compares posts with the teachers on the books. A teacher on a one-year support posting (支教)
+    still holds the post at home, and one on leave holds theirs: counted on duty instead, the request
+    asked new posts for the home schools of 支教 teachers (counting their posts twice: an HR tester's
+    county asked 44 posts for a school that sent 17 on 支教) and none for the schools they serve this year
+    only. `teachers_after` for plan folders written before `establishment_after` was."""
+    return schools["establishment_after"] if "establishment_after" in schools else schools["teachers_after"]
+
+
 def posts_short(schools: pd.DataFrame, policy: Policy) -> pd.Series:
-    """Whole posts each school-stage still lacks after the plan (the plan's rounding of required posts)."""
+    """Whole posts each school-stage still lacks after the plan (the plan's rounding of required posts,
+    less the teachers holding a post there: `post_holders`)."""
     target = pd.Series(policy.plan.headcount_target(schools["required"].to_numpy()), index=schools.index)
-    short = (target - schools["teachers_after"]).clip(lower=0)
+    short = (target - post_holders(schools)).clip(lower=0)
     return np.ceil(short - 1e-9).astype(int)
 
 
@@ -284,6 +296,12 @@ def _totals(data: PlanData, posts: pd.DataFrame) -> dict[str, float]:
         "schools_short_before": float(schools_short(schools, "gap_before")),
         "schools_short_after": float(schools_short(schools, "gap_after")),
     }
+    # On duty and on the books differ by support postings (支教) and leave: the request counts the books.
+    target = pd.Series(data.policy.plan.headcount_target(schools["required"].to_numpy()), index=schools.index)
+    on_duty = np.ceil((target - schools["teachers_after"]).clip(lower=0) - 1e-9)
+    asked = posts_short(schools, data.policy)
+    totals["duty_only"] = float((on_duty - asked).clip(lower=0).sum())  # short on duty, not of posts
+    totals["covered_this_year"] = float((asked - on_duty).clip(lower=0).sum())  # short of posts, staffed by 支教
     if "posts_held" in schools and schools["posts_held"].notna().any():
         totals["posts_held"] = float(schools["posts_held"].sum())
         establishment = schools.get("establishment_after", schools["teachers_after"])
@@ -390,6 +408,14 @@ def explanation(
                             f"限制，或本人不在可调之列：服务期未满、临近退休、休假等）；其中可调者若在县域编制总量内统筹"
                             f"（核减富余学校、核增缺编学校的核定编制）或在以后年度继续调配，至多可少增 {usable} 个"
                             f"（即新增不少于 {count - from_vacant - usable} 个）。")
+    basis = []
+    if totals["duty_only"]:
+        basis.append(f"另有 {totals['duty_only']:,.0f} 人的在岗缺口来自本校教师外出支教或休假：这些教师仍占本校编制，"
+                     "宜由支教期满回校、代课或走教临时解决，不申请编制")
+    if totals["covered_this_year"] and count:
+        basis.append(f"上述编制中有 {totals['covered_this_year']:,.0f} 个所在学校本年由支教教师顶岗，支教期满后仍缺")
+    if basis:
+        remains += "编制缺口按调配后的在编教师计；" + "；".join(basis) + "。"
     paragraphs.append(remains)
     structural = requests[requests["posts"] == 0].sort_values("gap_after", ascending=False)
     if len(structural):
@@ -426,10 +452,10 @@ def _solved(summary: dict) -> str:
 
 
 def _spare_left(schools: pd.DataFrame, posts: pd.DataFrame, policy: Policy) -> dict[str, int]:
-    """Per stage, the whole surplus teachers the plan leaves (teachers after − required in whole teachers)
+    """Per stage, the whole surplus teachers the plan leaves (post holders − required in whole teachers)
     that could fill the posts asked for in that stage, were the rules to let them go."""
     target = pd.Series(policy.plan.headcount_target(schools["required"].to_numpy()), index=schools.index)
-    spare = np.floor((schools["teachers_after"] - target).clip(lower=0) + 1e-9)
+    spare = np.floor((post_holders(schools) - target).clip(lower=0) + 1e-9)
     asked = posts.groupby("stage").size()
     by_stage = spare.groupby(schools["stage"]).sum()
     return {str(stage): int(min(by_stage.get(stage, 0), asked.get(stage, 0))) for stage in ("primary", "junior")}
