@@ -42,8 +42,13 @@ def _needs(key: str, unit: dict[str, Any], taught: str, backbone: bool, pe_arts:
     return "，".join(parts)
 
 
-def move_reasons(moves: pd.DataFrame, candidates: Candidates, schools: pd.DataFrame, policy: Policy) -> list[str]:
-    """One sentence per move: the gap it fills at the destination and the rule that allows it."""
+def move_reasons(moves: pd.DataFrame, candidates: Candidates, schools: pd.DataFrame, policy: Policy,
+                 subject_fte: dict[str, tuple[float, float]] | None = None) -> list[str]:
+    """One sentence per move: the gap it fills at the destination and the rule that allows it.
+    `subject_fte`: each unit's subject shortage in FTE before and after the plan, for a move whose
+    destination lacked no whole teacher of what it teaches but whose subject shortage fell (the
+    school's own teachers take over the subjects it lacks)."""
+    subject_fte = subject_fte or {}
     units = candidates.units.set_index("unit")
     names = schools.set_index("school_id")["name"]
     gaps = {(u, s): g for u, s, g in zip(candidates.subjects["unit"], candidates.subjects["subject"],
@@ -120,6 +125,10 @@ def move_reasons(moves: pd.DataFrame, candidates: Candidates, schools: pd.DataFr
         elif dest_key in vacated:
             kinds = "、".join(f"{MOVE_LABEL.get(k, k)} {n} 人" for k, n in vacated[dest_key].items())
             head = f"{place}本次调出在岗教师（{kinds}），补其空出的位置，任教{subject}"
+        elif subject_fte.get(dest_key, (0.0, 0.0))[0] > subject_fte.get(dest_key, (0.0, 0.0))[1] + 0.05:
+            before, after = subject_fte[dest_key]
+            head = (f"{place}学科缺口（折合）由 {before:.1f} 人降至 {after:.1f} 人（调入后本校{subject}教师有余力"
+                    f"兼任所缺学科），任教{subject}")
         elif move.move_type == "rotation":
             origin_key = f"{move.from_school}|{move.from_stage}"
             filled = f"；{from_name}的位置由本次调入的 {arriving[origin_key]} 人补足" if origin_key in arriving else ""

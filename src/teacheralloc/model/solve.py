@@ -420,15 +420,16 @@ def plan_county(
     # The arcs' labels are categories (memory); the plan's table holds plain strings.
     moves = moves.astype({col: "str" for col in moves.columns if isinstance(moves[col].dtype, pd.CategoricalDtype)})
     moves.loc[~distance_known(county, moves["from_school"], moves["to_school"]), "km"] = np.nan  # estimated: blank
+    after_norms = compute_norms(county_after(county, moves), policy)
     if len(moves):
         moves["backbone"] = moves["teacher_id"].map(teachers["backbone_flag"]).astype(bool)
         moves["years_at_school"] = moves["teacher_id"].map(teachers["years_at_school"]).round(1)
         moves = moves.sort_values(["move_type", "from_school", "teacher_id"]).reset_index(drop=True)
-        moves.insert(5, "reason", move_reasons(moves, candidates, county.schools, policy))
+        moves.insert(5, "reason", move_reasons(moves, candidates, county.schools, policy,
+                                               _subject_fte(norms, after_norms)))
     else:
         moves = moves.assign(backbone=pd.Series(dtype=bool), years_at_school=pd.Series(dtype=float))
         moves.insert(5, "reason", pd.Series(dtype=object))
-    after_norms = compute_norms(county_after(county, moves), policy)
     schools = _school_table(norms, after_norms, moves)
     tiers = list(solution.tiers)
     status = solution.status
@@ -495,6 +496,16 @@ def _conditional(tiers: list[TierResult]) -> list[TierResult]:
             unproven = tier
         out.append(tier)
     return out
+
+
+def _subject_fte(before: Norms, after: Norms) -> dict[str, tuple[float, float]]:
+    """Each unit's (school|stage) subject shortage in FTE before and after the plan."""
+    def by_unit(norms: Norms) -> pd.Series:
+        table = norms.schools
+        return pd.Series(table["subject_shortage_fte"].to_numpy(float), index=table["school_id"] + "|" + table["stage"])
+
+    b, a = by_unit(before), by_unit(after)
+    return {unit: (float(b[unit]), float(a.get(unit, 0.0))) for unit in b.index}
 
 
 def _school_table(before: Norms, after: Norms, moves: pd.DataFrame) -> pd.DataFrame:
