@@ -157,6 +157,15 @@ def _one_and_a_half() -> tuple[Solver, np.ndarray]:
     return Solver(SimpleNamespace(model=model, flow=x, candidates=SimpleNamespace(arcs=arcs)), 0), x
 
 
+def test_a_plan_found_before_columns_joined_rounds_against_the_whole_model() -> None:
+    """Priced columns join the model during a tier's LP; a plan found before (the wishes tier's probe,
+    restored after a loosened solve priced 5,000 paths in) is shorter than the model: rounding it
+    raised a ValueError (shapes 90,943 and 85,943) on a 6,000-teacher county under load."""
+    solver, _x = _one_and_a_half()
+    assert solver.size == 2
+    assert solver.whole(np.array([0.6])).tolist() == [1.0, 0.0]
+
+
 def test_a_whole_number_objective_rounds_its_bound_up() -> None:
     """x + y ≥ 1.5 with x, y integer: the LP bound 1.5 is no integer plan's value; the bound is 2."""
     from teacheralloc.model.tiers import _solve_tier

@@ -248,7 +248,11 @@ class Solver:
         self._base = None
 
     def whole(self, values: np.ndarray) -> np.ndarray:
-        """`values` with the integer variables rounded to whole numbers."""
+        """`values` with the integer variables rounded to whole numbers, and zeros for the priced
+        columns that joined since they were found: a 6,000-teacher county's wishes tier, restoring the
+        strict hold after a loosened solve that priced 5,000 paths in, rounded the probe's plan against
+        the longer model (a ValueError, under load only)."""
+        values = padded(values, self.size)
         return np.where(self.integer, np.rint(values), values)
 
     def objective_step(self) -> float | None:
