@@ -161,9 +161,11 @@ def test_a_plan_found_before_columns_joined_rounds_against_the_whole_model() -> 
     """Priced columns join the model during a tier's LP; a plan found before (the wishes tier's probe,
     restored after a loosened solve priced 5,000 paths in) is shorter than the model: rounding it
     raised a ValueError (shapes 90,943 and 85,943) on a 6,000-teacher county under load."""
-    solver, _x = _one_and_a_half()
-    assert solver.size == 2
-    assert solver.whole(np.array([0.6])).tolist() == [1.0, 0.0]
+    model = LinearModel()
+    x = model.add_variables(3, 0.0, 5.0, integer=True)
+    arcs = pd.DataFrame({"group": [0, 1, 2], "dest": ["a", "b", "c"]})
+    solver = Solver(SimpleNamespace(model=model, flow=x, candidates=SimpleNamespace(arcs=arcs)), 0)
+    assert solver.whole(np.array([0.6, 2.2])).tolist() == [1.0, 2.0, 0.0]
 
 
 def test_a_whole_number_objective_rounds_its_bound_up() -> None:
