@@ -208,3 +208,23 @@ def test_every_required_figure_names_its_rule_and_sources(teaching_point: County
     assert "staffing.small_school.staff_per_class" in small["rule_source"] and "[R]" in small["rule_source"]
     ratio = compute_norms(nine_year).schools.iloc[0]
     assert "staffing.students_per_staff" in ratio["rule_source"] and "2014" in ratio["rule_source"]
+
+
+def test_approved_posts_given_for_some_schools_are_said_of_those_schools(nine_year: County) -> None:
+    """The 编制测算 text said 现有核定编制 N 个 of the stage when only some schools gave `establishment`
+    (optional per school): now it names how many schools gave it and their teachers on the books."""
+    from teacheralloc.report.norms import establishment_table
+
+    extra = School(school_id="P2", name="南关小学", township="故县镇", type="primary", area="town")
+    county = County.from_records(
+        schools=[*nine_year.schools.pipe(lambda s: [School(**{k: v for k, v in r.items() if pd.notna(v)})
+                                                   for r in s.to_dict("records")]), extra],
+        classes=[*(ClassGroup(**r) for r in nine_year.classes.to_dict("records")),
+                 ClassGroup(school_id="P2", grade=1, classes=2, students=80)],
+        teachers=[teacher("P", "N1"), teacher("J", "N1", stage="junior", subject="math"), teacher("Q", "P2")],
+        as_of=AS_OF,
+    )
+    text = establishment_table(compute_norms(county)).set_index("学段").at["小学", "说明"]
+    assert "提供了现有核定编制的 1 所学校（共 2 所）核定编制 28 个、在编教师 1 人" in text
+    whole = establishment_table(compute_norms(nine_year)).set_index("学段").at["小学", "说明"]
+    assert "现有核定编制 28 个；" in whole and "提供了" not in whole

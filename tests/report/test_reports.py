@@ -216,6 +216,23 @@ def test_the_request_text_follows_the_figures(plan_dir: Path) -> None:
     assert request.totals["schools_short_after"] == 0
 
 
+def test_approved_posts_given_for_some_schools_are_compared_for_those_only(plan_dir: Path) -> None:
+    """`establishment` is optional per school: given for 11 of 41 schools, the 说明 said 全县现有核定编制
+    414 个 against all 1,200 teachers on the books, 超出核定编制 786 人 (another generator's county)."""
+    import dataclasses
+
+    data = read_plan_folder(plan_dir)
+    first = data.schools["school_id"].iloc[0]
+    mine = data.schools["school_id"] == first
+    held = data.schools["establishment_after"].where(mine).astype(float) + 1  # one vacant post there
+    request = establishment_request(dataclasses.replace(data, schools=data.schools.assign(posts_held=held)))
+    schools = data.schools["school_id"].nunique()
+    assert request.totals["establishment_after"] == data.schools.loc[mine, "establishment_after"].sum()
+    assert request.totals["vacant_posts"] == mine.sum()
+    assert f"提供了现有核定编制的 1 所学校（共 {schools} 所）现有核定编制" in "".join(request.text)
+    assert "超出核定编制" not in "".join(request.text)
+
+
 def test_a_nine_year_school_short_in_both_sections_is_one_school(plan_dir: Path) -> None:
     """缺编学校 counted schools.csv rows (school × stage): a nine-year school short in both sections was two."""
     import dataclasses

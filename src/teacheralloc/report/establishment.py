@@ -303,10 +303,14 @@ def _totals(data: PlanData, posts: pd.DataFrame) -> dict[str, float]:
     totals["duty_only"] = float((on_duty - asked).clip(lower=0).sum())  # short on duty, not of posts
     totals["covered_this_year"] = float((asked - on_duty).clip(lower=0).sum())  # short of posts, staffed by 支教
     if "posts_held" in schools and schools["posts_held"].notna().any():
-        totals["posts_held"] = float(schools["posts_held"].sum())
-        establishment = schools.get("establishment_after", schools["teachers_after"])
-        totals["establishment_after"] = float(establishment.sum())
+        # Only where schools.csv gives the approved posts (optional per school): the others' teachers
+        # on the books are not over a figure nobody gave.
+        known = schools["posts_held"].notna()
+        totals["posts_held"] = float(schools.loc[known, "posts_held"].sum())
+        totals["establishment_after"] = float(post_holders(schools)[known].sum())
         totals["vacant_posts"] = float(max(0.0, totals["posts_held"] - totals["establishment_after"]))
+        totals["posts_held_schools"] = float(schools.loc[known, "school_id"].nunique())
+        totals["schools"] = float(schools["school_id"].nunique())
     if data.subjects is not None:
         totals["subject_gap_before"] = float(data.subjects["gap_before"].clip(lower=0).sum())
         totals["subject_gap_after"] = float(data.subjects["gap_after"].clip(lower=0).sum())
@@ -352,7 +356,9 @@ def explanation(
         over = round(totals["establishment_after"] - totals["posts_held"])
         hired = f"（含本情景新招聘教师 {hires} 人）" if hires else ""
         gap = f"超出核定编制 {over:,} 人。" if over > 0 else f"空编 {-over:,} 个。" if over < 0 else "无空编。"
-        held = (f"全县现有核定编制 {totals['posts_held']:,.0f} 个，"
+        where = ("全县" if totals["posts_held_schools"] == totals["schools"] else
+                 f"提供了现有核定编制的 {totals['posts_held_schools']:,.0f} 所学校（共 {totals['schools']:,.0f} 所）")
+        held = (f"{where}现有核定编制 {totals['posts_held']:,.0f} 个，"
                 f"调配后在编教师 {totals['establishment_after']:,.0f} 人{hired}，{gap}")
     net = totals["teachers_before"] - totals["required"]
     balance = (f"总量超出标准 {net:,.1f} 人" if net >= 0.05 else f"总量低于标准 {-net:,.1f} 人" if net <= -0.05
