@@ -981,3 +981,19 @@ def test_a_quota_short_of_what_the_leaving_cap_allows_says_what_else_binds() -> 
     assert "各校符合条件的教师最多可调出 1 人" in text
     assert text.endswith("其余 1 人又受交流方向（城区、优质学校向乡村、薄弱学校）、调动距离上限（plan.max_km 10 公里）所限："
                          "符合条件的教师没有更多可去的学校（放宽调出、调入限制也不能多交流）")
+
+
+def test_an_indicator_the_plan_takes_below_its_standard_is_noted() -> None:
+    """A county whose junior 高于规定学历 teachers per 100 students went from 5.33 to 5.19 against 5.3
+    had no note: that indicator is in no tier. Backbone falling below 1 is noted with the weight to raise."""
+    from teacheralloc.model.explain import indicator_drop_note
+
+    def table(higher: float, backbone: float) -> pd.DataFrame:
+        return pd.DataFrame({"stage": ["primary", "junior"], "per100_higher_degree": [5.0, higher],
+                             "per100_backbone": [1.2, backbone], "per100_pe_arts": [1.0, 1.0]})
+
+    note = indicator_drop_note(table(5.33, 1.1), table(5.19, 1.1), POLICY)
+    assert note == ("调配后全县指标由达标变为未达标：初中每百名学生高于规定学历教师数由 5.33 降至 5.19，低于标准 5.3"
+                    "（不在优质均衡目标层内：plan.balance_weight 只计骨干与体育艺术教师）。可用 pins.csv 留任相关教师")
+    assert indicator_drop_note(table(5.33, 1.1), table(5.4, 0.9), POLICY).endswith("，或加大 plan.balance_weight")
+    assert indicator_drop_note(table(5.2, 1.1), table(5.1, 1.1), POLICY) is None  # not met before either

@@ -84,7 +84,8 @@ def move_reasons(moves: pd.DataFrame, candidates: Candidates, schools: pd.DataFr
         subject = _subject(move.subject)
         if move.move_type == "rotation":
             rule = (f"该教师在{from_name}连续任教满 {int(teacher['years_at_school'])} 年，符合交流轮岗条件（满 "
-                    f"{policy.rotation.eligible_years_at_school:g} 年）；由{AREA[origin['area']]}学校向"
+                    f"{policy.rotation.eligible_years_at_school:g} 年）；由{AREA[origin['area']]}"
+                    f"{'薄弱' if origin['weak'] else ''}学校向"
                     f"{AREA[dest['area']]}{'薄弱' if dest['weak'] else ''}学校交流（交流轮岗"
                     + ("" if candidates.quota_schools is None or move.from_school in candidates.quota_schools
                        else "；不计入轮岗比例，比例按城区、镇区非薄弱学校的教师计") + "）")
@@ -318,3 +319,28 @@ def shortage_shift_note(schools: pd.DataFrame, policy: Policy) -> str | None:
             "（plan.headcount_weight，薄弱学校另加 plan.weak_school_extra），方案把教师从权重低的缺编学校"
             f"调往权重高的学校（含交流轮岗、支教），各类学校缺编：{'、'.join(parts)}；"
             "不足一人的零头不计（按标准需 9.4 人按 9 人计）")
+
+
+def indicator_drop_note(before: pd.DataFrame, after: pd.DataFrame, policy: Policy) -> str | None:
+    """The county indicators (each stage's per-100-students figure) that met their standard before the
+    plan and miss it after, with whether the balance tier weighs them: a plan that takes a stage's 高于
+    规定学历 teachers from 5.33 to 5.19 per 100 against 5.3 said nothing (that indicator is in no tier).
+    `before`, `after`: the norms' county tables. None when no indicator falls below its standard."""
+    from teacheralloc.norms import INDICATOR_LABELS, INDICATORS
+
+    weighed = {key for key, weight in policy.plan.balance_weight.items() if weight > 0}
+    old, new = before.set_index("stage"), after.set_index("stage")
+    parts, weighed_dropped = [], False
+    for stage in old.index.intersection(new.index):
+        for key in INDICATORS:
+            limit = getattr(policy.indicators.per_100_students, key)[Stage(stage)]
+            b, a = float(old.at[stage, f"per100_{key}"]), float(new.at[stage, f"per100_{key}"])
+            if b >= limit - 1e-9 and a < limit - 1e-9:
+                weighed_dropped |= key in weighed
+                tier = "" if key in weighed else "（不在优质均衡目标层内：plan.balance_weight 只计骨干与体育艺术教师）"
+                parts.append(f"{Stage(stage).label}{INDICATOR_LABELS[key]}由 {b:.2f} 降至 {a:.2f}，"
+                             f"低于标准 {limit:g}{tier}")
+    if not parts:
+        return None
+    return ("调配后全县指标由达标变为未达标：" + "；".join(parts) + "。可用 pins.csv 留任相关教师"
+            + ("，或加大 plan.balance_weight" if weighed_dropped else ""))

@@ -386,7 +386,13 @@ def plan_county(
     """
     from teacheralloc.io.pins import empty_pins
     from teacheralloc.model.assign import name_teachers
-    from teacheralloc.model.explain import move_reasons, shortage_causes, shortage_shift_note, unknown_distance_note
+    from teacheralloc.model.explain import (
+        indicator_drop_note,
+        move_reasons,
+        shortage_causes,
+        shortage_shift_note,
+        unknown_distance_note,
+    )
     from teacheralloc.model.routes import route_flows, routed_disruption
     from teacheralloc.versions import versions
 
@@ -450,7 +456,8 @@ def plan_county(
                  + ("（各路径按对偶价格定价，只加入能改进的路径：列生成）" if solution.priced else "")]
     notes += [*solution.notes, *(t.note for t in tiers if t.note)]
     notes += [note for note in (unknown_distance_note(moves, any_distance_known(county, policy)),
-                                shortage_shift_note(schools, policy)) if note]
+                                shortage_shift_note(schools, policy),
+                                indicator_drop_note(norms.county, after_norms.county, policy)) if note]
     unsolved = [t.label for t in tiers if t.status == "time_limit"]
     if unsolved:
         notes.append(f"时间上限 {params.time_limit_s:g} 秒内未解完：{'、'.join(unsolved)}按最后得到的方案计值，"
