@@ -286,6 +286,18 @@ changes:
     assert [(row, column) for row, column, _ in problems_of(after)] == [(4, "changes[2].pins[1].teacher_id")]
 
 
+def test_a_change_that_selects_no_class_is_refused(folder: Path, county: County) -> None:
+    """Grade 8 of a primary school selects no class row: the change did nothing, said only as
+    “0 所学校，学生 0 → 0” (an HR tester's scenario). Now refused at its key."""
+    primary = county.schools.loc[county.schools["type"] == "primary", "school_id"].iloc[0]
+    path = write(folder, "nothing.yaml", f"""base: county
+changes:
+  - scale_enrollment: {{factor: 0.5, school: {primary}, grade: 8}}
+""")
+    [(row, column, expected)] = problems_of(path)
+    assert (row, column) == (3, "changes[1].scale_enrollment.grade") and "没有选中任何班级" in expected
+
+
 def test_raises_for_bad_policy_overrides_and_a_missing_base(folder: Path) -> None:
     path = write(folder, "policy.yaml", """base: county
 policy:

@@ -767,6 +767,10 @@ def scale_enrollment(county: County, change: ScaleEnrollment, policy: Policy | N
         rows &= stage_codes(classes["grade"]).isin([s.value for s in change.stage])
     if change.grade:
         rows &= classes["grade"].isin(change.grade)
+    if len(selected) and not rows.any():  # e.g. grade 8 of primary schools: a change that changes nothing
+        key = "grade" if change.grade else "stage" if change.stage else None
+        value = list(change.grade) if change.grade else [s.value for s in change.stage] if change.stage else ""
+        report(key, value, "所选学校有的学段或年级（此项变化没有选中任何班级，不会改变任何数字）")
     old = classes.loc[rows, "students"].astype(float)
     new = _round_half_up(old * change.factor)
     count = classes.loc[rows, "classes"].to_numpy(dtype=float)
