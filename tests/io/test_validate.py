@@ -503,6 +503,20 @@ def test_an_establishment_far_below_the_teachers_is_warned_about(folder: Path) -
     assert f"在编教师 {held} 人" in county.warnings[0].expected
 
 
+def test_teachers_of_a_stage_the_school_has_no_class_of_are_warned_about(folder: Path) -> None:
+    """A nine-year school whose grades 7–9 are missing from the classes table, with a junior teacher: its
+    junior norm is 0 and the teacher counts as surplus (another generator's county: 7 of 16 redeployed
+    to primary schools, without a word)."""
+    rows = read_rows(folder, "classes")
+    school, grade = rows[0].index("school_id"), rows[0].index("grade")
+    write_rows(folder, "classes", [r for r in rows if not (r[school] == "N1" and int(r[grade] or 0) >= 7)])
+    county = load_county(folder, as_of=AS_OF)
+    row = row_of(folder, "schools", "school_id", "N1")
+    assert [(key(p), p.severity) for p in county.warnings] == [
+        (("schools.csv", row, "school_id", "stage_without_classes"), "warning")]
+    assert "班级表中有该校初中的年级行（教师表中有该校初中教师 1 人" in county.warnings[0].expected
+
+
 def test_warnings_are_reported_with_errors(folder: Path) -> None:
     set_cell(folder, "teachers", 9, "volunteer", "否")
     set_cell(folder, "teachers", 2, "gender", "")

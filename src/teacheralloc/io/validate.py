@@ -603,6 +603,8 @@ def validate_tables(
             if sid is not MISSING and sid not in with_classes:
                 problems.append(schools.table.problem(row, "school_id", sid, "班级表中有该校的年级行",
                                                       "school_without_classes", severity="warning"))
+        if "teachers" in parsed:
+            _check_stages_taught(schools, parsed["classes"], parsed["teachers"], with_classes, problems)
     if "schools" in parsed and "teachers" in parsed:
         _check_establishment(parsed["schools"], parsed["teachers"], problems)
     if any(p.severity == "error" for p in problems):
@@ -617,6 +619,32 @@ def validate_tables(
         warnings=tuple(p for p in problems if p.severity == "warning"),
     )
     return county
+
+
+def _check_stages_taught(schools: _Parsed, classes: _Parsed, teachers: _Parsed, with_classes: set[str],
+                         problems: list[Problem]) -> None:
+    """A warning for a school with teachers of a stage but no class row of it (a nine-year school whose
+    grades 7–9 are missing): its norm for that stage is 0 and all those teachers count as surplus, so the
+    plan redeploys them (7 of 16 junior teachers to primary schools, on another generator's county).
+    Schools without any class row have their own warning."""
+    def code(value: Any) -> str:
+        return str(getattr(value, "value", value))
+
+    staged = {(sid, "primary" if grade <= 6 else "junior")
+              for sid, grade in zip(classes.values["school_id"], classes.values["grade"], strict=True)
+              if sid is not MISSING and isinstance(grade, int | float) and grade == grade}
+    taught: dict[tuple[str, str], int] = {}
+    for sid, stage in zip(teachers.values["school_id"], teachers.values["stage"], strict=True):
+        if sid is not MISSING and stage is not MISSING and sid in with_classes:
+            taught[(sid, code(stage))] = taught.get((sid, code(stage)), 0) + 1
+    rows = {sid: row for sid, row in zip(schools.values["school_id"], schools.rows, strict=True)}
+    for (sid, stage), count in sorted(taught.items()):
+        if (sid, stage) not in staged and sid in rows:
+            label = Stage(stage).label if stage in ("primary", "junior") else stage
+            problems.append(schools.table.problem(
+                rows[sid], "school_id", sid,
+                f"班级表中有该校{label}的年级行（教师表中有该校{label}教师 {count} 人，没有{label}班级时按标准需 0 人，"
+                "他们都算富余）", "stage_without_classes", severity="warning"))
 
 
 def _unreadable(table: RawTable) -> bool:
