@@ -293,6 +293,18 @@ def test_grade_8_at_primary_school(folder: Path) -> None:
     assert "小学" in problem.expected and "1–6" in problem.expected
 
 
+def test_an_empty_row_for_a_grade_the_school_does_not_teach_is_left_out_with_a_warning(folder: Path) -> None:
+    """Forms list grades 1–9 for every school, with zeros where a grade is not taught: such a row was an
+    error (33 of them rejected another generator's county); it is left out, with a warning."""
+    before = load_county(folder, as_of=AS_OF)
+    row = append_row(folder, "classes", school_id="S1", grade="8", classes="0", students="0")
+    county = load_county(folder, as_of=AS_OF)
+    assert [(key(p), p.severity) for p in county.warnings] == [
+        (("classes.csv", row, "grade", "grade_for_type"), "warning")]
+    assert "已忽略" in county.warnings[0].expected
+    assert county.classes.equals(before.classes)
+
+
 def test_grade_7_at_teaching_point(folder: Path) -> None:
     row = append_row(folder, "classes", school_id="P1", grade="7", classes="1", students="10")
     problem = only_error(folder)

@@ -334,6 +334,7 @@ class _Parsed:
         self.table = table
         self.values = {col.code: _parse_column(table, col, problems) for col in columns(table.name)}
         self.rows = table.rows
+        self.skipped: set[int] = set()  # rows read and checked but left out of the county (warned about)
 
     def ok(self, index: int, *codes: str) -> bool:
         return all(self.values[c][index] is not MISSING for c in codes)
@@ -410,8 +411,14 @@ def _check_classes(classes: _Parsed, school_types: _SchoolKeys, problems: list[P
             grade = classes.values["grade"][i]
             if grade not in school_type.grades:
                 allowed = f"{school_type.grades.start}–{school_type.grades.stop - 1}"
+                empty = classes.ok(i, "classes", "students") and \
+                    classes.values["classes"][i] == 0 and classes.values["students"][i] == 0
+                if empty:  # a form listing grades 1–9 for every school, zeros where not taught: left out
+                    classes.skipped.add(i)
                 problems.append(
-                    table.problem(row, "grade", grade, f"{school_type.label}的年级为 {allowed}", "grade_for_type")
+                    table.problem(row, "grade", grade, f"{school_type.label}的年级为 {allowed}"
+                                  + ("（此行班数、学生数均为 0，已忽略）" if empty else ""), "grade_for_type",
+                                  severity="warning" if empty else "error")
                 )
         if classes.ok(i, "classes", "students"):
             n_classes, n_students = classes.values["classes"][i], classes.values["students"][i]
@@ -551,11 +558,12 @@ def _check_establishment(schools: _Parsed, teachers: _Parsed, problems: list[Pro
 
 
 def _frame(parsed: _Parsed) -> pd.DataFrame:
-    data: dict[str, Any] = {code: values for code, values in parsed.values.items()}
+    keep = [i for i in range(len(parsed)) if i not in parsed.skipped]
+    data: dict[str, Any] = {code: [values[i] for i in keep] for code, values in parsed.values.items()}
     frame = typed_table(parsed.table.name, pd.DataFrame(data))
     for code, values in parsed.table.extra.items():
         if code not in frame.columns:
-            frame[code] = values
+            frame[code] = [values[i] for i in keep]
     return frame
 
 
@@ -596,7 +604,9 @@ def validate_tables(
     if "distances" in parsed:
         _check_distances(parsed["distances"], school_types, problems)
     if "schools" in parsed and "classes" in parsed:
-        with_classes = {sid for sid in parsed["classes"].values["school_id"] if sid is not MISSING}
+        kept = parsed["classes"]
+        with_classes = {sid for i, sid in enumerate(kept.values["school_id"]) if sid is not MISSING
+                        and i not in kept.skipped}
         schools = parsed["schools"]
         for i, row in enumerate(schools.rows):
             sid = schools.values["school_id"][i]
@@ -631,8 +641,8 @@ def _check_stages_taught(schools: _Parsed, classes: _Parsed, teachers: _Parsed, 
         return str(getattr(value, "value", value))
 
     staged = {(sid, "primary" if grade <= 6 else "junior")
-              for sid, grade in zip(classes.values["school_id"], classes.values["grade"], strict=True)
-              if sid is not MISSING and isinstance(grade, int | float) and grade == grade}
+              for i, (sid, grade) in enumerate(zip(classes.values["school_id"], classes.values["grade"], strict=True))
+              if sid is not MISSING and isinstance(grade, int | float) and grade == grade and i not in classes.skipped}
     taught: dict[tuple[str, str], int] = {}
     for sid, stage in zip(teachers.values["school_id"], teachers.values["stage"], strict=True):
         if sid is not MISSING and stage is not MISSING and sid in with_classes:
