@@ -131,6 +131,24 @@ def test_codes_that_lost_their_leading_zeros_say_so(folder: Path) -> None:
     assert all("0101" in p.expected and "开头的 0" in p.expected for p in errors)
 
 
+def test_codes_written_as_decimals_say_so(folder: Path) -> None:
+    """1001 in the schools table, 1001.0 in the teachers table (a float column written out): the reference
+    error names the code it probably meant and the “.0” (it said only 学校表中已有的学校代码)."""
+    for table, columns in (("schools", ["school_id"]), ("classes", ["school_id"]),
+                           ("teachers", ["school_id"]), ("distances", ["from_id", "to_id"])):
+        rows = read_rows(folder, table)
+        at = [rows[0].index(c) for c in columns]
+        for row in rows[1:]:
+            for i in at:
+                row[i] = {"S1": "1001"}.get(row[i], row[i])
+        write_rows(folder, table, rows)
+    row = row_of(folder, "teachers", "school_id", "1001")
+    set_cell(folder, "teachers", row, "school_id", "1001.0")
+    [problem] = load_errors(folder)
+    assert key(problem) == ("teachers.csv", row, "school_id", "reference")
+    assert "学校表中有 1001：末尾的“.0”" in problem.expected
+
+
 def test_missing_optional_column_takes_default(folder: Path) -> None:
     drop_column(folder, "teachers", "title")
     county = load_county(folder, as_of=AS_OF)

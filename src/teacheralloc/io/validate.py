@@ -387,6 +387,10 @@ class _SchoolKeys(dict[str, Any]):
         if lost:
             text += (f"（学校表中有 {'、'.join(lost[:3])}：开头的 0 似乎丢了，Excel 常把代码当数字；"
                      "请把该列设为“文本”格式后重新填写）")
+        floated = sorted({c[:-2] for c in codes if re.fullmatch(r"\d+\.0", c) and c[:-2] in self})
+        if floated:  # 1001 written out as a number with a decimal: 1001.0
+            text += (f"（学校表中有 {'、'.join(floated[:3])}：末尾的“.0”似乎是把代码当作小数写出时加上的，"
+                     "请去掉）")
         return text
 
 
