@@ -134,6 +134,13 @@ def test_check_fails_on_a_tampered_plan(small_folder: Path, tmp_path: Path) -> N
     checked = run("check", str(small_folder), str(out))
     assert checked.returncode == 1
     assert "复核未通过" in checked.stdout
+    assert "此方案由" not in checked.stderr  # the data it was made from: no word about it
+    copy = tmp_path / "copy"  # another folder: if the violations come from other data, that is said
+    copy.mkdir()
+    for file in small_folder.iterdir():
+        (copy / file.name).write_bytes(file.read_bytes())
+    elsewhere = run("check", str(copy), str(out))
+    assert elsewhere.returncode == 1 and f"此方案由 {small_folder.resolve()} 制定" in elsewhere.stderr.replace("\n", "")
 
 
 def test_check_uses_the_plans_own_policy_unless_told_otherwise(small_folder: Path, tmp_path: Path) -> None:
