@@ -284,6 +284,23 @@ def test_a_post_names_a_subject_only_where_half_a_teacher_of_it_is_missing(plan_
         assert gaps[(post.school_id, post.stage, post.subject)] >= 0.5
 
 
+def test_the_best_school_of_a_request_row_is_where_its_post_goes(plan_dir: Path) -> None:
+    """最优安置学校 named where one post would go on the plan alone, which the placement (schools shared
+    among subjects) often did not use: one school in that column, the post at another (an HR tester).
+    It is now the school of the subject's first post; a structural gap's row, past the asked posts,
+    counts no headcount."""
+    request = establishment_request(read_plan_folder(plan_dir))
+    first = request.posts.drop_duplicates(["stage", "subject"]).set_index(["stage", "subject"])
+    asked = request.requests[request.requests["posts"] > 0]
+    assert len(asked)
+    for row in asked.itertuples(index=False):
+        post = first.loc[(row.stage, row.subject)]
+        assert row.best_school == post["name"] and row.best_school in row.schools
+        assert (row.value_headcount, row.value_subject) == (post["value_headcount"], post["value_subject"])
+    structural = request.requests[request.requests["posts"] == 0]
+    assert (structural["value_headcount"] == 0).all()
+
+
 def test_posts_go_first_where_they_remove_the_most_weighted_shortage(plan_dir: Path) -> None:
     request = establishment_request(read_plan_folder(plan_dir))
     values = list(request.posts["value_headcount"])

@@ -9,12 +9,14 @@ school greedily, one at a time, where it removes the most weighted shortage.
 
 Marginal value (边际价值) is computed by re-solving with one more post, not from LP duals: for each
 (stage, subject), one more teacher of that subject is placed at the school of that stage where it
-removes the most weighted shortage, the rest of the plan held as it is. What it removes is counted
-tier by tier, as the plan ranks them: first the headcount tier (the school's weight — teaching point,
-rural, town, urban, weak extra, `plan.headcount_weight` — if the school is still short of a whole
-teacher), then the subject tier (the subject's weight `plan.subject_weight` × the part of a teacher
-of that subject the school still lacks, in FTE, at most 1). Rows are ranked by these two numbers in
-that order. Placing one post is a maximum over schools, so for one post this is exact.
+removes the most weighted shortage, the rest of the plan held as it is (for a subject posts are
+asked for, its first post as the greedy placed it; for a structural gap, after the asked posts are
+filled). What it removes is counted tier by tier, as the plan ranks them: first the headcount tier
+(the school's weight — teaching point, rural, town, urban, weak extra, `plan.headcount_weight` — if
+the school is still short of a whole teacher), then the subject tier (the subject's weight
+`plan.subject_weight` × the part of a teacher of that subject the school still lacks, in FTE, at
+most 1). Rows are ranked by these two numbers in that order. Placing one post is a maximum over
+schools, so for one post this is exact.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ from teacheralloc.policy import Policy
 from teacheralloc.report.plan_data import PlanData
 
 METHOD = ("边际价值按“增加一个编制后重新安置”测算（未用线性规划对偶价格）：对每个学段和学科，设想增加 1 名该学科教师，"
-          "在其余调配方案不变的前提下，放到能使加权缺口减少最多的学校；先计总量缺编的减少（按学校权重：教学点 {tp:g}、"
+          "在其余调配方案不变的前提下，放到能使加权缺口减少最多的学校（申请编制的学科：按逐个安置的次序，取该学科的第一个"
+          "编制及其学校；结构性缺口：在申请的编制补足之后）；先计总量缺编的减少（按学校权重：教学点 {tp:g}、"
           "乡村 {rural:g}、镇区 {town:g}、城区 {urban:g}，薄弱学校另加 {weak:g}），"
           "再计学科缺口的减少（学科权重 × 该校该学科"
           "仍缺的折合人数，至多 1 人），排序先比前者、再比后者。")
@@ -182,42 +185,51 @@ def _headcount_causes(data: PlanData) -> dict[tuple[str, str], str]:
     return {(row.school_id, row.stage): str(row.cause) for row in head.itertuples(index=False)}
 
 
-def marginal_values(data: PlanData) -> pd.DataFrame:
-    """Per (stage, subject): the weighted shortage one more post removes, where it goes, on the plan as is."""
-    schools, policy = data.schools, data.policy
-    weights = school_weights(schools, policy)
-    left = posts_short(schools, policy)
+def _remaining_gaps(data: PlanData, posts: pd.DataFrame) -> dict[tuple[str, str], dict[str, float]]:
+    """Subject gaps (FTE) left once the posts asked for are filled with the subjects they name."""
     gaps = _subject_gaps(data)
+    for post in posts.itertuples(index=False):
+        key = (post.school_id, post.stage)
+        if post.subject != ANY_SUBJECT and post.subject in gaps.get(key, {}):
+            gaps[key][post.subject] = max(0.0, gaps[key][post.subject] - 1.0)
+    return gaps
+
+
+def marginal_values(data: PlanData, posts: pd.DataFrame) -> pd.DataFrame:
+    """Per (stage, subject): the weighted shortage one more post removes and the school it goes to.
+
+    For a subject posts are asked for: the first of them as placed (`place_posts`: where it removes
+    the most, the posts placed before it held), so the row's school is where a post of it goes; it
+    named the school one post would go to on the plan alone, which the placement, sharing schools
+    among subjects, often did not use (an HR tester: 最优安置学校 one school, the post at another).
+    For a subject no post is asked for (a structural gap): one more post once the asked ones are
+    filled, when no school is short in total any more: subject tier only."""
+    policy = data.policy
     rows = []
-    subjects_by_stage: dict[str, set[str]] = {}
-    for (_, stage), by_subject in gaps.items():
-        subjects_by_stage.setdefault(stage, set()).update(s for s, g in by_subject.items() if g > 1e-9)
-    for stage in schools.loc[left > 0, "stage"].unique():
-        subjects_by_stage.setdefault(stage, set())
-    for stage, subjects in subjects_by_stage.items():
-        part = schools[schools["stage"] == stage]
-        # Plain lists: the loop below visits every school once per subject.
-        heads = [float(w) if short > 0 else 0.0
-                 for w, short in zip(weights.loc[part.index], left.loc[part.index], strict=True)]
-        sites = list(zip(part["school_id"], [str(n) for n in part["name"]], heads, strict=True))
-        for subject in [*subjects, ANY_SUBJECT]:
-            best = (0.0, 0.0, "")
-            for school_id, name, head in sites:
-                gain = 0.0 if subject == ANY_SUBJECT else policy.plan.subject_weight_of(subject) * min(
-                    1.0, gaps.get((school_id, stage), {}).get(subject, 0.0))
-                if (head, gain) > best[:2]:
-                    best = (head, gain, name)
-            if subject == ANY_SUBJECT and best[0] == 0:
+    first = posts.drop_duplicates(["stage", "subject"])
+    for post in first.itertuples(index=False):
+        rows.append({"stage": post.stage, "subject": post.subject, "value_headcount": float(post.value_headcount),
+                     "value_subject": float(post.value_subject), "best_school": str(post.name)})
+    asked = set(zip(first["stage"], first["subject"], strict=True))
+    names = data.schools.drop_duplicates("school_id").set_index("school_id")["name"].astype(str)
+    best: dict[tuple[str, str], tuple[float, str]] = {}
+    for (school_id, stage), by_subject in sorted(_remaining_gaps(data, posts).items()):
+        for subject, gap in by_subject.items():
+            if (stage, subject) in asked or gap <= 1e-9:
                 continue
-            rows.append({"stage": stage, "subject": subject, "value_headcount": best[0],
-                         "value_subject": round(best[1], 4), "best_school": best[2]})
+            gain = policy.plan.subject_weight_of(subject) * min(1.0, gap)
+            if gain > best.get((stage, subject), (0.0, ""))[0] + 1e-12:
+                best[(stage, subject)] = (gain, names.get(school_id, school_id))
+    for (stage, subject), (gain, name) in best.items():
+        rows.append({"stage": stage, "subject": subject, "value_headcount": 0.0, "value_subject": round(gain, 4),
+                     "best_school": name})
     return pd.DataFrame(rows, columns=["stage", "subject", "value_headcount", "value_subject", "best_school"])
 
 
 def request_table(data: PlanData, posts: pd.DataFrame) -> pd.DataFrame:
     """编制申请: per (stage, subject) the posts asked for, ranked by marginal value; then the subject
     shortages that need no new post (structural: the school is not short in total)."""
-    values = marginal_values(data)
+    values = marginal_values(data, posts)
     counts = posts.groupby(["stage", "subject"]).agg(
         posts=("order", "size"),
         schools=("name", lambda names: "、".join(f"{n}（{c}）" if c > 1 else str(n)
@@ -386,10 +398,12 @@ def explanation(
         by_school = posts.groupby(["name", "stage"], sort=False).size()
         where = "、".join(f"{name}{Stage(stage).label if schools['name'].eq(name).sum() > 1 else ''} {n} 个"
                           for (name, stage), n in by_school.items())
-        top = requests[requests["posts"] > 0].head(5)
+        asked = requests[requests["posts"] > 0]
         ranked = "；".join(
             f"{Stage(r.stage).label}{_subject_label(r.subject)} {r.posts} 个（增 1 个可减少加权总量缺编 "
-            f"{r.value_headcount:g}、加权学科缺口 {r.value_subject:g}）" for r in top.itertuples(index=False))
+            f"{r.value_headcount:g}、加权学科缺口 {r.value_subject:g}）" for r in asked.head(5).itertuples(index=False))
+        if len(asked) > 5:  # the rest in the table, not dropped unsaid
+            ranked += f" 等共 {len(asked)} 项（全部见编制申请表）"
         causes = sorted({c for c in posts["cause"] if c})
         cause_text = f"调配未能解决的原因：{'；'.join(causes)}。" if causes else ""
         remains = (f"四、仍存在的缺口与申请。调配后仍有 {count} 个编制的缺口在现行规则下无法通过调动解决，"
