@@ -403,7 +403,7 @@ def explanation(
             f"{Stage(r.stage).label}{_subject_label(r.subject)} {r.posts} 个（增 1 个可减少加权总量缺编 "
             f"{r.value_headcount:g}、加权学科缺口 {r.value_subject:g}）" for r in asked.head(5).itertuples(index=False))
         if len(asked) > 5:  # the rest in the table, not dropped unsaid
-            ranked += f" 等共 {len(asked)} 项（全部见编制申请表）"
+            ranked += f" 等，共 {len(asked)} 项（全部见编制申请表）"
         causes = sorted({c for c in posts["cause"] if c})
         cause_text = f"调配未能解决的原因：{'；'.join(causes)}。" if causes else ""
         remains = (f"四、仍存在的缺口与申请。调配后仍有 {count} 个编制的缺口在现行规则下无法通过调动解决，"
