@@ -75,6 +75,10 @@ def test_bad_overrides_are_all_named_by_key(tmp_path: Path) -> None:
         load_policy(bad)
     keys = {p.column for p in caught.value.problems}
     assert keys == {"staffing.students_per_stafff", "staffing.small_school.method", "rotation.min_share_of_eligible"}
+    # each at its line, as a scenario file's (policy.yaml said a dotted key and no line)
+    rows = {p.column: p.row for p in caught.value.problems}
+    assert rows == {"staffing.students_per_stafff": 2, "staffing.small_school.method": 3,
+                    "rotation.min_share_of_eligible": 4}
     report = caught.value.report()
     assert "policy.yaml" in report and "不大于 1" in report and "检查拼写" in report
     assert "以下之一：mean、max" in report  # HR reads Chinese: not pydantic's "'mean' or 'max'", nor its English
@@ -123,11 +127,20 @@ def test_misspelt_map_keys_and_yes_no_for_numbers_are_named(tmp_path: Path) -> N
     assert policy.plan.subject_weight_of("music") == 3 and policy.plan.subject_weight_of("chinese") == 1.5
 
 
-def test_unreadable_yaml_is_an_input_error(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("text", "row", "meaning"), [
+    ("staffing: [unclosed\nplan: {}\n", 2, "方括号 [ ] 没有闭合"),
+    ("staffing:\n\tstudents_per_staff: {primary: 19}\n", 2, "Tab 字符"),
+    ("plan:\n  max_km: 10: 20\n", 2, "冒号的位置不对"),
+])
+def test_unreadable_yaml_is_an_input_error_at_its_line_in_chinese(tmp_path: Path, text: str, row: int,
+                                                                   meaning: str) -> None:
+    """The parser's English (“while parsing a flow mapping”) and no line was all HR got."""
     bad = tmp_path / "policy.yaml"
-    bad.write_text("staffing: [unclosed\n", encoding="utf-8")
-    with pytest.raises(InputError):
+    bad.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as caught:
         load_policy(bad)
+    [problem] = caught.value.problems
+    assert problem.row == row and meaning in problem.expected and "while" not in caught.value.report()
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ Order of precedence: CLI flag > scenario > user policy.yaml > defaults.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 import types
 from datetime import date
@@ -342,10 +343,82 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 
+class YamlLines:
+    """YAML line numbers of keys, for error messages (the composed node tree of the file)."""
+
+    def __init__(self, text: str) -> None:
+        try:
+            self.root = yaml.compose(text)
+        except yaml.YAMLError:
+            self.root = None
+
+    def normalize(self, loc: tuple[Any, ...]) -> tuple[Any, ...]:
+        """Drop list positions pydantic adds where the file has a single value (`area: rural`)."""
+        node, out = self.root, []
+        for part in loc:
+            if isinstance(part, int) and not isinstance(node, yaml.SequenceNode):
+                continue
+            out.append(part)
+            if isinstance(node, yaml.MappingNode):
+                node = next((v for k, v in node.value if str(k.value) == str(part)), None)
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+                node = node.value[part]
+            else:
+                node = None
+        return tuple(out)
+
+    def line(self, loc: tuple[Any, ...]) -> int | None:
+        node = self.root
+        if node is None:
+            return None
+        line = node.start_mark.line + 1
+        for part in loc:
+            if isinstance(node, yaml.MappingNode):
+                match = next(((k, v) for k, v in node.value if str(k.value) == str(part)), None)
+                if match is None:
+                    continue  # a pydantic-internal location part: skip it
+                line, node = match[0].start_mark.line + 1, match[1]
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+                node = node.value[part]
+                line = node.start_mark.line + 1
+        return line
+
+
 def yaml_load(text: str) -> Any:
     """`yaml.safe_load` with libyaml's parser where PyYAML has it (ten times faster: the plan folder's
     policy_used.yaml is read back for the reports and by `check`), dates as text (`_Loader`)."""
     return yaml.load(text, Loader=_Loader)
+
+
+#: What YAML's parser errors mean, in Chinese, by the first words of its English `problem`.
+_YAML_PROBLEMS = (
+    ("found character '\\t'", "行中有 Tab 字符：YAML 的缩进只能用空格"),
+    ("mapping values are not allowed", "冒号的位置不对：键后的冒号要跟一个空格，值里有冒号时请给值加引号"),
+    ("expected ',' or '}'", "花括号 { } 没有闭合，或其中的项没有用逗号分开"),
+    ("did not find expected ',' or '}'", "花括号 { } 没有闭合，或其中的项没有用逗号分开"),
+    ("expected ',' or ']'", "方括号 [ ] 没有闭合，或其中的项没有用逗号分开"),
+    ("did not find expected ',' or ']'", "方括号 [ ] 没有闭合，或其中的项没有用逗号分开"),
+    ("could not find expected ':'", "缺少冒号：每行应为“键: 值”"),
+    ("expected <block end>", "缩进不一致：同一层的键须对齐"),
+    ("did not find expected key", "缩进不一致：同一层的键须对齐"),
+    ("found unexpected end of stream", "引号没有闭合"),
+    ("found undefined alias", "以 * 开头的值须加引号"),
+)
+
+
+def yaml_problem(exc: Exception, text: str) -> tuple[int | None, str, str]:
+    """A YAML syntax error as HR reads it: (line, the line as written, what is wrong there in Chinese).
+    The parser's own English (“while parsing a flow mapping”) said nothing to them, and for policy.yaml
+    no line at all."""
+    mark = getattr(exc, "problem_mark", None)
+    line = mark.line + 1 if mark is not None else None
+    lines = text.splitlines()
+    written = lines[line - 1].strip() if line is not None and 0 < line <= len(lines) else ""
+    problem = str(getattr(exc, "problem", "") or exc)
+    meaning = next((chinese for english, chinese in _YAML_PROBLEMS if problem.startswith(english)), "")
+    if not meaning and "\t" in text:
+        meaning = "文件中有 Tab 字符：YAML 的缩进只能用空格"
+    return line, written, "合法的 YAML（UTF-8）" + (f"：{meaning}" if meaning else "")
 
 
 def default_data() -> dict[str, Any]:
@@ -383,10 +456,13 @@ def load_policy(
     """
     data = default_data()
     layers: list[tuple[str, dict[str, Any]]] = []
+    files: list[Path] = []  # the YAML layers, for the line of a bad key
     if dataset is not None and Path(dataset).is_dir() and (Path(dataset) / USER_FILE).exists():
-        layers.append(_read_yaml(Path(dataset) / USER_FILE))
+        files.append(Path(dataset) / USER_FILE)
     if path is not None:
-        layers.append(_read_yaml(Path(path)))
+        files.append(Path(path))
+    for file in files:
+        layers.append(_read_yaml(file))
     if overrides:
         layers.append(("overrides", overrides))
     user_sources: dict[str, str] = {}
@@ -412,8 +488,32 @@ def load_policy(
             problems.append(_problem(label, key, error.get("input") if error["type"] != "extra_forbidden" else key,
                                      _expected(error)))
     if problems:
-        raise InputError(problems)
+        raise InputError([problem if overrides and _has_setting(overrides, problem.column) else
+                          _located(problem, files) for problem in problems])
     return policy
+
+
+def _located(problem: Problem, files: list[Path]) -> Problem:
+    """A policy problem at its key's line in the last file that writes the key (and named after that
+    file): policy.yaml's problems gave a dotted key and no line, scenario files' a line."""
+    if not problem.column:
+        return problem
+    parts = problem.column.split(".")
+    if parts[0] == "sources" and len(parts) > 1:  # sources are keyed by dotted setting names
+        parts = ["sources", ".".join(parts[1:])]
+    for file in reversed(files):
+        node = YamlLines(file.read_text(encoding="utf-8-sig")).root
+        line = None
+        for part in parts:
+            if not isinstance(node, yaml.MappingNode):
+                break
+            match = next(((k, v) for k, v in node.value if str(k.value) == part), None)
+            if match is None:
+                break
+            line, node = match[0].start_mark.line + 1, match[1]
+        if line is not None:
+            return dataclasses.replace(problem, file=file.name, row=line)
+    return problem
 
 
 def _has_setting(data: dict[str, Any], key: str) -> bool:
@@ -465,9 +565,15 @@ def _read_yaml(path: Path) -> tuple[str, dict[str, Any]]:
     if not path.exists():
         raise InputError([_problem(str(path), "", "", "存在的 policy.yaml 文件")])
     try:
-        data = yaml_load(path.read_text(encoding="utf-8-sig")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise InputError([_problem(path.name, "", str(exc).splitlines()[0], "合法的 YAML（UTF-8）")]) from None
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError([_problem(path.name, "", "", "UTF-8 编码的文本文件（另存为 UTF-8）")]) from None
+    try:
+        data = yaml_load(text) or {}
+    except yaml.YAMLError as exc:
+        line, written, expected = yaml_problem(exc, text)
+        raise InputError([Problem(file=path.name, row=line, column="", value=written, expected=expected,
+                                  rule="policy")]) from None
     if not isinstance(data, dict):
         raise InputError([_problem(path.name, "", str(data)[:40], "键值对形式的 YAML")])
     return path.name, data

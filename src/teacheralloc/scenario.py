@@ -46,7 +46,7 @@ from teacheralloc.domain import (
 )
 from teacheralloc.errors import InputError, Problem
 from teacheralloc.io.pins import HIRE_PREFIX, PIN_COLUMNS
-from teacheralloc.policy import Policy, yaml_load
+from teacheralloc.policy import Policy, YamlLines, yaml_load, yaml_problem
 
 SCENARIO_SUFFIXES = (".yaml", ".yml")
 #: Ids of what `hire` creates: the new teacher (the contract's placeholder form, `io.pins.HIRE_PREFIX`)
@@ -422,47 +422,6 @@ def is_scenario_file(path: Path | str) -> bool:
     return Path(path).suffix.lower() in SCENARIO_SUFFIXES
 
 
-class _Lines:
-    """YAML line numbers of keys, for error messages (the composed node tree of the file)."""
-
-    def __init__(self, text: str) -> None:
-        try:
-            self.root = yaml.compose(text)
-        except yaml.YAMLError:
-            self.root = None
-
-    def normalize(self, loc: tuple[Any, ...]) -> tuple[Any, ...]:
-        """Drop list positions pydantic adds where the file has a single value (`area: rural`)."""
-        node, out = self.root, []
-        for part in loc:
-            if isinstance(part, int) and not isinstance(node, yaml.SequenceNode):
-                continue
-            out.append(part)
-            if isinstance(node, yaml.MappingNode):
-                node = next((v for k, v in node.value if str(k.value) == str(part)), None)
-            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
-                node = node.value[part]
-            else:
-                node = None
-        return tuple(out)
-
-    def line(self, loc: tuple[Any, ...]) -> int | None:
-        node = self.root
-        if node is None:
-            return None
-        line = node.start_mark.line + 1
-        for part in loc:
-            if isinstance(node, yaml.MappingNode):
-                match = next(((k, v) for k, v in node.value if str(k.value) == str(part)), None)
-                if match is None:
-                    continue  # a pydantic-internal location part: skip it
-                line, node = match[0].start_mark.line + 1, match[1]
-            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
-                node = node.value[part]
-                line = node.start_mark.line + 1
-        return line
-
-
 def dotted(loc: tuple[Any, ...]) -> str:
     """`("changes", 1, "close", "into")` → `changes[2].close.into` (list items counted from 1)."""
     text = ""
@@ -494,7 +453,7 @@ def _loc_parts(loc: tuple[Any, ...]) -> tuple[Any, ...]:
 class _Problems:
     """Collects the problems of one scenario file."""
 
-    def __init__(self, file: str, lines: _Lines) -> None:
+    def __init__(self, file: str, lines: YamlLines) -> None:
         self.file, self.lines, self.items = file, lines, []
 
     def add(self, loc: tuple[Any, ...], value: Any, expected: str, rule: str = "scenario") -> None:
@@ -506,7 +465,7 @@ class _Problems:
         self.items.append(Problem(self.file, self.lines.line(loc), dotted(loc), shown, expected, rule=rule))
 
 
-def read_scenario_file(path: Path | str) -> tuple[ScenarioFile, _Lines]:
+def read_scenario_file(path: Path | str) -> tuple[ScenarioFile, YamlLines]:
     """Parse and validate the YAML file (no data read yet).
 
     Raises
@@ -520,7 +479,7 @@ def read_scenario_file(path: Path | str) -> tuple[ScenarioFile, _Lines]:
     return spec, lines
 
 
-def _read_scenario(path: Path) -> tuple[ScenarioFile | None, _Lines, list[Problem], tuple[int, ...]]:
+def _read_scenario(path: Path) -> tuple[ScenarioFile | None, YamlLines, list[Problem], tuple[int, ...]]:
     """The file's problems and, beside them, its sound part: the file without the keys and changes that
     have a problem (None when `base` has one), and the original number of each change kept. So
     `load_scenario` reports the policy's and the changes' problems in the same round as the file's."""
@@ -528,12 +487,15 @@ def _read_scenario(path: Path) -> tuple[ScenarioFile | None, _Lines, list[Proble
         raise InputError([Problem(str(path), None, "", "", "存在的情景文件（.yaml）", rule="not_found")])
     try:
         text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError([Problem(path.name, None, "", "", "UTF-8 编码的文本文件（另存为 UTF-8）",
+                                  rule="yaml")]) from None
+    try:
         data = yaml_load(text)
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InputError([Problem(path.name, mark.line + 1 if mark else None, "", str(exc).splitlines()[0],
-                                  "合法的 YAML（UTF-8）", rule="yaml")]) from None
-    lines = _Lines(text)
+    except yaml.YAMLError as exc:
+        line, written, expected = yaml_problem(exc, text)
+        raise InputError([Problem(path.name, line, "", written, expected, rule="yaml")]) from None
+    lines = YamlLines(text)
     if not isinstance(data, dict):
         raise InputError([Problem(path.name, None, "", str(data)[:40], "键值对形式的 YAML（base、changes …）",
                                   rule="yaml")])
@@ -717,7 +679,7 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
     return out
 
 
-def _check_expect(spec: ScenarioFile, lines: _Lines, file: str) -> list[Problem]:
+def _check_expect(spec: ScenarioFile, lines: YamlLines, file: str) -> list[Problem]:
     known = figure_catalogue()
     out = []
     for key in spec.expect:
@@ -1139,7 +1101,7 @@ def _pins_left_behind(frames: list[pd.DataFrame], county: County, file: str,
 
 
 def _scenario_pins(value: str | list[Pin] | None, folder: Path, county: County, problems: _Problems,
-                   loc: tuple[Any, ...], lines: _Lines, sources: dict[int, tuple[int | None, str]],
+                   loc: tuple[Any, ...], lines: YamlLines, sources: dict[int, tuple[int | None, str]],
                    read_pins: Any) -> tuple[pd.DataFrame, str]:
     """Pins from a file (relative to the scenario) or written inline, checked against the county as
     the changes before them left it."""
