@@ -627,6 +627,20 @@ def test_a_roster_sheet_beside_the_teachers_sheet_is_set_aside(county, tmp_path:
     assert [(p.rule, p.sheet) for p in loaded.warnings] == [("table_set_aside", "教师花名册")]
 
 
+def test_a_sheet_renamed_to_look_like_another_table_names_the_missing_one(county, tmp_path: Path) -> None:
+    """The 班级 sheet renamed 教师名单: it was set aside “两者都是教师表” (false), with no word of 班级, the
+    table then missing. It says it looks like a teachers sheet and to rename it if it is 班级."""
+    workbook = _workbook(county)
+    workbook["classes"].title = "教师名单"
+    path = tmp_path / "county.xlsx"
+    workbook.save(path)
+    with pytest.raises(InputError) as caught:
+        load_county(path, as_of=AS_OF)
+    [warning] = caught.value.warnings
+    assert warning.rule == "table_set_aside" and warning.sheet == "教师名单"
+    assert "名称像教师表；若它其实是“班级”表，请改用该名称" in warning.expected and "两者都是" not in warning.expected
+
+
 def test_year_dot_one_typed_as_text_in_a_workbook_is_january(county, tmp_path: Path) -> None:
     """A workbook's text cell keeps what was typed ("1988.1"): January, even in a column without .10."""
     workbook = _workbook(county)

@@ -128,6 +128,9 @@ def choose_tables(names: list[str], where: str, kind: str) -> tuple[dict[str, st
         (exact if match[1] else suffixed).setdefault(match[0], []).append(text)
     chosen: dict[str, str] = {}
     problems: list[Problem] = []
+    # A sheet set aside may be another table renamed (班级 → 教师名单): the tables still missing are named.
+    missing = "、".join(f"“{TABLE_LABELS[n]}”" for n in REQUIRED_TABLES if not exact.get(n) and not suffixed.get(n))
+    rename = f"；若它其实是{missing}表，请改用该名称" if missing else ""
     for name in TABLE_LABELS:
         first, second = exact.get(name, []), suffixed.get(name, [])
         candidates = first or second
@@ -143,7 +146,7 @@ def choose_tables(names: list[str], where: str, kind: str) -> tuple[dict[str, st
                 sheet=other if sheet else "", rule="duplicate_sheet" if sheet else "duplicate_file"))
         for other in (second if first else []):
             problems.append(Problem(where if sheet else other, None, "", other,
-                                    f"已有“{candidates[0]}”，此{kind}未读取（两者都是{TABLE_LABELS[name]}表）",
+                                    f"已有“{candidates[0]}”，此{kind}未读取（名称像{TABLE_LABELS[name]}表{rename}）",
                                     sheet=other if sheet else "", rule="table_set_aside", severity="warning"))
     return chosen, unknown, problems
 
