@@ -157,7 +157,7 @@ def test_unexempt_english_teacher_is_the_one_to_move() -> None:
     assert moves(plan) == {("X", "U1", "R1", "redeploy", "english")}
     assert gaps_after(plan) == {"U1": 0.0, "R1": 0.0, "R3": 0.0}
     assert_reasons_name_destination(plan)
-    assert "英语教师缺 1 人" in plan.moves.at[0, "reason"]
+    assert "英语教师缺 1 人（按主教学科整人计）" in plan.moves.at[0, "reason"]  # not subjects.csv's FTE
 
 
 EXEMPTIONS = {

@@ -34,7 +34,9 @@ def _needs(key: str, unit: dict[str, Any], taught: str, backbone: bool, pe_arts:
                      f"在岗 {unit['before']}）")
     subject_gap = gaps.get((key, taught), 0.0)
     if subject_gap > 0:
-        parts.append(f"{_subject(taught)}教师缺 {subject_gap:.0f} 人")
+        # The subject tier's count: whole teachers of that main subject (subjects.csv's FTE also counts
+        # what teachers of other subjects can cover, so it may show less: 0.2 where this says 1).
+        parts.append(f"{_subject(taught)}教师缺 {subject_gap:.0f} 人（按主教学科整人计）")
     if backbone and unit["backbone_target"] > unit["backbone_before"]:
         parts.append("县级以上骨干教师未达每百名学生 1 人")
     if pe_arts and unit["pe_arts_target"] > unit["pe_arts_before"]:
