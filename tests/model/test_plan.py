@@ -345,6 +345,15 @@ def test_pins_must_stay_and_must_move_contradict(tmp_path: Path) -> None:
     assert "pins.csv 第 3 行 必须调出(must_move)：“是”" in caught.value.report()
 
 
+def test_contradicting_pins_come_with_the_files_other_problems(tmp_path: Path) -> None:
+    """An unknown teacher on one row and X pinned to stay and to move on two others: the contradiction
+    came a round later, once the unknown teacher was mended (an HR tester's pins.csv)."""
+    with pytest.raises(InputError) as caught:
+        read_pins(_pins_csv(tmp_path, ["NOBODY,是,,,", "X,是,,,", "X,,是,,"]), english_gap())
+    assert [(p.row, p.column, p.rule) for p in caught.value.errors] == [
+        (2, "teacher_id", "reference"), (4, "must_move", "pin_conflict")]
+
+
 @pytest.mark.parametrize(
     ("x", "label"),
     [

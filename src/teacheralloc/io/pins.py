@@ -166,8 +166,39 @@ def read_pins(path: Path | None, county: County, without_hires: bool = False) ->
                                     "每行恰好一项：必须留任、必须调出、调往学校或不得调往", rule="one_pin_per_row"))
             continue
         records.append({"teacher_id": teacher, "kind": kinds[0][0], "school_id": kinds[0][1], "row": number})
-    if problems:
-        raise InputError(problems)
     pins = pd.DataFrame(records) if records else empty_pins()
+    if problems:  # with the pins that contradict each other: every problem of the file in one round
+        raise InputError(problems + pin_contradictions(pins, path.name))
     pins.attrs["file"] = path.name  # named in the problems of pins no plan can honour
     return pins
+
+
+def pin_contradictions(pins: pd.DataFrame, file: str) -> list[Problem]:
+    """Pins that contradict each other whatever the data: one teacher pinned to stay and to move, to two
+    schools, or to a school they are also barred from; each at the row of the move. Found by `read_pins`
+    with the file's other problems (they came a round later) and by `model.conflicts.check_pins`."""
+    if pins.empty:
+        return []
+    moving = pins[pins["kind"].isin(["must_move", "to_school"])]
+    stay_pins = pins[pins["kind"] == "must_stay"].drop_duplicates("teacher_id")
+    staying = dict(zip(stay_pins["teacher_id"], stay_pins["row"], strict=True))
+    barred = set(zip(pins.loc[pins["kind"] == "not_to_school", "teacher_id"],
+                     pins.loc[pins["kind"] == "not_to_school", "school_id"], strict=True))
+    first_to: dict[str, tuple[str, int]] = {}
+    problems = []
+    for pin in moving.itertuples(index=False):
+        expected = ""
+        if pin.teacher_id in staying:
+            expected = f"与同一教师第 {staying[pin.teacher_id]} 行的“必须留任”冲突：删去其中一项"
+        elif pin.kind == "to_school" and pin.teacher_id in first_to and first_to[pin.teacher_id][0] != pin.school_id:
+            school, row = first_to[pin.teacher_id]
+            expected = f"同一教师已在第 {row} 行指定调往 {school}：每人只能指定一所调往学校，删去其中一行"
+        elif pin.kind == "to_school" and (pin.teacher_id, pin.school_id) in barred:
+            expected = f"同一教师又被指定“不得调往”{pin.school_id}：删去其中一项"
+        if pin.kind == "to_school":
+            first_to.setdefault(pin.teacher_id, (pin.school_id, pin.row))
+        if expected:
+            school = pin.school_id if isinstance(pin.school_id, str) and pin.school_id else "是"
+            problems.append(Problem(file, int(pin.row), pin.kind, school, expected,
+                                    label=PIN_COLUMNS.get(pin.kind, ""), rule="pin_conflict"))
+    return problems

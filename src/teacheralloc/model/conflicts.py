@@ -16,7 +16,7 @@ from ortools.math_opt.python import mathopt
 
 from teacheralloc.domain import Stage
 from teacheralloc.errors import InputError, Problem
-from teacheralloc.io.pins import PIN_COLUMNS
+from teacheralloc.io.pins import PIN_COLUMNS, pin_contradictions
 from teacheralloc.model.builder import AllocationModel
 from teacheralloc.model.candidates import EXEMPT_LABELS, Candidates, leaving_cap
 from teacheralloc.model.engine import SolveParams, Solver, solver_parameters
@@ -30,35 +30,22 @@ def check_pins(candidates: Candidates, pins: pd.DataFrame, policy: Policy) -> No
     cannot go to (and why); and together: more pinned departures from one school than it may lose."""
     if pins.empty:
         return
-    problems = []
     file = pins.attrs.get("file", "pins.csv")
+    problems = pin_contradictions(pins, file)
+    contradicted = {problem.row for problem in problems}
+    flagged = set(pins.loc[pins["row"].isin(contradicted), "teacher_id"])
     teachers = candidates.teachers.set_index("teacher_id")
     moving = pins[pins["kind"].isin(["must_move", "to_school"])]
-    stay_pins = pins[pins["kind"] == "must_stay"].drop_duplicates("teacher_id")
-    staying = dict(zip(stay_pins["teacher_id"], stay_pins["row"], strict=True))
-    barred = set(zip(pins.loc[pins["kind"] == "not_to_school", "teacher_id"],
-                     pins.loc[pins["kind"] == "not_to_school", "school_id"], strict=True))
-    first_to: dict[str, tuple[str, int]] = {}
-    flagged: set[str] = set()
     has_arc = set(candidates.groups.loc[candidates.groups["group"].isin(candidates.arcs["group"]), "first_teacher"])
-    for pin in moving.itertuples(index=False):
+    for pin in moving[~moving["row"].isin(contradicted)].itertuples(index=False):
         teacher = teachers.loc[pin.teacher_id]
         expected = ""
-        if pin.teacher_id in staying:
-            expected = f"与同一教师第 {staying[pin.teacher_id]} 行的“必须留任”冲突：删去其中一项"
-        elif not teacher["movable"]:
+        if not teacher["movable"]:
             reason = EXEMPT_LABELS.get(teacher["exempt"], teacher["exempt"])
             setting = "plan.special_schools_take_part" if teacher["exempt"] == "special" else "rotation.exempt_*"
             expected = f"该教师因“{reason}”不得调动（{setting}）：删去此项，或由本人申请交流"
-        elif pin.kind == "to_school" and pin.teacher_id in first_to and first_to[pin.teacher_id][0] != pin.school_id:
-            school, row = first_to[pin.teacher_id]
-            expected = f"同一教师已在第 {row} 行指定调往 {school}：每人只能指定一所调往学校，删去其中一行"
-        elif pin.kind == "to_school" and (pin.teacher_id, pin.school_id) in barred:
-            expected = f"同一教师又被指定“不得调往”{pin.school_id}：删去其中一项"
         elif pin.teacher_id not in has_arc:
             expected = _no_arc_reason(candidates, policy, teacher, pin.school_id if pin.kind == "to_school" else None)
-        if pin.kind == "to_school":
-            first_to.setdefault(pin.teacher_id, (pin.school_id, pin.row))
         if expected:
             school = pin.school_id if isinstance(pin.school_id, str) and pin.school_id else "是"
             problems.append(Problem(file, pin.row, pin.kind, school, expected,
