@@ -298,6 +298,19 @@ changes:
     assert (row, column) == (3, "changes[1].scale_enrollment.grade") and "没有选中任何班级" in expected
 
 
+def test_a_bad_inline_pin_is_one_problem_at_its_entry(folder: Path, county: County) -> None:
+    """A pin with two kinds was also reported as the whole list not being text (`pins` may be a file
+    name), a false second problem."""
+    teacher = county.teachers["teacher_id"].iloc[0]
+    path = write(folder, "two_kinds.yaml", f"""base: county
+changes:
+  - pins:
+      - {{teacher_id: {teacher}, must_stay: true, must_move: true}}
+""")
+    [(row, column, expected)] = problems_of(path)
+    assert (row, column) == (4, "changes[1].pins[1]") and "恰好一项" in expected
+
+
 def test_raises_for_bad_policy_overrides_and_a_missing_base(folder: Path) -> None:
     path = write(folder, "policy.yaml", """base: county
 policy:
