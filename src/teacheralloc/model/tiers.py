@@ -182,14 +182,16 @@ def _solve_tier(solver: Solver, seconds: float, exact: float, accept: float, inc
     if best is None and incumbent is not None:  # feasible here, whatever HiGHS's presolve says
         best = Result.known(incumbent, solver.objective_at(incumbent))
     # A plan within `accept` and nearer its bound than the next tier may spend of it anyway is refined
-    # only by a small fixing MIP (half the free variables).
+    # only by a small fixing MIP (half the free variables, PROBE_NODES nodes): a 1,200-teacher county at
+    # 60 % of its posts spent 9 s of 1,000 nodes on 2,265 free to move 252.94044 by nothing, where the
+    # wishes tier then spends 0.99 of it.
     settled = best is not None and within(best.objective, accept) and best.objective - bound < spent_anyway
     if best is not None and not within(best.objective, exact):
         most_free = fixing_free // 2 if settled else \
             max(fixing_free, min(FIXING_STRETCH * restricted_free, FIXING_STRETCH * fixing_free))
+        nodes = None if accept <= exact else PROBE_NODES if settled else lower_tier_nodes
         best, bound = _fixed_and_proven(solver, relaxed, best, bound, step, exact,
-                                        seconds - (time.perf_counter() - start),
-                                        None if accept <= exact else lower_tier_nodes, most_free)
+                                        seconds - (time.perf_counter() - start), nodes, most_free)
     if best is not None and within(best.objective, accept):
         return _TierSolve(best.objective, bound, within(best.objective, exact), best.values)
     remaining = seconds - (time.perf_counter() - start)
