@@ -319,7 +319,6 @@ def plan(
     from teacheralloc.io.pins import find_pins, read_pins
     from teacheralloc.io.write import new_output_dir, write_plan
     from teacheralloc.model.solve import SolveParams, plan_county
-    from teacheralloc.report.plan_reports import report_worker
     from teacheralloc.scenario import is_scenario_file
 
     if is_scenario_file(data):
@@ -328,7 +327,7 @@ def plan(
     time_limit, seed = time_limit or 120.0, seed or 0
     rules, county = _policy_and_county(data, policy, as_of)
     pinned = read_pins(find_pins(data, pins), county)
-    with report_worker(), new_output_dir(out, force=force, protected=(data,)):
+    with new_output_dir(out, force=force, protected=(data,)):
         progress = None if quiet else (lambda line: console.print(line, markup=False))
         result = plan_county(county, rules, pinned,
                              SolveParams(time_limit_s=time_limit, workers=workers, seed=seed), progress=progress)
@@ -346,14 +345,13 @@ def _plan_scenario(path: Path, out: Path, policy: Path | None, pins: Path | None
     from teacheralloc.compare import run_scenario
     from teacheralloc.io.pins import read_pins
     from teacheralloc.io.write import new_output_dir, write_plan
-    from teacheralloc.report.plan_reports import report_worker
     from teacheralloc.scenario import load_scenario
 
     scenario = load_scenario(path, as_of=_as_of(as_of), policy_file=policy)
     if pins is not None:
         extra = read_pins(pins, scenario.county)
         scenario = dataclasses.replace(scenario, pins=pd.concat([scenario.pins, extra], ignore_index=True))
-    with report_worker(), new_output_dir(out, force=force, protected=(scenario.base, path)):
+    with new_output_dir(out, force=force, protected=(scenario.base, path)):
         console.print(f"情景：{scenario.name}（{scenario.file}）{scenario.question}", markup=False)
         for line in scenario.changes:
             console.print("  " + line, markup=False)

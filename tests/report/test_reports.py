@@ -9,7 +9,6 @@ surplus can reach (its teachers are all it has), so that the establishment reque
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -419,10 +418,9 @@ def _failing_workbook(data, path, request):
     raise OSError(f"disk full: {path.name}")
 
 
-@pytest.mark.parametrize("worker", ["forked", "prepared", "sequential"])
+@pytest.mark.parametrize("worker", [True, False], ids=["forked worker", "sequential"])
 def test_workbook_errors_surface_from_write_reports(plan_dir: Path, tmp_path: Path, monkeypatch, worker) -> None:
-    """plan.xlsx may be written by a forked worker, or by one forked before the solve (`report_worker`,
-    as `plan` does): its error is raised by write_reports all the same."""
+    """plan.xlsx may be written by a forked worker: its error is raised by write_reports all the same."""
     import shutil
 
     from teacheralloc.report import plan_reports
@@ -430,16 +428,12 @@ def test_workbook_errors_surface_from_write_reports(plan_dir: Path, tmp_path: Pa
     folder = tmp_path / "plan"
     shutil.copytree(plan_dir, folder)
     monkeypatch.setattr(plan_reports, "_write_workbook", _failing_workbook)
-    if worker == "sequential":
+    if not worker:
         monkeypatch.setattr(plan_reports, "_can_fork", lambda: False)
     elif sys.platform.startswith("linux") and len(os.sched_getaffinity(0)) > 1:
         assert plan_reports._can_fork(), "on Linux with two CPUs and no other thread, a worker writes the workbook"
-    with plan_reports.report_worker() if worker == "prepared" else contextlib.nullcontext():
-        if worker == "prepared" and plan_reports._can_fork():
-            assert plan_reports._prepared is not None
-        with pytest.raises(OSError, match=r"disk full: plan\.xlsx"):
-            plan_reports.write_reports(read_plan_folder(folder), folder)
-    assert plan_reports._prepared is None, "the worker forked before the solve ends with the block"
+    with pytest.raises(OSError, match=r"disk full: plan\.xlsx"):
+        plan_reports.write_reports(read_plan_folder(folder), folder)
 
 
 def test_forked_and_sequential_reports_are_the_same(plan_dir: Path, tmp_path: Path, monkeypatch) -> None:

@@ -45,42 +45,10 @@ def _write_workbook(data: PlanData, path: Path, request: EstablishmentRequest) -
     return write_plan_workbook(data, path, request)
 
 
-#: A worker forked before the solve (`report_worker`), with openpyxl imported while the solve runs.
-_prepared: ProcessPoolExecutor | None = None
-
-
-@contextmanager
-def report_worker() -> Iterator[None]:
-    """Fork the workbook's worker now, while the process is small and has no thread, and let it import
-    openpyxl on the second CPU while this one solves: `write_reports` inside the block then finds it
-    ready (sample county: the 0.3–0.4 s import no longer follows the solve). Nothing when forking is
-    not safe or useful (`_can_fork`)."""
-    global _prepared
-    if _prepared is not None or not _can_fork():
-        yield
-        return
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
-    pool.submit(_import_workbook_writer)
-    _prepared = pool
-    try:
-        yield
-    finally:
-        _prepared = None
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def _import_workbook_writer() -> None:
-    import teacheralloc.report.plan_workbook  # noqa: F401  (openpyxl with it)
-
-
 @contextmanager
 def _side_process() -> Iterator[Callable[..., Future[Any]]]:
     """`submit(fn, *args)`: run in a forked worker process when that is safe and useful (Linux, a
-    second CPU, no other thread running, not itself a daemon process), else at once in this process.
-    The worker `report_worker` forked before the solve is used when there is one."""
-    if _prepared is not None:
-        yield _prepared.submit
-        return
+    second CPU, no other thread running, not itself a daemon process), else at once in this process."""
     if _can_fork():
         with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
             yield pool.submit
