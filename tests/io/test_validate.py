@@ -113,17 +113,22 @@ def test_missing_school_key_column_is_one_problem_not_every_reference(folder: Pa
     assert [key(p) for p in load_errors(folder)] == [("schools.csv", 1, "school_id", "missing_column")]
 
 
-def test_codes_that_lost_their_leading_zeros_say_so(folder: Path) -> None:
-    """0101 in the schools table, 101 in the classes table (Excel read the column as numbers): each
-    reference error names the code it probably meant."""
+def recode(folder: Path, codes: dict[str, str]) -> None:
+    """Rename school codes in every table that holds them."""
     for table, columns in (("schools", ["school_id"]), ("classes", ["school_id"]),
                            ("teachers", ["school_id"]), ("distances", ["from_id", "to_id"])):
         rows = read_rows(folder, table)
         at = [rows[0].index(c) for c in columns]
         for row in rows[1:]:
             for i in at:
-                row[i] = {"S1": "0101", "J1": "0201"}.get(row[i], row[i])
+                row[i] = codes.get(row[i], row[i])
         write_rows(folder, table, rows)
+
+
+def test_codes_that_lost_their_leading_zeros_say_so(folder: Path) -> None:
+    """0101 in the schools table, 101 in the classes table (Excel read the column as numbers): each
+    reference error names the code it probably meant."""
+    recode(folder, {"S1": "0101", "J1": "0201"})
     for row in range(2, 8):
         set_cell(folder, "classes", row, "school_id", "101")
     errors = load_errors(folder)
@@ -134,14 +139,7 @@ def test_codes_that_lost_their_leading_zeros_say_so(folder: Path) -> None:
 def test_codes_written_as_decimals_say_so(folder: Path) -> None:
     """1001 in the schools table, 1001.0 in the teachers table (a float column written out): the reference
     error names the code it probably meant and the “.0” (it said only 学校表中已有的学校代码)."""
-    for table, columns in (("schools", ["school_id"]), ("classes", ["school_id"]),
-                           ("teachers", ["school_id"]), ("distances", ["from_id", "to_id"])):
-        rows = read_rows(folder, table)
-        at = [rows[0].index(c) for c in columns]
-        for row in rows[1:]:
-            for i in at:
-                row[i] = {"S1": "1001"}.get(row[i], row[i])
-        write_rows(folder, table, rows)
+    recode(folder, {"S1": "1001"})
     row = row_of(folder, "teachers", "school_id", "1001")
     set_cell(folder, "teachers", row, "school_id", "1001.0")
     [problem] = load_errors(folder)
