@@ -145,7 +145,11 @@ def _relaxed_lp(solver: Solver, free: np.ndarray, seconds: float, seed: int) -> 
     return result.objective if result.optimal else math.nan
 
 
-def quota_binding(built: AllocationModel, params: SolveParams, seconds: float) -> tuple[tuple[str, ...], bool] | None:
+#: The rules keeping the rotation quota short, and whether only together (`quota_binding`).
+QuotaBinding = tuple[tuple[str, ...], bool]
+
+
+def quota_binding(built: AllocationModel, params: SolveParams, seconds: float) -> QuotaBinding | None:
     """Which hard rules keep the rotation quota short (交流轮岗比例未达到的原因): the quota tier's LP
     again with each rule's rows relaxed in turn; a rule binds when the LP then rotates more. Returns the
     rules that alone do (and False); else the fewest that together do (a deletion filter, as

@@ -28,7 +28,7 @@ from teacheralloc.model.candidates import (
     distance_known,
     leaving_cap,
 )
-from teacheralloc.model.conflicts import CONFLICT_RULES, check_pins, quota_binding, rule_conflicts
+from teacheralloc.model.conflicts import CONFLICT_RULES, QuotaBinding, check_pins, quota_binding, rule_conflicts
 from teacheralloc.model.engine import SolveParams, Solver, release_memory
 from teacheralloc.model.explain import ahead_of
 from teacheralloc.model.tiers import (
@@ -58,7 +58,7 @@ class Solution:
     exact_lower: bool = False  # the lower tiers were solved on school-to-school arcs after the pooled ones
     priced: bool = False  # ... on school-to-school paths priced from the pooled model (model/paths.py)
     notes: tuple[str, ...] = ()  # why the lower tiers were solved pooled when they could not be exact (中文)
-    quota_binding: tuple[tuple[str, ...], bool] | None = None  # the rules keeping the quota short (`quota_binding`)
+    quota_binding: QuotaBinding | None = None  # the rules keeping the quota short (`quota_binding`)
 
 
 def solve_county(
@@ -274,7 +274,7 @@ QUOTA_REMEDIES = {
 
 
 def _quota_causes(candidates: Candidates, policy: Policy, rotated: int,
-                  binding: tuple[tuple[str, ...], bool] | None = None) -> str:
+                  binding: QuotaBinding | None = None) -> str:
     """Why the rotation quota is short, naming what binds where it can be seen from the data alone: no
     school at a lower level to rotate to (方向), every such school at its 核定编制, or the yearly leaving
     cap letting fewer eligible teachers go than the quota asks; past those, the rules whose relaxation
@@ -330,7 +330,7 @@ def _quota_causes(candidates: Candidates, policy: Policy, rotated: int,
 
 
 def _quota(candidates: Candidates, moves: pd.DataFrame, policy: Policy,
-           binding: tuple[tuple[str, ...], bool] | None = None) -> dict[str, object]:
+           binding: QuotaBinding | None = None) -> dict[str, object]:
     """summary.json's quota figures: the rotations counted toward the quota (out of the base's schools),
     every rotation (`rotations_all`), the backbone share, and why a quota is short if it is."""
     every = moves[moves["move_type"] == "rotation"]
