@@ -118,7 +118,7 @@ def test_misspelt_map_keys_and_yes_no_for_numbers_are_named(tmp_path: Path) -> N
     assert found["rotation.eligible_years_at_school"] == found["plan.wish_score"] == "数字"
     assert found["staffing.count_on_leave"] == "true 或 false"
     assert found["sources.foo.bar"] == "没有这个设置项"
-    assert "以下之一：teaching_point、rural、town、urban" in found["plan.headcount_weight.village"]
+    assert "以下之一：teaching_point（教学点）、rural（乡村）、town（镇区）、urban（城区）" in found["plan.headcount_weight.village"]
     assert not any(word in caught.value.report() for word in ("Value error", "Input should", "{'"))
     fine = tmp_path / "fine.yaml"
     fine.write_text("plan: {subject_weight: {default: 1.5, music: 3}, max_km: null}\n"

@@ -21,7 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from teacheralloc.domain import Backbone, Education, Gender, SchoolType, Stage, Status, Subject
+from teacheralloc.domain import Area, Backbone, Education, Gender, SchoolType, Stage, Status, Subject
 from teacheralloc.errors import InputError, Problem
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
@@ -557,8 +557,21 @@ def _expected(error: Any) -> str:
 
 
 def _choices(expected: str) -> str:
-    """pydantic's "'mean' or 'max'" as HR reads it: mean、max."""
-    return "、".join(part.strip().strip("'\"") for part in re.split(r",| or ", expected) if part.strip())
+    """pydantic's "'mean' or 'max'" as HR reads it: mean、max; a code of the data's vocabulary with its
+    Chinese label, which is accepted too (urban（城区）)."""
+    parts = [part.strip().strip("'\"") for part in re.split(r",| or ", expected) if part.strip()]
+    labels = _code_labels()
+    return "、".join(f"{part}（{labels[part]}）" if part in labels else part for part in parts)
+
+
+def _code_labels() -> dict[str, str]:
+    """Each code of the data's enumerations with its Chinese label (codes two of them label differently:
+    none)."""
+    seen: dict[str, set[str]] = {}
+    for enum in (Stage, SchoolType, Area, Subject, Status, Education, Backbone, Gender):
+        for member in enum:
+            seen.setdefault(member.value, set()).add(member.label)
+    return {code: next(iter(labels)) for code, labels in seen.items() if len(labels) == 1}
 
 
 def _read_yaml(path: Path) -> tuple[str, dict[str, Any]]:
