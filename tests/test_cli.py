@@ -310,3 +310,18 @@ def test_a_mistake_in_policy_yaml_does_not_hide_those_in_the_data(small_folder: 
         assert "eligible_yeers" in text and "1985-13-40" in text, text
         assert "Traceback" not in text
     assert not (tmp_path / "n").exists() and not (tmp_path / "p").exists()
+
+
+def test_console_tables_fold_long_labels_instead_of_cutting_them() -> None:
+    """compare's table in a 120-column terminal showed its labels as “核 …” (an HR tester)."""
+    import pandas as pd
+    from rich.console import Console
+
+    from teacheralloc.cli import _table
+
+    frame = pd.DataFrame({f"情景{i}": [1234.5, 6789.0] for i in range(8)},
+                         index=["核定编制（按标准测算，小学）", "调配后分校合计缺编（初中）"])
+    console = Console(width=60, record=True)
+    console.print(_table(frame, "情景对比"))
+    text = console.export_text()
+    assert "…" not in text and "核定编制" in text

@@ -65,10 +65,11 @@ def _as_of(text: str | None) -> date | None:
 
 def _table(frame: pd.DataFrame, title: str, index: bool = True) -> Table:
     table = Table(title=title, title_justify="left", show_lines=False)
+    # Folded, not cut: a narrow terminal showed compare's labels as “核 …” and figures as “1,2…”.
     if index:
-        table.add_column("", style="bold")
+        table.add_column("", style="bold", overflow="fold", min_width=8)
     for column in frame.columns:
-        table.add_column(str(column), justify="right")
+        table.add_column(str(column), justify="right", overflow="fold")
     for label, row in frame.iterrows():
         cells = [_fmt(v) for v in row.tolist()]
         table.add_row(*([str(label)] if index else []), *cells)
