@@ -125,6 +125,10 @@ def test_the_request_compared_is_the_one_establishment_md_asks(comparison: Compa
         assert table.at["request.total", result.name] == len(posts)
         for stage in ("primary", "junior"):
             assert table.at[f"request.{stage}", result.name] == (posts["stage"] == stage).sum()
+    # The declined county's plan checked against the base county fails; it names the scenario file the
+    # plan was made from (it named the base county, which fails the same).
+    base = run("check", str(files["decline"].parent / "county"), str(tmp_path / "decline"))
+    assert base.returncode == 1 and f"此方案由 {files['decline'].resolve()} 制定" in base.stderr.replace("\n", "")
 
 
 def test_the_comparison_is_written_as_workbook_page_and_json(comparison: Comparison, tmp_path: Path) -> None:
@@ -221,6 +225,8 @@ def test_check_accepts_a_scenario_file(files: dict[str, Path], hire_plan: tuple[
     county_only = run("check", str(files["hire"].parent / "county"), str(out))
     assert "教师表中已有的教师编号" not in county_only.stderr
     assert "方案含 3 名新教师分配" in county_only.stdout + county_only.stderr
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert Path(summary["parameters"]["scenario"]) == files["hire"].resolve()  # what `check` should be given
 
 
 def _hire_check(files: dict[str, Path], folder: Path) -> set[str]:

@@ -546,7 +546,7 @@ def check(
         county = load_county(data, as_of=when)
         pinned = read_pins(used or find_pins(data, pins), county, without_hires=used is not None)
     report = check_plan(county, rules, plan_dir, pinned, reference=reference, holding=holding)
-    source, given = _plan_source(plan_dir), (scenario.base if is_scenario_file(data) else data).resolve()
+    source, given = _plan_source(plan_dir), data.resolve()
     if not report.ok and source is not None and source != given:  # 3,692 violations read as a bad plan
         err_console.print(f"[警告] 此方案由 {source} 制定（summary.json），复核所用数据为 {given}："
                           "若两者不是同一份数据，下面的违规多半由此而来", markup=False, soft_wrap=True)
@@ -586,13 +586,15 @@ def _plan_policy(plan_dir: Path, county_policy: Policy, explicit: bool) -> tuple
 
 
 def _plan_source(plan_dir: Path) -> Path | None:
-    """The data a plan was made from (summary.json's parameters.source), resolved; None if not recorded."""
+    """The data a plan was made from (summary.json's parameters: the scenario file, else the dataset),
+    resolved; None if not recorded."""
     import json
 
     try:
-        text = json.loads((plan_dir / "summary.json").read_text(encoding="utf-8"))["parameters"]["source"]
+        parameters = json.loads((plan_dir / "summary.json").read_text(encoding="utf-8"))["parameters"]
+        text = parameters.get("scenario") or parameters["source"]
         return Path(text).resolve() if text else None
-    except (OSError, KeyError, ValueError, TypeError):
+    except (OSError, KeyError, ValueError, TypeError, AttributeError):
         return None
 
 

@@ -64,6 +64,8 @@ def run_scenario(
         plan = plan_county(scenario.county, scenario.policy, scenario.pins, params, progress=progress)
     except InputError as error:
         raise InputError([relabel_pin_problem(p, scenario) for p in error.problems]) from None
+    # summary.json names the scenario file too: `check` must be given it, not the base county
+    plan = dataclasses.replace(plan, parameters={**plan.parameters, "scenario": str(scenario.path.resolve())})
     return finish_plan(plan, scenario)
 
 

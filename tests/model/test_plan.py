@@ -1006,3 +1006,10 @@ def test_an_indicator_the_plan_takes_below_its_standard_is_noted() -> None:
                     "（不在优质均衡目标层内：plan.balance_weight 只计骨干与体育艺术教师）。可用 pins.csv 留任相关教师")
     assert indicator_drop_note(table(5.33, 1.1), table(5.4, 0.9), POLICY).endswith("，或加大 plan.balance_weight")
     assert indicator_drop_note(table(5.2, 1.1), table(5.1, 1.1), POLICY) is None  # not met before either
+
+
+def test_a_required_figure_in_a_reason_rounds_halves_up() -> None:
+    """3.55 posts read 按标准需 3.5 人 (the float is 3.5499…); the plan rounds halves up."""
+    from teacheralloc.model.explain import _tenths
+
+    assert (_tenths(3.55), _tenths(10.15), _tenths(2.04), _tenths(7.0)) == ("3.6", "10.2", "2.0", "7.0")

@@ -215,6 +215,20 @@ def test_the_request_text_follows_the_figures(plan_dir: Path) -> None:
     assert request.totals["schools_short_after"] == 0
 
 
+def test_no_post_asked_and_a_gap_on_duty_only_do_not_contradict(plan_dir: Path) -> None:
+    """Every school at its norm on the books but one short on duty (a teacher away on 支教): section 四
+    said 各校在岗教师均已达到… and then 另有 1 人的在岗缺口 (a tester's edited plan)."""
+    import dataclasses
+
+    data = read_plan_folder(plan_dir)
+    target = (data.schools["required"] + 0.5).apply(int)
+    level = data.schools.assign(establishment_after=target, teachers_after=target)
+    level.loc[level.index[0], "teachers_after"] -= 1
+    text = _explained(dataclasses.replace(data, schools=level))
+    assert "本次无需申请增加编制" in text and "各校在编教师均已达到" in text and "在岗教师均已达到" not in text
+    assert "另有 1 人的在岗缺口来自本校教师外出支教或休假" in text
+
+
 def test_approved_posts_given_for_some_schools_are_compared_for_those_only(plan_dir: Path) -> None:
     """`establishment` is optional per school: given for 11 of 41 schools, the 说明 said 全县现有核定编制
     414 个 against all 1,200 teachers on the books, 超出核定编制 786 人 (another generator's county)."""

@@ -3,6 +3,7 @@ rule that allows it, and for every shortage left, why no transfer could fix it."
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -25,12 +26,18 @@ def _subject(code: str) -> str:
     return member.label if member else str(code)
 
 
+def _tenths(value: float) -> str:
+    """A figure to one decimal, halves up as the plan rounds (3.55 → 3.6; `:.1f` gave 3.5, the float
+    being 3.5499…)."""
+    return f"{math.floor(value * 10 + 0.5 + 1e-9) / 10:.1f}"
+
+
 def _needs(key: str, unit: dict[str, Any], taught: str, backbone: bool, pe_arts: bool,
            gaps: dict[tuple[str, str], float]) -> str:
     """What unit `key` (its row as a dict) lacked before the plan, in words."""
     parts = []
     if unit["headcount_gap"] > 0:
-        parts.append(f"缺编 {unit['headcount_gap']:.0f} 人（按标准需 {unit['required']:.1f} 人，"
+        parts.append(f"缺编 {unit['headcount_gap']:.0f} 人（按标准需 {_tenths(unit['required'])} 人，"
                      f"在岗 {unit['before']}）")
     subject_gap = gaps.get((key, taught), 0.0)
     if subject_gap > 0:
@@ -111,7 +118,7 @@ def move_reasons(moves: pd.DataFrame, candidates: Candidates, schools: pd.DataFr
             # or 对调 where the norm rounds the other way.
             part = f"{STAGE[move.from_stage]}部" if origin["type"] in ("nine_year", "special") else ""
             if origin["surplus"] >= 1:
-                rule = (f"{from_name}{part}在岗 {origin['before']} 人，按编制标准需 {origin['required']:.1f} 人、"
+                rule = (f"{from_name}{part}在岗 {origin['before']} 人，按编制标准需 {_tenths(origin['required'])} 人、"
                         f"应有 {origin['target']:g} 人，富余 {origin['surplus']} 人，富余教师调剂")
             else:
                 rule = (f"{from_name}{part}无富余，本次调入在岗教师 "

@@ -392,7 +392,7 @@ def explanation(
     )
     count = int(totals["posts"])
     if count == 0:
-        remains = ("四、仍存在的缺口。调配后各校在岗教师均已达到按标准测算的编制（按整人计），"
+        remains = ("四、仍存在的缺口。调配后各校在编教师均已达到按标准测算的编制（按整人计），"
                    "总量缺编已可全部通过县域内调配解决，本次无需申请增加编制。")
     else:
         by_school = posts.groupby(["name", "stage"], sort=False).size()
