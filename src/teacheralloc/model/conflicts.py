@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -176,12 +177,18 @@ def quota_binding(built: AllocationModel, params: SolveParams, seconds: float) -
     alone = [rule for rule in present if more([rule])]
     if alone or not present or not more(present):
         return tuple(alone), False
-    together = list(present)
-    for rule in present:
-        others = [r for r in together if r != rule]
-        if others and more(others):
-            together = others
-    return tuple(together), True
+    return tuple(_fewest(present, more)), True
+
+
+def _fewest(rules: list[str], helps: Callable[[list[str]], bool]) -> list[str]:
+    """The fewest of `rules` that relaxed together still help, where all of them do (a deletion filter:
+    a rule stays only if the others relaxed without it do not help)."""
+    kept = list(rules)
+    for rule in rules:
+        others = [r for r in kept if r != rule]
+        if others and helps(others):
+            kept = others
+    return kept
 
 
 def rule_conflicts(built: AllocationModel, pins: pd.DataFrame, params: SolveParams) -> list[Problem]:
@@ -202,13 +209,8 @@ def rule_conflicts(built: AllocationModel, pins: pd.DataFrame, params: SolvePara
     rules = [rule for rule in present if feasible(built.rows[rule])]
     joint = False
     if not rules and present and feasible(np.concatenate([built.rows[r] for r in present])):
-        # No one rule alone: the fewest that together do (a deletion filter: keep a rule in the set only
-        # if the others relaxed without it leave no plan), e.g. 跨学段只调富余 with 调剂限于富余.
-        rules = list(present)
-        for rule in present:
-            others = [r for r in rules if r != rule]
-            if others and feasible(np.concatenate([built.rows[r] for r in others])):
-                rules = others
+        # No one rule alone: the fewest that together do, e.g. 跨学段只调富余 with 调剂限于富余.
+        rules = _fewest(present, lambda some: feasible(np.concatenate([built.rows[r] for r in some])))
         joint = len(rules) > 1
     labels = ("与" if joint else "、").join(f"“{CONFLICT_RULES[rule][0]}”" for rule in rules)
     labels += "共同" if joint else ""
