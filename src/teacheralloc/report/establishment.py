@@ -115,11 +115,11 @@ def post_holders(schools: pd.DataFrame) -> pd.Series:
     return schools["establishment_after"] if "establishment_after" in schools else schools["teachers_after"]
 
 
-def posts_short(schools: pd.DataFrame, policy: Policy) -> pd.Series:
+def posts_short(schools: pd.DataFrame, policy: Policy, holders: pd.Series | None = None) -> pd.Series:
     """Whole posts each school-stage still lacks after the plan (the plan's rounding of required posts,
-    less the teachers holding a post there: `post_holders`)."""
+    less the teachers holding a post there: `post_holders`, or `holders`)."""
     target = pd.Series(policy.plan.headcount_target(schools["required"].to_numpy()), index=schools.index)
-    short = (target - post_holders(schools)).clip(lower=0)
+    short = (target - (post_holders(schools) if holders is None else holders)).clip(lower=0)
     return np.ceil(short - 1e-9).astype(int)
 
 
@@ -309,8 +309,7 @@ def _totals(data: PlanData, posts: pd.DataFrame) -> dict[str, float]:
         "schools_short_after": float(schools_short(schools, "gap_after")),
     }
     # On duty and on the books differ by support postings (支教) and leave: the request counts the books.
-    target = pd.Series(data.policy.plan.headcount_target(schools["required"].to_numpy()), index=schools.index)
-    on_duty = np.ceil((target - schools["teachers_after"]).clip(lower=0) - 1e-9)
+    on_duty = posts_short(schools, data.policy, schools["teachers_after"])
     asked = posts_short(schools, data.policy)
     totals["duty_only"] = float((on_duty - asked).clip(lower=0).sum())  # short on duty, not of posts
     totals["covered_this_year"] = float((asked - on_duty).clip(lower=0).sum())  # short of posts, staffed by 支教
