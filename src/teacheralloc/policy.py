@@ -390,17 +390,15 @@ def yaml_load(text: str) -> Any:
     return yaml.load(text, Loader=_Loader)
 
 
-#: What YAML's parser errors mean, in Chinese, by the first words of its English `problem`.
+#: What YAML's parser errors mean, in Chinese, by words of its English `problem` (PyYAML's or libyaml's).
 _YAML_PROBLEMS = (
     ("found character '\\t'", "行中有 Tab 字符：YAML 的缩进只能用空格"),
     ("mapping values are not allowed", "冒号的位置不对：键后的冒号要跟一个空格，值里有冒号时请给值加引号"),
     ("expected ',' or '}'", "花括号 { } 没有闭合，或其中的项没有用逗号分开"),
-    ("did not find expected ',' or '}'", "花括号 { } 没有闭合，或其中的项没有用逗号分开"),
     ("expected ',' or ']'", "方括号 [ ] 没有闭合，或其中的项没有用逗号分开"),
-    ("did not find expected ',' or ']'", "方括号 [ ] 没有闭合，或其中的项没有用逗号分开"),
     ("could not find expected ':'", "缺少冒号：每行应为“键: 值”"),
     ("expected <block end>", "缩进不一致：同一层的键须对齐"),
-    ("did not find expected key", "缩进不一致：同一层的键须对齐"),
+    ("expected key", "缩进不一致：同一层的键须对齐"),
     ("found unexpected end of stream", "引号没有闭合"),
     ("found undefined alias", "以 * 开头的值须加引号"),
 )
@@ -415,7 +413,7 @@ def yaml_problem(exc: Exception, text: str) -> tuple[int | None, str, str]:
     lines = text.splitlines()
     written = lines[line - 1].strip() if line is not None and 0 < line <= len(lines) else ""
     problem = str(getattr(exc, "problem", "") or exc)
-    meaning = next((chinese for english, chinese in _YAML_PROBLEMS if problem.startswith(english)), "")
+    meaning = next((chinese for english, chinese in _YAML_PROBLEMS if english in problem), "")
     if not meaning and "\t" in text:
         meaning = "文件中有 Tab 字符：YAML 的缩进只能用空格"
     return line, written, "合法的 YAML（UTF-8）" + (f"：{meaning}" if meaning else "")
