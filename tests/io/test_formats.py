@@ -331,6 +331,24 @@ def test_formula_without_a_computed_value_is_named(county, tmp_path: Path) -> No
     assert "formula_without_value" in rules
     [cell] = [p for p in caught.value.errors if p.rule != "formula_without_value"]
     assert (cell.row, cell.column, cell.value) == (2, "students", "=40+5")
+    [summary] = [p for p in caught.value.errors if p.rule == "formula_without_value"]
+    assert summary.row == 2 and "=40+5" in summary.value  # the cell and its formula, not only a count
+
+
+def test_a_formula_in_a_skipped_total_row_does_not_block(county, tmp_path: Path) -> None:
+    """A 合计 row with =SUM(…) saved without its result: the row is skipped with a warning, and its
+    formula blocked the whole workbook as “1 个公式单元格” with no cell named."""
+    workbook = _workbook(county)
+    sheet = workbook["classes"]
+    header = [cell.value for cell in sheet[1]]
+    total = ["合计", *[None] * (len(header) - 1)]
+    total[header.index("students")] = f"=SUM(D2:D{sheet.max_row})"
+    sheet.append(total)
+    path = tmp_path / "county.xlsx"
+    workbook.save(path)
+    loaded = load_county(path, as_of=AS_OF)
+    assert [p.rule for p in loaded.warnings] == ["summary_row"]
+    assert loaded.classes.equals(county.classes)
 
 
 def test_year_month_typed_as_a_number_in_a_workbook(county, tmp_path: Path) -> None:
@@ -639,6 +657,22 @@ def test_a_sheet_renamed_to_look_like_another_table_names_the_missing_one(county
     [warning] = caught.value.warnings
     assert warning.rule == "table_set_aside" and warning.sheet == "教师名单"
     assert "名称像教师表；若它其实是“班级”表，请改用该名称" in warning.expected and "两者都是" not in warning.expected
+
+
+def test_an_eight_digit_date_typed_into_a_date_formatted_cell_is_read(county, tmp_path: Path, capfd) -> None:
+    """19881023 typed into a cell formatted as a date is no Excel date: openpyxl warned on stderr and
+    read #VALUE!, which the problem put down to a formula (an HR tester's workbook). It is read as the
+    number typed, which an 8-digit date is."""
+    workbook = _workbook(county)
+    sheet = workbook["teachers"]
+    column = [c.value for c in sheet[1]].index("birth_date") + 1
+    sheet.cell(row=2, column=column).value = 19881023
+    sheet.cell(row=2, column=column).number_format = "yyyy-mm-dd"
+    path = tmp_path / "county.xlsx"
+    workbook.save(path)
+    loaded = load_county(path, as_of=AS_OF)
+    assert loaded.teachers.loc[0, "birth_date"].date() == date(1988, 10, 23)
+    assert "UserWarning" not in capfd.readouterr().err
 
 
 def test_year_dot_one_typed_as_text_in_a_workbook_is_january(county, tmp_path: Path) -> None:

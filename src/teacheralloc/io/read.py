@@ -12,6 +12,7 @@ import csv
 import io
 import re
 import unicodedata
+import warnings
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -415,23 +416,19 @@ def read_xlsx_tables(path: Path) -> tuple[dict[str, RawTable], list[Problem], li
             if name is None:
                 continue
             sheet.reset_dimensions()  # read the cells there are, not the size the file states (may be stale)
-            rows = [
-                (number, list(values))
-                for number, values in enumerate(sheet.iter_rows(values_only=True), start=1)
-            ]
-            uncomputed = 0
-            for (_, values), texts in zip(rows, formulas.get(sheet.title, []), strict=False):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                rows = [
+                    (number, list(values))
+                    for number, values in enumerate(sheet.iter_rows(values_only=True), start=1)
+                ]
+            _restore_serials(rows, caught)
+            uncomputed: list[tuple[int, int, str]] = []  # (row, column index, formula)
+            for (number, values), texts in zip(rows, formulas.get(sheet.title, []), strict=False):
                 for i, (value, text) in enumerate(zip(values, texts, strict=False)):
                     if value is None and isinstance(text, str) and text.startswith("="):
                         values[i] = text  # a formula never computed: shown as written in the cell's problem
-                        uncomputed += 1
-            if uncomputed:
-                problems.append(
-                    Problem(path.name, None, "", f"{uncomputed} 个公式单元格",
-                            "公式已计算出结果：用 Excel 或 WPS 打开并保存一次（或把公式粘贴为数值）后再导入；"
-                            "生成此文件的程序未保存公式的计算结果",
-                            sheet=sheet.title, rule="formula_without_value")
-                )
+                        uncomputed.append((number, i, text))
             filled = 0
             for column, first, last in merges.get(sheet.title, []):
                 if first - 1 < len(rows) and column - 1 < len(rows[first - 1][1]):
@@ -442,6 +439,20 @@ def read_xlsx_tables(path: Path) -> tuple[dict[str, RawTable], list[Problem], li
                             cells[column - 1] = value
                     filled += 1
             tables[name] = _build_table(name, path.name, sheet.title, rows)
+            # Formulas without a saved result, named by cell; a total row's (合计, skipped) are not read.
+            skipped = {p.row for p in tables[name].problems if p.rule == "summary_row"}
+            uncomputed = [cell for cell in uncomputed if cell[0] not in skipped]
+            if uncomputed:
+                from openpyxl.utils import get_column_letter
+
+                cells = "、".join(f"{get_column_letter(i + 1)}{n} {text}" for n, i, text in uncomputed[:5])
+                problems.append(
+                    Problem(path.name, uncomputed[0][0] if len(uncomputed) == 1 else None, "",
+                            f"{len(uncomputed)} 个公式单元格（{cells}{' 等' if len(uncomputed) > 5 else ''}）",
+                            "公式已计算出结果：用 Excel 或 WPS 打开并保存一次（或把公式粘贴为数值）后再导入；"
+                            "生成此文件的程序未保存公式的计算结果",
+                            sheet=sheet.title, rule="formula_without_value")
+                )
             if filled:
                 tables[name].problems.append(Problem(
                     path.name, None, "", f"{filled} 个纵向合并单元格",
@@ -450,6 +461,25 @@ def read_xlsx_tables(path: Path) -> tuple[dict[str, RawTable], list[Problem], li
     finally:
         workbook.close()
     return tables, problems, unknown
+
+
+_DATE_SERIAL = re.compile(r"Cell ([A-Z]+)(\d+) is marked as a date but the serial value (\S+) is outside")
+
+
+def _restore_serials(rows: list[tuple[int, list[Any]]], caught: list[warnings.WarningMessage]) -> None:
+    """A number in a date-formatted cell that is no Excel date (19881023 typed into a 日期 column):
+    openpyxl warns on stderr and reads it as #VALUE!, which the problem then put down to a formula. The
+    number as typed goes back in the cell, to be read as any other (an 8-digit 19881023 is a date)."""
+    from openpyxl.utils import column_index_from_string
+
+    for warning in caught:
+        match = _DATE_SERIAL.search(str(warning.message))
+        if match is None:
+            continue
+        column, number = column_index_from_string(match.group(1)) - 1, int(match.group(2))
+        if 0 < number <= len(rows) and column < len(rows[number - 1][1]):
+            value = float(match.group(3))
+            rows[number - 1][1][column] = int(value) if value.is_integer() else value
 
 
 #: The first bytes of an OLE2 compound file: an Excel 97-2003 .xls, or an .xlsx with an open password
@@ -543,8 +573,10 @@ def _formula_texts(path: Path) -> dict[str, list[list[Any]]]:
     try:
         for sheet in workbook.worksheets:
             sheet.reset_dimensions()  # as read_xlsx_tables reads them
-        return {sheet.title: [list(values) for values in sheet.iter_rows(values_only=True)]
-                for sheet in workbook.worksheets}
+        with warnings.catch_warnings():  # a number in a date cell: said by read_xlsx_tables, not on stderr
+            warnings.simplefilter("ignore")
+            return {sheet.title: [list(values) for values in sheet.iter_rows(values_only=True)]
+                    for sheet in workbook.worksheets}
     finally:
         workbook.close()
 
