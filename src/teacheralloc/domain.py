@@ -242,10 +242,19 @@ LABEL_ALIASES: dict[str, dict[str, str]] = {
         "中小学二级": "second", "中小学三级教师": "third", "中小学三级": "third",
     },
     "Gender": {"男性": "M", "女性": "F"},
+    # Spellings common in county rosters (an HR tester's workbook: 九年一贯制学校, 农村, 初中部, 在编在岗)
+    "SchoolType": {
+        "九年一贯制学校": "nine_year", "九年制学校": "nine_year", "九年一贯": "nine_year",
+        "小学校": "primary", "完全小学": "primary", "完小": "primary", "村小": "primary",
+        "初级中学": "junior", "独立初中": "junior", "特殊教育": "special", "特教学校": "special",
+    },
+    "Area": {"农村": "rural", "城市": "urban"},
+    "Stage": {"小学部": "primary", "初中部": "junior"},
     "Education": {
         "中师": "secondary", "中等师范": "secondary", "高中": "secondary", "中专及以下": "secondary",
         "专科": "associate", "大学专科": "associate", "大专学历": "associate",
-        "大学本科": "bachelor", "本科学历": "bachelor", "学士": "bachelor",
+        "大学本科": "bachelor", "本科学历": "bachelor", "学士": "bachelor", "全日制本科": "bachelor",
+        "全日制大专": "associate", "全日制专科": "associate",
         "研究生": "master", "硕士研究生": "master", "研究生学历": "master", "博士研究生": "doctor",
     },
     "Backbone": {
@@ -254,7 +263,8 @@ LABEL_ALIASES: dict[str, dict[str, str]] = {
         "省骨干": "province", "省级骨干教师": "province", "国家级骨干": "national", "国家级骨干教师": "national",
     },
     "Status": {
-        "在职": "active", "正常": "active", "正常在岗": "active", "休产假": "maternity", "产假中": "maternity",
+        "在职": "active", "正常": "active", "正常在岗": "active", "在编在岗": "active", "在岗在编": "active",
+        "休产假": "maternity", "产假中": "maternity",
         "病假": "sick", "休病假": "sick", "借用": "seconded", "借出": "seconded", "进修": "study",
         "脱产学习": "study",
     },

@@ -141,7 +141,8 @@ def test_tab_separated(county, folder: Path) -> None:
     ("subject", "信息技术", "it"), ("subject", "体育", "pe"), ("subject", "思想品德", "morality"),
     ("title", "小学高级教师", "first"), ("title", "中学高级教师", "senior"), ("title", "小学一级教师", "second"),
     ("title", "一级教师", "first"), ("education", "大学本科", "bachelor"), ("education", "大学专科", "associate"),
-    ("backbone", "县级骨干", "county"), ("status", "在职", "active"),
+    ("backbone", "县级骨干", "county"), ("status", "在职", "active"), ("status", "在编在岗", "active"),
+    ("education", "全日制本科", "bachelor"), ("stage", "小学部", "primary"),
 ])
 def test_roster_spellings_of_enumeration_values(folder: Path, column: str, text: str, code: str) -> None:
     """The names county rosters use (the old titles as the 2015 reform maps them) read as the codes."""
@@ -149,6 +150,17 @@ def test_roster_spellings_of_enumeration_values(folder: Path, column: str, text:
     set_cell(folder, "teachers", row, column, text)
     teachers = load(folder).teachers
     assert str(teachers.iloc[row - 2][column]) == code
+
+
+@pytest.mark.parametrize(("column", "text", "code"), [
+    ("type", "九年一贯制学校", "nine_year"), ("area", "农村", "rural"),
+])
+def test_roster_spellings_of_school_values(folder: Path, column: str, text: str, code: str) -> None:
+    """九年一贯制学校 and 农村 (an HR tester's roster) were errors."""
+    row = row_of(folder, "schools", "school_id", "N1")  # 山岭九年一贯制学校, rural
+    set_cell(folder, "schools", row, column, text)
+    schools = load(folder).schools.set_index("school_id")
+    assert str(schools.at["N1", column]) == code
 
 
 def test_utf16_tab_separated_as_excel_saves_unicode_text(county, folder: Path) -> None:
