@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from datetime import date
@@ -43,6 +44,8 @@ def test_validate_prints_the_county_summary(small_folder: Path) -> None:
     for heading in ("学校（按类型与城乡）", "学生与班级（按学段）", "教师（按主教学科与学段）", "教师（按在岗状态）"):
         assert heading in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
+    # average class size to the one decimal computed: 549 pupils in 13 classes (it showed 42.20)
+    assert re.search(r"合计\s+│\s+549\s+│\s+13\s+│\s+42\.2\s", result.stdout), result.stdout
 
 
 def test_several_mistakes_in_several_files_are_reported_at_once(small_folder: Path, tmp_path: Path) -> None:

@@ -108,7 +108,7 @@ def validate(data: DataArg, as_of: AsOfOpt = None, policy: PolicyOpt = None, pin
         rules, county = _policy_and_county(data, policy, as_of)
         _validate_pins(data, pins, county, rules)
     for line in problem_lines(list(county.warnings)):
-        console.print(line, markup=False)
+        console.print(line, markup=False, soft_wrap=True)  # a problem a line, as on stderr
     head = describe.headline(county)
     console.print(f"数据有效：{data}", markup=False)
     console.print("  ".join(f"{k} {_fmt(v)}" for k, v in head.items()), markup=False)

@@ -37,6 +37,8 @@ def students_and_classes_by_stage(county: County) -> pd.DataFrame:
     table.loc["合计"] = [
         table["学生数"].sum(), table["班数"].sum(), round(table["学生数"].sum() / max(table["班数"].sum(), 1), 1)
     ]
+    # One decimal as computed: a float column printed 41.60 for 41.57 and 37 for 37.0 beside it.
+    table["平均班额"] = table["平均班额"].map(lambda v: "—" if v != v else f"{v:.1f}")
     return table
 
 

@@ -548,3 +548,13 @@ def test_new_hires_are_on_the_map_and_in_its_legend(plan_dir: Path) -> None:
     star = next(t for t in school_map(hired).data if str(t.name).startswith("新教师分配"))
     assert len(star.x) == 1 and star.text[0].endswith("新教师分配 2 人") and target in set(hired.schools["school_id"])
     assert not any(str(name).startswith("新教师分配") for name in (t.name for t in school_map(data).data))
+
+
+def test_a_full_school_and_one_the_plan_filled_are_one_cause_in_the_request() -> None:
+    """Section 四 read 已达核定编制…；本方案调入后已达核定编制… (the same sentence twice)."""
+    from teacheralloc.report.establishment import _merged_causes
+
+    full = "已达核定编制，不能再调入（只可安排支教）；如需增人须先核增编制"
+    assert _merged_causes({full, "本方案调入后" + full}) == [
+        "已达核定编制（含本方案调入后达到的），不能再调入（只可安排支教）；如需增人须先核增编制"]
+    assert _merged_causes({"本方案调入后" + full}) == ["本方案调入后" + full]

@@ -403,7 +403,7 @@ def explanation(
             f"{r.value_headcount:g}、加权学科缺口 {r.value_subject:g}）" for r in asked.head(5).itertuples(index=False))
         if len(asked) > 5:  # the rest in the table, not dropped unsaid
             ranked += f" 等，共 {len(asked)} 项（全部见编制申请表）"
-        causes = sorted({c for c in posts["cause"] if c})
+        causes = _merged_causes({c for c in posts["cause"] if c})
         cause_text = f"调配未能解决的原因：{'；'.join(causes)}。" if causes else ""
         remains = (f"四、仍存在的缺口与申请。调配后仍有 {count} 个编制的缺口在现行规则下无法通过调动解决，"
                    f"分布在：{where}。{cause_text}"
@@ -451,6 +451,23 @@ def explanation(
                                                   town=c.get("town", 1.0), urban=c.get("urban", 1.0),
                                                   weak=policy.plan.weak_school_extra))
     return tuple(paragraphs)
+
+
+#: How a school's cause reads when the plan's own transfers brought it to its 核定编制 (model.explain).
+_REACHED = "本方案调入后"
+
+
+def _merged_causes(causes: set[str]) -> list[str]:
+    """The distinct causes of the posts asked, a school at its 核定编制 before the plan and one the plan
+    brought to it said once (they read as the same sentence twice, one with 本方案调入后 in front)."""
+    out = []
+    for cause in sorted(causes):
+        if cause.startswith(_REACHED) and cause.removeprefix(_REACHED) in causes:
+            continue
+        if _REACHED + cause in causes:
+            cause = cause.replace("已达核定编制", "已达核定编制（含本方案调入后达到的）", 1)
+        out.append(cause)
+    return out
 
 
 def _change(before: float, after: float, unit: str, digits: int = 1) -> str:
