@@ -1013,3 +1013,17 @@ def test_a_required_figure_in_a_reason_rounds_halves_up() -> None:
     from teacheralloc.model.explain import _tenths
 
     assert (_tenths(3.55), _tenths(10.15), _tenths(2.04), _tenths(7.0)) == ("3.6", "10.2", "2.0", "7.0")
+
+
+def test_a_shortage_the_plans_own_moves_made_says_so_first() -> None:
+    """城关第一小学 has its 12 teachers for 12 posts and sends the quota's 2 rotations to 山岭村小学, whose
+    teachers may not leave (service obligation) to make up for them: it ends 2 short. Its cause gave
+    only why nobody came back; it now says first that the plan sent 2 away and what for."""
+    data = quota_only()
+    bound = data.teachers["school_id"] == "R1"
+    data = data.replace(teachers=data.teachers.assign(
+        service_until=data.teachers["service_until"].where(~bound, pd.Timestamp(2030, 8, 31))))
+    plan = plan_county(data, POLICY)
+    assert plan.quota["rotations"] == 2
+    cause = plan.causes.set_index(["school_id", "kind"])["cause"][("U1", "headcount")]
+    assert cause.startswith("本方案从本校调出 2 人（交流轮岗 2），缺编由 0.0 增至 2.0 人（为完成交流轮岗比例）；")

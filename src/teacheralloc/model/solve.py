@@ -449,7 +449,7 @@ def plan_county(
                 status = "feasible"
     tiers = _conditional(tiers)
     causes = shortage_causes(schools.assign(unit=schools["school_id"] + "|" + schools["stage"]), after_norms.subjects,
-                             candidates, policy, set(moves["teacher_id"]))
+                             candidates, policy, set(moves["teacher_id"]), moves)
     notes = [f"求解方式：{'汇集（学校→调配池→学校）' if candidates.mode == 'hub' else '逐对（学校→学校）'}"]
     if solution.exact_lower:
         notes = ["求解方式：汇集（学校→调配池→学校）求前几层，扰动与意愿两层逐对（学校→学校）按实际距离精确求解"
