@@ -545,6 +545,21 @@ def test_teachers_of_a_stage_the_school_has_no_class_of_are_warned_about(folder:
     assert "班级表中有该校初中的年级行（教师表中有该校初中教师 1 人" in county.warnings[0].expected
 
 
+def test_a_teaching_point_without_pupils_is_warned_about(folder: Path) -> None:
+    """A 教学点 whose class rows hold no pupil gets a norm of 0, not the teaching-point minimum, and its
+    teachers count as surplus: said (another generator's county redeployed its one teacher silently)."""
+    rows = read_rows(folder, "classes")
+    school, classes, students = (rows[0].index(c) for c in ("school_id", "classes", "students"))
+    for row in rows[1:]:
+        if row[school] == "P1":
+            row[classes], row[students] = "0", "0"
+    write_rows(folder, "classes", rows)
+    county = load_county(folder, as_of=AS_OF)
+    row = row_of(folder, "schools", "school_id", "P1")
+    assert [(key(p), p.severity) for p in county.warnings] == [
+        (("schools.csv", row, "school_id", "empty_teaching_point"), "warning")]
+
+
 def test_warnings_are_reported_with_errors(folder: Path) -> None:
     set_cell(folder, "teachers", 9, "volunteer", "否")
     set_cell(folder, "teachers", 2, "gender", "")

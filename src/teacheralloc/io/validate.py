@@ -619,6 +619,7 @@ def validate_tables(
                                                       "school_without_classes", severity="warning"))
         if "teachers" in parsed:
             _check_stages_taught(schools, parsed["classes"], parsed["teachers"], with_classes, problems)
+        _check_empty_teaching_points(schools, parsed["classes"], types, problems)
     if "schools" in parsed and "teachers" in parsed:
         _check_establishment(parsed["schools"], parsed["teachers"], problems)
     if any(p.severity == "error" for p in problems):
@@ -659,6 +660,23 @@ def _check_stages_taught(schools: _Parsed, classes: _Parsed, teachers: _Parsed, 
                 rows[sid], "school_id", sid,
                 f"班级表中有该校{label}的年级行（教师表中有该校{label}教师 {count} 人，没有{label}班级时按标准需 0 人，"
                 "他们都算富余）", "stage_without_classes", severity="warning"))
+
+
+def _check_empty_teaching_points(schools: _Parsed, classes: _Parsed, types: dict[str, Any],
+                                 problems: list[Problem]) -> None:
+    """A warning for a teaching point (教学点) whose class rows hold no pupil: its norm is 0, not the
+    teaching-point minimum (a school in effect closed), and its teachers count as surplus; said, since
+    docs/norms.md reads 教学点不少于 2 人 (another generator's county, without a word)."""
+    pupils: dict[str, float] = {}
+    for i, (sid, count) in enumerate(zip(classes.values["school_id"], classes.values["students"], strict=True)):
+        if sid is not MISSING and i not in classes.skipped and isinstance(count, int | float):
+            pupils[sid] = pupils.get(sid, 0) + count
+    for sid, row in zip(schools.values["school_id"], schools.rows, strict=True):
+        if sid in pupils and pupils[sid] == 0 and str(getattr(types.get(sid), "value", types.get(sid))) == \
+                SchoolType.teaching_point.value:
+            problems.append(schools.table.problem(
+                row, "school_id", sid, "有学生的教学点（班级表中该校学生数为 0：按标准需 0 人，不按教学点最低配备计，"
+                "其教师都算富余；已撤并的教学点请从学校表删去）", "empty_teaching_point", severity="warning"))
 
 
 def _unreadable(table: RawTable) -> bool:
