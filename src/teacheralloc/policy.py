@@ -182,6 +182,8 @@ class Rotation(_Settings):
     min_share_of_eligible: float = Field(ge=0, le=1)
     min_backbone_share_of_rotators: float = Field(ge=0, le=1)
     max_share_leaving_school: float = Field(ge=0, le=1)
+    #: The cap holds for each stage of a school with several (九年一贯制: 小学部、初中部) as well.
+    leaving_cap_by_stage: bool = True
     exempt_years_to_retirement: float = Field(ge=0)
     exempt_statuses: tuple[Status, ...]
     exempt_service_obligation: bool

@@ -42,6 +42,8 @@ NAMES = {
     "J1": "河口镇中学",
     "P1": "河口镇第二小学",
     "N1": "山岭九年一贯制学校",
+    "U9": "城关九年一贯制学校",
+    "RJ": "山岭村中学",
 }
 AREAS = {"U": "urban", "T": "town", "R": "rural", "J": "town", "P": "town", "N": "rural"}
 
@@ -287,6 +289,21 @@ def own_primary_section() -> County:
         [grade("N1", 7, 4, 135), grade("N1", 1), grade("P1", 1), grade("J1", 7, 4, 135)],
         teachers,
         {("N1", "P1"): 10, ("N1", "J1"): 15, ("P1", "J1"): 12},
+    )
+
+
+def nine_year_junior_surplus() -> County:
+    """城关九年一贯制学校 (urban, nine-year) has 10 primary teachers for 10 posts (190 pupils in grade 1)
+    and 13 junior teachers for 10 (135 pupils in grade 7): a junior surplus of 3. 山岭村中学 (rural
+    junior, 10 km away) has 7 for 10. The school's leaving cap is ⌊20 % × 23⌋ = 4, its junior section's
+    ⌊20 % × 13⌋ = 2: with the cap by stage two junior teachers go, without it all three."""
+    teachers = staff("UP", "U9", 10) + [teacher(f"UJ{i:02d}", "U9", stage="junior") for i in range(13)]
+    teachers += [teacher(f"RJ{i:02d}", "RJ", stage="junior") for i in range(7)]
+    return county(
+        [school("U9", type="nine_year"), school("RJ", type="junior")],
+        [grade("U9", 1), grade("U9", 7, 4, 135), grade("RJ", 7, 4, 135)],
+        teachers,
+        {("U9", "RJ"): 10},
     )
 
 

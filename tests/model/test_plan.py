@@ -25,6 +25,7 @@ from tests.model.counties import (
     gaps_after,
     grade,
     moves,
+    nine_year_junior_surplus,
     on_leave_volunteer,
     own_primary_section,
     pins,
@@ -1027,3 +1028,51 @@ def test_a_shortage_the_plans_own_moves_made_says_so_first() -> None:
     assert plan.quota["rotations"] == 2
     cause = plan.causes.set_index(["school_id", "kind"])["cause"][("U1", "headcount")]
     assert cause.startswith("本方案从本校调出 2 人（交流轮岗 2），缺编由 0.0 增至 2.0 人（为完成交流轮岗比例）；")
+
+
+# --------------------------------------------------------------------------------------------------
+# The leaving cap by stage (rotation.leaving_cap_by_stage)
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("by_stage", "leaving"), [(True, 2), (False, 3)])
+def test_a_section_of_a_nine_year_school_has_its_own_leaving_cap(by_stage: bool, leaving: int) -> None:
+    """A nine-year school's junior section of 13 sends at most ⌊20 % × 13⌋ = 2 teachers a year, though
+    the school's cap (4 of 23) would let its whole surplus of 3 go: a tester's county lost 25 of a junior
+    section's 69 teachers under its school's cap of 26. Off, the school's cap alone holds."""
+    policy = POLICY.model_copy(update={
+        "rotation": POLICY.rotation.model_copy(update={"leaving_cap_by_stage": by_stage})})
+    plan = plan_county(nine_year_junior_surplus(), policy)
+    assert len(plan.moves) == leaving
+    assert set(plan.moves["from_school"]) == {"U9"} and set(plan.moves["to_school"]) == {"RJ"}
+    assert set(plan.moves["from_stage"]) == {"junior"}
+    assert gaps_after(plan)["RJ"] == 3 - leaving
+
+
+def test_pins_over_a_sections_leaving_cap_name_the_stage(tmp_path: Path) -> None:
+    """Three junior teachers of the nine-year school pinned to move, where its junior section may send
+    two: an input error at the third pin naming the section's cap and the setting to relax."""
+    data = nine_year_junior_surplus()
+    table = read_pins(_pins_csv(tmp_path, ["UJ00,,是,,", "UJ01,,是,,", "UJ02,,是,,"]), data)
+    with pytest.raises(InputError) as caught:
+        plan_county(data, POLICY, pins=table)
+    [problem] = caught.value.errors
+    assert (problem.file, problem.row, problem.rule) == ("pins.csv", 4, "pin_conflict")
+    assert "U9初中部" in problem.expected and "上限 2 人" in problem.expected
+    assert "rotation.leaving_cap_by_stage" in problem.expected
+
+
+def test_check_finds_a_section_over_its_leaving_cap(tmp_path: Path) -> None:
+    """The independent checker applies the cap by stage: the plan made without it (three junior teachers
+    leave a section of 13) fails `max_leaving` under the policy with it, naming the section."""
+    from teacheralloc.check import check_plan
+    from teacheralloc.io.write import write_plan
+
+    data = nine_year_junior_surplus()
+    off = POLICY.model_copy(update={"rotation": POLICY.rotation.model_copy(update={"leaving_cap_by_stage": False})})
+    plan = plan_county(data, off)
+    write_plan(plan, tmp_path, off)
+    report = check_plan(data, POLICY, tmp_path, None)
+    assert {v.rule for v in report.violations} == {"max_leaving"}
+    [violation] = report.violations
+    assert violation.school_id == "U9" and "初中部" in violation.message and "上限 2 人" in violation.message

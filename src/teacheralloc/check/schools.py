@@ -25,6 +25,7 @@ def check_schools(
     transfers_out: dict[str, int] = {}
     transfers_in: dict[str, int] = {}
     leaving: dict[str, int] = {}
+    leaving_section: dict[tuple[str, str], int] = {}
     unit_in: dict[tuple[str, str], int] = {}
     redeploy_out: dict[tuple[str, str], int] = {}
     across_out: dict[tuple[str, str], int] = {}  # redeployed to another stage
@@ -39,6 +40,7 @@ def check_schools(
             transfers_out[m.from_school] = transfers_out.get(m.from_school, 0) + 1
         if m.move_type != "new_hire":
             leaving[m.from_school] = leaving.get(m.from_school, 0) + 1
+            leaving_section[(m.from_school, m.from_stage)] = leaving_section.get((m.from_school, m.from_stage), 0) + 1
             voluntary = rank_in_wishes(teachers.loc[m.teacher_id], m.to_school) > 0
             key = (m.from_school, m.from_stage)
             if m.move_type == "redeploy" and not voluntary:
@@ -85,6 +87,27 @@ def check_schools(
                     school_id=sid,
                 )
             )
+
+    # Rule 9 by stage: each section of a school with several holding teachers, when the policy says so.
+    if policy.rotation.leaving_cap_by_stage:
+        held = teachers.groupby(["school_id", "stage"]).size()
+        sections = {(sid, stage) for sid, stage in zip(units["school_id"], units["stage"], strict=True)
+                    if held.get((sid, stage), 0) > 0}
+        stages = pd.Series([sid for sid, _ in sections], dtype=object).value_counts()
+        for (sid, stage), count in sorted(leaving_section.items()):
+            if (sid, stage) not in sections or stages.get(sid, 0) < 2:
+                continue
+            posts = int(held[(sid, stage)])
+            cap = max(1, math.floor(share * posts + 1e-9))
+            if count > cap:
+                out.append(
+                    Violation(
+                        "max_leaving",
+                        f"{sid} {STAGE_LABEL[stage]}部有教师 {posts} 人，一年调出 {count} 人，超过该学段上限 {cap} 人"
+                        f"（{share:.0%}，至少 1 人；rotation.leaving_cap_by_stage）",
+                        school_id=sid,
+                    )
+                )
 
     # Rule 10: involuntary redeployment only from surplus (plus what the unit receives).
     table = units.set_index(["school_id", "stage"])

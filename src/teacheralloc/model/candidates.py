@@ -182,6 +182,8 @@ def build_units(county: County, norms: Norms, teachers: pd.DataFrame, policy: Po
     units["establishment"] = units["establishment"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
     posts = teachers.groupby("school_id").size()
     units["school_posts"] = units["school_id"].map(posts).fillna(0).astype(int)
+    units["unit_posts"] = units["unit"].map(unit_id(teachers["school_id"], teachers["stage"]).value_counts()
+                                            ).fillna(0).astype(int)
     units["holding"] = units["school_id"].isin(county.holding_schools)
     return units
 
@@ -379,6 +381,17 @@ def leaving_cap(posts: pd.Series | np.ndarray, share: float) -> np.ndarray:
     """How many teachers a school may send away in one year (every move counts): max(1, ⌊share × posts⌋),
     `rotation.max_share_leaving_school` of the teachers it holds."""
     return np.maximum(1, np.floor(share * np.asarray(posts, dtype=float) + 1e-9))
+
+
+def capped_sections(units: pd.DataFrame, policy: Policy) -> pd.DataFrame:
+    """The sections (units) with a leaving cap of their own: every stage of a school with several,
+    when `rotation.leaving_cap_by_stage` (a school's one stage is capped by the school's row already),
+    with `cap` = `leaving_cap` of the teachers the section holds."""
+    if not policy.rotation.leaving_cap_by_stage:
+        return units.iloc[:0].assign(cap=pd.Series(dtype=float))
+    held = units[units["unit_posts"] > 0]
+    sections = held[held.groupby("school_id")["unit"].transform("size") > 1]
+    return sections.assign(cap=leaving_cap(sections["unit_posts"], policy.rotation.max_share_leaving_school))
 
 
 def _unit_facts(units: pd.DataFrame, policy: Policy) -> dict[str, object]:

@@ -19,7 +19,7 @@ from teacheralloc.domain import Stage
 from teacheralloc.errors import InputError, Problem
 from teacheralloc.io.pins import PIN_COLUMNS, pin_contradictions
 from teacheralloc.model.builder import AllocationModel
-from teacheralloc.model.candidates import EXEMPT_LABELS, Candidates, leaving_cap
+from teacheralloc.model.candidates import EXEMPT_LABELS, Candidates, capped_sections, leaving_cap, unit_id
 from teacheralloc.model.engine import SolveParams, Solver, solver_parameters
 from teacheralloc.policy import Policy
 
@@ -99,24 +99,41 @@ def _no_arc_reason(candidates: Candidates, policy: Policy, teacher: pd.Series, s
 
 def _leaving_cap_conflicts(candidates: Candidates, policy: Policy, moving: pd.DataFrame, file: str) -> list[Problem]:
     """Schools that more pinned teachers must leave than `rotation.max_share_leaving_school` lets go
-    in one year (max(1, ⌊share × teachers⌋)): one problem at the first pin over the cap."""
+    in one year (max(1, ⌊share × teachers⌋)), and sections of a school with several stages
+    (`rotation.leaving_cap_by_stage`): one problem at the first pin over the cap."""
     if moving.empty:
         return []
     share = policy.rotation.max_share_leaving_school
-    home = moving["teacher_id"].map(candidates.teachers.set_index("teacher_id")["school_id"])
+    teachers = candidates.teachers.set_index("teacher_id")
+    home = moving["teacher_id"].map(teachers["school_id"])
     posts = candidates.teachers.groupby("school_id").size()
-    problems = []
+    problems, over = [], set()
     for school, rows in moving.groupby(home, sort=True):
         cap = int(leaving_cap([posts.get(school, 0)], share)[0])
         if len(rows) > cap:
-            pin = rows.sort_values("row").iloc[cap]
-            value = pin["school_id"] if isinstance(pin["school_id"], str) and pin["school_id"] else "是"
-            problems.append(Problem(
-                file, int(pin["row"]), pin["kind"], value,
-                f"{school} 有 {len(rows)} 名教师被指定调出（本行起超出），超过单校一年调出上限 {cap} 人"
-                f"（rotation.max_share_leaving_school {share:.0%} × 在编 {int(posts.get(school, 0))} 人）："
-                "减少该校的指定，或提高该比例", label=PIN_COLUMNS.get(pin["kind"], ""), rule="pin_conflict"))
+            over.add(school)
+            problems.append(_over_cap(rows, cap, file, f"{school} 有 {len(rows)} 名教师被指定调出（本行起超出），"
+                                      f"超过单校一年调出上限 {cap} 人（rotation.max_share_leaving_school {share:.0%} × "
+                                      f"在编 {int(posts.get(school, 0))} 人）：减少该校的指定，或提高该比例"))
+    sections = capped_sections(candidates.units, policy).set_index("unit")
+    section = unit_id(home, moving["teacher_id"].map(teachers["stage"]).astype(str))
+    for unit, rows in moving[section.isin(sections.index)].groupby(section, sort=True):
+        cap, held = int(sections.at[unit, "cap"]), int(sections.at[unit, "unit_posts"])
+        school, stage = unit.split("|")
+        if len(rows) > cap and school not in over:  # the school's own cap named already
+            text = (f"{school}{Stage(stage).label}部有 {len(rows)} 名教师被指定调出（本行起超出），超过该学段一年"
+                    f"调出上限 {cap} 人（rotation.max_share_leaving_school {share:.0%} × 该学段在编 {held} 人，"
+                    "rotation.leaving_cap_by_stage）：减少该学段的指定，或提高该比例、关闭分学段上限")
+            problems.append(_over_cap(rows, cap, file, text))
     return problems
+
+
+def _over_cap(rows: pd.DataFrame, cap: int, file: str, text: str) -> Problem:
+    """The problem at the first pin over a leaving cap of `cap`."""
+    pin = rows.sort_values("row").iloc[cap]
+    value = pin["school_id"] if isinstance(pin["school_id"], str) and pin["school_id"] else "是"
+    return Problem(file, int(pin["row"]), pin["kind"], value, text, label=PIN_COLUMNS.get(pin["kind"], ""),
+                   rule="pin_conflict")
 
 
 #: The hard rules a plan can fail (the others have shortage or slack variables), with what would relax each.
@@ -125,7 +142,8 @@ CONFLICT_RULES = {
                               "减少同一学校必须调出的教师，或为其安排调入"),
     "cross_stage_from_surplus": ("初中教师只作为富余教师跨学段到小学（rules.cross_stage_from_surplus）",
                                  "减少同一初中学段必须调出的教师"),
-    "max_leaving": ("单校一年调出不超过其教师的 rotation.max_share_leaving_school", "放宽该比例，或减少必须调出的教师"),
+    "max_leaving": ("单校（及其各学段）一年调出不超过其教师的 rotation.max_share_leaving_school",
+                    "放宽该比例（或关闭 rotation.leaving_cap_by_stage），或减少必须调出的教师"),
     "establishment_cap": ("调入后不超过接收学校的核定编制", "改选调往学校，或核增其编制"),
     "no_return_to_own_school": ("不调回本校的另一学段", "改选调往学校"),
     "pool_balance": ("调出的教师须有可去的学校", "改选调往学校，或删去必须调出"),

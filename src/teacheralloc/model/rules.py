@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from teacheralloc.model.builder import INF, AllocationModel
-from teacheralloc.model.candidates import leaving_cap
+from teacheralloc.model.candidates import capped_sections, leaving_cap
 
 
 def at_most_one_move(m: AllocationModel) -> None:
@@ -214,13 +214,23 @@ def establishment_cap(m: AllocationModel) -> None:
 
 def max_leaving(m: AllocationModel) -> None:
     """No school loses more than `rotation.max_share_leaving_school` of its teachers in one year
-    (every move counts): moves out ≤ max(1, ⌊share × teachers⌋)."""
+    (every move counts): moves out ≤ max(1, ⌊share × teachers⌋); with `rotation.leaving_cap_by_stage`,
+    each stage of a school with several too (a nine-year school's junior section of 69 lost 25 teachers
+    under the school's cap of 26)."""
     share = m.policy.rotation.max_share_leaving_school
     schools = m.candidates.units.drop_duplicates("school_id")
     cap = leaving_cap(schools["school_posts"], share)
     # written as −out ≥ −cap
     _school_rows(m, "max_leaving", schools, -cap, np.full(len(schools), INF),
                  np.ones(len(m.candidates.arcs), dtype=bool), None)
+    sections = capped_sections(m.candidates.units, m.policy)
+    where, ids = m.arcs_by("origin", m.arc_masks["leaving"], pd.Index(sections["unit"]))
+    present = np.zeros(len(sections), dtype=bool)
+    present[where] = True
+    chosen = np.flatnonzero(present)
+    rows = np.full(len(sections), -1, dtype=np.int64)
+    rows[chosen] = m.rows_for("max_leaving", -sections["cap"].to_numpy(float)[chosen], INF, len(chosen))
+    m.model.add_terms(rows[where], ids, -1.0)
 
 
 def redeploy_from_surplus(m: AllocationModel) -> None:

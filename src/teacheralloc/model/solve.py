@@ -25,8 +25,10 @@ from teacheralloc.model.candidates import (
     Candidates,
     any_distance_known,
     build_candidates,
+    capped_sections,
     distance_known,
     leaving_cap,
+    unit_id,
 )
 from teacheralloc.model.conflicts import CONFLICT_RULES, QuotaBinding, check_pins, quota_binding, rule_conflicts
 from teacheralloc.model.engine import SolveParams, Solver, release_memory
@@ -292,8 +294,13 @@ def _quota_causes(candidates: Candidates, policy: Policy, rotated: int,
     share = policy.rotation.max_share_leaving_school
     posts = units.drop_duplicates("school_id").set_index("school_id")["school_posts"]
     cap = pd.Series(leaving_cap(posts, share), index=posts.index)
-    can_leave = int(np.minimum(eligible.groupby("school_id").size(), cap.reindex(
-        eligible["school_id"].unique())).sum()) if len(eligible) else 0
+    # Each school lets go its eligible teachers up to its cap and, by stage, its sections' caps.
+    sections = capped_sections(units, policy).set_index("unit")["cap"]
+    section = unit_id(eligible["school_id"], eligible["stage"].astype(str))
+    by_section = eligible.groupby(section).size()
+    section_room = np.minimum(by_section, sections.reindex(by_section.index).fillna(np.inf))
+    room = section_room.groupby(section_room.index.str.split("|").str[0]).sum()
+    can_leave = int(np.minimum(room, cap.reindex(room.index)).sum()) if len(eligible) else 0
     limit = "" if policy.plan.max_km is None else f"、调动距离上限（plan.max_km {policy.plan.max_km:g} 公里）"
     # Past the data: the rules whose rows the quota LP finds binding (the leaving cap named apart above)
     found, jointly = binding if binding is not None else ((), False)
@@ -317,7 +324,8 @@ def _quota_causes(candidates: Candidates, policy: Policy, rotated: int,
     if ahead:
         causes.append(f"plan.tiers 把{ahead}排在轮岗比例之前，这些目标优先")
     if can_leave < candidates.quota_target:
-        causes.append(f"单校一年调出不超过其教师的 {share:.0%}（rotation.max_share_leaving_school），"
+        by_stage = "（有多个学段的学校各学段也各自计，rotation.leaving_cap_by_stage）" if len(sections) else ""
+        causes.append(f"单校一年调出不超过其教师的 {share:.0%}（rotation.max_share_leaving_school）{by_stage}，"
                       f"各校符合条件的教师最多可调出 {can_leave} 人")
         if rotated < can_leave:  # the cap alone would allow more: say what else binds
             causes.append(f"其余 {can_leave - rotated} 人又{rest}")
