@@ -24,6 +24,7 @@ import pandas as pd
 from ortools.math_opt import model_parameters_pb2, model_pb2, result_pb2, solution_pb2
 from ortools.math_opt.core.python import solver as core_solver
 from ortools.math_opt.python import callback, init_arguments, mathopt
+from ortools.math_opt.solvers import highs_pb2
 from pybind11_abseil.status import StatusNotOk
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -558,11 +559,15 @@ class Solver:
 
     def mip(self, seconds: float, gap: float = 1e-9, fix: np.ndarray | None = None,
             values: np.ndarray | None = None, relax_rows: np.ndarray | None = None,
-            hint: np.ndarray | None = None, nodes: int | None = None) -> Result:
+            hint: np.ndarray | None = None, nodes: int | None = None, cutoff: float | None = None) -> Result:
         """The MIP with HiGHS; the variables where `fix` held at `values`; `relax_rows` without lower bound;
         `hint` a feasible solution to start from (HiGHS then spends its time on improving it and on the
-        bound: without one, the 20,000-teacher @0.97 wishes tier searched 33 s for a first solution)."""
+        bound: without one, the 20,000-teacher @0.97 wishes tier searched 33 s for a first solution).
+        `cutoff`: only plans at or below it are sought (HiGHS's `objective_bound`): every node whose bound
+        is above it is pruned from the start, and "infeasible" then means no plan at or below it."""
         params = solver_parameters(seconds, self.seed, gap, nodes)
+        if cutoff is not None:
+            params.highs = highs_pb2.HighsOptionsProto(double_options={"objective_bound": cutoff})
         fixing = fix is not None and fix.any()
         proto = self.reduced(fix, values, relax_rows) if fixing else self.export(relax_rows=relax_rows)
         result = None

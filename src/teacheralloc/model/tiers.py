@@ -266,7 +266,10 @@ def _fixed_and_proven(solver: Solver, relaxed: Result, best: Result, bound: floa
     if not fix.any():
         return best, bound
     fixed_at = np.where(at_upper, solver.upper, np.where(at_lower, solver.lower, 0.0))
-    result = solver.mip(seconds, gap=exact, fix=fix, values=fixed_at, nodes=nodes)
+    # Only plans at or below the target matter here (the rest are the proof's): HiGHS prunes by it from
+    # the start, with half a grid step (or the margin) of room for its tolerances.
+    cutoff = target + (step / 2 if step is not None else margin)
+    result = solver.mip(seconds, gap=exact, fix=fix, values=fixed_at, nodes=nodes, cutoff=cutoff)
     log.debug("reduced-cost fixing: %d free, target %.4f; %s, %s, bound %.4f", int((integer & ~fix).sum()),
               target, result.reason, result.objective if result.found else None, result.dual_bound)
     if result.found and result.objective < best.objective:
