@@ -146,6 +146,23 @@ def test_check_fails_on_a_tampered_plan(small_folder: Path, tmp_path: Path) -> N
     assert elsewhere.returncode == 1 and f"此方案由 {small_folder.resolve()} 制定" in elsewhere.stderr.replace("\n", "")
 
 
+def test_check_says_when_the_data_changed_since_the_plan(small_folder: Path, tmp_path: Path) -> None:
+    """A data folder edited in place after planning (same path) is named by its content: summary.json
+    records the data's fingerprint, and check compares it (before, only a different path was noticed)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    for file in small_folder.iterdir():
+        (data / file.name).write_bytes(file.read_bytes())
+    out = tmp_path / "plan"
+    assert run("plan", str(data), "--out", str(out), "--as-of", AS_OF, "--quiet").returncode == 0
+    assert "数据指纹" not in run("check", str(data), str(out)).stderr
+    classes = (data / "classes.csv").read_text(encoding="utf-8-sig").splitlines()
+    classes[1] = classes[1].replace(",90", ",91")
+    (data / "classes.csv").write_text("\n".join(classes) + "\n", encoding="utf-8-sig")
+    changed = run("check", str(data), str(out))
+    assert "内容与制定此方案时的数据不同" in changed.stderr.replace("\n", "")
+
+
 def test_check_uses_the_plans_own_policy_unless_told_otherwise(small_folder: Path, tmp_path: Path) -> None:
     """A plan made with --policy passes `check DATA PLANDIR` (checked against its policy_used.yaml, the
     changed settings named in a warning); with --policy the auditor's rules apply instead."""

@@ -547,7 +547,12 @@ def check(
         pinned = read_pins(used or find_pins(data, pins), county, without_hires=used is not None)
     report = check_plan(county, rules, plan_dir, pinned, reference=reference, holding=holding)
     source, given = _plan_source(plan_dir), data.resolve()
-    if not report.ok and source is not None and source != given:  # 3,692 violations read as a bad plan
+    recorded = _plan_parameter(plan_dir, "data_fingerprint")
+    if recorded and recorded != county.fingerprint():  # the same path, its contents changed since (or another)
+        err_console.print(f"[警告] 复核所用数据（{given}）的内容与制定此方案时的数据不同（summary.json 记录的数据指纹 "
+                          f"{recorded}，现为 {county.fingerprint()}）：数据在制定方案后改过，或不是同一份数据；"
+                          "复核结果针对现在的数据", markup=False, soft_wrap=True)
+    elif not report.ok and source is not None and source != given:  # 3,692 violations read as a bad plan
         err_console.print(f"[警告] 此方案由 {source} 制定（summary.json），复核所用数据为 {given}："
                           "若两者不是同一份数据，下面的违规多半由此而来", markup=False, soft_wrap=True)
     for line in report.summary_lines(limit):
@@ -594,6 +599,17 @@ def _plan_source(plan_dir: Path) -> Path | None:
         parameters = json.loads((plan_dir / "summary.json").read_text(encoding="utf-8"))["parameters"]
         text = parameters.get("scenario") or parameters["source"]
         return Path(text).resolve() if text else None
+    except (OSError, KeyError, ValueError, TypeError, AttributeError):
+        return None
+
+
+def _plan_parameter(plan_dir: Path, name: str) -> str | None:
+    """One of summary.json's parameters as text; None if not recorded (plans made before it was)."""
+    import json
+
+    try:
+        value = json.loads((plan_dir / "summary.json").read_text(encoding="utf-8"))["parameters"].get(name)
+        return str(value) if value else None
     except (OSError, KeyError, ValueError, TypeError, AttributeError):
         return None
 

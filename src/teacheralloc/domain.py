@@ -544,6 +544,20 @@ class County:
             return None
         return frame[[c.code for c in columns(name)]]
 
+    def fingerprint(self) -> str:
+        """A digest of the contract data (数据指纹), the same from CSV, GBK or xlsx and in any row order:
+        summary.json records it, so `check` can tell a plan folder's data was changed in place since."""
+        import hashlib
+
+        digest = hashlib.sha256()
+        for name in RECORDS:
+            frame = self.contract_table(name)
+            rows = np.zeros(0, dtype=np.uint64) if frame is None or frame.empty else \
+                np.sort(pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy())
+            digest.update(name.encode())
+            digest.update(rows.tobytes())
+        return digest.hexdigest()[:16]
+
     def equals(self, other: County) -> bool:
         """Same contract data (ignores source, extra columns and the reference date)."""
         for name in RECORDS:
