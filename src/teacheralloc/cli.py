@@ -328,7 +328,7 @@ def plan(
     time_limit, seed = time_limit or 120.0, seed or 0
     rules, county = _policy_and_county(data, policy, as_of)
     pinned = read_pins(find_pins(data, pins), county)
-    with new_output_dir(out, force=force, protected=(data,)):
+    with new_output_dir(out, force=force, protected=(data, *[p for p in (policy, pins) if p is not None])):
         progress = None if quiet else (lambda line: console.print(line, markup=False))
         result = plan_county(county, rules, pinned,
                              SolveParams(time_limit_s=time_limit, workers=workers, seed=seed), progress=progress)
@@ -352,7 +352,8 @@ def _plan_scenario(path: Path, out: Path, policy: Path | None, pins: Path | None
     if pins is not None:
         extra = read_pins(pins, scenario.county)
         scenario = dataclasses.replace(scenario, pins=pd.concat([scenario.pins, extra], ignore_index=True))
-    with new_output_dir(out, force=force, protected=(scenario.base, path)):
+    with new_output_dir(out, force=force,
+                        protected=(scenario.base, path, *[p for p in (policy, pins) if p is not None])):
         console.print(f"情景：{scenario.name}（{scenario.file}）{scenario.question}", markup=False)
         for line in scenario.changes:
             console.print("  " + line, markup=False)

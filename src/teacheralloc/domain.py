@@ -11,6 +11,7 @@ Every enumeration value carries its English code (the value) and its Chinese lab
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from dataclasses import dataclass
@@ -55,8 +56,14 @@ class CodedEnum(StrEnum):
 
     @classmethod
     def parse(cls, text: str) -> Self | None:
-        """The member written as `text` (code or label), or None."""
-        return cls.lookup().get(text.strip().lower()) or cls.lookup().get(text.strip())
+        """The member written as `text` (code or label), or None; spaces inside do not count (语　文,
+        spaced to line up in a roster)."""
+        table = cls.lookup()
+        found = table.get(text.strip().lower()) or table.get(text.strip())
+        if found is None and any(c.isspace() for c in text.strip()):
+            compact = re.sub(r"\s+", "", text)
+            found = table.get(compact.lower()) or table.get(compact)
+        return found
 
     @classmethod
     def choices(cls) -> str:
@@ -225,6 +232,8 @@ LABEL_ALIASES: dict[str, dict[str, str]] = {
         "体育": "pe", "体育与健康教育": "pe",
         "道德与法制": "morality", "思想品德": "morality", "品德与社会": "morality", "品德与生活": "morality",
         "品德": "morality", "思品": "morality", "政治": "morality", "思想政治": "morality",
+        "道法": "morality", "思政": "morality", "品社": "morality", "品生": "morality",
+        "外语": "english", "英文": "english",
         "生物学": "biology", "心理": "psychology", "心理健康教育": "psychology",
         "劳动技术": "labor", "劳技": "labor", "劳动教育": "labor",
         "综合实践活动": "practice", "综合": "practice",

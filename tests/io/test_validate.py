@@ -385,6 +385,7 @@ def test_no_classes_no_students_is_fine(folder: Path) -> None:
 def test_birth_date_plausible(folder: Path, birth: str, plausible: bool) -> None:
     row = row_of(folder, "teachers", "teacher_id", "T06")  # at N1 since 1995
     set_cell(folder, "teachers", row, "school_since", "2025-09-01")
+    set_cell(folder, "teachers", row, "rural_years", "0")  # 31 years would not fit an 18-year-old
     set_cell(folder, "teachers", row, "birth_date", birth)
     if plausible:
         load_county(folder, as_of=AS_OF)

@@ -14,7 +14,7 @@ import pandas as pd
 
 from teacheralloc.domain import County
 from teacheralloc.errors import InputError, Problem
-from teacheralloc.io.read import decode, normalize_header, sniff_delimiter
+from teacheralloc.io.read import _summary_row, decode, normalize_header, sniff_delimiter
 from teacheralloc.io.validate import is_blank, parse_bool
 
 PIN_FILE = "pins.csv"
@@ -59,7 +59,27 @@ def find_pins(dataset: Path, explicit: Path | None = None) -> Path | None:
         for name in (PIN_FILE, "指定.csv"):
             if (folder / name).exists():
                 return folder / name
+    elif folder.suffix.lower() in (".xlsx", ".xlsm") and folder.is_file() and pins_sheet(folder) is not None:
+        return folder  # the data workbook's own 指定 sheet
     return None
+
+
+#: Sheet names under which a workbook holds pins.
+PIN_SHEETS = ("pins", "指定")
+
+
+def pins_sheet(path: Path) -> str | None:
+    """The sheet named 指定 (or pins) of a workbook, if it has one: where a data workbook keeps its pins."""
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(path, read_only=True)
+    except Exception:  # not a workbook: its reader says so
+        return None
+    try:
+        return next((title for title in book.sheetnames if normalize_header(title) in PIN_SHEETS), None)
+    finally:
+        book.close()
 
 
 def _raw_rows(path: Path) -> list[list[str]]:
@@ -86,7 +106,8 @@ def _raw_rows(path: Path) -> list[list[str]]:
                 return str(int(value))
             return str(value)
 
-        rows = [[text(v) for v in row] for row in book.worksheets[0].iter_rows(values_only=True)]
+        sheet = next((ws for ws in book.worksheets if normalize_header(ws.title) in PIN_SHEETS), book.worksheets[0])
+        rows = [[text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
         book.close()
         return rows
     try:
@@ -112,6 +133,11 @@ def read_pins(path: Path | None, county: County, without_hires: bool = False) ->
     path = Path(path)
     if not path.exists():
         raise InputError([Problem(str(path), None, "", "", "存在的 pins.csv 文件", rule="not_found")])
+    if path.is_dir():
+        raise InputError([Problem(str(path), None, "", "（文件夹）", "pins.csv 文件（CSV 或 .xlsx），不是文件夹",
+                                  rule="not_a_file")])
+    sheet = pins_sheet(path) if path.suffix.lower() in (".xlsx", ".xlsm") else None
+    name = f"{path.name} / {sheet}" if sheet else path.name
     # NFKC: a full-width Ｕ０３ is U03, as in the tables
     rows = [[unicodedata.normalize("NFKC", cell) for cell in row] for row in _raw_rows(path)]
     if not rows:
@@ -121,21 +147,21 @@ def read_pins(path: Path | None, county: County, without_hires: bool = False) ->
     header = [aliases.get(normalize_header(h)) for h in rows[0]]
     problems: list[Problem] = []
     if "teacher_id" not in header:
-        problems.append(Problem(path.name, 1, "teacher_id", "", "必需列“教师编号”（teacher_id）", label="教师编号",
+        problems.append(Problem(name, 1, "teacher_id", "", "必需列“教师编号”（teacher_id）", label="教师编号",
                                 rule="missing_column"))
         raise InputError(problems)
     teachers = set(county.teachers["teacher_id"])
     schools = set(county.schools["school_id"])
     records = []
     for number, values in enumerate(rows[1:], start=2):
-        if all(not v.strip() for v in values):
+        if all(not v.strip() for v in values) or _summary_row(values):  # 合计, 填表人：… are no pins
             continue
         cells = {code: values[i] if i < len(values) else "" for i, code in enumerate(header) if code}
         teacher = cells.get("teacher_id", "").strip()
         if without_hires and teacher.startswith(HIRE_PREFIX) and teacher not in teachers:
             continue
         if teacher not in teachers:
-            problems.append(Problem(path.name, number, "teacher_id", teacher, "教师表中已有的教师编号",
+            problems.append(Problem(name, number, "teacher_id", teacher, "教师表中已有的教师编号",
                                     label="教师编号", rule="reference"))
         kinds = []
         declined = unreadable = False  # a 否 written out is no pin; a bad yes/no is reported once
@@ -150,26 +176,26 @@ def read_pins(path: Path | None, county: County, without_hires: bool = False) ->
                     else:
                         declined = True
                 except ValueError:
-                    problems.append(Problem(path.name, number, kind, value, "是 / 否", label=PIN_COLUMNS[kind],
+                    problems.append(Problem(name, number, kind, value, "是 / 否", label=PIN_COLUMNS[kind],
                                             rule="type_bool"))
                     unreadable = True
             else:
                 school = value.strip()
                 if school not in schools:
-                    problems.append(Problem(path.name, number, kind, school, "学校表中已有的学校代码",
+                    problems.append(Problem(name, number, kind, school, "学校表中已有的学校代码",
                                             label=PIN_COLUMNS[kind], rule="reference"))
                 kinds.append((kind, school))
         if not kinds and (declined or unreadable):
             continue
         if len(kinds) != 1:
-            problems.append(Problem(path.name, number, "", "、".join(PIN_COLUMNS[k] for k, _ in kinds) or "（空）",
+            problems.append(Problem(name, number, "", "、".join(PIN_COLUMNS[k] for k, _ in kinds) or "（空）",
                                     "每行恰好一项：必须留任、必须调出、调往学校或不得调往", rule="one_pin_per_row"))
             continue
         records.append({"teacher_id": teacher, "kind": kinds[0][0], "school_id": kinds[0][1], "row": number})
     pins = pd.DataFrame(records) if records else empty_pins()
     if problems:  # with the pins that contradict each other: every problem of the file in one round
-        raise InputError(problems + pin_contradictions(pins, path.name))
-    pins.attrs["file"] = path.name  # named in the problems of pins no plan can honour
+        raise InputError(problems + pin_contradictions(pins, name))
+    pins.attrs["file"] = name  # named in the problems of pins no plan can honour
     return pins
 
 

@@ -30,11 +30,18 @@ EXCEL_ERRORS = frozenset({"#N/A", "#VALUE!", "#REF!", "#DIV/0!", "#NAME?", "#NUM
 #: (“××县2026年教师花名册”), a unit or a date line above it.
 HEADER_SEARCH_ROWS = 10
 #: A row whose first filled cell is one of these is a total (合计行), not a record: skipped, with a warning.
-TOTAL_MARKS = frozenset({"合计", "总计", "小计", "共计", "总数"})
+TOTAL_MARKS = frozenset({"合计", "总计", "小计", "共计", "总数", "汇总"})
+#: A first cell that is one of these closes the form (以下空白): no record either.
+END_MARKS = frozenset({"以下空白", "以下无内容", "以下无数据", "此页无正文", "(以下空白)", "（以下空白）"})
 #: A row whose first filled cell starts with one of these is the form's sign-off (落款), not a record.
 SIGN_OFF_MARKS = ("填表人", "制表人", "审核人", "负责人", "联系人", "填报单位", "填表单位", "填表日期", "制表日期",
-                  "填报日期", "注：", "注:", "说明：", "说明:", "备注：", "备注:")
+                  "填报日期", "注：", "注:", "说明：", "说明:", "备注：", "备注:", "制表：", "制表:", "填表：", "填表:",
+                  "审核：", "审核:", "校长：", "校长:")
 _SIGN_OFF_PREFIXES = tuple(unicodedata.normalize("NFKC", mark) for mark in SIGN_OFF_MARKS)  # as cells are compared
+_END_MARKS = frozenset(unicodedata.normalize("NFKC", mark) for mark in END_MARKS)
+#: Characters no one types on purpose and no cell shows: zero-width spaces and joiners, a byte-order mark
+#: where files were pasted together, the DOS end-of-file mark (Ctrl-Z) that `copy a+b` appends.
+INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\x1a"))
 ENCODINGS = ("utf-8-sig", "gb18030")
 #: Chinese characters and full-width forms: what decoded Chinese text holds (and GBK read as UTF-8 not).
 _CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
@@ -113,10 +120,13 @@ def table_name_of(text: str) -> str | None:
 AUXILIARY_NAMES = frozenset({"pins", "指定", "填写说明", "选项", "说明", "policy"})
 
 
-def choose_tables(names: list[str], where: str, kind: str) -> tuple[dict[str, str], list[str], list[Problem]]:
+def choose_tables(names: list[str], where: str, kind: str, hidden: frozenset[str] = frozenset()
+                  ) -> tuple[dict[str, str], list[str], list[Problem]]:
     """Which file or sheet to read for each table: an exact name, else the one suffixed name; two of a
     kind is an error, a suffixed one beside an exact one is set aside with a warning (a raw roster kept
-    beside the cleaned 教师 sheet). Also the names not taken for any table (for the error if one is missing)."""
+    beside the cleaned 教师 sheet). A `hidden` sheet is read only where no visible one stands for its
+    table (a stale 教师 sheet hidden behind the 教师花名册 in use), with a warning either way. Also the
+    names not taken for any table (for the error if one is missing)."""
     exact: dict[str, list[str]] = {}
     suffixed: dict[str, list[str]] = {}
     unknown: list[str] = []
@@ -129,6 +139,22 @@ def choose_tables(names: list[str], where: str, kind: str) -> tuple[dict[str, st
         (exact if match[1] else suffixed).setdefault(match[0], []).append(text)
     chosen: dict[str, str] = {}
     problems: list[Problem] = []
+    for name in TABLE_LABELS:
+        first, second = exact.get(name, []), suffixed.get(name, [])
+        concealed = [text for text in first + second if text in hidden]
+        if not concealed:
+            continue
+        if len(concealed) < len(first) + len(second):  # a visible one stands for this table
+            exact[name] = [text for text in first if text not in hidden]
+            suffixed[name] = [text for text in second if text not in hidden]
+            read = (exact[name] or suffixed[name])[0]
+            problems += [Problem(where, None, "", text, f"只读可见的工作表：隐藏的“{text}”未读取（已读“{read}”；"
+                                 "若应读隐藏的那张，请取消隐藏并删去另一张）", sheet=text, rule="hidden_sheet",
+                                 severity="warning") for text in concealed]
+        else:
+            problems.append(Problem(where, None, "", concealed[0], f"读取了隐藏的工作表“{concealed[0]}”"
+                                    f"（{TABLE_LABELS[name]}表只有这一张；请核对它是否为最新）", sheet=concealed[0],
+                                    rule="hidden_sheet", severity="warning"))
     # A sheet set aside may be another table renamed (班级 → 教师名单): the tables still missing are named.
     missing = "、".join(f"“{TABLE_LABELS[n]}”" for n in REQUIRED_TABLES if not exact.get(n) and not suffixed.get(n))
     rename = f"；若它其实是{missing}表，请改用该名称" if missing else ""
@@ -187,10 +213,13 @@ def _build_table(name: str, file: str, sheet: str, rows: list[tuple[int, list[An
         else:
             positions[code] = index
             table.headers[code] = str(text).strip()
+    unread = "、".join(f"“{text}”" for text in list(extra_positions)[:6])
     for col in columns(name):
         if col.required and col.code not in positions:
             table.problems.append(
-                table.problem(header_row, col.code, "", f"必需列“{col.label}”（{col.code}）", "missing_column")
+                table.problem(header_row, col.code, "", f"必需列“{col.label}”（{col.code}）"
+                              + (f"；表头中未识别的列：{unread}（若其中一列即是，请把表头改为“{col.label}”）"
+                                 if unread else ""), "missing_column")
             )
     table.cells = {code: [] for code in positions}
     table.extra = {code: [] for code in extra_positions}
@@ -278,12 +307,21 @@ def _header_index(rows: list[tuple[int, list[Any]]], aliases: dict[str, str]) ->
 
 
 def _summary_row(values: list[Any]) -> str:
-    """The first filled cell of a total or sign-off row (合计, 填表人：…), else ""."""
+    """The first filled cell of a total or sign-off row (合计, 填表人：…), else "". A total written in a
+    later column (X001, 小计, 12, 540: a school's subtotal under its grades) makes one too."""
     first = next((v for v in values if v is not None and str(v).strip() != ""), None)
+    later = next((v for v in values if isinstance(v, str) and v.strip() in TOTAL_MARKS), None)
+    if later is not None:
+        return later.strip()
     if not isinstance(first, str):
         return ""
     text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", first))
-    if text in TOTAL_MARKS or text.startswith(_SIGN_OFF_PREFIXES):
+    # 合计, 合计：200人, 合计（人）, 共计 200 人: a total mark, then nothing or no more letters of a word
+    total = next((mark for mark in TOTAL_MARKS if text.startswith(mark)), None)
+    if total is not None and (text == total or not re.match(r"[\u4e00-\u9fff]", text[len(total):])
+                              or re.fullmatch(r"\d+人?", text[len(total):])):
+        return first.strip()
+    if text in _END_MARKS or text.startswith(_SIGN_OFF_PREFIXES):
         return first.strip()
     return ""
 
@@ -336,14 +374,17 @@ def _utf8_chinese(line: bytes) -> bool:
 
 
 def _mixed_line(data: bytes) -> int | None:
-    """The first line not in UTF-8 of a file whose other non-ASCII lines mostly are (rows pasted in from
-    a GBK file); None when the file is not such a mix."""
-    foreign = [line for line in data.split(b"\n") if not line.isascii()]
-    utf8 = [_utf8_chinese(line) for line in foreign]
-    if not utf8 or all(utf8) or sum(utf8) * 2 <= len(utf8):
+    """The first line out of step with the rest of a file that mixes encodings: not in UTF-8 where the
+    other non-ASCII lines mostly are (rows pasted in from a GBK file), or in UTF-8 where they mostly are
+    not (rows pasted into a GBK file: read as GB18030 they turn into other characters, 新城小学 → 鏂板煄灏忓);
+    None when the file is not such a mix."""
+    lines = data.split(b"\n")
+    foreign = [i for i, line in enumerate(lines) if not line.isascii()]
+    utf8 = [_utf8_chinese(lines[i]) for i in foreign]
+    if not utf8 or all(utf8) or not any(utf8):
         return None
-    bad = foreign[utf8.index(False)]
-    return data.split(b"\n").index(bad) + 1
+    odd = sum(utf8) * 2 <= len(utf8)  # the minority's kind: UTF-8 lines in a GBK file, or GBK in UTF-8
+    return foreign[utf8.index(odd)] + 1
 
 
 def _first_undecodable_line(data: bytes) -> int | None:
@@ -377,21 +418,40 @@ def read_csv_table(path: Path, name: str) -> RawTable:
                 f"：第 {line} 行（按文本行计）与其余各行的编码不同（可能是从别的文件粘贴来的），请用 Excel 或 WPS "
                 "打开后整表另存为 CSV" if line else ""), "encoding"))
         return table
+    text = text.translate(INVISIBLE)
     delimiter = sniff_delimiter(text)
     # newline="": the csv module splits lines itself (\r\n, \n, and the \r of Excel for Mac), and a
     # line break inside a quoted cell stays in that cell. Rows are numbered by record, as a spreadsheet
     # shows them, not by text line.
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows: list[tuple[int, list[Any]]] = []
+    swallowed: list[tuple[int, int, int, int]] = []  # (record, cell index, first and last text line)
+    line = 0
     try:
         for number, values in enumerate(reader, start=1):
+            first, line = line + 1, reader.line_num
             rows.append((number, values))
+            if line > first:  # a quoted cell ran over lines: a note, or a stray quote that ate rows
+                cell = next((i for i, v in enumerate(values) if ("\n" in v or "\r" in v) and delimiter in v), None)
+                if cell is not None:
+                    swallowed.append((number, cell, first, line))
     except csv.Error as exc:
         table = RawTable(name=name, file=path.name)
         table.problems.append(table.problem(len(rows) + 1, "", str(exc), "合法的 CSV 格式", "csv_syntax"))
         return table
     table = _build_table(name, path.name, "", rows, overflow="error")
     table.decimal_comma = delimiter == ";"
+    if swallowed:
+        aliases = _header_aliases(name)
+        header = rows[_header_index(rows, aliases)][1]
+        for number, cell, first, last in swallowed:
+            code = aliases.get(normalize_header(header[cell])) if cell < len(header) else None
+            start = rows[number - 1][1][cell].splitlines()[0]
+            table.problems.append(table.problem(
+                number, code or "", start + "…",
+                f"单元格内不换行：此格以英文双引号开头，直到文本第 {last} 行才结束，第 {first + 1}–{last} 行"
+                f"（{last - first} 行）都并进了这一格，没有作为记录读取：多半是一个多余的英文双引号（\"），删去它；"
+                "内容本身带引号时，把整格用英文双引号括起，格内的引号写两遍", "stray_quote"))
     return table
 
 
@@ -408,7 +468,8 @@ def read_xlsx_tables(path: Path) -> tuple[dict[str, RawTable], list[Problem], li
     tables: dict[str, RawTable] = {}
     formulas = _formula_texts(path) if _has_formulas(path) else {}
     merges = _vertical_merges(path) if _has_merges(path) else {}
-    chosen, unknown, problems = choose_tables(workbook.sheetnames, path.name, "工作表")
+    hidden = frozenset(ws.title for ws in workbook.worksheets if getattr(ws, "sheet_state", "visible") != "visible")
+    chosen, unknown, problems = choose_tables(workbook.sheetnames, path.name, "工作表", hidden)
     read_as = {title: name for name, title in chosen.items()}
     try:
         for sheet in workbook.worksheets:

@@ -27,7 +27,7 @@ from teacheralloc.domain import (
     typed_table,
 )
 from teacheralloc.errors import InputError, Problem
-from teacheralloc.io.read import EXCEL_ERRORS, RawTable
+from teacheralloc.io.read import EXCEL_ERRORS, INVISIBLE, RawTable
 
 MISSING = object()
 TRUE_WORDS = {"1", "true", "t", "yes", "y", "是", "真", "对", "√", "✓"}
@@ -59,7 +59,7 @@ def default_as_of(today: date | None = None) -> date:
 def _text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    return unicodedata.normalize("NFKC", str(value)).strip()
+    return unicodedata.normalize("NFKC", str(value)).translate(INVISIBLE).strip()
 
 
 def is_blank(value: Any) -> bool:
@@ -68,6 +68,20 @@ def is_blank(value: Any) -> bool:
     if isinstance(value, float) and value != value:
         return True
     return isinstance(value, str) and value.strip() == ""
+
+
+#: Grades as rosters name them: 一年级 … 九年级, 七年级, 初一 … 初三 (= 7–9).
+GRADE_WORDS = {**{f"{w}年级": i for i, w in enumerate("一二三四五六七八九", start=1)},
+               **{f"初{w}": i for i, w in enumerate("一二三", start=7)}}
+
+
+def parse_grade(value: Any, decimal_comma: bool = False) -> int:
+    """A grade: a whole number, or its Chinese name (一年级, 初一)."""
+    if isinstance(value, str):
+        word = re.sub(r"\s+", "", _text(value))
+        if word in GRADE_WORDS:
+            return GRADE_WORDS[word]
+    return parse_int(value, decimal_comma)
 
 
 def parse_int(value: Any, decimal_comma: bool = False) -> int:
@@ -201,6 +215,8 @@ def _parser(col: Column) -> tuple[Callable[[Any], Any], str]:
         bounds = f"，不小于 {col.ge:g}"
     if col.kind == "text":
         return _text, "文本"
+    if col.kind == "int" and col.code == "grade":
+        return parse_grade, "整数" + bounds + "（或 一年级 … 九年级、初一 … 初三）"
     if col.kind == "int":
         return parse_int, "整数" + bounds
     if col.kind == "number":
@@ -356,9 +372,9 @@ def _check_unique(parsed: _Parsed, key: tuple[str, ...], problems: list[Problem]
         value = tuple(parsed.values[c][i] for c in key)
         if value in first_row:
             shown = " / ".join(str(v) for v in value)
-            problems.append(
-                parsed.table.problem(row, key[-1], shown, f"{what}唯一（与第 {first_row[value]} 行重复）", "unique")
-            )
+            hint = SCIENTIFIC_HINT if _SCIENTIFIC.fullmatch(str(value[-1])) else ""
+            problems.append(parsed.table.problem(row, key[-1], shown,
+                                                 f"{what}唯一（与第 {first_row[value]} 行重复）{hint}", "unique"))
         else:
             first_row[value] = row
 
@@ -369,9 +385,11 @@ class _SchoolKeys(dict[str, Any]):
     `checkable` is False when the schools table has no readable 学校代码 column: its own problem says
     so, and every reference to it is not also reported as unknown."""
 
-    def __init__(self, types: dict[str, Any], checkable: bool) -> None:
+    def __init__(self, types: dict[str, Any], checkable: bool, names: dict[str, str] | None = None) -> None:
         super().__init__(types)
         self.checkable = checkable
+        self._names = names or {}  # school name → code
+        self._loose = {_loose(code): code for code in types}  # case and punctuation aside
         self._digits: dict[str, list[str]] = {}
         for code in types:
             if code.isdigit():
@@ -391,7 +409,27 @@ class _SchoolKeys(dict[str, Any]):
         if floated:  # 1001 written out as a number with a decimal: 1001.0
             text += (f"（学校表中有 {'、'.join(floated[:3])}：末尾的“.0”似乎是把代码当作小数写出时加上的，"
                      "请去掉）")
+        named = [(c, self._names[c]) for c in codes if c in self._names]
+        if named:  # the school's name where its code belongs
+            text += "（" + "、".join(f"“{c}”是学校名称，其代码为 {code}" for c, code in named[:3]) + "：请填代码）"
+        near = [(c, self._loose[_loose(c)]) for c in codes
+                if not lost and not floated and c not in self._names and _loose(c) in self._loose]
+        if near:  # x001, X-001, ="X001": the same code but for case, a dash or an Excel export's quoting
+            text += ("（" + "、".join(f"学校表中有 {code}" for _, code in near[:3])
+                     + "：大小写、符号或引号与之不同，请照抄）")
+        if any(_SCIENTIFIC.fullmatch(c) for c in codes):
+            text += SCIENTIFIC_HINT
         return text
+
+
+#: A long number as Excel shows it when the cell is not text (4.30102E+17): its last digits are gone.
+_SCIENTIFIC = re.compile(r"\d(\.\d+)?E\+\d+", flags=re.IGNORECASE)
+SCIENTIFIC_HINT = "（这是 Excel 用科学计数法显示的长数字，末几位已丢失：请把该列设为“文本”格式后重新填写）"
+
+
+def _loose(code: str) -> str:
+    """A code without case, spaces, dashes, dots or quotes (="X001" is Excel's way of keeping X001 text)."""
+    return re.sub(r"[\s\-_.=\"'·]", "", str(code)).upper()
 
 
 def _check_schools(schools: _Parsed, problems: list[Problem]) -> None:
@@ -486,6 +524,15 @@ def _check_teachers(
                                   f"{earliest.isoformat()}（年满 16 岁）至 "
                                   f"{latest_start.isoformat()} 之间", "plausible_school_since")
                 )
+        rural = values.get("rural_years")
+        if birth_ok and isinstance(rural, int | float) and rural > 0:
+            working = (as_of - date(birth.year + 16, birth.month, 1)).days / 365.25  # years since 16
+            if rural > max(working, 0.0) + 1e-9:
+                problems.append(
+                    table.problem(row, "rural_years", teachers.written(i, "rural_years"),
+                                  f"不超过年满 16 岁以来的年数（按 {as_of.isoformat()} 计 "
+                                  f"{max(working, 0.0):.1f} 年）："
+                                  "此数决定支教资格", "plausible_rural_years"))
         until = values["service_until"]
         if until not in (None, MISSING) and not date(1980, 1, 1) <= until <= date(as_of.year + 20, 12, 31):
             problems.append(
@@ -593,14 +640,17 @@ def validate_tables(
         if name in parsed and len(parsed[name]) == 0 and not tables[name].problems:
             problems.append(tables[name].problem(None, "", "", "至少一行数据（示例行不计）", "no_rows"))
     types: dict[str, str] = {}
+    names: dict[str, str] = {}
     if "schools" in parsed:
         schools = parsed["schools"]
         _check_schools(schools, problems)
         for i in range(len(schools)):
             if schools.ok(i, "school_id"):
                 types.setdefault(schools.values["school_id"][i], schools.values["type"][i])
+                if schools.ok(i, "name"):
+                    names.setdefault(str(schools.values["name"][i]), schools.values["school_id"][i])
     # no school codes to refer to (no schools table, or no 学校代码 column): that is the problem reported
-    school_types = _SchoolKeys(types, "schools" in parsed and "school_id" in tables["schools"].cells)
+    school_types = _SchoolKeys(types, "schools" in parsed and "school_id" in tables["schools"].cells, names)
     if "classes" in parsed:
         _check_classes(parsed["classes"], school_types, problems)
     if "teachers" in parsed:
