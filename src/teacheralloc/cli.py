@@ -109,7 +109,7 @@ def validate(data: DataArg, as_of: AsOfOpt = None, policy: PolicyOpt = None, pin
         _validate_pins(data, pins, county, rules)
     for line in problem_lines(list(county.warnings)):
         console.print(line, markup=False, soft_wrap=True)  # a problem a line, as on stderr
-    head = describe.headline(county)
+    head = describe.headline(county, rules.rotation.eligible_years_at_school)
     console.print(f"数据有效：{data}", markup=False)
     console.print("  ".join(f"{k} {_fmt(v)}" for k, v in head.items()), markup=False)
     console.print(_table(describe.schools_by_type_and_area(county), "学校（按类型与城乡）"))

@@ -57,8 +57,9 @@ def teachers_by_status(county: County) -> pd.DataFrame:
     return table
 
 
-def headline(county: County) -> dict[str, object]:
-    """The one-line figures: schools, townships, students, classes, teachers."""
+def headline(county: County, eligible_years: float = 6) -> dict[str, object]:
+    """The one-line figures: schools, townships, students, classes, teachers; those at one school for at
+    least `eligible_years` (the policy's `rotation.eligible_years_at_school`)."""
     teachers = county.teachers
     years = full_years(teachers["school_since"], pd.Timestamp(county.as_of))
     return {
@@ -68,7 +69,7 @@ def headline(county: County) -> dict[str, object]:
         "班级": int(county.classes["classes"].sum()),
         "教师": len(teachers),
         "骨干教师": int((teachers["backbone"] != "none").sum()),
-        "同校任教满 6 年": int((years >= 6).sum()),
+        f"同校任教满 {eligible_years:g} 年": int((years >= eligible_years).sum()),
         "申请交流": int(teachers["volunteer"].sum()),
         "基准日期": county.as_of.isoformat(),
     }

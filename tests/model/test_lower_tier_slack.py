@@ -9,6 +9,7 @@ honours 19 for 0.1 more disruption. Where the held value already lets the wishes
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 import pytest
@@ -55,7 +56,9 @@ def test_nothing_is_loosened_where_the_held_value_suffices() -> None:
 def test_a_lower_tier_left_above_its_accepted_gap_says_what_would_close_it() -> None:
     """A lower tier its restricted MIPs leave farther from the bound than plan.lower_tier_gap read as an
     ordinary 可行 (600 teachers with headcount_rounding none: disruption 20 % from its bound); the note
-    names the setting that would go on (plan.lower_tier_seconds). A tier within the gap gets none."""
+    names the setting that would go on: plan.fixing_free_variables with the number needed where
+    reduced-cost fixing was skipped for its size, else plan.lower_tier_seconds. A tier within the gap
+    gets none."""
     from teacheralloc.model.solve import plan_county
     from teacheralloc.policy import load_policy
     from teacheralloc.sample import generate_county
@@ -65,7 +68,9 @@ def test_a_lower_tier_left_above_its_accepted_gap_says_what_would_close_it() -> 
     short = [t for t in plan.tiers if t.name in ("disruption", "wishes") and t.gap > 0.005]
     assert short, "both lower tiers within the gap: the test needs one above it"
     for tier in short:
-        assert "大于 plan.lower_tier_gap（0.5%）" in tier.note and "plan.lower_tier_seconds（如 30 秒）" in tier.note
+        assert "大于 plan.lower_tier_gap（0.5%）" in tier.note
+        assert "plan.lower_tier_seconds（如 30 秒）" in tier.note or re.search(
+            r"超过 plan.fixing_free_variables（10,000），未做；把它设为 [\d,]+ 以上", tier.note)
     for tier in plan.tiers:
         if tier.gap <= 0.005:
-            assert "plan.lower_tier_seconds" not in tier.note
+            assert "plan.lower_tier_seconds" not in tier.note and "fixing_free_variables" not in tier.note

@@ -180,6 +180,7 @@ def write_plan(
     written.append(out / "summary.json")
     if policy is not None:
         data = policy.model_dump(mode="json")  # type: ignore[attr-defined]
+        data.get("plan", {}).pop("prune_destinations", None)  # withdrawn: not a setting to show
         (out / "policy_used.yaml").write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False),
                                               encoding="utf-8")
         written.append(out / "policy_used.yaml")

@@ -152,6 +152,8 @@ class Solver:
         self.holds: list[tuple[Linear, float]] = []
         self.hold_names: list[str | None] = []
         self.time_stops = 0  # MIPs its time limit stopped (a tier's share of the time, or the whole limit)
+        #: The most free variables a reduced-cost fixing MIP was skipped for (over `plan.fixing_free_variables`)
+        self.fixing_skipped = 0
         #: Column generation beyond the model's own variables (`paths.PathSpace.pricer`): called with the
         #: solver, an optimal LP result and the held variables' reduced costs after each round; returns
         #: whether columns joined, a proven bound on the whole LP (or None) and whether it is close enough.
