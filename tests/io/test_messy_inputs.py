@@ -5,6 +5,7 @@ read wrong.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -201,3 +202,21 @@ def test_a_folder_given_as_the_pins_file_is_an_input_error(county, folder: Path)
     with pytest.raises(InputError) as caught:
         read_pins(folder, load(folder))
     assert caught.value.errors[0].rule == "not_a_file"
+
+
+def test_serial_numbers_of_a_1904_workbook_are_counted_from_1904(county, tmp_path: Path) -> None:
+    """Older Mac Excel counts days from 1904: a birth date left as a number in a General cell read four
+    years early (1974-05-11 as 1970-05-10), silently."""
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904
+
+    workbook = _workbook(county)
+    workbook.epoch = CALENDAR_MAC_1904
+    sheet = workbook["teachers"]
+    header = [cell.value for cell in sheet[1]]
+    birth = county.teachers.set_index("teacher_id").at["T01", "birth_date"]
+    serial = (birth.date() - date(1904, 1, 1)).days
+    sheet.cell(row=2, column=header.index("birth_date") + 1, value=serial)
+    path = tmp_path / "mac.xlsx"
+    workbook.save(path)
+    loaded = load(path)
+    assert loaded.teachers.set_index("teacher_id").at["T01", "birth_date"] == birth

@@ -60,6 +60,9 @@ class RawTable:
     headers: dict[str, str] = field(default_factory=dict)  # contract code -> header as written
     problems: list[Problem] = field(default_factory=list)
     decimal_comma: bool = False  # a semicolon CSV: Excel where the decimal mark is a comma (2,5)
+    #: Days from Excel's 1900 epoch to this workbook's: 1,462 for the 1904 date system of older Mac Excel,
+    #: whose serial numbers in General cells would otherwise read four years early.
+    serial_offset: int = 0
 
     def problem(self, row: int | None, column: str, value: Any, expected: str, rule: str, **kw: Any) -> Problem:
         label = next((c.label for c in columns(self.name) if c.code == column), "")
@@ -500,6 +503,7 @@ def read_xlsx_tables(path: Path) -> tuple[dict[str, RawTable], list[Problem], li
                             cells[column - 1] = value
                     filled += 1
             tables[name] = _build_table(name, path.name, sheet.title, rows)
+            tables[name].serial_offset = (workbook.epoch.date() - date(1899, 12, 30)).days
             # Formulas without a saved result, named by cell; a total row's (合计, skipped) are not read.
             skipped = {p.row for p in tables[name].problems if p.rule == "summary_row"}
             uncomputed = [cell for cell in uncomputed if cell[0] not in skipped]

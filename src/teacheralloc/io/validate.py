@@ -276,6 +276,8 @@ def _parse_column(table: RawTable, col: Column, problems: list[Problem]) -> list
         parse = partial(parse, decimal_comma=True)
     if col.kind == "date" and not table.sheet and _dot_month_ambiguous(raw):  # a CSV: Excel's saved numbers
         parse = partial(_parse_dot_date, parse)
+    if col.kind == "date" and table.serial_offset:
+        parse = partial(_parse_shifted_serial, parse, table.serial_offset)
     cache: dict[Any, Any] = {}
     out: list[Any] = []
     for row, value in zip(table.rows, raw, strict=True):
@@ -318,6 +320,15 @@ def _parse_column(table: RawTable, col: Column, problems: list[Problem]) -> list
             parsed = MISSING
         out.append(parsed)
     return out
+
+
+def _parse_shifted_serial(parse: Callable[[Any], Any], offset: int, value: Any) -> Any:
+    """`parse`, with an Excel serial number counted from the workbook's own epoch (1904: `offset` days on)."""
+    parsed = parse(value)
+    if isinstance(value, int | float) and not isinstance(value, bool) and 1000 < value < 80000 \
+            and not 1900 <= value < 2100:
+        return parsed + timedelta(days=offset)
+    return parsed
 
 
 def _parse_dot_date(parse: Callable[[Any], Any], value: Any) -> Any:
