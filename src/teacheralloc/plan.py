@@ -83,7 +83,9 @@ def quota_tier_text(value: float | None, eligible_base: int) -> str:
         return "—"
     weight = eligible_base + 1
     short = math.floor(value / weight + 1e-9)
-    backbone = math.ceil(value - short * weight - 1e-6)
+    if value - short * weight > weight - 1 + 1e-6:  # an LP bound a hair below a whole rotation (8,630.986 of
+        short += 1  # 21 × 411): more than any backbone part can be (at most the base), so the rotation is short
+    backbone = max(0, math.ceil(value - short * weight - 1e-6))
     parts = [f"缺 {short:,} 人"] if short or not backbone else []
     if backbone:
         parts.append(f"骨干缺 {backbone:,} 人")

@@ -81,6 +81,7 @@ def test_plan_folder_holds_the_reports(plan_dir: Path) -> None:
 @pytest.mark.parametrize(("value", "text"), [
     (0.0, "缺 0 人"), (3 * 101.0, "缺 3 人"), (3 * 101.0 + 2, "缺 3 人，骨干缺 2 人"), (2.0, "骨干缺 2 人"),
     (0.8, "骨干缺 1 人"), (3 * 101.0 + 0.4, "缺 3 人，骨干缺 1 人"), (float("inf"), "—"), (None, "—"),
+    (4 * 101.0 - 0.014, "缺 4 人"),  # an LP bound a hair below 4 rotations: not 3 and 101 backbone
 ])
 def test_the_quota_tier_reads_in_rotations(value: float | None, text: str) -> None:
     """A missing rotation weighs base + 1 (here 101) missing backbone rotations; HR reads the two apart."""

@@ -372,6 +372,8 @@ def solve_tiers(
         seconds = time.perf_counter() - tier_start
         if solved is None:
             return values, tuple(results), "infeasible"
+        if solved.values is not None:  # a plan found before priced columns joined (the probe kept): padded
+            solved = replace(solved, values=padded(solved.values, solver.size))
         finished = solved.values is not None and (solved.optimal or within_gap(solved.value, solved.bound, accept,
                                                                             tolerance))
         cut = _cut_by_time(name, finished, solver.time_stops > stops, params.time_limit_s)
