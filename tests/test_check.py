@@ -182,10 +182,11 @@ def school_info(base: Base) -> pd.DataFrame:
 
 
 def unlimited(county: County, school: str) -> County:
-    """The county with no approved establishment (核定编制) known for `school`: any transfer may go there."""
+    """The county with a 核定编制 for `school` so large that any transfer may go there."""
     schools = county.schools.copy()
     schools["establishment"] = schools["establishment"].astype("Int64")
-    schools.loc[schools["school_id"] == school, "establishment"] = pd.NA
+    # No 核定编制 at all now means its norm stands for one (plan.arrivals_within_shortage): a very large one
+    schools.loc[schools["school_id"] == school, "establishment"] = 10**6
     return county.replace(schools=schools)
 
 
@@ -372,7 +373,8 @@ def test_rotation_of_ineligible_teacher(base: Base, folder: Path) -> None:
             & (t["subject"] == row["subject"])
             & (t["backbone"] == mover["backbone"])
             & t["plain"]
-            & (t["years"] < base.policy.rotation.eligible_years_at_school)
+            # a year short at least: 5.9986 fractional years is 6 full calendar years, eligible
+            & (t["years"] < base.policy.rotation.eligible_years_at_school - 1)
             & ~t["teacher_id"].isin(moving)
         ]
         if len(same):

@@ -221,10 +221,11 @@ def drop_row(plan: pd.DataFrame, schools: pd.DataFrame, summary: dict, index: in
 
 
 def unlimited(county: County, school: str) -> County:
-    """The county with no 核定编制 known for `school`."""
+    """The county with a 核定编制 for `school` so large that any transfer may go there."""
     schools = county.schools.copy()
     schools["establishment"] = schools["establishment"].astype("Int64")
-    schools.loc[schools["school_id"] == school, "establishment"] = pd.NA
+    # No 核定编制 at all now means its norm stands for one (plan.arrivals_within_shortage): a very large one
+    schools.loc[schools["school_id"] == school, "establishment"] = 10**6
     return county.replace(schools=schools)
 
 
@@ -448,9 +449,10 @@ def test_volunteer_redirected_outside_wishes(base: Base, folder: Path) -> None:
     for index, row in plan[plan["wish_rank"] != "0"].iterrows():
         teacher = t.loc[row["teacher_id"]]
         origin = info.loc[row["from_school"]]
+        # a school with room under its 核定编制 (one with none takes its norm for one: maybe full)
         fits = info[~info["school_id"].isin([*teacher["wishes"], row["from_school"]])
                     & info["stages"].map(lambda s, st=row["to_stage"]: st in s)
-                    & (info["room"].isna() | (info["room"] >= 1) | (row["move_type"] == "support"))]
+                    & ((info["room"] >= 1) | (row["move_type"] == "support"))]
         if row["move_type"] == "rotation":
             fits = fits[fits["level"] < origin["level"]]
         elif row["move_type"] == "support":

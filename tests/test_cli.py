@@ -345,3 +345,12 @@ def test_console_tables_fold_long_labels_instead_of_cutting_them() -> None:
     console.print(_table(frame, "情景对比"))
     text = console.export_text()
     assert "…" not in text and "核定编制" in text
+
+
+def test_validate_warns_about_teachers_past_retirement(small_folder: Path) -> None:
+    """A roster not yet updated (or a reference date a year on) keeps retired teachers on duty: counted in
+    the norms and the plan without a word. validate names how many and who."""
+    result = run("validate", str(small_folder), "--as-of", "2040-09-01")
+    assert result.returncode == 0, result.stderr
+    assert "有 3 名教师在基准日期 2040-09-01 前已到退休时间（如 T0（2037-08-01）" in result.stdout.replace("\n", "")
+    assert "已到退休时间" not in run("validate", str(small_folder), "--as-of", AS_OF).stdout

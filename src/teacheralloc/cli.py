@@ -135,7 +135,27 @@ def _policy_and_county(data: Path, policy: Path | None, as_of: str | None) -> tu
         problems += error.problems
     if problems:
         raise InputError(problems)
-    return rules, county
+    retired = _past_retirement(county, rules)
+    return rules, (county.replace(warnings=(*county.warnings, retired)) if retired else county)
+
+
+def _past_retirement(county: County, rules: Policy) -> Problem | None:
+    """A warning for teachers still on the roster at the reference date though past their statutory
+    retirement (the gradual reform included): they count as on duty in the norms and the plan. A
+    generated county planned a year after it was made had 26; a real roster not yet updated, any."""
+    teachers = county.teachers
+    if teachers.empty:
+        return None
+    dates = [rules.retirement.retirement_date(str(g), b.date())
+             for g, b in zip(teachers["gender"], teachers["birth_date"], strict=True)]
+    past = [(tid, d) for tid, d in zip(teachers["teacher_id"], dates, strict=True) if d <= county.as_of]
+    if not past:
+        return None
+    shown = "、".join(f"{tid}（{d.isoformat()}）" for tid, d in past[:3])
+    expected = (f"在岗教师未到法定退休年龄：有 {len(past)} 名教师在基准日期 {county.as_of.isoformat()} 前已到退休时间"
+                f"（如 {shown}），仍按在岗计入编制和调配；已退休的请从教师表删去，或用 --as-of 改基准日期")
+    return Problem("教师表", None, "birth_date", f"{len(past)} 人", expected, label="出生日期", rule="past_retirement",
+                   severity="warning")
 
 
 def _scenario_county(path: Path, as_of: str | None, policy: Path | None, announce: bool = False,
@@ -229,7 +249,9 @@ def sample(
     xlsx: Annotated[bool, typer.Option("--xlsx", help="写成一个 .xlsx 工作簿")] = False,
     chinese: Annotated[bool, typer.Option("--chinese", help="CSV 用中文文件名、表头与取值")] = False,
     encoding: Annotated[str, typer.Option("--encoding", help="CSV 编码：utf-8 或 gbk")] = "utf-8",
-    as_of: AsOfOpt = None,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="生成数据所按的基准日期 YYYY-MM-DD（年龄、任教年限）；默认 2026-09-01（内置模拟县即按此生成），"
+                        "不随今天变化")] = None,
     force: ForceOpt = False,
 ) -> None:
     """生成确定性的模拟县数据 (generate a realistic, deterministic sample county)."""
@@ -549,7 +571,7 @@ def check(
     report = check_plan(county, rules, plan_dir, pinned, reference=reference, holding=holding)
     source, given = _plan_source(plan_dir), data.resolve()
     recorded = _plan_parameter(plan_dir, "data_fingerprint")
-    if recorded and recorded != county.fingerprint():  # the same path, its contents changed since (or another)
+    if recorded and recorded != county.fingerprint() and (source is None or source == given):  # changed in place
         err_console.print(f"[警告] 复核所用数据（{given}）的内容与制定此方案时的数据不同（summary.json 记录的数据指纹 "
                           f"{recorded}，现为 {county.fingerprint()}）：数据在制定方案后改过，或不是同一份数据；"
                           "复核结果针对现在的数据", markup=False, soft_wrap=True)

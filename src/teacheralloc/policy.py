@@ -242,6 +242,8 @@ class Plan(_Settings):
     support_need_score: float = Field(ge=0)
     junior_to_primary: bool
     special_schools_take_part: bool
+    #: A school with no 核定编制 takes its norm for one: transfers never take a section above ⌈target⌉.
+    arrivals_within_shortage: bool = True
     junior_to_primary_subjects: dict[Subject, Subject]
     max_km: float | None = Field(default=None, gt=0)
     road_factor: float = Field(ge=1)

@@ -893,7 +893,7 @@ def test_a_quota_short_names_what_binds() -> None:
                   + [teacher(f"N{i:02d}", "N1", stage="junior") for i in range(10)], {("J1", "N1"): 10})
     plan = plan_county(full, POLICY)
     [note] = plan.quota["shortfall"]
-    assert note.endswith("可接收交流的 1 所学校均已达核定编制，不能调入")
+    assert note.endswith("可接收交流的 1 所学校均已达核定编制（未填的按标准人数），不能净调入")
 
 
 def test_a_quota_short_names_the_rule_whose_relaxation_rotates_more() -> None:
@@ -1019,11 +1019,13 @@ def test_a_required_figure_in_a_reason_rounds_halves_up() -> None:
 def test_a_shortage_the_plans_own_moves_made_says_so_first() -> None:
     """城关第一小学 has its 12 teachers for 12 posts and sends the quota's 2 rotations to 山岭村小学, whose
     teachers may not leave (service obligation) to make up for them: it ends 2 short. Its cause gave
-    only why nobody came back; it now says first that the plan sent 2 away and what for."""
+    only why nobody came back; it now says first that the plan sent 2 away and what for. (山岭村小学 has
+    a 核定编制 of 12: without one its norm of 10 would stand for it and it could take none.)"""
     data = quota_only()
     bound = data.teachers["school_id"] == "R1"
     data = data.replace(teachers=data.teachers.assign(
-        service_until=data.teachers["service_until"].where(~bound, pd.Timestamp(2030, 8, 31))))
+        service_until=data.teachers["service_until"].where(~bound, pd.Timestamp(2030, 8, 31))),
+        schools=data.schools.assign(establishment=data.schools["school_id"].map({"R1": 12})))
     plan = plan_county(data, POLICY)
     assert plan.quota["rotations"] == 2
     cause = plan.causes.set_index(["school_id", "kind"])["cause"][("U1", "headcount")]
@@ -1076,3 +1078,60 @@ def test_check_finds_a_section_over_its_leaving_cap(tmp_path: Path) -> None:
     assert {v.rule for v in report.violations} == {"max_leaving"}
     [violation] = report.violations
     assert violation.school_id == "U9" and "初中部" in violation.message and "上限 2 人" in violation.message
+
+
+# --------------------------------------------------------------------------------------------------
+# A school with no 核定编制 takes its norm for one (plan.arrivals_within_shortage)
+# --------------------------------------------------------------------------------------------------
+
+
+def _quota_into_a_full_school() -> object:
+    """quota_only, with 山岭村小学's teachers under a service obligation: none may move back, so the quota's
+    2 rotations out of 城关第一小学 can only land there, at its norm (10 of 10) and with no 核定编制."""
+    data = quota_only()
+    bound = data.teachers["school_id"] == "R1"
+    return data.replace(teachers=data.teachers.assign(
+        service_until=data.teachers["service_until"].where(~bound, pd.Timestamp(2030, 8, 31))))
+
+
+@pytest.mark.parametrize("on", [True, False])
+def test_a_quota_does_not_pile_rotations_into_a_school_with_no_establishment(on: bool) -> None:
+    """A tester's 3,000-teacher county sent 68 of its 128 rotations into one junior school with no 核定编制
+    (11 → 77 teachers for 9.7 posts). Its norm now stands for the missing 核定编制: the quota is short
+    instead, and says why; with plan.arrivals_within_shortage off, the rotations go as before."""
+    policy = POLICY.model_copy(update={"plan": POLICY.plan.model_copy(update={"arrivals_within_shortage": on})})
+    plan = plan_county(_quota_into_a_full_school(), policy)
+    if on:
+        assert plan.quota["rotations"] == 0 and plan.quota["required_rotations"] == 2
+        assert "均已达核定编制（未填的按标准人数），不能净调入" in plan.quota["shortfall"][0]
+        assert plan.moves.empty
+    else:
+        assert plan.quota["rotations"] == 2
+        assert set(plan.moves["to_school"]) == {"R1"}
+
+
+def test_check_finds_a_school_with_no_establishment_filled_past_its_norm(tmp_path: Path) -> None:
+    """The independent checker applies the same rule: the plan made with it off fails under it."""
+    from teacheralloc.check import check_plan
+    from teacheralloc.io.write import write_plan
+
+    data = _quota_into_a_full_school()
+    off = POLICY.model_copy(update={"plan": POLICY.plan.model_copy(update={"arrivals_within_shortage": False})})
+    plan = plan_county(data, off)
+    write_plan(plan, tmp_path, off)
+    report = check_plan(data, POLICY, tmp_path, None)
+    assert {v.rule for v in report.violations} == {"establishment"}
+    assert all(v.school_id == "R1" and "未填核定编制" in v.message for v in report.violations)
+
+
+def test_a_subject_gap_the_plans_own_moves_made_says_so_first() -> None:
+    """The quota takes 城关第一小学's one backbone teacher, its PE teacher: its PE gap widens. The cause
+    said 宜由本校富余教师兼课 or 需招聘补充 (a tester's county: a backbone PE teacher rotated out); it now says
+    first that the plan sent that subject's teacher away, and what for."""
+    data = quota_only(backbone="U05")
+    data = data.replace(teachers=data.teachers.assign(
+        subject=data.teachers["subject"].where(data.teachers["teacher_id"] != "U05", "pe")))
+    plan = plan_county(data, POLICY)
+    assert "U05" in set(plan.moves["teacher_id"])
+    causes = plan.causes.set_index(["school_id", "kind", "subject"])["cause"]
+    assert causes[("U1", "subject", "pe")].startswith("本方案从本校调出体育与健康教师 1 人（交流轮岗 1），该科缺口由 ")

@@ -62,10 +62,9 @@ def test_disruption_within_the_accepted_gap(plan: Plan) -> None:
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "Issue 4's 0.5 % is unmet by one wish since junior sections send across stages only their own "
-    "surplus (rules.cross_stage_from_surplus): −139 against the LP-rounded bound −140 (0.71 %). The plan "
-    "is optimal: plan.fixing_free_variables 20000 proves −139 in 23 s (18,042 free), a 60-s full MIP "
-    "does not; the default fixing budget (10,000) is skipped."))
+    "Issue 4's 0.5 % is unmet as of 2026-09-01: −132 against the LP-rounded bound −136 (3.0 %) since a "
+    "school with no 核定编制 takes its norm for one (before: −139 against −140, 0.71 %, proven optimal with "
+    "plan.fixing_free_variables 20000). As of 2027-09-01, the default date, the tier is at its bound."))
 def test_wishes_within_the_accepted_gap(plan: Plan) -> None:
     """Issue 4: the wishes tier within `plan.lower_tier_gap` (0.5 %) of its proven bound."""
     _assert_lower_tiers_within_gap(plan, ("wishes",))
@@ -92,11 +91,9 @@ def test_disruption_within_the_accepted_gap_as_of_2027(later_plan: Plan) -> None
     _assert_lower_tiers_within_gap(later_plan, ("disruption",))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "One wish above the LP-rounded bound since junior sections send across stages only their own surplus: "
-    "−138 against −139 (0.72 %); the LP is degenerate, so reduced-cost fixing at the default budget is "
-    "skipped (as on 2026-09-01)."))
 def test_wishes_within_the_accepted_gap_as_of_2027(later_plan: Plan) -> None:
+    """Since a school with no 核定编制 takes its norm for one (plan.arrivals_within_shortage), −130 = bound
+    (before: −138 against −139, 0.72 %)."""
     _assert_lower_tiers_within_gap(later_plan, ("wishes",))
 
 

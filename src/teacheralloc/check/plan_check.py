@@ -94,7 +94,9 @@ def check_plan(
     check_pins(moves, pins, out)
     before = compute_norms(county, policy)  # the county's norms, for the units and the indicators
     units = unit_figures(before, policy, teachers, moves)
-    check_schools(moves, teachers, schools, units, policy, out)
+    pinned_to = set() if pins is None or pins.empty else \
+        set(pins.loc[pins["kind"].isin(["must_move", "to_school"]), "teacher_id"])
+    check_schools(moves, teachers, schools, units, policy, out, pinned_to)
     quota = quota_figures(moves, teachers, schools, policy)
     check_quota(quota, summary, policy, out, warn)
     check_figures(units, schools_written, plan_dir / "schools.csv", out)

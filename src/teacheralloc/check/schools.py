@@ -21,6 +21,7 @@ def check_schools(
     units: pd.DataFrame,
     policy: Policy,
     out: list[Violation],
+    pinned_to: set[str] | None = None,
 ) -> None:
     transfers_out: dict[str, int] = {}
     transfers_in: dict[str, int] = {}
@@ -72,6 +73,35 @@ def check_schools(
                     school_id=sid,
                 )
             )
+
+    # Rule 8, schools without a 核定编制 (plan.arrivals_within_shortage): the norm stands for it, by stage.
+    if policy.plan.arrivals_within_shortage:
+        blank = {sid for sid, est in schools["establishment"].items() if est is None or pd.isna(est)}
+        net: dict[tuple[str, str], int] = {}
+        for m in moves:
+            if not m.on_duty:
+                continue
+            if m.move_type in TRANSFERS and m.to_school in blank and m.teacher_id not in (pinned_to or set()) \
+                    and rank_in_wishes(teachers.loc[m.teacher_id], m.to_school) == 0:  # a volunteer's own choice
+                net[(m.to_school, m.to_stage)] = net.get((m.to_school, m.to_stage), 0) + 1
+            if m.move_type != "new_hire" and m.from_school in blank:
+                net[(m.from_school, m.from_stage)] = net.get((m.from_school, m.from_stage), 0) - 1
+        table = units.set_index(["school_id", "stage"])
+        for (sid, stage), gained in sorted(net.items()):
+            if gained <= 0 or (sid, stage) not in table.index:
+                continue
+            before = int(table.at[(sid, stage), "teachers_before"])
+            norm = math.ceil(float(table.at[(sid, stage), "target"]) - 1e-9)
+            if before + gained > max(norm, before):
+                out.append(
+                    Violation(
+                        "establishment",
+                        f"{sid}{STAGE_LABEL[stage]}未填核定编制，按标准应有 {norm} 人，在岗 {before} 人，"
+                        f"调入比调出多 {gained} 人后为 {before + gained} 人，超过标准"
+                        "（plan.arrivals_within_shortage）",
+                        school_id=sid,
+                    )
+                )
 
     # Rule 9: no school loses more than its share.
     share = policy.rotation.max_share_leaving_school

@@ -138,6 +138,8 @@ def _over_cap(rows: pd.DataFrame, cap: int, file: str, text: str) -> Problem:
 
 #: The hard rules a plan can fail (the others have shortage or slack variables), with what would relax each.
 CONFLICT_RULES = {
+    "arrival_cap": ("未填核定编制的学校，调入后各学段在岗不超过按标准应有的人数（plan.arrivals_within_shortage）",
+                    "为这些学校填写核定编制（schools.establishment），或关闭该设置"),
     "redeploy_from_surplus": ("调剂限于富余（一所学校调剂出的教师不超过其富余加调入的在岗教师）",
                               "减少同一学校必须调出的教师，或为其安排调入"),
     "cross_stage_from_surplus": ("初中教师只作为富余教师跨学段到小学（rules.cross_stage_from_surplus）",

@@ -150,11 +150,14 @@ def move_reasons(moves: pd.DataFrame, candidates: Candidates, schools: pd.DataFr
 
 
 def shortage_causes(after: pd.DataFrame, subjects_after: pd.DataFrame, candidates: Candidates, policy: Policy,
-                    moved: set[str], moves: pd.DataFrame | None = None) -> pd.DataFrame:
+                    moved: set[str], moves: pd.DataFrame | None = None,
+                    subjects_before: pd.DataFrame | None = None) -> pd.DataFrame:
     """For every school and stage still short after the plan (headcount, or a subject by a whole
     teacher or more), the reason the plan could not fix it; where the plan's own moves out of a school
     made its shortage larger (`moves`: rotations to weaker schools, support postings), first that: a
-    city school left 22 short by 14 rotations and 17 postings gave only 全县初中已无富余可调教师."""
+    city school left 22 short by 14 rotations and 17 postings gave only 全县初中已无富余可调教师. The same
+    for a subject gap the plan's moves of that subject's teachers made (`subjects_before`): a junior
+    school left 2.8 FTE short of Chinese by three Chinese rotations read 属结构性缺编，需招聘补充."""
     units = candidates.units.set_index("unit")
     teachers = candidates.teachers
     staying = teachers[teachers["movable"] & ~teachers["teacher_id"].isin(moved)]
@@ -225,6 +228,29 @@ def shortage_causes(after: pd.DataFrame, subjects_after: pd.DataFrame, candidate
         cause = made_worse(row) + cause
         rows.append((row.school_id, row.stage, "headcount", "", round(float(row.gap_after), 2), cause))
     over = after.set_index("unit")["gap_after"]
+    gap_before = ({} if subjects_before is None else
+                  subjects_before.set_index(["school_id", "stage", "subject"])["gap"].to_dict())
+    main = teachers.set_index("teacher_id")["subject"].astype(str)
+    sent_subject: dict[tuple[str, str], dict[str, int]] = {}  # moves out of each unit, by subject and type
+    if moves is not None and len(moves):
+        for tid, key, kind in zip(moves["teacher_id"], moves["from_school"] + "|" + moves["from_stage"],
+                                  moves["move_type"], strict=True):
+            if tid in main.index:
+                counts = sent_subject.setdefault((key, main[tid]), {})
+                counts[str(kind)] = counts.get(str(kind), 0) + 1
+
+    def subject_made_worse(row: Any, unit: str) -> str:
+        """The plan's own moves of this subject's teachers out of a unit whose gap in it they widened, or ""."""
+        out = sent_subject.get((unit, row.subject))
+        before = float(gap_before.get((row.school_id, row.stage, row.subject), 0.0))
+        if not out or not row.gap > before + 0.5:
+            return ""
+        kinds = "、".join(f"{MOVE_LABEL.get(k, k)} {n}" for k, n in out.items())
+        why = [text for kind, text in (("rotation", "完成交流轮岗比例"), ("support", "安排支教"),
+                                       ("redeploy", "补更急需的学校")) if kind in out]
+        return (f"本方案从本校调出{_subject(row.subject)}教师 {sum(out.values())} 人（{kinds}），该科缺口由 "
+                f"{_tenths(max(before, 0.0))} 增至 {_tenths(row.gap)}（为{'、'.join(why)}）；")
+
     for row in subjects_after[subjects_after["gap"] >= 1].itertuples(index=False):
         unit = unit_id(row.school_id, row.stage)
         spare_here = -float(over.get(unit, 0.0))
@@ -248,6 +274,7 @@ def shortage_causes(after: pd.DataFrame, subjects_after: pd.DataFrame, candidate
         else:  # nobody who teaches it moved: not "sent elsewhere"
             cause = (f"可任教{_subject(row.subject)}的富余教师调来会在原校或别的学科留下更重的缺口，"
                      "或受调出比例、编制上限限制")
+        cause = subject_made_worse(row, unit) + cause
         rows.append((row.school_id, row.stage, "subject", row.subject, round(float(row.gap), 2), cause))
     return pd.DataFrame(rows, columns=["school_id", "stage", "kind", "subject", "gap_after", "cause"])
 

@@ -212,6 +212,46 @@ def establishment_cap(m: AllocationModel) -> None:
     _school_rows(m, "establishment_cap", schools, np.full(len(schools), -INF), upper, transfer, transfer)
 
 
+def arrival_cap(m: AllocationModel) -> None:
+    """A school with no 核定编制 given takes its norm for one (`plan.arrivals_within_shortage`): in each
+    of its sections, transfers in on duty that the plan chooses (rotations, redeployments; not a
+    volunteer's wished move, a pinned one or a new hire's) − departures on duty ≤ max(0, ⌈target⌉ − on
+    duty). A section at or above its norm may exchange, never gain. Without it a quota that binds piled
+    rotations into such a school (a generated 3,000-teacher county: a junior school needing 9.7 teachers
+    went 11 → 77, 68 of the county's 128 rotations). A support posting keeps its post at home and is not
+    counted, as under a 核定编制."""
+    if not m.policy.plan.arrivals_within_shortage:
+        return
+    units = m.candidates.units
+    units = units[~units["holding"].to_numpy(bool) & units["establishment"].isna().to_numpy()]
+    index = pd.Index(units["unit"])
+    room = np.maximum(0.0, np.ceil(units["target"].to_numpy(float) - 1e-9) - units["before"].to_numpy(float))
+    holding = set(m.candidates.units.loc[m.candidates.units["holding"].to_numpy(bool), "school_id"])
+    hired = m.candidates.arcs["school_id"].astype(str).isin(holding).to_numpy() if holding else \
+        np.zeros(len(m.candidates.arcs), dtype=bool)
+    # A teacher the user pinned to move (must_move, to_school) moves all the same: the norm only stands in
+    # for a 核定编制 (with it, a must_move pin into a county at its norm brought an exchange move along).
+    groups = m.candidates.groups
+    teachers = m.candidates.teachers.set_index("teacher_id")
+    pinned_groups = set(groups.loc[groups["singleton"].to_numpy(bool) & groups["first_teacher"].map(
+        teachers["pin_must_move"]).fillna(False).to_numpy(bool), "group"])
+    pinned = m.candidates.arcs["group"].isin(pinned_groups).to_numpy() if pinned_groups else np.zeros_like(hired)
+    duty = m.arc_masks["duty"]
+    # A volunteer's wished move is theirs, not the plan's: not counted (as before any cap).
+    chosen_by_plan = ~m.candidates.arcs["voluntary"].to_numpy(bool) & ~hired & ~pinned
+    in_where, in_ids = m.arcs_by("dest", m.arc_masks["arriving"] & duty & m.arc_masks["transfer"] & chosen_by_plan,
+                                 index)
+    present = np.zeros(len(index), dtype=bool)
+    present[in_where] = True
+    chosen = np.flatnonzero(present)
+    rows = np.full(len(index), -1, dtype=np.int64)
+    rows[chosen] = m.rows_for("arrival_cap", np.full(len(chosen), -INF), room[chosen], len(chosen))
+    m.model.add_terms(rows[in_where], in_ids, 1.0)
+    out_where, out_ids = m.arcs_by("origin", m.arc_masks["leaving"] & duty, index)
+    keep = present[out_where]
+    m.model.add_terms(rows[out_where[keep]], out_ids[keep], -1.0)
+
+
 def max_leaving(m: AllocationModel) -> None:
     """No school loses more than `rotation.max_share_leaving_school` of its teachers in one year
     (every move counts): moves out ≤ max(1, ⌊share × teachers⌋); with `rotation.leaving_cap_by_stage`,
@@ -308,6 +348,7 @@ RULES: list[Callable[[AllocationModel], None]] = [
     subject_shortage,
     indicator_deficit,
     establishment_cap,
+    arrival_cap,
     max_leaving,
     redeploy_from_surplus,
     cross_stage_from_surplus,

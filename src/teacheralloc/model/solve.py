@@ -269,6 +269,7 @@ def _solve_paths(
 QUOTA_REMEDIES = {
     "max_leaving": "放宽 rotation.max_share_leaving_school",
     "establishment_cap": "核增接收学校的编制（schools.establishment）",
+    "arrival_cap": "为接收学校填写核定编制（schools.establishment）：未填时按标准人数为上限",
     "redeploy_from_surplus": "让接收学校的非富余教师也可调出对调",
     "cross_stage_from_surplus": "允许初中非富余教师跨学段到小学（rules.cross_stage_from_surplus）",
     "no_return_to_own_school": "允许调回本校的另一学段",
@@ -291,6 +292,8 @@ def _quota_causes(candidates: Candidates, policy: Policy, rotated: int,
     # Where a rotation could go: a section of an eligible teacher's stage, below the highest such teacher's level.
     lower = units[units["level"] < units["stage"].astype(str).map(top).fillna(-np.inf)]
     full = lower["school_posts"] >= lower["establishment"].fillna(np.inf)
+    if policy.plan.arrivals_within_shortage:  # no 核定编制: the norm stands for it (rules.arrival_cap)
+        full |= lower["establishment"].isna() & (lower["before"] >= np.ceil(lower["target"] - 1e-9))
     share = policy.rotation.max_share_leaving_school
     posts = units.drop_duplicates("school_id").set_index("school_id")["school_posts"]
     cap = pd.Series(leaving_cap(posts, share), index=posts.index)
@@ -319,7 +322,8 @@ def _quota_causes(candidates: Candidates, policy: Policy, rotated: int,
     if lower.empty:
         causes.append("符合条件的教师没有可交流去的同学段学校（交流方向：城区、优质学校向乡村、薄弱学校）")
     elif full.all():
-        causes.append(f"可接收交流的 {lower['school_id'].nunique()} 所学校均已达核定编制，不能调入")
+        causes.append(f"可接收交流的 {lower['school_id'].nunique()} 所学校均已达核定编制（未填的按标准人数），"
+                      "不能净调入")
     ahead = ahead_of("quota", policy)
     if ahead:
         causes.append(f"plan.tiers 把{ahead}排在轮岗比例之前，这些目标优先")
@@ -457,7 +461,7 @@ def plan_county(
                 status = "feasible"
     tiers = _conditional(tiers)
     causes = shortage_causes(schools.assign(unit=schools["school_id"] + "|" + schools["stage"]), after_norms.subjects,
-                             candidates, policy, set(moves["teacher_id"]), moves)
+                             candidates, policy, set(moves["teacher_id"]), moves, norms.subjects)
     notes = [f"求解方式：{'汇集（学校→调配池→学校）' if candidates.mode == 'hub' else '逐对（学校→学校）'}"]
     if solution.exact_lower:
         notes = ["求解方式：汇集（学校→调配池→学校）求前几层，扰动与意愿两层逐对（学校→学校）按实际距离精确求解"
