@@ -249,3 +249,18 @@ def copy_row(folder: Path, table: str, row: int, **changes: str) -> int:
     rows.append(new)
     write_rows(folder, table, rows)
     return len(rows)
+
+
+def county_workbook(county: County) -> Any:
+    """The county's three tables as sheets of an openpyxl workbook, headers in row 1 (English codes)."""
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for name in ("schools", "classes", "teachers"):
+        sheet = workbook.create_sheet(name)
+        header, rows = county_write.table_rows(county, name)
+        sheet.append(header)
+        for row in rows:
+            sheet.append(row)
+    return workbook

@@ -13,8 +13,8 @@ from openpyxl import Workbook
 from tests.helpers import (
     AS_OF,
     add_column,
+    county_workbook,
     csv_path,
-    make_county,
     read_rows,
     row_of,
     set_cell,
@@ -27,18 +27,6 @@ from teacheralloc.domain import TABLE_LABELS, columns
 from teacheralloc.errors import InputError
 from teacheralloc.io.read import load_county
 from teacheralloc.io.write import table_rows
-
-
-@pytest.fixture(scope="module")
-def county():
-    """The valid four-school county of `tests.helpers`."""
-    return make_county()
-
-
-@pytest.fixture
-def folder(county, tmp_path: Path) -> Path:
-    """The county as a UTF-8 CSV folder with English codes."""
-    return write_county_csv(county, tmp_path / "county")
 
 
 def load(folder: Path):
@@ -219,22 +207,9 @@ def test_date_forms(folder: Path, text: str, expected: date) -> None:
         assert teachers.loc["T01", "service_until"].date() == expected.replace(year=2027)
 
 
-def _workbook(county) -> Workbook:
-    """The county's three tables as sheets of a workbook, headers in row 1 (English codes)."""
-    workbook = Workbook()
-    workbook.remove(workbook.active)
-    for name in ("schools", "classes", "teachers"):
-        sheet = workbook.create_sheet(name)
-        header, rows = table_rows(county, name)
-        sheet.append(header)
-        for row in rows:
-            sheet.append(row)
-    return workbook
-
-
 def test_excel_serial_number_cell_in_workbook(county, tmp_path: Path) -> None:
     """A date typed into a cell formatted as a number reaches the loader as the serial number."""
-    workbook = _workbook(county)
+    workbook = county_workbook(county)
     teachers = workbook["teachers"]
     teachers.cell(row=2, column=4).value = (date(1985, 3, 1) - EXCEL_EPOCH).days  # birth_date of T01
     teachers.cell(row=2, column=6).value = date(2015, 9, 1)  # school_since as a real date cell
@@ -284,7 +259,7 @@ def test_merged_cells_hold_for_every_row_they_cover(county, tmp_path: Path) -> N
     """An office merges a column's cells over rows that share a value (教育集团, 任教学校): only the first
     row keeps it, so the others read blank, and an optional column silently took its default. Each row
     now gets the merged value, with a warning."""
-    workbook = _workbook(county)
+    workbook = county_workbook(county)
     sheet = workbook["classes"]
     header = [cell.value for cell in sheet[1]]
     column = header.index("school_id") + 1
@@ -319,7 +294,7 @@ def test_title_row_in_a_workbook(county, tmp_path: Path) -> None:
 
 
 def _workbook_with_number_dates(county, tmp_path: Path, birth: float, since: float) -> Path:
-    workbook = _workbook(county)
+    workbook = county_workbook(county)
     teachers = workbook["teachers"]
     teachers.cell(row=2, column=4).value = birth  # birth_date of T01, typed as 1985.04 into a General cell
     teachers.cell(row=2, column=6).value = since  # school_since
@@ -331,7 +306,7 @@ def _workbook_with_number_dates(county, tmp_path: Path, birth: float, since: flo
 def test_formula_without_a_computed_value_is_named(county, tmp_path: Path) -> None:
     """A program that writes formulas without their results (openpyxl does) leaves those cells empty to
     a reader of values: the problem says so and quotes the formula, instead of "required"."""
-    workbook = _workbook(county)
+    workbook = county_workbook(county)
     header = [cell.value for cell in workbook["classes"][1]]
     column = next(i for i, h in enumerate(header, start=1) if h in ("students", "学生数"))
     workbook["classes"].cell(row=2, column=column).value = "=40+5"
@@ -350,7 +325,7 @@ def test_formula_without_a_computed_value_is_named(county, tmp_path: Path) -> No
 def test_a_formula_in_a_skipped_total_row_does_not_block(county, tmp_path: Path) -> None:
     """A 合计 row with =SUM(…) saved without its result: the row is skipped with a warning, and its
     formula blocked the whole workbook as “1 个公式单元格” with no cell named."""
-    workbook = _workbook(county)
+    workbook = county_workbook(county)
     sheet = workbook["classes"]
     header = [cell.value for cell in sheet[1]]
     total = ["合计", *[None] * (len(header) - 1)]
@@ -522,7 +497,7 @@ def test_a_workbook_with_a_stale_stated_size_is_read_whole(county, tmp_path: Pat
     import zipfile
 
     path = tmp_path / "county.xlsx"
-    _workbook(county).save(path)
+    county_workbook(county).save(path)
     stale = tmp_path / "stale.xlsx"
     with zipfile.ZipFile(path) as source, zipfile.ZipFile(stale, "w") as target:
         for item in source.infolist():
@@ -535,7 +510,7 @@ def test_a_workbook_with_a_stale_stated_size_is_read_whole(county, tmp_path: Pat
 
 @pytest.mark.parametrize("name", ["教师名单", "教师信息表", "教师花名册"])
 def test_a_table_named_with_an_office_suffix_is_read(county, tmp_path: Path, name: str) -> None:
-    workbook = _workbook(county)
+    workbook = county_workbook(county)
     workbook["teachers"].title = name
     path = tmp_path / "county.xlsx"
     workbook.save(path)
@@ -543,7 +518,7 @@ def test_a_table_named_with_an_office_suffix_is_read(county, tmp_path: Path, nam
 
 
 def test_a_sheet_not_recognised_is_named_in_the_error(county, tmp_path: Path) -> None:
-    workbook = _workbook(county)
+    workbook = county_workbook(county)
     workbook["teachers"].title = "在编人员"
     path = tmp_path / "county.xlsx"
     workbook.save(path)
@@ -585,7 +560,7 @@ def test_what_an_office_writes_reads_as_meant(folder: Path, column: str, text: s
 
 def test_an_eight_digit_date_number_in_a_workbook(county, tmp_path: Path) -> None:
     """19850301 typed into a General cell is a number; read as the date it spells."""
-    workbook = _workbook(county)
+    workbook = county_workbook(county)
     workbook["teachers"].cell(row=2, column=4).value = 19850301
     path = tmp_path / "county.xlsx"
     workbook.save(path)
@@ -602,7 +577,7 @@ def test_an_excel_error_cell_is_reported_once(folder: Path) -> None:
 def test_a_sheet_pasted_together_from_blocks_reads_its_records(county, tmp_path: Path) -> None:
     """教师 pasted from one block per school, each with a title line and the header again: the repeated
     headers and their titles are skipped with a warning (each was a dozen errors), the records are read."""
-    workbook = _workbook(county)
+    workbook = county_workbook(county)
     sheet = workbook["teachers"]
     rows = [list(r) for r in sheet.iter_rows(values_only=True)]
     header, records = rows[0], rows[1:]
@@ -648,7 +623,7 @@ def test_a_note_column_and_an_index_column_are_warned_about_not_refused(county, 
 def test_a_roster_sheet_beside_the_teachers_sheet_is_set_aside(county, tmp_path: Path) -> None:
     """教师 and 教师花名册 (the raw roster kept beside the cleaned sheet): 教师 is read, the roster set aside
     with a warning, not "only one 教师 table"."""
-    workbook = _workbook(county)
+    workbook = county_workbook(county)
     workbook.copy_worksheet(workbook["teachers"]).title = "教师花名册"
     path = tmp_path / "county.xlsx"
     workbook.save(path)
@@ -660,7 +635,7 @@ def test_a_roster_sheet_beside_the_teachers_sheet_is_set_aside(county, tmp_path:
 def test_a_sheet_renamed_to_look_like_another_table_names_the_missing_one(county, tmp_path: Path) -> None:
     """The 班级 sheet renamed 教师名单: it was set aside “两者都是教师表” (false), with no word of 班级, the
     table then missing. It says it looks like a teachers sheet and to rename it if it is 班级."""
-    workbook = _workbook(county)
+    workbook = county_workbook(county)
     workbook["classes"].title = "教师名单"
     path = tmp_path / "county.xlsx"
     workbook.save(path)
@@ -675,7 +650,7 @@ def test_an_eight_digit_date_typed_into_a_date_formatted_cell_is_read(county, tm
     """19881023 typed into a cell formatted as a date is no Excel date: openpyxl warned on stderr and
     read #VALUE!, which the problem put down to a formula (an HR tester's workbook). It is read as the
     number typed, which an 8-digit date is."""
-    workbook = _workbook(county)
+    workbook = county_workbook(county)
     sheet = workbook["teachers"]
     column = [c.value for c in sheet[1]].index("birth_date") + 1
     sheet.cell(row=2, column=column).value = 19881023
@@ -689,7 +664,7 @@ def test_an_eight_digit_date_typed_into_a_date_formatted_cell_is_read(county, tm
 
 def test_year_dot_one_typed_as_text_in_a_workbook_is_january(county, tmp_path: Path) -> None:
     """A workbook's text cell keeps what was typed ("1988.1"): January, even in a column without .10."""
-    workbook = _workbook(county)
+    workbook = county_workbook(county)
     workbook["teachers"].cell(row=2, column=4).value = "1988.1"
     path = tmp_path / "county.xlsx"
     workbook.save(path)

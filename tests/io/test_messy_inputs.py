@@ -9,23 +9,20 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from openpyxl import Workbook
-from tests.helpers import AS_OF, csv_path, make_county, read_rows, row_of, set_cell, set_header, write_county_csv
+from tests.helpers import (
+    AS_OF,
+    county_workbook,
+    csv_path,
+    read_rows,
+    row_of,
+    set_cell,
+    set_header,
+    write_county_csv,
+)
 
 from teacheralloc.errors import InputError
 from teacheralloc.io.pins import find_pins, read_pins
 from teacheralloc.io.read import load_county
-from teacheralloc.io.write import table_rows
-
-
-@pytest.fixture(scope="module")
-def county():
-    return make_county()
-
-
-@pytest.fixture
-def folder(county, tmp_path: Path) -> Path:
-    return write_county_csv(county, tmp_path / "county")
 
 
 def load(path: Path):
@@ -155,22 +152,10 @@ def test_a_missing_column_names_the_headers_not_recognised(folder: Path) -> None
     assert problem.rule == "missing_column" and "表头中未识别的列：“学生数（人）”" in problem.expected
 
 
-def _workbook(county) -> Workbook:
-    workbook = Workbook()
-    workbook.remove(workbook.active)
-    for name in ("schools", "classes", "teachers"):
-        sheet = workbook.create_sheet(name)
-        header, rows = table_rows(county, name)
-        sheet.append(header)
-        for row in rows:
-            sheet.append(row)
-    return workbook
-
-
 def test_a_hidden_stale_sheet_gives_way_to_the_visible_roster(county, tmp_path: Path) -> None:
     """教师 hidden (an old copy) and 教师花名册 visible: the visible one is read, with a warning; it was the
     hidden one, silently, with 150 teachers instead of 200."""
-    workbook = _workbook(county)
+    workbook = county_workbook(county)
     roster = workbook.copy_worksheet(workbook["teachers"])
     roster.title = "教师花名册"
     stale = workbook["teachers"]
@@ -185,7 +170,7 @@ def test_a_hidden_stale_sheet_gives_way_to_the_visible_roster(county, tmp_path: 
 
 def test_a_pins_sheet_in_the_data_workbook_is_read(county, tmp_path: Path) -> None:
     """A 指定 sheet in the county's workbook was ignored without a word (its pins not honoured)."""
-    workbook = _workbook(county)
+    workbook = county_workbook(county)
     sheet = workbook.create_sheet("指定")
     sheet.append(["教师编号", "必须留任", "必须调出", "调往学校", "不得调往"])
     sheet.append(["T01", "是", None, None, None])
@@ -209,7 +194,7 @@ def test_serial_numbers_of_a_1904_workbook_are_counted_from_1904(county, tmp_pat
     years early (1974-05-11 as 1970-05-10), silently."""
     from openpyxl.utils.datetime import CALENDAR_MAC_1904
 
-    workbook = _workbook(county)
+    workbook = county_workbook(county)
     workbook.epoch = CALENDAR_MAC_1904
     sheet = workbook["teachers"]
     header = [cell.value for cell in sheet[1]]

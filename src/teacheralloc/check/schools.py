@@ -14,6 +14,16 @@ from teacheralloc.check.rows import TRANSFERS, Move
 from teacheralloc.policy import Policy
 
 
+def _over_leaving_cap(sid: str, stage: str, posts: int, count: int, share: float, out: list[Violation]) -> None:
+    """Rule 9 for a school (`stage` "") or one of its stages: at most max(1, ⌊share × its teachers⌋) leave."""
+    cap = max(1, math.floor(share * posts + 1e-9))
+    if count > cap:
+        where, what = (f"{sid} {STAGE_LABEL[stage]}部", "该学段上限") if stage else (f"{sid} ", "上限")
+        note = "；rotation.leaving_cap_by_stage" if stage else ""
+        out.append(Violation("max_leaving", f"{where}有教师 {posts} 人，一年调出 {count} 人，超过{what} {cap} 人"
+                                            f"（{share:.0%}，至少 1 人{note}）", school_id=sid))
+
+
 def check_schools(
     moves: list[Move],
     teachers: pd.DataFrame,
@@ -106,17 +116,7 @@ def check_schools(
     # Rule 9: no school loses more than its share.
     share = policy.rotation.max_share_leaving_school
     for sid, count in sorted(leaving.items()):
-        posts = int(schools.at[sid, "posts"])
-        cap = max(1, math.floor(share * posts + 1e-9))
-        if count > cap:
-            out.append(
-                Violation(
-                    "max_leaving",
-                    f"{sid} 有教师 {posts} 人，一年调出 {count} 人，超过上限 {cap} 人"
-                    f"（{share:.0%}，至少 1 人）",
-                    school_id=sid,
-                )
-            )
+        _over_leaving_cap(sid, "", int(schools.at[sid, "posts"]), count, share, out)
 
     # Rule 9 by stage: each section of a school with several holding teachers, when the policy says so.
     if policy.rotation.leaving_cap_by_stage:
@@ -127,17 +127,7 @@ def check_schools(
         for (sid, stage), count in sorted(leaving_section.items()):
             if (sid, stage) not in sections or stages.get(sid, 0) < 2:
                 continue
-            posts = int(held[(sid, stage)])
-            cap = max(1, math.floor(share * posts + 1e-9))
-            if count > cap:
-                out.append(
-                    Violation(
-                        "max_leaving",
-                        f"{sid} {STAGE_LABEL[stage]}部有教师 {posts} 人，一年调出 {count} 人，超过该学段上限 {cap} 人"
-                        f"（{share:.0%}，至少 1 人；rotation.leaving_cap_by_stage）",
-                        school_id=sid,
-                    )
-                )
+            _over_leaving_cap(sid, stage, int(held[(sid, stage)]), count, share, out)
 
     # Rule 10: involuntary redeployment only from surplus (plus what the unit receives).
     table = units.set_index(["school_id", "stage"])

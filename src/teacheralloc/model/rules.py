@@ -182,6 +182,19 @@ def indicator_deficit(m: AllocationModel) -> None:
         m.shortage[kind] = pd.Series(deficit, index=units["unit"].to_numpy())
 
 
+def _rows_where(m: AllocationModel, rule: str, where: np.ndarray, lower: np.ndarray, upper: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of `rule` for the keys (positions of `lower`) that `where` names at least once (a row with no
+    term constrains nothing); -1 for the others. Returns the rows by key and which keys have one."""
+    present = np.zeros(len(lower), dtype=bool)
+    present[where] = True
+    chosen = np.flatnonzero(present)
+    rows = np.full(len(lower), -1, dtype=np.int64)
+    rows[chosen] = m.rows_for(rule, np.asarray(lower, dtype=float)[chosen], np.asarray(upper, dtype=float)[chosen],
+                              len(chosen))
+    return rows, present
+
+
 def _school_rows(m: AllocationModel, rule: str, schools: pd.DataFrame, lower: np.ndarray, upper: np.ndarray,
                  out_flag: np.ndarray, in_flag: np.ndarray | None) -> None:
     """Rows per school: − departures (where `out_flag`) + arrivals (where `in_flag`), for the schools
@@ -241,11 +254,7 @@ def arrival_cap(m: AllocationModel) -> None:
     chosen_by_plan = ~m.candidates.arcs["voluntary"].to_numpy(bool) & ~hired & ~pinned
     in_where, in_ids = m.arcs_by("dest", m.arc_masks["arriving"] & duty & m.arc_masks["transfer"] & chosen_by_plan,
                                  index)
-    present = np.zeros(len(index), dtype=bool)
-    present[in_where] = True
-    chosen = np.flatnonzero(present)
-    rows = np.full(len(index), -1, dtype=np.int64)
-    rows[chosen] = m.rows_for("arrival_cap", np.full(len(chosen), -INF), room[chosen], len(chosen))
+    rows, present = _rows_where(m, "arrival_cap", in_where, np.full(len(index), -INF), room)
     m.model.add_terms(rows[in_where], in_ids, 1.0)
     out_where, out_ids = m.arcs_by("origin", m.arc_masks["leaving"] & duty, index)
     keep = present[out_where]
@@ -265,11 +274,7 @@ def max_leaving(m: AllocationModel) -> None:
                  np.ones(len(m.candidates.arcs), dtype=bool), None)
     sections = capped_sections(m.candidates.units, m.policy)
     where, ids = m.arcs_by("origin", m.arc_masks["leaving"], pd.Index(sections["unit"]))
-    present = np.zeros(len(sections), dtype=bool)
-    present[where] = True
-    chosen = np.flatnonzero(present)
-    rows = np.full(len(sections), -1, dtype=np.int64)
-    rows[chosen] = m.rows_for("max_leaving", -sections["cap"].to_numpy(float)[chosen], INF, len(chosen))
+    rows, _ = _rows_where(m, "max_leaving", where, -sections["cap"].to_numpy(float), np.full(len(sections), INF))
     m.model.add_terms(rows[where], ids, -1.0)
 
 
@@ -284,12 +289,9 @@ def redeploy_from_surplus(m: AllocationModel) -> None:
     units = m.candidates.units
     index = pd.Index(units["unit"])
     out_where, out_ids = m.arcs_by("origin", m.arc_masks["leaving"] & m.arc_masks["redeploy"], index)
-    present = np.zeros(len(index), dtype=bool)
-    present[out_where] = True
-    chosen = np.flatnonzero(present)
-    rows = np.full(len(index), -1, dtype=np.int64)
     # in − out ≥ −surplus
-    rows[chosen] = m.rows_for("redeploy_from_surplus", -units["surplus"].to_numpy(float)[chosen], INF, len(chosen))
+    rows, present = _rows_where(m, "redeploy_from_surplus", out_where, -units["surplus"].to_numpy(float),
+                                np.full(len(index), INF))
     m.model.add_terms(rows[out_where], out_ids, -1.0)
     credit = m.arc_masks["arriving"] & m.arc_masks["transfer"] & m.arc_masks["duty"]
     in_where, in_ids = m.arcs_by("dest", credit, index)
