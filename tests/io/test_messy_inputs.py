@@ -205,3 +205,18 @@ def test_serial_numbers_of_a_1904_workbook_are_counted_from_1904(county, tmp_pat
     workbook.save(path)
     loaded = load(path)
     assert loaded.teachers.set_index("teacher_id").at["T01", "birth_date"] == birth
+
+
+def test_a_merge_two_columns_wide_fills_its_rows(county, tmp_path: Path) -> None:
+    """教育集团 merged over J2:K3 (its column and the next): the second school lost its group, silently."""
+    workbook = county_workbook(county)
+    sheet = workbook["schools"]
+    header = [cell.value for cell in sheet[1]]
+    first = header.index("group") + 1
+    assert header[first] == "weak" and sheet.cell(row=3, column=first).value == sheet.cell(row=2, column=first).value
+    sheet.merge_cells(start_row=2, start_column=first, end_row=3, end_column=first + 1)
+    path = tmp_path / "merged.xlsx"
+    workbook.save(path)
+    loaded = load(path)
+    assert loaded.equals(county.replace(distances=None))
+    assert [w.rule for w in loaded.warnings] == ["merged_cells"]

@@ -499,8 +499,8 @@ def read_xlsx_tables(path: Path) -> tuple[dict[str, RawTable], list[Problem], li
                     value = rows[first - 1][1][column - 1]
                     for number in range(first + 1, min(last, len(rows)) + 1):
                         cells = rows[number - 1][1]
-                        if column - 1 < len(cells):
-                            cells[column - 1] = value
+                        cells.extend([None] * (column - len(cells)))  # read-only rows end at their last value
+                        cells[column - 1] = value
                     filled += 1
             tables[name] = _build_table(name, path.name, sheet.title, rows)
             tables[name].serial_offset = (workbook.epoch.date() - date(1899, 12, 30)).days
@@ -615,15 +615,16 @@ def _has_merges(path: Path) -> bool:
 
 
 def _vertical_merges(path: Path) -> dict[str, list[tuple[int, int, int]]]:
-    """Each sheet's merged cells that span rows of one column, as (column, first row, last row): an office
-    merges 教育集团 or 任教学校 over the rows it holds for, and only the first row keeps the value, so a
-    reader of values sees the others blank (an optional column then silently takes its default)."""
+    """Each sheet's merged cells that span rows, as (column, first row, last row): an office merges
+    教育集团 or 任教学校 over the rows it holds for, and only the first row keeps the value, so a reader of
+    values sees the others blank (an optional column then silently takes its default). A merge two
+    columns wide (J2:K4) holds its value in its first column, which is filled the same way."""
     from openpyxl import load_workbook
 
     workbook = load_workbook(path, read_only=False, data_only=True)
     try:
         return {sheet.title: [(r.min_col, r.min_row, r.max_row) for r in sheet.merged_cells.ranges
-                              if r.min_col == r.max_col and r.max_row > r.min_row]
+                              if r.max_row > r.min_row]
                 for sheet in workbook.worksheets}
     finally:
         workbook.close()
