@@ -37,6 +37,10 @@ def check_schools(
     transfers_in: dict[str, int] = {}
     leaving: dict[str, int] = {}
     leaving_section: dict[tuple[str, str], int] = {}
+    # Rule 8 where no 核定编制 is given (plan.arrivals_within_shortage): net transfers the plan chose, by stage
+    blank = {sid for sid, est in schools["establishment"].items() if est is None or pd.isna(est)}
+    pinned = pinned_to or set()
+    net: dict[tuple[str, str], int] = {}
     unit_in: dict[tuple[str, str], int] = {}
     redeploy_out: dict[tuple[str, str], int] = {}
     across_out: dict[tuple[str, str], int] = {}  # redeployed to another stage
@@ -49,11 +53,16 @@ def check_schools(
                 unit_in[(m.to_school, m.to_stage)] = unit_in.get((m.to_school, m.to_stage), 0) + 1
         if m.move_type in TRANSFERS:
             transfers_out[m.from_school] = transfers_out.get(m.from_school, 0) + 1
+        voluntary = m.move_type != "new_hire" and rank_in_wishes(teachers.loc[m.teacher_id], m.to_school) > 0
+        if m.on_duty and m.move_type in TRANSFERS and m.to_school in blank and m.teacher_id not in pinned \
+                and not voluntary:  # a volunteer's own choice, a pinned move: not the plan's
+            net[(m.to_school, m.to_stage)] = net.get((m.to_school, m.to_stage), 0) + 1
         if m.move_type != "new_hire":
-            leaving[m.from_school] = leaving.get(m.from_school, 0) + 1
-            leaving_section[(m.from_school, m.from_stage)] = leaving_section.get((m.from_school, m.from_stage), 0) + 1
-            voluntary = rank_in_wishes(teachers.loc[m.teacher_id], m.to_school) > 0
             key = (m.from_school, m.from_stage)
+            leaving[m.from_school] = leaving.get(m.from_school, 0) + 1
+            leaving_section[key] = leaving_section.get(key, 0) + 1
+            if m.on_duty and m.from_school in blank:
+                net[key] = net.get(key, 0) - 1
             if m.move_type == "redeploy" and not voluntary:
                 redeploy_out[key] = redeploy_out.get(key, 0) + 1
             if m.move_type == "redeploy" and m.to_stage != m.from_stage:  # a volunteer's too
@@ -85,18 +94,8 @@ def check_schools(
             )
 
     # Rule 8, schools without a 核定编制 (plan.arrivals_within_shortage): the norm stands for it, by stage.
+    table = units.set_index(["school_id", "stage"])
     if policy.plan.arrivals_within_shortage:
-        blank = {sid for sid, est in schools["establishment"].items() if est is None or pd.isna(est)}
-        net: dict[tuple[str, str], int] = {}
-        for m in moves:
-            if not m.on_duty:
-                continue
-            if m.move_type in TRANSFERS and m.to_school in blank and m.teacher_id not in (pinned_to or set()) \
-                    and rank_in_wishes(teachers.loc[m.teacher_id], m.to_school) == 0:  # a volunteer's own choice
-                net[(m.to_school, m.to_stage)] = net.get((m.to_school, m.to_stage), 0) + 1
-            if m.move_type != "new_hire" and m.from_school in blank:
-                net[(m.from_school, m.from_stage)] = net.get((m.from_school, m.from_stage), 0) - 1
-        table = units.set_index(["school_id", "stage"])
         for (sid, stage), gained in sorted(net.items()):
             if gained <= 0 or (sid, stage) not in table.index:
                 continue
@@ -130,7 +129,6 @@ def check_schools(
             _over_leaving_cap(sid, stage, int(held[(sid, stage)]), count, share, out)
 
     # Rule 10: involuntary redeployment only from surplus (plus what the unit receives).
-    table = units.set_index(["school_id", "stage"])
     for (sid, stage), count in sorted(redeploy_out.items()):
         surplus = int(table.at[(sid, stage), "surplus"]) if (sid, stage) in table.index else 0
         received = unit_in.get((sid, stage), 0)

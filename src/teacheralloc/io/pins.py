@@ -14,7 +14,7 @@ import pandas as pd
 
 from teacheralloc.domain import County
 from teacheralloc.errors import InputError, Problem
-from teacheralloc.io.read import _summary_row, decode, normalize_header, sniff_delimiter
+from teacheralloc.io.read import decode, normalize_header, sniff_delimiter, summary_row
 from teacheralloc.io.validate import is_blank, parse_bool
 
 PIN_FILE = "pins.csv"
@@ -82,9 +82,10 @@ def pins_sheet(path: Path) -> str | None:
         book.close()
 
 
-def _raw_rows(path: Path) -> list[list[str]]:
-    """The file's rows as text: a CSV in any of the dataset's encodings, or the first sheet of an .xlsx
-    workbook (numbers written as whole numbers where they are whole: 教师编号 1203, not 1203.0)."""
+def _raw_rows(path: Path, sheet_name: str | None = None) -> list[list[str]]:
+    """The file's rows as text: a CSV in any of the dataset's encodings, or a sheet of an .xlsx workbook
+    (`sheet_name`, else the first; numbers written as whole numbers where they are whole: 教师编号 1203,
+    not 1203.0)."""
     import csv
     import io
 
@@ -106,7 +107,7 @@ def _raw_rows(path: Path) -> list[list[str]]:
                 return str(int(value))
             return str(value)
 
-        sheet = next((ws for ws in book.worksheets if normalize_header(ws.title) in PIN_SHEETS), book.worksheets[0])
+        sheet = book[sheet_name] if sheet_name is not None else book.worksheets[0]
         rows = [[text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
         book.close()
         return rows
@@ -139,7 +140,7 @@ def read_pins(path: Path | None, county: County, without_hires: bool = False) ->
     sheet = pins_sheet(path) if path.suffix.lower() in (".xlsx", ".xlsm") else None
     name = f"{path.name} / {sheet}" if sheet else path.name
     # NFKC: a full-width Ｕ０３ is U03, as in the tables
-    rows = [[unicodedata.normalize("NFKC", cell) for cell in row] for row in _raw_rows(path)]
+    rows = [[unicodedata.normalize("NFKC", cell) for cell in row] for row in _raw_rows(path, sheet)]
     if not rows:
         return empty_pins()
     aliases = {normalize_header(code): code for code in PIN_COLUMNS}
@@ -154,7 +155,7 @@ def read_pins(path: Path | None, county: County, without_hires: bool = False) ->
     schools = set(county.schools["school_id"])
     records = []
     for number, values in enumerate(rows[1:], start=2):
-        if all(not v.strip() for v in values) or _summary_row(values):  # 合计, 填表人：… are no pins
+        if all(not v.strip() for v in values) or summary_row(values):  # 合计, 填表人：… are no pins
             continue
         cells = {code: values[i] if i < len(values) else "" for i, code in enumerate(header) if code}
         teacher = cells.get("teacher_id", "").strip()

@@ -258,7 +258,7 @@ def _build_table(name: str, file: str, sheet: str, rows: list[tuple[int, list[An
         first = values[0] if values else None
         if isinstance(first, str) and first.strip().startswith(EXAMPLE_MARK):
             continue
-        marker = _summary_row(values)
+        marker = summary_row(values)
         if marker:
             table.problems.append(table.problem(number, "", marker, f"一行一条{TABLE_LABELS[name]}记录（合计、小计、"
                                                 "落款行不是记录，已跳过）", "summary_row", severity="warning"))
@@ -309,7 +309,7 @@ def _header_index(rows: list[tuple[int, list[Any]]], aliases: dict[str, str]) ->
     return best
 
 
-def _summary_row(values: list[Any]) -> str:
+def summary_row(values: list[Any]) -> str:
     """The first filled cell of a total or sign-off row (合计, 填表人：…), else "". A total written in a
     later column (X001, 小计, 12, 540: a school's subtotal under its grades) makes one too."""
     first = next((v for v in values if v is not None and str(v).strip() != ""), None)
