@@ -866,6 +866,19 @@ def test_a_junior_subject_gap_is_not_put_down_to_primary_teachers() -> None:
     assert causes[("J1", "subject", "math")].startswith("全县无富余的初中数学教师")
 
 
+def test_a_subject_gap_under_one_teacher_that_the_tier_counts_has_a_cause() -> None:
+    """山岭村小学 (one short) needs 0.59 FTE of English, which the subject tier counts as one whole teacher;
+    the only spare English teacher is 50 km away, beyond `plan.max_km` 30. The gap the tier counts gets
+    its cause (it got none: causes listed subject gaps of a whole FTE only)."""
+    teachers = [*staff("U", "U1", 10), teacher("UEN", "U1", subject="english"), *staff("R", "R1", 9)]
+    data = county([school("U1"), school("R1")], [grade("U1", 1), grade("R1", 3)], teachers, {("U1", "R1"): 50})
+    plan = plan_county(data, load_policy(overrides={"plan": {"max_km": 30}}))
+    assert plan.moves.empty and tier(plan, "subject") > 0
+    causes = plan.causes.set_index(["school_id", "kind", "subject"])
+    assert causes.loc[("R1", "subject", "english"), "gap_after"] == pytest.approx(0.59, abs=0.01)
+    assert causes.loc[("R1", "subject", "english"), "cause"] == "30 公里内无可调的英语教师"
+
+
 @pytest.mark.parametrize(("finished", "timed_out", "noted"), [(False, True, True), (False, False, False),
                                                           (True, True, False)])
 def test_a_tier_the_time_limit_stopped_says_so(finished: bool, timed_out: bool, noted: bool) -> None:
@@ -1092,6 +1105,20 @@ def _quota_into_a_full_school() -> object:
     bound = data.teachers["school_id"] == "R1"
     return data.replace(teachers=data.teachers.assign(
         service_until=data.teachers["service_until"].where(~bound, pd.Timestamp(2030, 8, 31))))
+
+
+def test_a_quota_short_by_the_swaps_a_full_school_can_make_says_so() -> None:
+    """城关第一小学 has 25 eligible teachers (quota ⌈10 % × 25⌉ = 3); 山岭村小学 is at its norm with no 核定编制,
+    so a rotation in is one of its 10 teachers out, and it lets go at most max(1, ⌊20 % × 10⌋) = 2 a year: 2
+    rotations. The shortfall named only the full school, not the leaving cap that stops the third swap."""
+    teachers = [teacher(f"U{i:02d}", "U1", since=LONG) for i in range(25)] + staff("R", "R1", 10)
+    data = county([school("U1"), school("R1")], [grade("U1", 1, 6, 228), grade("R1", 1)], teachers,
+                  {("U1", "R1"): 20})
+    plan = plan_county(data, POLICY)
+    assert plan.quota["required_rotations"] == 3 and plan.quota["rotations"] == 2
+    note = plan.quota["shortfall"][0]  # [1]: no backbone teacher to rotate
+    assert note.endswith("不能净调入，只能对调，而这些学校一年最多调出 2 人（rotation.max_share_leaving_school 20%），"
+                         "故至多交流 2 人")
 
 
 @pytest.mark.parametrize("on", [True, False])

@@ -153,7 +153,8 @@ def shortage_causes(after: pd.DataFrame, subjects_after: pd.DataFrame, candidate
                     moved: set[str], moves: pd.DataFrame | None = None,
                     subjects_before: pd.DataFrame | None = None) -> pd.DataFrame:
     """For every school and stage still short after the plan (headcount, or a subject by a whole
-    teacher or more), the reason the plan could not fix it; where the plan's own moves out of a school
+    teacher or more, or by the whole teacher its demand rounds to), the reason the plan could not fix
+    it; where the plan's own moves out of a school
     made its shortage larger (`moves`: rotations to weaker schools, support postings), first that: a
     city school left 22 short by 14 rotations and 17 postings gave only 全县初中已无富余可调教师. The same
     for a subject gap the plan's moves of that subject's teachers made (`subjects_before`): a junior
@@ -251,7 +252,11 @@ def shortage_causes(after: pd.DataFrame, subjects_after: pd.DataFrame, candidate
         return (f"本方案从本校调出{_subject(row.subject)}教师 {sum(out.values())} 人（{kinds}），该科缺口由 "
                 f"{_tenths(max(before, 0.0))} 增至 {_tenths(row.gap)}（为{'、'.join(why)}）；")
 
-    for row in subjects_after[subjects_after["gap"] >= 1].itertuples(index=False):
+    # A gap the subject tier counts: a whole teacher or more (FTE), or a demand that rounds to a teacher
+    # more than those covering it (0.63 FTE of music, nobody to teach it: the tier's target is 1).
+    whole = np.floor(subjects_after["demand"] + 0.5) - subjects_after["supply_main"] - subjects_after["supply_other"]
+    counted = (subjects_after["gap"] >= 1) | (whole >= 1 - 1e-9)
+    for row in subjects_after[counted].itertuples(index=False):
         unit = unit_id(row.school_id, row.stage)
         spare_here = -float(over.get(unit, 0.0))
         if spare_here >= 1:  # the school has teachers enough, of other subjects: not a case for posts

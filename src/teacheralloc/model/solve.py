@@ -322,8 +322,12 @@ def _quota_causes(candidates: Candidates, policy: Policy, rotated: int,
     if lower.empty:
         causes.append("符合条件的教师没有可交流去的同学段学校（交流方向：城区、优质学校向乡村、薄弱学校）")
     elif full.all():
+        # Then a rotation in is one of their own teachers out (对调), within their own leaving caps.
+        swaps = int(cap.reindex(lower["school_id"].unique()).fillna(0).sum())
+        swapped = (f"，只能对调，而这些学校一年最多调出 {swaps} 人（rotation.max_share_leaving_school {share:.0%}），"
+                   f"故至多交流 {swaps} 人") if swaps < candidates.quota_target else ""
         causes.append(f"可接收交流的 {lower['school_id'].nunique()} 所学校均已达核定编制（未填的按标准人数），"
-                      "不能净调入")
+                      f"不能净调入{swapped}")
     ahead = ahead_of("quota", policy)
     if ahead:
         causes.append(f"plan.tiers 把{ahead}排在轮岗比例之前，这些目标优先")
