@@ -168,6 +168,25 @@ def test_semicolon_separated(county, folder: Path) -> None:
     assert load(folder).equals(county)
 
 
+def test_a_comma_csv_whose_first_rows_list_subjects_with_semicolons(county, folder: Path) -> None:
+    """Counting separators on the first lines took a comma CSV for a semicolon one when its first teachers
+    list many subjects (or wishes) as a;b;c (the header became one unknown column): the separator that
+    splits the header into known column names wins."""
+    from teacheralloc.io.read import HEADER_SEARCH_ROWS, sniff_delimiter
+
+    rows = read_rows(folder, "teachers")
+    others = rows[0].index("other_subjects")
+    for row in rows[1:HEADER_SEARCH_ROWS]:
+        row[others] = ";".join(["music", "art", "pe", "english", "science"] * 4)
+    text = "\n".join(",".join(row) for row in rows) + "\n"
+    head = "\n".join(text.splitlines()[:HEADER_SEARCH_ROWS])
+    assert head.count(";") > head.count(",") and sniff_delimiter(head) == ";"  # by counting alone
+    csv_path(folder, "teachers").write_text(text, encoding="utf-8")
+    teachers = load(folder).teachers
+    assert len(teachers) == len(county.teachers)
+    assert set(teachers["other_subjects"].iloc[0]) == {"music", "art", "pe", "english", "science"}
+
+
 # --------------------------------------------------------------------------------------------------
 # Dates
 # --------------------------------------------------------------------------------------------------
@@ -320,6 +339,49 @@ def test_formula_without_a_computed_value_is_named(county, tmp_path: Path) -> No
     assert (cell.row, cell.column, cell.value) == (2, "students", "=40+5")
     [summary] = [p for p in caught.value.errors if p.rule == "formula_without_value"]
     assert summary.row == 2 and "=40+5" in summary.value  # the cell and its formula, not only a count
+
+
+def test_a_formula_saved_with_a_zero_result_by_a_writer_that_leaves_computing_to_excel(county, tmp_path: Path
+                                                                                       ) -> None:
+    """xlsxwriter (pandas' writer when installed) saves 0 as every formula's result and marks the workbook to
+    be recalculated when opened (fullCalcOnLoad): the zeros were read as data, silently (351 teachers with
+    0 rural years). Such results are treated as none: the formula is named, as for openpyxl's."""
+    import zipfile
+
+    workbook = county_workbook(county)
+    header = [cell.value for cell in workbook["classes"][1]]
+    column = next(i for i, h in enumerate(header, start=1) if h in ("students", "学生数"))
+    workbook["classes"].cell(row=2, column=column).value = "=40+5"
+    written = tmp_path / "openpyxl.xlsx"
+    workbook.save(written)
+    path = tmp_path / "county.xlsx"
+    with zipfile.ZipFile(written) as source, zipfile.ZipFile(path, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename.startswith("xl/worksheets/"):
+                data = data.replace(b"<f>40+5</f><v></v>", b"<f>40+5</f><v>0</v>")
+            target.writestr(item, data)
+    assert b'fullCalcOnLoad="1"' in zipfile.ZipFile(path).read("xl/workbook.xml")
+    with pytest.raises(InputError) as caught:
+        load_county(path, as_of=AS_OF)
+    [summary] = [p for p in caught.value.errors if p.rule == "formula_without_value"]
+    assert summary.row == 2 and "=40+5" in summary.value
+
+
+def test_a_long_code_stored_as_a_number_is_refused_with_its_reason(county, tmp_path: Path) -> None:
+    """An 18-digit id typed into a General cell keeps Excel's 15 significant digits: read as text it had
+    made-up last digits (unique ones passed with no word; equal ones only said 教师编号唯一)."""
+    workbook = county_workbook(county)
+    header = [cell.value for cell in workbook["teachers"][1]]
+    column = next(i for i, h in enumerate(header, start=1) if h in ("teacher_id", "教师编号"))
+    workbook["teachers"].cell(row=3, column=column).value = 430102198001009984.0
+    path = tmp_path / "county.xlsx"
+    workbook.save(path)
+    with pytest.raises(InputError) as caught:
+        load_county(path, as_of=AS_OF)
+    [problem] = caught.value.errors
+    assert (problem.row, problem.column) == (3, "teacher_id")
+    assert "18 位长编号" in problem.expected and "文本" in problem.expected
 
 
 def test_a_formula_in_a_skipped_total_row_does_not_block(county, tmp_path: Path) -> None:
@@ -488,6 +550,26 @@ def test_a_cell_beyond_the_header_is_an_error_in_a_csv(folder: Path) -> None:
         load(folder)
     [problem] = caught.value.errors
     assert (problem.row, problem.value, problem.rule) == (row, "P1", "extra_cells")
+
+
+def test_a_split_cell_is_named_even_when_the_cell_it_pushes_out_is_empty(folder: Path) -> None:
+    """农村任教年限 written 0,5 without quotes pushes the last cell (志愿学校, usually empty) past the header:
+    only the shifted cells' errors were said (服务期截止 “5”), not the split. A row longer by one empty
+    cell than the others now says so (a warning: the shifted cells block; a stray trailing comma not)."""
+    rows = read_rows(folder, "teachers")
+    assert rows[0][-1] == "wishes"
+    row = next(i for i, r in enumerate(rows, start=1) if i > 1 and r[-1] == "" and r[rows[0].index("rural_years")])
+    rows[row - 1][rows[0].index("rural_years")] = "0,5"
+    csv_path(folder, "teachers").write_text("\n".join(",".join(r) for r in rows) + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        load(folder)
+    [split] = [p for p in caught.value.warnings if p.rule == "extra_cells"]
+    assert split.row == row and "多出 1 个" in split.expected and ",5," in split.value
+    assert any(p.row == row and p.column == "service_until" for p in caught.value.errors)
+    rows[row - 1][rows[0].index("rural_years")] = "0"
+    rows[row - 1].append("")  # a stray trailing comma: read as before, with the warning
+    csv_path(folder, "teachers").write_text("\n".join(",".join(r) for r in rows) + "\n", encoding="utf-8")
+    assert [p.rule for p in load_county(folder, as_of=AS_OF).warnings] == ["extra_cells"]
 
 
 def test_a_workbook_with_a_stale_stated_size_is_read_whole(county, tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ import io
 import re
 import unicodedata
 import warnings
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -246,6 +247,10 @@ def _build_table(name: str, file: str, sheet: str, rows: list[tuple[int, list[An
             above -= 1
         if above >= 0 and above not in repeated and _filled(body[above][1]) == 1:
             titles.add(above)
+    # A CSV row longer than the others, though only by empty cells (0,5 unquoted in the last-but-one
+    # column: the last, usually empty, moves past the header): one more cell than the usual row is a split.
+    lengths = Counter(len(values) for _, values in body if _filled(values))
+    usual = max(len(header), lengths.most_common(1)[0][0] if lengths else 0)
     for position, (number, values) in enumerate(body):
         if all(v is None or str(v).strip() == "" for v in values):
             continue
@@ -273,11 +278,16 @@ def _build_table(name: str, file: str, sheet: str, rows: list[tuple[int, list[An
         for code, index in extra_positions.items():
             table.extra[code].append(values[index] if index < len(values) else None)
         beyond = [v for v in values[len(header):] if v is not None and str(v).strip() != ""]
+        shown, severity = "、".join(str(v) for v in beyond[:3]), "error"
+        if not beyond and overflow == "error" and len(values) > usual:
+            # Said as a warning: the shifted cells' own errors block the file; a stray trailing comma is harmless.
+            beyond, severity = values[usual:], "warning"
+            shown = "…" + ",".join("" if v is None else str(v) for v in values[-6:])
         if beyond and overflow == "error":  # an unquoted comma split a cell: the row is longer than the header
             table.problems.append(table.problem(
-                number, "", "、".join(str(v) for v in beyond[:3]),
+                number, "", shown,
                 f"每行的单元格不多于表头的 {len(header)} 列：本行多出 {len(beyond)} 个（含逗号的内容须加英文双引号，"
-                "如 \"X005,X026\"，或改用 ; 、 分隔）", "extra_cells"))
+                "如 \"X005,X026\"，或改用 ; 、 分隔）", "extra_cells", severity=severity))
         blank_headed = blank_within if overflow == "error" else [*blank_within, *range(len(header), len(values))]
         for index in blank_headed:
             value = values[index] if index < len(values) else None
@@ -358,11 +368,19 @@ def decode(data: bytes) -> tuple[str, str]:
 DELIMITERS = (",", "\t", ";")
 
 
-def sniff_delimiter(text: str) -> str:
-    """The delimiter used most on the first lines (outside quotes), a comma on a tie or none."""
+def sniff_delimiter(text: str, aliases: dict[str, str] | None = None) -> str:
+    """The delimiter that splits a line of the first ones into the most known column names (`aliases`,
+    when at least two), else the one used most there (outside quotes); a comma on a tie or none. Counting
+    alone took a comma CSV whose first rows list wishes as X005;X026 for a semicolon one."""
     lines = text[:8192].splitlines()[:HEADER_SEARCH_ROWS]
     unquoted = [re.sub(r'"[^"]*"', "", line) for line in lines]
     counts = {d: sum(line.count(d) for line in unquoted) for d in DELIMITERS}
+    if aliases:
+        named = {d: max((sum(normalize_header(cell) in aliases for cell in cells)
+                         for cells in csv.reader(lines, delimiter=d)), default=0) for d in DELIMITERS if counts[d]}
+        most = max(named.values(), default=0)
+        if most >= 2:
+            return max((d for d in named if named[d] == most), key=lambda d: (counts[d], d == ","))
     best = max(DELIMITERS, key=lambda d: (counts[d], d == ","))
     return best if counts[best] else ","
 
@@ -422,7 +440,7 @@ def read_csv_table(path: Path, name: str) -> RawTable:
                 "打开后整表另存为 CSV" if line else ""), "encoding"))
         return table
     text = text.translate(INVISIBLE)
-    delimiter = sniff_delimiter(text)
+    delimiter = sniff_delimiter(text, _header_aliases(name))
     # newline="": the csv module splits lines itself (\r\n, \n, and the \r of Excel for Mac), and a
     # line break inside a quoted cell stays in that cell. Rows are numbered by record, as a spreadsheet
     # shows them, not by text line.
@@ -470,6 +488,7 @@ def read_xlsx_tables(path: Path) -> tuple[dict[str, RawTable], list[Problem], li
         return {}, [Problem(path.name, None, "", found, expected, rule="xlsx_open")], []
     tables: dict[str, RawTable] = {}
     formulas = _formula_texts(path) if _has_formulas(path) else {}
+    stale_results = bool(formulas) and _calculated_on_load(path)
     merges = _vertical_merges(path) if _has_merges(path) else {}
     hidden = frozenset(ws.title for ws in workbook.worksheets if getattr(ws, "sheet_state", "visible") != "visible")
     chosen, unknown, problems = choose_tables(workbook.sheetnames, path.name, "工作表", hidden)
@@ -488,9 +507,15 @@ def read_xlsx_tables(path: Path) -> tuple[dict[str, RawTable], list[Problem], li
                 ]
             _restore_serials(rows, caught)
             uncomputed: list[tuple[int, int, str]] = []  # (row, column index, formula)
+            # A writer that leaves the computing to the spreadsheet program (fullCalcOnLoad) may save 0 as
+            # every formula's result (xlsxwriter): those zeros are no values either.
+            stale = stale_results and all(value in (None, 0) for (_, values), texts
+                                          in zip(rows, formulas.get(sheet.title, []), strict=False)
+                                          for value, text in zip(values, texts, strict=False)
+                                          if isinstance(text, str) and text.startswith("="))
             for (number, values), texts in zip(rows, formulas.get(sheet.title, []), strict=False):
                 for i, (value, text) in enumerate(zip(values, texts, strict=False)):
-                    if value is None and isinstance(text, str) and text.startswith("="):
+                    if (value is None or stale) and isinstance(text, str) and text.startswith("="):
                         values[i] = text  # a formula never computed: shown as written in the cell's problem
                         uncomputed.append((number, i, text))
             filled = 0
@@ -600,6 +625,19 @@ def _has_formulas(path: Path) -> bool:
             return any(b"<f>" in xml or b"<f " in xml for xml in sheets)
     except (OSError, zipfile.BadZipFile, KeyError):
         return False
+
+
+def _calculated_on_load(path: Path) -> bool:
+    """Whether the workbook asks to be recalculated when opened (calcPr fullCalcOnLoad): its writer did
+    not compute the formulas, so their saved results are not to be trusted."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            calc = re.search(rb"<calcPr\b[^>]*>", archive.read("xl/workbook.xml"))
+    except (OSError, zipfile.BadZipFile, KeyError):
+        return False
+    return calc is not None and re.search(rb'fullCalcOnLoad="(1|true)"', calc.group(0)) is not None
 
 
 def _has_merges(path: Path) -> bool:

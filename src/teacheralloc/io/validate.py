@@ -178,6 +178,15 @@ class CellError(ValueError):
     """A cell that cannot be read, with what to do about it (said instead of the column's usual hint)."""
 
 
+def _parse_text(value: Any) -> str:
+    """A text cell. A workbook number of 16 digits or more (an 18-digit 身份证号-like code typed into a
+    General cell) kept only Excel's 15 significant digits: read as text, its last digits are made up."""
+    if isinstance(value, float) and abs(value) >= 1e15:
+        raise CellError(f"文本；这是存成数字的 {len(str(int(abs(value))))} 位长编号，Excel 只保留 15 位有效数字，"
+                        "末几位已丢失：请把该列设为“文本”格式后重新填写")
+    return _text(value)
+
+
 def _year_month(value: float) -> date:
     """A number a year.month was typed as (serial days 1900–2100 would be dates in 1905, never meant).
     Excel keeps what was typed as a number and drops trailing zeros: 1985.04 is April, 1985.4 too (".40"
@@ -214,7 +223,7 @@ def _parser(col: Column) -> tuple[Callable[[Any], Any], str]:
     elif col.ge is not None:
         bounds = f"，不小于 {col.ge:g}"
     if col.kind == "text":
-        return _text, "文本"
+        return _parse_text, "文本"
     if col.kind == "int" and col.code == "grade":
         return parse_grade, "整数" + bounds + "（或 一年级 … 九年级、初一 … 初三）"
     if col.kind == "int":
