@@ -763,6 +763,22 @@ def test_chinese_headers_accepted(base: Base, folder: Path) -> None:
     assert run(base, folder).ok
 
 
+def test_a_plan_saved_again_by_excel_is_read_as_the_data_is(base: Base, folder: Path) -> None:
+    """A plan.csv saved with semicolons, with the row of commas Excel leaves of a cleared row, was refused
+    (6 missing columns, no header named) or read with that row as a move (教师编号为空)."""
+    plan = read_plan(folder)
+    rows = [";".join(plan.columns)] + [";".join(f'"{v}"' if ";" in v else v for v in r) for r in plan.to_numpy()]
+    rows.insert(3, ";" * (len(plan.columns) - 1))
+    (folder / "plan.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    report = run(base, folder)
+    assert report.ok, report.violations[:3]
+    (folder / "plan.csv").write_text("\n".join(rows).replace("teacher_id", "工号") + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        run(base, folder)
+    [problem] = caught.value.problems
+    assert problem.column == "teacher_id" and "“工号”" in problem.expected
+
+
 def test_checker_is_independent_of_the_optimizer() -> None:
     """The check (the package teacheralloc.check) re-derives every rule: none of its modules imports
     anything from teacheralloc.model."""

@@ -220,3 +220,31 @@ def test_a_merge_two_columns_wide_fills_its_rows(county, tmp_path: Path) -> None
     loaded = load(path)
     assert loaded.equals(county.replace(distances=None))
     assert [w.rule for w in loaded.warnings] == ["merged_cells"]
+
+
+def test_utf16_without_its_byte_order_mark_is_read(county, folder: Path) -> None:
+    """Some exporters write UTF-16 with no byte-order mark: read as UTF-8 its header was s c h o o l _ i d."""
+    for table in ("schools", "teachers"):
+        path = csv_path(folder, table)
+        path.write_bytes(path.read_text(encoding="utf-8").encode("utf-16-le"))
+    csv_path(folder, "classes").write_bytes(csv_path(folder, "classes").read_text(encoding="utf-8")
+                                            .encode("utf-16-be"))
+    assert load(folder).equals(county)
+
+
+def test_a_file_named_csv_that_is_no_csv_says_what_it_is(county, folder: Path, tmp_path: Path) -> None:
+    """A workbook saved as teachers.csv, a binary file, a folder named teachers.csv: each said for what it
+    is (a workbook read as "rows pasted from another file"; the folder as 文件操作失败 [Errno 21])."""
+    path = csv_path(folder, "teachers")
+    workbook = tmp_path / "county.xlsx"
+    county_workbook(county).save(workbook)
+    path.write_bytes(workbook.read_bytes())
+    [problem] = errors(folder)
+    assert (problem.file, problem.rule) == ("teachers.csv", "not_csv") and ".xlsx" in problem.value
+    path.write_bytes(bytes(range(256)) * 20)
+    [problem] = errors(folder)
+    assert problem.rule == "encoding" and "不是文本文件" in problem.value
+    path.unlink()
+    path.mkdir()
+    [problem] = errors(folder)
+    assert (problem.file, problem.rule) == ("teachers.csv", "not_csv") and "不是文件夹" in problem.expected

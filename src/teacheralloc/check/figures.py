@@ -345,7 +345,7 @@ def check_indicators(county: County, before: Norms, policy: Policy, moves: list[
 
 def check_move_columns(plan: pd.DataFrame, teachers: pd.DataFrame, out: list[Violation]) -> None:
     """plan.csv's 骨干教师 and 本校任教年限 columns, where written, against the teacher table."""
-    for index, cells in enumerate(plan.to_dict(orient="records")):
+    for index, cells in zip(plan.index, plan.to_dict(orient="records"), strict=True):
         tid = str(cells["teacher_id"]).strip()
         if tid not in teachers.index:
             continue

@@ -16,7 +16,7 @@ import pandas as pd
 from teacheralloc.check.report import STAGE_LABEL, Violation
 from teacheralloc.domain import MoveType, Stage, Subject
 from teacheralloc.errors import InputError, Problem
-from teacheralloc.io.read import decode, normalize_header
+from teacheralloc.io.read import decode, normalize_header, sniff_delimiter
 from teacheralloc.plan import MOVE_COLUMNS, MOVE_EXTRA_COLUMNS, SCHOOL_COLUMNS
 
 # The output contract's columns (data-contract.md), with their Chinese headers.
@@ -44,8 +44,10 @@ def read_plan_csv(path: Path, required: dict[str, str], optional: dict[str, str]
         text, _ = decode(path.read_bytes())
     except UnicodeDecodeError:
         raise InputError([file_problem(path, "UTF-8 或 GBK 编码的 CSV 文件")]) from None
+    known = {normalize_header(c): c for c in (*required, *required.values())}
     try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False)
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False,
+                            sep=sniff_delimiter(text, known))
     except pd.errors.EmptyDataError:
         raise InputError([file_problem(path, f"有表头的 CSV 文件（至少含 {', '.join(required)} 列）")]) from None
     except (pd.errors.ParserError, ValueError) as exc:
@@ -57,15 +59,21 @@ def read_plan_csv(path: Path, required: dict[str, str], optional: dict[str, str]
     frame = frame.rename(columns={c: aliases.get(normalize_header(c), c) for c in frame.columns})
     missing = [code for code in required if code not in frame.columns]
     if missing:
+        unread = "、".join(f"“{c}”" for c in frame.columns if c not in aliases.values())[:200]
+        found = f"；表头中未识别的列：{unread}" if unread else ""
         raise InputError(
             [
                 file_problem(
-                    path, f"必需列“{required[code]}”（{code}）", column=code, row=1, label=required[code]
+                    path, f"必需列“{required[code]}”（{code}）{found}",
+                    column=code, row=1, label=required[code]
                 )
                 for code in missing
             ]
         )
-    return frame.reset_index(drop=True)
+    # A row of empty cells (what Excel leaves of a cleared row) is no move; the others keep their index,
+    # so that a row is still named by its place in the file (index + 2).
+    blank = frame.apply(lambda column: column.str.strip() == "").all(axis=1) if len(frame.columns) else None
+    return frame if blank is None else frame[~blank]
 
 
 def read_summary(path: Path) -> dict[str, Any]:
@@ -131,8 +139,8 @@ def parse_rows(
     ) -> None:
         out.append(Violation(rule, message, teacher_id=teacher or None, school_id=school, row=row))
 
-    for index, cells in enumerate(plan.to_dict(orient="records")):
-        row = index + 2
+    for index, cells in zip(plan.index, plan.to_dict(orient="records"), strict=True):
+        row = index + 2  # its place in the file: blank rows are left out, the index kept
         tid = str(cells["teacher_id"]).strip()
         kind_text = str(cells["move_type"]).strip()
         kind_member = MoveType.parse(kind_text) if kind_text else None

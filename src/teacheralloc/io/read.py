@@ -345,6 +345,9 @@ def decode(data: bytes) -> tuple[str, str]:
     refused, not read as GB18030: UTF-8 Chinese often decodes as GB18030 too, into other characters."""
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return data.decode("utf-16"), "utf-16"
+    unmarked = _utf16_without_bom(data)
+    if unmarked:
+        return data.decode(unmarked), unmarked
     try:
         text = data.decode(ENCODINGS[0])
         if text.isascii() or _CJK.search(text) or not _decodes_as(data, "gb18030") or \
@@ -361,6 +364,30 @@ def decode(data: bytes) -> tuple[str, str]:
         except UnicodeDecodeError:
             pass
     raise UnicodeDecodeError("gb18030", data, 0, 1, "neither UTF-8 nor GB18030")
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """"utf-16-le" or "utf-16-be" for UTF-16 text with no byte-order mark (some exporters write none: read
+    as UTF-8 its header was s c h o o l _ i d), told by its zero bytes: ASCII's high byte, every other byte."""
+    head = data[:4096]
+    if len(data) < 8 or len(data) % 2:  # UTF-16 is whole pairs of bytes
+        return None
+    odd, even = head[1::2].count(0), head[0::2].count(0)
+    for zeros, others, encoding in ((odd, even, "utf-16-le"), (even, odd, "utf-16-be")):
+        if zeros * 10 >= len(head) // 2 * 6 and others * 10 <= len(head) // 2:  # 60 % of pairs, 10 % the other way
+            try:
+                data.decode(encoding)
+            except UnicodeDecodeError:
+                return None
+            return encoding
+    return None
+
+
+#: What a file named .csv may really be, by its first bytes: said instead of an encoding problem.
+_NOT_TEXT = ((b"PK\x03\x04", "Excel 工作簿（.xlsx），只是扩展名为 .csv",
+              "CSV 文件：用 Excel 或 WPS 打开后另存为 CSV（逗号分隔）"),
+             (b"\xd0\xcf\x11\xe0", "Excel 97-2003 (.xls) 工作簿，只是扩展名为 .csv",
+              "CSV 文件：在 Excel 或 WPS 中另存为 CSV 或 .xlsx"))
 
 
 #: Delimiters a CSV export may use: comma, tab (Excel's “文本文件（制表符分隔）”, “Unicode 文本”) and
@@ -428,11 +455,25 @@ def _decodes_as(data: bytes, encoding: str) -> bool:
 
 def read_csv_table(path: Path, name: str) -> RawTable:
     """Read one CSV file of table `name`; undecodable or malformed files become problems."""
+    if path.is_dir():
+        table = RawTable(name=name, file=path.name)
+        table.problems.append(table.problem(None, "", "文件夹", f"{path.name} 是 CSV 文件，不是文件夹", "not_csv"))
+        return table
     data = path.read_bytes()
+    for magic, found, expected in _NOT_TEXT:
+        if data.startswith(magic):
+            table = RawTable(name=name, file=path.name)
+            table.problems.append(table.problem(None, "", found, expected, "not_csv"))
+            return table
     try:
         text, _encoding = decode(data)
     except UnicodeDecodeError:
         table = RawTable(name=name, file=path.name)
+        if b"\x00" in data:  # in no encoding, with NUL bytes: no text file at all
+            table.problems.append(table.problem(None, "", "不是文本文件（含二进制内容）",
+                                                "UTF-8、UTF-16 或 GBK/GB18030 编码的 CSV 文件：请确认文件，或在 "
+                                                "Excel、WPS 中另存为 CSV", "encoding"))
+            return table
         line = _first_undecodable_line(data)
         table.problems.append(table.problem(
             line, "", "", "UTF-8、UTF-16 或 GBK/GB18030 编码的 CSV 文件" + (

@@ -523,7 +523,7 @@ def _check_teachers(
             if Stage(values["stage"]) not in school_type.stages:
                 taught = "、".join(s.label for s in school_type.stages)
                 problems.append(
-                    table.problem(row, "stage", Stage(values["stage"]).label,
+                    table.problem(row, "stage", teachers.written(i, "stage"),
                                   f"{school_id}（{school_type.label}）开设的学段：{taught}", "stage_for_type")
                 )
         birth = values["birth_date"]
@@ -723,8 +723,12 @@ def _check_stages_taught(schools: _Parsed, classes: _Parsed, teachers: _Parsed, 
         if sid is not MISSING and stage is not MISSING and sid in with_classes:
             taught[(sid, code(stage))] = taught.get((sid, code(stage)), 0) + 1
     rows = {sid: row for sid, row in zip(schools.values["school_id"], schools.rows, strict=True)}
+    # A stage the school's type does not teach is an error of the teacher's row (stage_for_type), not this.
+    offered = {sid: {s.value for s in SchoolType(kind).stages}
+               for sid, kind in zip(schools.values["school_id"], schools.values["type"], strict=True)
+               if kind is not MISSING}
     for (sid, stage), count in sorted(taught.items()):
-        if (sid, stage) not in staged and sid in rows:
+        if (sid, stage) not in staged and sid in rows and stage in offered.get(sid, {stage}):
             label = Stage(stage).label if stage in ("primary", "junior") else stage
             problems.append(schools.table.problem(
                 rows[sid], "school_id", sid,
