@@ -250,7 +250,7 @@ LABEL_ALIASES: dict[str, dict[str, str]] = {
         "中小学高级": "senior", "中小学一级教师": "first", "中小学一级": "first", "中小学二级教师": "second",
         "中小学二级": "second", "中小学三级教师": "third", "中小学三级": "third",
     },
-    "Gender": {"男性": "M", "女性": "F"},
+    "Gender": {"男性": "M", "女性": "F", "1": "M", "2": "F"},  # 1 / 2: the national code (GB/T 2261.1)
     # Spellings common in county rosters (an HR tester's workbook: 九年一贯制学校, 农村, 初中部, 在编在岗)
     "SchoolType": {
         "九年一贯制学校": "nine_year", "九年制学校": "nine_year", "九年一贯": "nine_year",

@@ -18,6 +18,7 @@ from tests.helpers import (
     set_cell,
     set_header,
     write_county_csv,
+    write_rows,
 )
 
 from teacheralloc.errors import InputError
@@ -248,3 +249,29 @@ def test_a_file_named_csv_that_is_no_csv_says_what_it_is(county, folder: Path, t
     path.mkdir()
     [problem] = errors(folder)
     assert (problem.file, problem.rule) == ("teachers.csv", "not_csv") and "不是文件夹" in problem.expected
+
+
+def test_the_other_headers_county_rosters_use_are_read(county, folder: Path) -> None:
+    """工号, 出生年月, 学段, 主要任教学科, 来校年月, 学校标识码: real rosters' headers, each refused before
+    (“rename the column”). Where a roster has both a column's own header and another name for it (任教学校
+    and 学校代码), the own header is read and the other is an extra column, not a duplicate."""
+    for column, header in (("teacher_id", "工号"), ("birth_date", "出生年月"), ("stage", "学段"),
+                           ("subject", "主要任教学科"), ("school_since", "来校年月")):
+        set_header(folder, "teachers", column, header)
+    set_header(folder, "schools", "school_id", "学校标识码")
+    set_header(folder, "classes", "school_id", "学校标识码")
+    assert load(folder).equals(county)
+    set_header(folder, "teachers", "school_id", "任教学校")
+    rows = read_rows(folder, "teachers")
+    write_rows(folder, "teachers", [[*row, "学校代码" if i == 0 else "X999"] for i, row in enumerate(rows)])
+    loaded = load(folder)
+    assert loaded.teachers["school_id"].equals(county.teachers["school_id"])
+
+
+def test_gender_as_the_national_code(county, folder: Path) -> None:
+    """性别 1 / 2 (GB/T 2261.1: 1 男, 2 女) was refused."""
+    rows = read_rows(folder, "teachers")
+    gender = rows[0].index("gender")
+    write_rows(folder, "teachers", [row if i == 0 else [*row[:gender], {"M": "1", "F": "2"}[row[gender]],
+                                                        *row[gender + 1:]] for i, row in enumerate(rows)])
+    assert load(folder).equals(county)

@@ -87,8 +87,24 @@ def normalize_header(text: Any) -> str:
     return value.lower()
 
 
+#: Other headers county rosters use for a column (a tester's list of real ones: 工号, 出生年月, 学校标识码,
+#: 主要任教学科, 学段), by table; each names one column only.
+HEADER_ALIASES: dict[str, dict[str, str]] = {
+    "schools": {"学校标识码": "school_id", "学校编码": "school_id", "学校编号": "school_id", "校名": "name",
+                "所在乡镇": "township", "办学类型": "type", "城乡分类": "area", "城乡属性": "area"},
+    "classes": {"学校标识码": "school_id", "学校编码": "school_id", "学校编号": "school_id", "班级数": "classes",
+                "在校生数": "students", "学生人数": "students"},
+    "teachers": {"工号": "teacher_id", "教师工号": "teacher_id", "教职工号": "teacher_id", "教职工编号": "teacher_id",
+                 "人员编号": "teacher_id", "出生年月": "birth_date", "学校代码": "school_id", "学校标识码": "school_id",
+                 "学校编码": "school_id", "任职学校": "school_id", "所在学校": "school_id", "到校日期": "school_since",
+                 "到本校时间": "school_since", "调入本校时间": "school_since", "来校时间": "school_since",
+                 "来校年月": "school_since", "到校年月": "school_since", "学段": "stage",
+                 "主要任教学科": "subject", "任教学科": "subject"},
+}
+
+
 def _header_aliases(table: str) -> dict[str, str]:
-    aliases: dict[str, str] = {}
+    aliases = {normalize_header(text): code for text, code in HEADER_ALIASES.get(table, {}).items()}
     for col in columns(table):
         aliases[normalize_header(col.code)] = col.code
         aliases[normalize_header(col.label)] = col.code
@@ -203,10 +219,17 @@ def _build_table(name: str, file: str, sheet: str, rows: list[tuple[int, list[An
     header_row, header = rows[0]
     positions: dict[str, int] = {}
     extra_positions: dict[str, int] = {}
+    synonyms = {normalize_header(t) for t in HEADER_ALIASES.get(name, {})}
+    # A roster's other name for a column (学校代码 in the teachers table) gives way to the column's own
+    # header (任教学校) when both are there: read as an extra column, not a duplicate.
+    own = {aliases[normalize_header(t)] for t in header if normalize_header(t) in aliases
+           and normalize_header(t) not in synonyms}
     for index, text in enumerate(header):
         if text is None or str(text).strip() == "":
             continue
         code = aliases.get(normalize_header(text))
+        if code is not None and normalize_header(text) in synonyms and code in own:
+            code = None
         if code is None:
             extra_positions[str(text).strip()] = index
         elif code in positions:
