@@ -106,7 +106,7 @@ def test_spaced_and_short_names_of_codes(folder: Path, column: str, text: str, c
     assert loaded.teachers.set_index("teacher_id").at["T01", column] == code
 
 
-@pytest.mark.parametrize(("text", "grade"), [("一年级", 1), ("六年级", 6), ("初一", 7), ("七年级", 7), ("初三", 9)])
+@pytest.mark.parametrize(("text", "grade"), [("一年级", 1), ("六年级", 6), ("初一", 7), ("七年级", 7), ("初三", 9), ("1年级", 1)])
 def test_grades_by_their_chinese_names(folder: Path, text: str, grade: int) -> None:
     rows = read_rows(folder, "classes")
     index = next(i for i, row in enumerate(rows) if row[1] == str(grade))
@@ -275,3 +275,27 @@ def test_gender_as_the_national_code(county, folder: Path) -> None:
     write_rows(folder, "teachers", [row if i == 0 else [*row[:gender], {"M": "1", "F": "2"}[row[gender]],
                                                         *row[gender + 1:]] for i, row in enumerate(rows)])
     assert load(folder).equals(county)
+
+
+def test_a_notes_row_under_the_header_is_skipped(county, tmp_path: Path) -> None:
+    """Forms put （必填）/（选填） under each header: that row was read as a record (25 cell errors)."""
+    workbook = county_workbook(county)
+    for sheet in workbook.worksheets:
+        width = sheet.max_column
+        sheet.insert_rows(2)
+        for column in range(1, width + 1):
+            sheet.cell(row=2, column=column).value = "（必填）" if column <= 2 else "（选填）"
+    path = tmp_path / "county.xlsx"
+    workbook.save(path)
+    loaded = load(path)
+    assert loaded.equals(county.replace(distances=loaded.distances))
+    assert {(p.row, p.rule) for p in loaded.warnings} >= {(2, "notes_row")}
+
+
+def test_two_ids_that_differ_only_in_case_are_said(folder: Path) -> None:
+    """JS00005 and js00005 were read as two teachers without a word."""
+    row = row_of(folder, "teachers", "teacher_id", "T02")
+    set_cell(folder, "teachers", row, "teacher_id", "t01")
+    loaded = load(folder)
+    [warning] = [p for p in loaded.warnings if p.rule == "unique_case"]
+    assert (warning.row, warning.column, warning.value) == (row, "teacher_id", "t01") and "T01" in warning.expected

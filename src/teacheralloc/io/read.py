@@ -103,6 +103,16 @@ HEADER_ALIASES: dict[str, dict[str, str]] = {
 }
 
 
+#: A note under a header as forms write it: （必填）, (选填), 必填项, 如：2015-09-01.
+_NOTE = re.compile(r"[（(][^）)]*[）)]|.*(必填|选填|非必填|可不填|填写说明).*|(如|例|例如)[:：].*")
+
+
+def _notes_row(values: list[Any]) -> bool:
+    """The row under the header holds notes on filling the columns in (two or more, nothing else)."""
+    cells = [str(v).strip() for v in values if v is not None and str(v).strip()]
+    return len(cells) >= 2 and all(_NOTE.fullmatch(cell) for cell in cells)
+
+
 def _header_aliases(table: str) -> dict[str, str]:
     aliases = {normalize_header(text): code for text, code in HEADER_ALIASES.get(table, {}).items()}
     for col in columns(table):
@@ -274,8 +284,14 @@ def _build_table(name: str, file: str, sheet: str, rows: list[tuple[int, list[An
     # column: the last, usually empty, moves past the header): one more cell than the usual row is a split.
     lengths = Counter(len(values) for _, values in body if _filled(values))
     usual = max(len(header), lengths.most_common(1)[0][0] if lengths else 0)
+    first_record = next((i for i, (_, values) in enumerate(body) if _filled(values)), None)
     for position, (number, values) in enumerate(body):
         if all(v is None or str(v).strip() == "" for v in values):
+            continue
+        if position == first_record and _notes_row(values):
+            table.problems.append(table.problem(
+                number, "", next(str(v).strip() for v in values if v is not None and str(v).strip()),
+                "一行一条记录（表头下的填写说明行，如“（必填）”，不是记录，已跳过）", "notes_row", severity="warning"))
             continue
         if position in repeated or position in titles:
             table.problems.append(table.problem(

@@ -41,6 +41,7 @@ _DATE_PATTERNS = (
     re.compile(r"^(\d{4})[-/.](\d{1,2})$"),
     re.compile(r"^(\d{4})年(\d{1,2})月?$"),
     re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
+    re.compile(r"^((?:19|20)\d{2})(0[1-9]|1[0-2])$"),  # 199412: 出生年月 as rosters write it
 )
 
 
@@ -81,6 +82,8 @@ def parse_grade(value: Any, decimal_comma: bool = False) -> int:
         word = re.sub(r"\s+", "", _text(value))
         if word in GRADE_WORDS:
             return GRADE_WORDS[word]
+        if re.fullmatch(r"[1-9]年级", word):  # 1年级
+            return int(word[0])
     return parse_int(value, decimal_comma)
 
 
@@ -155,13 +158,14 @@ def parse_date(value: Any) -> date:
     if isinstance(value, int | float) and not isinstance(value, bool):
         if 1900 <= value < 2100:  # "1985.04" typed into a General cell: Excel keeps the number 1985.04
             return _year_month(float(value))
-        if 19000101 <= value <= 21001231 and float(value).is_integer():  # 19881023 in a General cell
-            return parse_date(str(int(value)))
+        if (19000101 <= value <= 21001231 or 190001 <= value <= 210012) and float(value).is_integer():
+            return parse_date(str(int(value)))  # 19881023 or 198810 in a General cell
         if 1000 < value < 80000:  # an Excel serial date in a cell not formatted as a date
             return EXCEL_EPOCH + timedelta(days=int(value))
         raise ValueError
     text = _text(value)
     text = re.sub(r"(\s+|T)0{1,2}:0{2}(:0{2}(\.0+)?)?$", "", text)  # "2015-09-01 00:00:00", "…T00:00:00"
+    text = re.sub(r"\s*([年月日])\s*", r"\1", text)  # 2015 年 9 月
     if re.fullmatch(r"\d{5}(\.\d+)?", text):  # an Excel serial number saved as text ("31107" = 1985-03-01)
         return parse_date(float(text))
     for pattern in _DATE_PATTERNS:
@@ -385,7 +389,10 @@ class _Parsed:
 
 
 def _check_unique(parsed: _Parsed, key: tuple[str, ...], problems: list[Problem], what: str) -> None:
+    """Each key once (an error); two keys that differ only in case (JS00005, js00005) are said (a warning):
+    most likely one teacher or school typed twice, though they are read as two."""
     first_row: dict[tuple[Any, ...], int] = {}
+    folded: dict[tuple[Any, ...], tuple[int, tuple[Any, ...]]] = {}
     for i, row in enumerate(parsed.rows):
         if not parsed.ok(i, *key):
             continue
@@ -395,8 +402,17 @@ def _check_unique(parsed: _Parsed, key: tuple[str, ...], problems: list[Problem]
             hint = SCIENTIFIC_HINT if _SCIENTIFIC.fullmatch(str(value[-1])) else ""
             problems.append(parsed.table.problem(row, key[-1], shown,
                                                  f"{what}唯一（与第 {first_row[value]} 行重复）{hint}", "unique"))
+            continue
+        first_row[value] = row
+        loose = tuple(str(v).casefold() for v in value)
+        if loose in folded:
+            other_row, other = folded[loose]
+            problems.append(parsed.table.problem(
+                row, key[-1], " / ".join(str(v) for v in value),
+                f"{what}唯一：与第 {other_row} 行的 {' / '.join(str(v) for v in other)} 只差大小写，"
+                "按两个不同的编号读取，若是同一个请统一写法", "unique_case", severity="warning"))
         else:
-            first_row[value] = row
+            folded[loose] = (row, value)
 
 
 class _SchoolKeys(dict[str, Any]):
