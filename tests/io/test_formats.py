@@ -324,6 +324,20 @@ def _workbook_with_number_dates(county, tmp_path: Path, birth: float, since: flo
     return path
 
 
+def test_a_whole_number_in_a_workbook_is_quoted_as_typed(county, tmp_path: Path) -> None:
+    """A year typed into a date column was quoted back as “2010.0”: workbook numbers are floats."""
+    workbook = county_workbook(county)
+    header = [cell.value for cell in workbook["teachers"][1]]
+    column = next(i for i, h in enumerate(header, start=1) if h in ("school_since", "到校时间"))
+    workbook["teachers"].cell(row=2, column=column).value = 2030.0
+    path = tmp_path / "county.xlsx"
+    workbook.save(path)
+    with pytest.raises(InputError) as caught:
+        load_county(path, as_of=AS_OF)
+    [problem] = caught.value.errors
+    assert (problem.row, problem.column, problem.value) == (2, "school_since", "2030")
+
+
 def test_formula_without_a_computed_value_is_named(county, tmp_path: Path) -> None:
     """A program that writes formulas without their results (openpyxl does) leaves those cells empty to
     a reader of values: the problem says so and quotes the formula, instead of "required"."""

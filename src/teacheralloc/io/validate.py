@@ -357,6 +357,8 @@ def _parse_dot_date(parse: Callable[[Any], Any], value: Any) -> Any:
 def _show(value: Any) -> str:
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d")
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:  # a workbook's 2015, not 2015.0
+        return str(int(value))
     if isinstance(value, tuple | list):
         return ";".join(str(v) for v in value)
     return str(value)
