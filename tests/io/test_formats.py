@@ -325,13 +325,22 @@ def _workbook_with_number_dates(county, tmp_path: Path, birth: float, since: flo
 
 
 def test_a_whole_number_in_a_workbook_is_quoted_as_typed(county, tmp_path: Path) -> None:
-    """A year typed into a date column was quoted back as “2010.0”: workbook numbers are floats."""
+    """A year in a date column, saved as 2030.0 by another generator, was quoted back as “2030.0”."""
+    import zipfile
+
     workbook = county_workbook(county)
     header = [cell.value for cell in workbook["teachers"][1]]
     column = next(i for i, h in enumerate(header, start=1) if h in ("school_since", "到校时间"))
-    workbook["teachers"].cell(row=2, column=column).value = 2030.0
+    workbook["teachers"].cell(row=2, column=column).value = 2030
+    written = tmp_path / "openpyxl.xlsx"
+    workbook.save(written)
     path = tmp_path / "county.xlsx"
-    workbook.save(path)
+    with zipfile.ZipFile(written) as source, zipfile.ZipFile(path, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename.startswith("xl/worksheets/"):
+                data = data.replace(b"<v>2030</v>", b"<v>2030.0</v>")
+            target.writestr(item, data)
     with pytest.raises(InputError) as caught:
         load_county(path, as_of=AS_OF)
     [problem] = caught.value.errors
