@@ -866,6 +866,38 @@ def test_a_junior_subject_gap_is_not_put_down_to_primary_teachers() -> None:
     assert causes[("J1", "subject", "math")].startswith("全县无富余的初中数学教师")
 
 
+def test_teachers_held_back_explain_no_more_gaps_than_they_could_fill() -> None:
+    """城关第一小学 (2 over its posts) holds the county's only spare music teacher, under a service obligation;
+    three village schools each lack one. She was named the cause of all three gaps (不属结构性缺编); she could
+    fill one: the others are structural (需招聘补充)."""
+    teachers = [*staff("U", "U1", 11), teacher("UMU", "U1", subject="music", service_until=SERVICE)]
+    for village in ("R1", "R2", "R3"):
+        teachers += staff(village, village, 10)
+    schools = [school(s) for s in ("U1", "R1", "R2", "R3")]
+    data = county(schools, [grade(s.school_id, 1) for s in schools], teachers, {})
+    plan = plan_county(data, POLICY)
+    causes = plan.causes[(plan.causes["kind"] == "subject") & (plan.causes["subject"] == "music")]
+    assert set(causes["school_id"]) == {"R1", "R2", "R3"}
+    held = causes["cause"].str.startswith("有富余的学校中可任教音乐的小学教师均不可调动（服务期未满 1 人）")
+    assert held.sum() == 1
+    assert causes.loc[~held, "cause"].str.startswith("全县无富余的小学音乐教师（含可兼教者）：属结构性缺编").all()
+
+
+def test_arrivals_beyond_a_gap_do_not_name_it_again() -> None:
+    """山岭村小学 is one teacher short and lacks an English and a science teacher (0.59 FTE each); two
+    teachers of 城关第一小学 who need rural service for their title are posted there (支教). Every arrival
+    named the school's 缺编 1 人 (a teaching point 4 short cited it 8 times): now only the first does, the
+    other names the subject it fills."""
+    teachers = [*staff("U", "U1", 10), teacher("UEN", "U1", subject="english", title="first", rural_years=0),
+                teacher("USC", "U1", subject="science", title="first", rural_years=0), *staff("R", "R1", 9)]
+    data = county([school("U1"), school("R1")], [grade("U1", 1), grade("R1", 3)], teachers, {("U1", "R1"): 20})
+    plan = plan_county(data, POLICY)
+    reasons = plan.moves.set_index("teacher_id")["reason"]
+    assert set(reasons.index) == {"UEN", "USC"}
+    assert sum("缺编 1 人" in reason for reason in reasons) == 1
+    assert "英语教师缺 1 人" in reasons["UEN"] and "科学教师缺 1 人" in reasons["USC"]
+
+
 def test_a_subject_gap_under_one_teacher_that_the_tier_counts_has_a_cause() -> None:
     """山岭村小学 (one short) needs 0.59 FTE of English, which the subject tier counts as one whole teacher;
     the only spare English teacher is 50 km away, beyond `plan.max_km` 30. The gap the tier counts gets

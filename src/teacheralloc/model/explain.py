@@ -32,23 +32,42 @@ def _tenths(value: float) -> str:
     return f"{math.floor(value * 10 + 0.5 + 1e-9) / 10:.1f}"
 
 
-def _needs(key: str, unit: dict[str, Any], taught: str, backbone: bool, pe_arts: bool,
-           gaps: dict[tuple[str, str], float]) -> str:
-    """What unit `key` (its row as a dict) lacked before the plan, in words."""
-    parts = []
-    if unit["headcount_gap"] > 0:
-        parts.append(f"缺编 {unit['headcount_gap']:.0f} 人（按标准需 {_tenths(unit['required'])} 人，"
-                     f"在岗 {unit['before']}）")
-    subject_gap = gaps.get((key, taught), 0.0)
-    if subject_gap > 0:
-        # The subject tier's count: whole teachers of that main subject (subjects.csv's FTE also counts
-        # what teachers of other subjects can cover, so it may show less: 0.2 where this says 1).
-        parts.append(f"{_subject(taught)}教师缺 {subject_gap:.0f} 人（按主教学科整人计）")
-    if backbone and unit["backbone_target"] > unit["backbone_before"]:
-        parts.append("县级以上骨干教师未达每百名学生 1 人")
-    if pe_arts and unit["pe_arts_target"] > unit["pe_arts_before"]:
-        parts.append("体育艺术教师未达每百名学生 0.9 人")
-    return "，".join(parts)
+class _Openings:
+    """What each unit lacked before the plan, in whole teachers, handed out to its arrivals in plan order:
+    an arrival names a gap only while one is left (a teaching point 4 short, 8 arrivals: the first 4 name
+    缺编 4 人, the others what else they fill, or only the rule that allows them)."""
+
+    def __init__(self, units: dict[str, dict[str, Any]], gaps: dict[tuple[str, str], float]) -> None:
+        self.headcount = {k: math.ceil(u["headcount_gap"] - 1e-9) for k, u in units.items() if u["headcount_gap"] > 0}
+        self.subject = {k: math.ceil(g - 1e-9) for k, g in gaps.items() if g > 0}
+        self.backbone = {k: math.ceil(u["backbone_target"] - u["backbone_before"] - 1e-9) for k, u in units.items()
+                         if u["backbone_target"] > u["backbone_before"]}
+        self.pe_arts = {k: math.ceil(u["pe_arts_target"] - u["pe_arts_before"] - 1e-9) for k, u in units.items()
+                        if u["pe_arts_target"] > u["pe_arts_before"]}
+
+    @staticmethod
+    def _take(left: dict[Any, int], key: Any) -> bool:
+        if left.get(key, 0) <= 0:
+            return False
+        left[key] -= 1
+        return True
+
+    def needs(self, key: str, unit: dict[str, Any], taught: str, backbone: bool, pe_arts: bool,
+              gaps: dict[tuple[str, str], float]) -> str:
+        """What unit `key` (its row as a dict) lacked before the plan that this arrival fills, in words."""
+        parts = []
+        if self._take(self.headcount, key):
+            parts.append(f"缺编 {unit['headcount_gap']:.0f} 人（按标准需 {_tenths(unit['required'])} 人，"
+                         f"在岗 {unit['before']}）")
+        if self._take(self.subject, (key, taught)):
+            # The subject tier's count: whole teachers of that main subject (subjects.csv's FTE also counts
+            # what teachers of other subjects can cover, so it may show less: 0.2 where this says 1).
+            parts.append(f"{_subject(taught)}教师缺 {gaps[(key, taught)]:.0f} 人（按主教学科整人计）")
+        if backbone and self._take(self.backbone, key):
+            parts.append("县级以上骨干教师未达每百名学生 1 人")
+        if pe_arts and self._take(self.pe_arts, key):
+            parts.append("体育艺术教师未达每百名学生 0.9 人")
+        return "，".join(parts)
 
 
 def move_reasons(moves: pd.DataFrame, candidates: Candidates, schools: pd.DataFrame, policy: Policy,
@@ -82,13 +101,15 @@ def move_reasons(moves: pd.DataFrame, candidates: Candidates, schools: pd.DataFr
         vacated.setdefault(key, {}).setdefault(str(kind), 0)
         vacated[key][str(kind)] += 1
     arriving = (moves.loc[duty, "to_school"] + "|" + moves.loc[duty, "to_stage"]).value_counts().to_dict()
+    openings = _Openings(unit_rows, gaps)
+    places = {key: sum(kinds.values()) for key, kinds in vacated.items()}  # places left by this plan's moves
     reasons = []
     for move, teacher in zip(moves.itertuples(index=False), teacher_rows, strict=True):
         origin = unit_rows[f"{move.from_school}|{move.from_stage}"]
         dest_key = f"{move.to_school}|{move.to_stage}"
         dest = unit_rows[dest_key]
-        need = _needs(dest_key, dest, move.subject, bool(teacher["backbone_flag"]), bool(teacher["pe_arts_flag"]),
-                      gaps)
+        need = "" if not teacher["on_duty"] else openings.needs(
+            dest_key, dest, move.subject, bool(teacher["backbone_flag"]), bool(teacher["pe_arts_flag"]), gaps)
         to_name, from_name = names[move.to_school], names[move.from_school]
         subject = _subject(move.subject)
         if move.move_type == "rotation":
@@ -132,7 +153,8 @@ def move_reasons(moves: pd.DataFrame, candidates: Candidates, schools: pd.DataFr
                     "本年不计在岗，不补缺编）")
         elif need:
             head = f"{place}{need}，任教{subject}"
-        elif dest_key in vacated:
+        elif places.get(dest_key, 0) > 0:
+            places[dest_key] -= 1
             kinds = "、".join(f"{MOVE_LABEL.get(k, k)} {n} 人" for k, n in vacated[dest_key].items())
             head = f"{place}本次调出在岗教师（{kinds}），补其空出的位置，任教{subject}"
         elif subject_fte.get(dest_key, (0.0, 0.0))[0] > subject_fte.get(dest_key, (0.0, 0.0))[1] + 0.05:
@@ -256,6 +278,7 @@ def shortage_causes(after: pd.DataFrame, subjects_after: pd.DataFrame, candidate
     # more than those covering it (0.63 FTE of music, nobody to teach it: the tier's target is 1).
     whole = np.floor(subjects_after["demand"] + 0.5) - subjects_after["supply_main"] - subjects_after["supply_other"]
     counted = (subjects_after["gap"] >= 1) | (whole >= 1 - 1e-9)
+    held_left: dict[tuple[str, str], int] = {}  # held-back teachers not yet named as a gap's cause
     for row in subjects_after[counted].itertuples(index=False):
         unit = unit_id(row.school_id, row.stage)
         spare_here = -float(over.get(unit, 0.0))
@@ -266,9 +289,19 @@ def shortage_causes(after: pd.DataFrame, subjects_after: pd.DataFrame, candidate
             cause = establishment_cause(unit)
         elif row.subject not in spare_subjects.get(row.stage, set()):
             kept = held.iloc[held_teach.get((row.stage, row.subject), np.zeros(0, dtype=np.int64))]
-            cause = (f"有富余的学校中可任教{_subject(row.subject)}的{STAGE[row.stage]}教师均不可调动"
-                     f"（{_held_back(kept)}）：{_when_movable(kept)}，不属结构性缺编" if len(kept) else
-                     f"全县无富余的{STAGE[row.stage]}{_subject(row.subject)}教师（含可兼教者）：属结构性缺编，需招聘补充")
+            # The teachers held back cover as many whole teachers of gaps as they are, no more: 2 such
+            # teachers were the cause of 16 gaps (10.6 FTE), all called 不属结构性缺编.
+            left = held_left.setdefault((row.stage, row.subject), len(kept))
+            wanted = math.ceil(float(row.gap) - 1e-9)
+            if len(kept) and left >= wanted:
+                held_left[(row.stage, row.subject)] = left - wanted
+                cause = (f"有富余的学校中可任教{_subject(row.subject)}的{STAGE[row.stage]}教师均不可调动"
+                         f"（{_held_back(kept)}）：{_when_movable(kept)}，不属结构性缺编")
+            else:
+                others = (f"（有富余的学校中另有 {len(kept)} 名可任教者不可调动，已计入其他学校的这一缺口）"
+                          if len(kept) else "")
+                cause = (f"全县无富余的{STAGE[row.stage]}{_subject(row.subject)}教师（含可兼教者）：属结构性缺编，"
+                         f"需招聘补充{others}")
         elif policy.plan.max_km is not None:
             cause = f"{policy.plan.max_km:g} 公里内无可调的{_subject(row.subject)}教师"
         elif ahead_of("subject", policy):
