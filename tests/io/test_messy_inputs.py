@@ -120,6 +120,10 @@ def test_rural_years_beyond_a_working_life_are_refused(folder: Path) -> None:
     set_cell(folder, "teachers", row_of(folder, "teachers", "teacher_id", "T02"), "rural_years", "45")
     [problem] = errors(folder)
     assert (problem.column, problem.rule) == ("rural_years", "plausible_rural_years")
+    # Just over the limit (14.16 years since 16): the limit is not shown rounded up to the value refused.
+    set_cell(folder, "teachers", row_of(folder, "teachers", "teacher_id", "T02"), "rural_years", "14.2")
+    [problem] = errors(folder)
+    assert "计 14.16 年" in problem.expected
 
 
 @pytest.mark.parametrize(("written", "says"), [

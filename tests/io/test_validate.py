@@ -505,6 +505,18 @@ def test_own_school_among_the_wishes_is_a_warning(folder: Path) -> None:
     ]
 
 
+def test_a_primary_teachers_wish_for_a_junior_school_is_a_warning(folder: Path) -> None:
+    """A primary teacher who wishes only for junior schools can never move: validate said nothing."""
+    teachers = load_county(folder, as_of=AS_OF).teachers.set_index("teacher_id")
+    assert teachers.loc["T08", "stage"] == "primary"
+    set_cell(folder, "teachers", 9, "wishes", "J1")
+    [warning] = load_county(folder, as_of=AS_OF).warnings
+    assert key(warning) == ("teachers.csv", 9, "wishes", "wish_other_stage") and "此申请无法满足" in warning.expected
+    set_cell(folder, "teachers", 9, "wishes", "J1;P1")
+    [warning] = load_county(folder, as_of=AS_OF).warnings
+    assert "J1 不设小学" in warning.expected and "这一志愿不会实现" in warning.expected
+
+
 def test_odd_distance_rows_are_warned_about(folder: Path) -> None:
     """A school paired with itself, and a pair given both ways 12.5 and 40 km apart: said, not guessed."""
     rows = read_rows(folder, "distances")

@@ -8,6 +8,7 @@ there are none.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Callable
@@ -569,7 +570,7 @@ def _check_teachers(
                 problems.append(
                     table.problem(row, "rural_years", teachers.written(i, "rural_years"),
                                   f"不超过年满 16 岁以来的年数（按 {as_of.isoformat()} 计 "
-                                  f"{max(working, 0.0):.1f} 年）："
+                                  f"{math.floor(max(working, 0.0) * 100) / 100:.2f} 年）："
                                   "此数决定支教资格", "plausible_rural_years"))
         until = values["service_until"]
         if until not in (None, MISSING) and not date(1980, 1, 1) <= until <= date(as_of.year + 20, 12, 31):
@@ -591,6 +592,17 @@ def _check_teachers(
                     table.problem(row, "wishes", ";".join(wishes), "志愿学校不含本校（留在本校不是调动，此项不计；"
                                   "其余志愿的序号按填写顺序）", "wish_own_school", severity="warning")
                 )
+            stage = values["stage"]
+            if stage == Stage.primary.value:  # a primary teacher never moves to a junior school
+                closed = [w for w in wishes if not school_types.unknown(w)
+                          and school_types.get(w) not in (None, MISSING)
+                          and Stage.primary not in SchoolType(school_types[w]).stages]
+                if closed:
+                    problems.append(table.problem(
+                        row, "wishes", ";".join(wishes),
+                        f"志愿学校设有本人任教的学段（小学）：{'、'.join(closed)} 不设小学，小学教师不能调往"
+                        f"{'，此申请无法满足' if len(closed) == len(wishes) else '（这一志愿不会实现）'}",
+                        "wish_other_stage", severity="warning"))
             if wishes and values["volunteer"] is False:
                 problems.append(
                     table.problem(row, "wishes", ";".join(wishes), "填写志愿学校的教师应标记“申请交流”为是",
