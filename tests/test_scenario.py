@@ -357,6 +357,32 @@ changes:
                      "changes[4].merge.into": 7}
 
 
+def test_what_a_bad_base_or_changes_list_hid_is_said_too(folder: Path) -> None:
+    """A missing base hid a missing policy_file; changes written as a mapping hid it too; a scenario file
+    given as the base was blamed on that file (“.yaml”, 期望 含 CSV 文件的文件夹) instead of this one's base."""
+    missing = write(folder, "no_base.yaml", "base: nowhere\npolicy_file: nope.yaml\n")
+    assert [(row, column) for row, column, _ in problems_of(missing)] == [(1, "base"), (2, "policy_file")]
+    mapping = write(folder, "mapping.yaml", "base: county\npolicy_file: nope.yaml\nchanges:\n  close: {school: X001}\n")
+    assert {(row, column) for row, column, _ in problems_of(mapping)} == {(2, "policy_file"), (3, "changes")}
+    layered = write(folder, "layered.yaml", "base: ok.yaml\nchanges: []\n")
+    write(folder, "ok.yaml", "base: county\nchanges: []\n")
+    [(row, column, expected)] = problems_of(layered)
+    assert (row, column) == (1, "base") and "不能以另一个情景文件为基础" in expected
+
+
+def test_type_errors_are_said_in_chinese(folder: Path) -> None:
+    """pydantic's English (“Input should be a valid dictionary or instance of SolveSection”, “Datetimes
+    provided to dates should have zero time”) reached HR; `pins: 5` gave two errors."""
+    path = write(folder, "types.yaml", "base: county\nas_of: 5\nsolve: 3\npolicy: {plan: 5}\n"
+                                       "changes:\n  - pins: 5\n")
+    found = problems_of(path)
+    assert [(row, column) for row, column, _ in found] == [(2, "as_of"), (3, "solve"), (4, "policy.plan"),
+                                                          (6, "changes[1].pins")]
+    assert [expected for *_, expected in found] == ["日期 YYYY-MM-DD", "键值对（下一级的设置项，如 key: value）",
+                                                    "键值对（下一级的设置项，如 key: value）",
+                                                    "pins 文件名（如 pins.csv，相对于情景文件），或指定的列表"]
+
+
 def test_an_impossible_date_is_named_with_its_line(folder: Path) -> None:
     """YAML's own date parsing raised a bare ValueError on 2027-13-01 (an internal error to the user)."""
     path = write(folder, "bad_date.yaml", "base: county\nas_of: 2027-13-01\nchanges: []\n")
@@ -381,3 +407,16 @@ def test_the_shipped_scenarios_load_on_the_sample_county() -> None:
         assert path.read_text(encoding="utf-8").startswith("# 问题："), path.name
         assert scenario.expect or path.stem == "baseline", path.name
         assert set(scenario.expect) <= codes
+
+
+def test_a_pins_file_naming_a_school_the_scenario_closed_says_so(folder: Path, county: County) -> None:
+    """`--pins` with a school the scenario closes read “学校表中已有的学校代码”, though the school is in the
+    table: the scenario's county is the one after its changes."""
+    from teacheralloc.io.pins import read_pins
+
+    teacher = county.teachers["teacher_id"].iloc[0]
+    path = write(folder, "pins_closed.csv", f"teacher_id,to_school\n{teacher},GONE\n")
+    with pytest.raises(InputError) as caught:
+        read_pins(path, county, scenario=True)
+    [problem] = caught.value.problems
+    assert problem.expected.startswith("情景变化后仍在的学校代码")

@@ -210,7 +210,7 @@ def _validate_scenario_pins(scenario: Scenario, pins: Path | None) -> None:
 
     table = scenario.pins
     if pins is not None:
-        table = pd.concat([table, read_pins(pins, scenario.county)], ignore_index=True)
+        table = pd.concat([table, read_pins(pins, scenario.county, scenario=True)], ignore_index=True)
     if table.empty:
         return
     try:
@@ -372,7 +372,7 @@ def _plan_scenario(path: Path, out: Path, policy: Path | None, pins: Path | None
 
     scenario = load_scenario(path, as_of=_as_of(as_of), policy_file=policy)
     if pins is not None:
-        extra = read_pins(pins, scenario.county)
+        extra = read_pins(pins, scenario.county, scenario=True)
         scenario = dataclasses.replace(scenario, pins=pd.concat([scenario.pins, extra], ignore_index=True))
     with new_output_dir(out, force=force,
                         protected=(scenario.base, path, *[p for p in (policy, pins) if p is not None])):
@@ -560,7 +560,7 @@ def check(
         if used is not None:  # the scenario's pins and any given with --pins when it was planned
             pinned = read_pins(used, county)
         elif pins is not None:
-            pinned = pd.concat([scenario.pins, read_pins(pins, county)], ignore_index=True)
+            pinned = pd.concat([scenario.pins, read_pins(pins, county, scenario=True)], ignore_index=True)
         else:
             pinned = scenario.pins
         rules, reference = _plan_policy(plan_dir, scenario.policy, explicit=policy is not None)

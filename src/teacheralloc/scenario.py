@@ -440,8 +440,6 @@ def _expected(error: dict[str, Any]) -> str:
         return str(error["msg"]).removeprefix("Value error, ")
     if error["type"] == "enum" or error["type"] == "literal_error":
         return policy_expected(error)
-    if error["type"] in ("date_from_datetime_parsing", "date_parsing", "date_type"):
-        return "日期 YYYY-MM-DD"
     return policy_expected(error)
 
 
@@ -513,14 +511,18 @@ def _read_scenario(path: Path) -> tuple[ScenarioFile | None, YamlLines, list[Pro
         loc = _loc_parts(tuple(error["loc"]))
         value = loc[-1] if error["type"] == "extra_forbidden" else error.get("input")
         expected = "已知的键（此键不存在，检查拼写）" if error["type"] == "extra_forbidden" else _expected(error)
+        if loc[-1:] == ("pins",) and error["type"] in ("string_type", "list_type"):  # either branch: said once
+            expected = "pins 文件名（如 pins.csv，相对于情景文件），或指定的列表"
         problems.add(loc, value, expected)
     found = _unique(problems.items)
     bad_keys = {str(e["loc"][0]) for e in errors if e["loc"] and e["loc"][0] != "changes"}
     bad_changes = {e["loc"][1] for e in errors if len(e["loc"]) > 1 and e["loc"][0] == "changes"}
-    if "base" in bad_keys or any(e["loc"] == ("changes",) for e in errors):
+    if "base" in bad_keys:
         return None, lines, found, ()
     kept = tuple(i for i in everything if i not in bad_changes)
     sound = {k: v for k, v in data.items() if k not in bad_keys}
+    if any(e["loc"] == ("changes",) for e in errors):  # not a list: no change is read, the rest still is
+        sound["changes"], kept, changes = [], (), None
     # An expectation with a bad direction drops only itself: the others' codes are still checked.
     bad_expect = {str(e["loc"][1]) for e in errors if len(e["loc"]) > 1 and e["loc"][0] == "expect"}
     if "expect" in bad_keys and isinstance(data.get("expect"), dict) and bad_expect:
@@ -577,9 +579,19 @@ def load_scenario(
     problems.items.extend(found)
     folder = path.parent
     base = (folder / spec.base).resolve() if not Path(spec.base).is_absolute() else Path(spec.base)
-    if not base.exists():
-        problems.add(("base",), spec.base, "存在的数据文件夹或 .xlsx（相对于情景文件）")
-        raise InputError(problems.items)
+    if base.is_dir() or (base.suffix.lower() in (".xlsx", ".xlsm") and base.is_file()):
+        unusable = ""
+    elif not base.exists():
+        unusable = "存在的数据文件夹或 .xlsx（相对于情景文件）"
+    elif is_scenario_file(base):
+        unusable = ("数据文件夹或 .xlsx 工作簿：情景不能以另一个情景文件为基础（把那个情景的 changes 抄进本文件，"
+                    "base 写它的 base）")
+    else:
+        unusable = "数据文件夹或 .xlsx 工作簿"
+    if unusable:  # the changes need the data; the policy's problems are said all the same
+        problems.add(("base",), spec.base, unusable)
+        _load_policy(spec, None, folder, policy_file, problems, load_policy)
+        raise InputError(_unique(problems.items))
     policy = _load_policy(spec, base, folder, policy_file, problems, load_policy)
     county = load_county(base, as_of=as_of or spec.as_of)
     # Invalid overrides are reported with everything else: the changes are still checked (with the
@@ -643,7 +655,7 @@ def load_scenario(
     )
 
 
-def _load_policy(spec: ScenarioFile, base: Path, folder: Path, policy_file: Path | None, problems: _Problems,
+def _load_policy(spec: ScenarioFile, base: Path | None, folder: Path, policy_file: Path | None, problems: _Problems,
                  load_policy: Any) -> Policy | None:
     """The dataset's policy.yaml, then the scenario's policy_file, then its `policy:` overrides, then
     the CLI's --policy file. Problems in the overrides name the scenario file and `policy.<key>`."""

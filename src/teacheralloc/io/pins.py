@@ -119,10 +119,12 @@ def _raw_rows(path: Path, sheet_name: str | None = None) -> list[list[str]]:
     return list(csv.reader(io.StringIO(decoded, newline=""), delimiter=sniff_delimiter(decoded)))
 
 
-def read_pins(path: Path | None, county: County, without_hires: bool = False) -> pd.DataFrame:
+def read_pins(path: Path | None, county: County, without_hires: bool = False, scenario: bool = False
+              ) -> pd.DataFrame:
     """Pins as a table (teacher_id, kind, school_id, row), checked against the county. `without_hires`:
     a scenario plan's pins_used.csv read against the county's own data leaves out its new hires'
-    placements (NEW-0001 …, not in the teachers table; `check` says it cannot verify them).
+    placements (NEW-0001 …, not in the teachers table; `check` says it cannot verify them). `scenario`:
+    the county is a scenario's, after its changes (a school it closed is named as such).
 
     Raises
     ------
@@ -183,8 +185,10 @@ def read_pins(path: Path | None, county: County, without_hires: bool = False) ->
             else:
                 school = value.strip()
                 if school not in schools:
-                    problems.append(Problem(name, number, kind, school, "学校表中已有的学校代码",
-                                            label=PIN_COLUMNS[kind], rule="reference"))
+                    known = ("情景变化后仍在的学校代码（情景关闭或并入别校的学校不能再指定）" if scenario
+                             else "学校表中已有的学校代码")
+                    problems.append(Problem(name, number, kind, school, known, label=PIN_COLUMNS[kind],
+                                            rule="reference"))
                 kinds.append((kind, school))
         if not kinds and (declined or unreadable):
             continue
