@@ -716,6 +716,18 @@ def test_special_school_teachers_take_part_only_when_the_policy_says_so(take_par
         assert gaps_after(plan)["R1"] == pytest.approx(2.0)
 
 
+def test_a_gap_at_a_special_school_is_put_down_to_its_staying_apart() -> None:
+    """A special school short of teachers takes no one by default: its cause said 已达核定编制 (a tester's
+    special school, 19 teachers for 17 核定) or that the county has no spare teachers, not the rule."""
+    teachers = staff("U", "U1", 12) + staff("S", "U2", 6)
+    data = county([school("U1"), school("U2", type="special")], [grade("U1", 1), grade("U2", 1, students=190)],
+                  teachers, {("U1", "U2"): 5})
+    plan = plan_county(data, POLICY)
+    assert plan.moves.empty
+    cause = plan.causes.set_index(["school_id", "kind"]).loc[("U2", "headcount"), "cause"]
+    assert cause.startswith("特殊教育学校不参加调配（plan.special_schools_take_part")
+
+
 # --------------------------------------------------------------------------------------------------
 # Pooling never sends a teacher to their own school
 # --------------------------------------------------------------------------------------------------

@@ -176,6 +176,21 @@ def test_a_teacher_away_on_a_support_posting_keeps_the_post_asked_for_at_home(pl
     assert f"上述编制中有 {moved.totals['covered_this_year']:.0f} 个所在学校本年由支教教师顶岗，支教期满后仍缺" in text
 
 
+def test_a_school_asks_no_more_posts_than_it_lacks_as_a_whole() -> None:
+    """核定编制 is the school's: a special school with its junior section 1.5 short and its primary section
+    2.75 over asked 2 posts for the junior section; a nine-year school 2 short in junior and 1 over in
+    primary asks 1; a school short in both stages asks for both."""
+    from teacheralloc.report.establishment import posts_short
+
+    schools = pd.DataFrame({
+        "school_id": ["T1", "T1", "N1", "N1", "N2", "N2"],
+        "stage": ["junior", "primary"] * 3,
+        "required": [6.5, 11.25, 10.0, 9.0, 10.0, 9.0],
+        "establishment_after": [5, 14, 8, 10, 8, 8],
+    })
+    assert posts_short(schools, Policy.default()).tolist() == [0, 0, 1, 0, 2, 1]
+
+
 @pytest.mark.parametrize(("before", "after", "text"), [
     (72.9, 73.7, "由 72.9 人增至 73.7 人"), (73.7, 72.9, "由 73.7 人降至 72.9 人"), (3.0, 3.0, "持平（3.0 人）"),
 ])

@@ -230,9 +230,15 @@ def shortage_causes(after: pd.DataFrame, subjects_after: pd.DataFrame, candidate
                                        ("redeploy", "补权重更高的学校（plan.headcount_weight）")) if kind in out]
         return f"本方案从本校调出 {sum(out.values())} 人（{kinds}），{change}（为{'、'.join(why)}）；"
 
+    # Special schools take part only by policy: a gap there is theirs to fill, whatever else holds.
+    apart = set() if policy.plan.special_schools_take_part else set(units.index[units["type"] == "special"])
+    special = ("特殊教育学校不参加调配（plan.special_schools_take_part 默认关闭：其教师的专业与普通学校不同），"
+               "缺口由本校内部调整或补充特殊教育专业教师解决")
     rows = []
     for row in after[after["gap_after"] >= 0.5].itertuples(index=False):
-        if establishment_cause(row.unit):
+        if row.unit in apart:
+            cause = special
+        elif establishment_cause(row.unit):
             cause = establishment_cause(row.unit)
         elif row.stage not in spare_stages:
             kept = held[held["stage"].astype(str) == row.stage]
@@ -282,7 +288,9 @@ def shortage_causes(after: pd.DataFrame, subjects_after: pd.DataFrame, candidate
     for row in subjects_after[counted].itertuples(index=False):
         unit = unit_id(row.school_id, row.stage)
         spare_here = -float(over.get(unit, 0.0))
-        if spare_here >= 1:  # the school has teachers enough, of other subjects: not a case for posts
+        if unit in apart:
+            cause = special
+        elif spare_here >= 1:  # the school has teachers enough, of other subjects: not a case for posts
             cause = (f"本校总量富余 {spare_here:.0f} 人，缺的是{_subject(row.subject)}：宜由本校富余教师兼课或培训转岗"
                      "补足，不需增编" + ("（本校已达核定编制，不能调入）" if establishment_cause(unit) else ""))
         elif establishment_cause(unit):

@@ -117,10 +117,22 @@ def post_holders(schools: pd.DataFrame) -> pd.Series:
 
 def posts_short(schools: pd.DataFrame, policy: Policy, holders: pd.Series | None = None) -> pd.Series:
     """Whole posts each school-stage still lacks after the plan (the plan's rounding of required posts,
-    less the teachers holding a post there: `post_holders`, or `holders`)."""
+    less the teachers holding a post there: `post_holders`, or `holders`). A school's posts (核定编制) are
+    the school's: its stages together ask for no more than the school as a whole lacks (a special school
+    with its junior section 1.5 short and its primary section 2.75 over asked 2 posts)."""
     target = pd.Series(policy.plan.headcount_target(schools["required"].to_numpy()), index=schools.index)
-    short = (target - (post_holders(schools) if holders is None else holders)).clip(lower=0)
-    return np.ceil(short - 1e-9).astype(int)
+    held = post_holders(schools) if holders is None else holders
+    short = np.ceil((target - held).clip(lower=0) - 1e-9).astype(int)
+    whole = (target - held).groupby(schools["school_id"]).transform("sum").clip(lower=0)
+    allowed = np.ceil(whole - 1e-9).astype(int)
+    over = short.groupby(schools["school_id"]).transform("sum") > allowed
+    for school_id in schools.loc[over, "school_id"].unique():  # the school's few stages: the most short first
+        rows = short[schools["school_id"] == school_id].sort_values(ascending=False, kind="stable")
+        left = int(allowed[rows.index[0]])
+        for index, posts in rows.items():
+            short[index] = min(int(posts), left)
+            left -= short[index]
+    return short
 
 
 def _subject_gaps(data: PlanData) -> dict[tuple[str, str], dict[str, float]]:
