@@ -420,3 +420,10 @@ def test_a_pins_file_naming_a_school_the_scenario_closed_says_so(folder: Path, c
         read_pins(path, county, scenario=True)
     [problem] = caught.value.problems
     assert problem.expected.startswith("情景变化后仍在的学校代码")
+
+
+def test_a_retirement_date_before_the_reference_date_is_refused(folder: Path) -> None:
+    """retire: {until: 2001-01-01}, a typo for a year to come, retired no one without a word."""
+    path = write(folder, "retire_past.yaml", "base: county\nas_of: 2026-09-01\nchanges:\n  - retire: {until: 2001-01-01}\n")
+    [(row, column, expected)] = problems_of(path)
+    assert (row, column) == (4, "changes[1].retire.until") and "不早于基准日期 2026-09-01" in expected

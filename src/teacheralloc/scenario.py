@@ -621,6 +621,10 @@ def load_scenario(
                 pools.extend(county.teachers.set_index("teacher_id").loc[pins["teacher_id"], "school_id"])
                 pin_frames.append(pins)
             elif change.retire is not None:
+                if change.retire.until < county.as_of:  # a typo for a year to come: it retires (almost) no one
+                    _Reporter(problems, loc)("until", change.retire.until.isoformat(),
+                                             f"不早于基准日期 {county.as_of.isoformat()} 的日期"
+                                             "（此日前达到退休年龄的教师退休）")
                 county, text = retire_until(county, change.retire, rules)
             else:
                 pins, text = _scenario_pins(change.pins, folder, county, problems, loc, lines, pin_sources, read_pins)
