@@ -207,6 +207,24 @@ def test_optimizer_plan_passes(base: Base) -> None:
     assert len(plan) > 0 and set(plan["move_type"]) >= {"rotation", "support", "redeploy"}
 
 
+def test_support_postings_over_the_policys_cap_are_violations(base: Base) -> None:
+    """With support.max_above_norm k, a section may receive (pinned postings aside) what it lacks of its
+    norm + k teachers on 支教; the default plan (no cap) checked against k = 0 breaks it where it piled,
+    and against a k above every posting count nowhere."""
+    def capped(extra: int) -> Policy:
+        return base.policy.model_copy(update={"support": base.policy.support.model_copy(
+            update={"max_above_norm": extra})})
+
+    moves = read_plan(base.folder)
+    posted = moves[moves["move_type"] == "support"].groupby("to_school").size()
+    found = [v for v in check_plan(base.county, capped(0), base.folder).violations
+             if "support.max_above_norm" in v.message]
+    assert found and {v.school_id for v in found} <= set(posted.index)
+    assert all(v.rule == "establishment" for v in found)
+    generous = check_plan(base.county, capped(int(posted.max())), base.folder)
+    assert not [v for v in generous.violations if "support.max_above_norm" in v.message]
+
+
 def test_report_lines_name_the_rule(base: Base, folder: Path) -> None:
     plan = read_plan(folder)
     plan.loc[0, "reason"] = "ok"

@@ -203,6 +203,7 @@ class Support(_Settings):
     term_years: float = Field(gt=0)
     senior_title_rural_years: float = Field(ge=0)
     from_areas: tuple[AreaCode, ...]
+    max_above_norm: int | None = Field(None, ge=0)
 
 
 class Retirement(_Settings):

@@ -910,6 +910,20 @@ def test_arrivals_beyond_a_gap_do_not_name_it_again() -> None:
     assert "英语教师缺 1 人" in reasons["UEN"] and "科学教师缺 1 人" in reasons["USC"]
 
 
+@pytest.mark.parametrize(("extra", "posted"), [(None, 2), (1, 2), (0, 1)])
+def test_support_postings_into_a_school_stop_at_its_shortage_and_the_policys_extra(extra: int | None,
+                                                                                   posted: int) -> None:
+    """山岭村小学 is one short of its 10 and lacks an English and a science teacher: both of 城关第一小学's
+    teachers who need rural service go there by default (支教 holds no post there). With
+    `support.max_above_norm` k, at most 1 + k go (testers' counties: a village school needing 5.8 went
+    4 → 11 on postings)."""
+    teachers = [*staff("U", "U1", 10), teacher("UEN", "U1", subject="english", title="first", rural_years=0),
+                teacher("USC", "U1", subject="science", title="first", rural_years=0), *staff("R", "R1", 9)]
+    data = county([school("U1"), school("R1")], [grade("U1", 1), grade("R1", 3)], teachers, {("U1", "R1"): 20})
+    plan = plan_county(data, load_policy(overrides={"support": {"max_above_norm": extra}}))
+    assert (plan.moves["move_type"] == "support").sum() == posted
+
+
 def test_a_subject_gap_under_one_teacher_that_the_tier_counts_has_a_cause() -> None:
     """山岭村小学 (one short) needs 0.59 FTE of English, which the subject tier counts as one whole teacher;
     the only spare English teacher is 50 km away, beyond `plan.max_km` 30. The gap the tier counts gets

@@ -28,6 +28,8 @@ Rules (code, number in the brief, what is checked):
                       核定编制, none that takes a school above it.
                       A school with no 核定编制 (`plan.arrivals_within_shortage`): in each stage, transfers
                       in − departures on duty never take it above ⌈its norm⌉ (or above what it had).
+                      With `support.max_above_norm` k: support postings into a stage ≤ what it lacks
+                      of ⌈its norm⌉ + k (pinned postings not counted).
 9  `max_leaving`      no school loses more than max(1, ⌊share × its teachers⌋) teachers; with
                       `rotation.leaving_cap_by_stage`, no stage of a school with several either.
 10 `redeploy_surplus` involuntary redeployment out of a school and stage ≤ its surplus + transfers in

@@ -44,7 +44,10 @@ def check_schools(
     unit_in: dict[tuple[str, str], int] = {}
     redeploy_out: dict[tuple[str, str], int] = {}
     across_out: dict[tuple[str, str], int] = {}  # redeployed to another stage
+    posted: dict[tuple[str, str], int] = {}  # support postings on duty the plan chose, by section
     for m in moves:
+        if m.move_type == "support" and m.on_duty and m.teacher_id not in pinned:
+            posted[(m.to_school, m.to_stage)] = posted.get((m.to_school, m.to_stage), 0) + 1
         if m.move_type in TRANSFERS or m.move_type == "new_hire":
             transfers_in[m.to_school] = transfers_in.get(m.to_school, 0) + 1
             # An arrival on duty (a new hire too) fills a post: credit for an exchange; a teacher on leave
@@ -111,6 +114,20 @@ def check_schools(
                         school_id=sid,
                     )
                 )
+
+    # Rule 8, support postings (support.max_above_norm): what a section lacked of its norm, and that many more.
+    extra = policy.support.max_above_norm
+    if extra is not None:
+        for (sid, stage), count in sorted(posted.items()):
+            if (sid, stage) not in table.index:
+                continue
+            before = int(table.at[(sid, stage), "teachers_before"])
+            norm = math.ceil(float(table.at[(sid, stage), "target"]) - 1e-9)
+            if count > max(0, norm - before) + extra:
+                out.append(Violation(
+                    "establishment",
+                    f"{sid}{STAGE_LABEL[stage]}按标准应有 {norm} 人，在岗 {before} 人，支教调入 {count} 人，"
+                    f"超过所缺人数加 {extra} 人（support.max_above_norm）", school_id=sid))
 
     # Rule 9: no school loses more than its share.
     share = policy.rotation.max_share_leaving_school

@@ -261,6 +261,30 @@ def arrival_cap(m: AllocationModel) -> None:
     m.model.add_terms(rows[out_where[keep]], out_ids[keep], -1.0)
 
 
+def support_cap(m: AllocationModel) -> None:
+    """Support postings (支教) into a section: at most what it lacks of its norm before the plan (⌈target⌉ −
+    on duty, not below 0) plus `support.max_above_norm`. A posting holds no post there, so no 核定编制
+    bounds it; without this, the subject tier (each subject's demand rounded to whole teachers) sent a
+    village school needing 5.8 teachers from 4 to 11. Pinned postings are not counted."""
+    extra = m.policy.support.max_above_norm
+    if extra is None:
+        return
+    units = m.candidates.units
+    units = units[~units["holding"].to_numpy(bool)]
+    index = pd.Index(units["unit"])
+    room = np.maximum(0.0, np.ceil(units["target"].to_numpy(float) - 1e-9) - units["before"].to_numpy(float)) + extra
+    groups = m.candidates.groups
+    teachers = m.candidates.teachers.set_index("teacher_id")
+    pinned_groups = set(groups.loc[groups["singleton"].to_numpy(bool) & groups["first_teacher"].map(
+        teachers["pin_must_move"]).fillna(False).to_numpy(bool), "group"])
+    pinned = m.candidates.arcs["group"].isin(pinned_groups).to_numpy() if pinned_groups else \
+        np.zeros(len(m.candidates.arcs), dtype=bool)
+    support = (m.candidates.arcs["move_type"].to_numpy() == "support") & ~pinned
+    where, ids = m.arcs_by("dest", m.arc_masks["arriving"] & m.arc_masks["duty"] & support, index)
+    rows, _ = _rows_where(m, "support_cap", where, np.full(len(index), -INF), room)
+    m.model.add_terms(rows[where], ids, 1.0)
+
+
 def max_leaving(m: AllocationModel) -> None:
     """No school loses more than `rotation.max_share_leaving_school` of its teachers in one year
     (every move counts): moves out ≤ max(1, ⌊share × teachers⌋); with `rotation.leaving_cap_by_stage`,
@@ -351,6 +375,7 @@ RULES: list[Callable[[AllocationModel], None]] = [
     indicator_deficit,
     establishment_cap,
     arrival_cap,
+    support_cap,
     max_leaving,
     redeploy_from_surplus,
     cross_stage_from_surplus,
