@@ -324,23 +324,33 @@ def _workbook_with_number_dates(county, tmp_path: Path, birth: float, since: flo
     return path
 
 
-def test_a_whole_number_in_a_workbook_is_quoted_as_typed(county, tmp_path: Path) -> None:
-    """A year in a date column, saved as 2030.0 by another generator, was quoted back as “2030.0”."""
+def _column(workbook, sheet: str, code: str) -> int:
+    """The 1-based column of `code` in a sheet of `county_workbook` (English or Chinese header)."""
+    from teacheralloc.domain import columns
+
+    label = next(c.label for c in columns(sheet) if c.code == code)
+    return next(i for i, h in enumerate((c.value for c in workbook[sheet][1]), start=1) if h in (code, label))
+
+
+def _saved_with(workbook, tmp_path: Path, old: bytes, new: bytes) -> Path:
+    """`workbook` saved, then its sheets' XML edited (`old` → `new`): what another writer would store."""
     import zipfile
 
-    workbook = county_workbook(county)
-    header = [cell.value for cell in workbook["teachers"][1]]
-    column = next(i for i, h in enumerate(header, start=1) if h in ("school_since", "到校时间"))
-    workbook["teachers"].cell(row=2, column=column).value = 2030
     written = tmp_path / "openpyxl.xlsx"
     workbook.save(written)
     path = tmp_path / "county.xlsx"
     with zipfile.ZipFile(written) as source, zipfile.ZipFile(path, "w") as target:
         for item in source.infolist():
             data = source.read(item.filename)
-            if item.filename.startswith("xl/worksheets/"):
-                data = data.replace(b"<v>2030</v>", b"<v>2030.0</v>")
-            target.writestr(item, data)
+            target.writestr(item, data.replace(old, new) if item.filename.startswith("xl/worksheets/") else data)
+    return path
+
+
+def test_a_whole_number_in_a_workbook_is_quoted_as_typed(county, tmp_path: Path) -> None:
+    """A year in a date column, saved as 2030.0 by another generator, was quoted back as “2030.0”."""
+    workbook = county_workbook(county)
+    workbook["teachers"].cell(row=2, column=_column(workbook, "teachers", "school_since")).value = 2030
+    path = _saved_with(workbook, tmp_path, b"<v>2030</v>", b"<v>2030.0</v>")
     with pytest.raises(InputError) as caught:
         load_county(path, as_of=AS_OF)
     [problem] = caught.value.errors
@@ -374,18 +384,8 @@ def test_a_formula_saved_with_a_zero_result_by_a_writer_that_leaves_computing_to
     import zipfile
 
     workbook = county_workbook(county)
-    header = [cell.value for cell in workbook["classes"][1]]
-    column = next(i for i, h in enumerate(header, start=1) if h in ("students", "学生数"))
-    workbook["classes"].cell(row=2, column=column).value = "=40+5"
-    written = tmp_path / "openpyxl.xlsx"
-    workbook.save(written)
-    path = tmp_path / "county.xlsx"
-    with zipfile.ZipFile(written) as source, zipfile.ZipFile(path, "w") as target:
-        for item in source.infolist():
-            data = source.read(item.filename)
-            if item.filename.startswith("xl/worksheets/"):
-                data = data.replace(b"<f>40+5</f><v></v>", b"<f>40+5</f><v>0</v>")
-            target.writestr(item, data)
+    workbook["classes"].cell(row=2, column=_column(workbook, "classes", "students")).value = "=40+5"
+    path = _saved_with(workbook, tmp_path, b"<f>40+5</f><v></v>", b"<f>40+5</f><v>0</v>")
     assert b'fullCalcOnLoad="1"' in zipfile.ZipFile(path).read("xl/workbook.xml")
     with pytest.raises(InputError) as caught:
         load_county(path, as_of=AS_OF)
