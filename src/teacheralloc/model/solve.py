@@ -121,7 +121,7 @@ def solve_county(
             last[built.flow] = values
             rest = order[split:]
             befores = {name: tier_before(name, candidates, policy) for name in rest}
-            tiers = tiers + tuple(at_last_plan(built, last, rest, befores))
+            tiers = tiers + tuple(at_last_plan(built, last, rest, befores, Solver(built, params.seed)))
     else:
         values, tiers, status = solve_tiers(built, params, progress, started=started)
         if lower:  # too many school-to-school paths to price within the budget

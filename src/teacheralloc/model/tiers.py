@@ -384,7 +384,7 @@ def solve_tiers(
             status = "feasible"
         if solved.values is None:  # out of time: the last solution stands; report the remaining tiers at it
             status = "time_limit"
-            results.extend(at_last_plan(built, last_values, names[names.index(name):], befores))
+            results.extend(at_last_plan(built, last_values, names[names.index(name):], befores, solver))
             break
         last_values = solved.values
         results.append(TierResult(name=name, label=TIER_LABELS[name], before=befores[name], value=solved.value,
@@ -453,12 +453,30 @@ def _held(value: float, tolerance: float) -> float:
     return value + (tolerance * max(1.0, abs(value)) + 1e-7)
 
 
-def at_last_plan(built: AllocationModel, values: np.ndarray, names: tuple[str, ...], befores: dict[str, float]
-                  ) -> list[TierResult]:
-    """Tiers the time limit left unsolved, reported at the last plan found (`values`: every variable)."""
+def at_last_plan(built: AllocationModel, values: np.ndarray, names: tuple[str, ...], befores: dict[str, float],
+                 solver: Solver) -> list[TierResult]:
+    """Tiers the time limit left unsolved, reported at the last plan found (`values`: every variable): the
+    moves as they are, the rest (who teaches what, the indicator deficits) at its best for each tier, by a
+    small MIP with the flows fixed (`_value_without_moves`'s, at the plan's moves). Read off the last
+    solution as it stood, a 20,000-teacher county cut at 1 s showed its subject tier 3,360 → 17,212 for 967
+    moves (each changes it by 2 at most): that solution's subject assignment was never optimised."""
+    fixed = padded(values, solver.size)
     values = padded(values, built.model.num_variables)
-    return [TierResult(name=name, label=TIER_LABELS[name], before=befores[name], value=built.tiers[name].at(values),
-                       bound=float("-inf"), status="time_limit", seconds=0.0) for name in names]
+    results = []
+    for name in names:
+        value = built.tiers[name].at(values)
+        solver.objective, solver.tier = built.tiers[name], name
+        best = solver.mip(TIER_AT_PLAN_SECONDS, fix=solver.flows, values=fixed, hint=fixed)
+        if best.found:
+            value = min(value, best.objective)
+        results.append(TierResult(name=name, label=TIER_LABELS[name], before=befores[name], value=value,
+                                  bound=float("-inf"), status="time_limit", seconds=0.0))
+    return results
+
+
+#: The most a tier the time limit cut may take to be valued at the last plan (its moves fixed: a small MIP,
+#: 0.2 s at 20,000 teachers).
+TIER_AT_PLAN_SECONDS = 5.0
 
 
 def _cut_by_time(name: str, finished: bool, timed_out: bool, limit: float) -> str:
