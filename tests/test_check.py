@@ -712,6 +712,18 @@ def test_headcount_tier_in_summary(base: Base, folder: Path) -> None:
     assert "总量缺编" in report.violations[0].message
 
 
+def test_balance_tier_in_summary(base: Base, folder: Path) -> None:
+    """summary.json's balance tier (and objective.balance) set to 9999 passed the checker (a tester): it is
+    recomputed from the county the plan leaves, PE/arts teachers by their own main subject."""
+    summary = read_summary(folder)
+    tier = next(t for t in summary["tiers"] if t["tier"] == "balance")
+    true_value = tier["value"]
+    tier["value"] = summary["objective"]["balance"] = 9999
+    write(folder, summary=summary)
+    found = [v for v in run(base, folder).violations if "优质均衡指标差额" in v.message or "objective.balance" in v.message]
+    assert len(found) == 2 and all(f"重新计算为 {true_value:g}" in v.message for v in found)
+
+
 def test_school_row_missing(base: Base, folder: Path) -> None:
     write(folder, schools=read_schools(folder).drop(index=0))
     assert rules(run(base, folder)) == {"figures"}

@@ -39,7 +39,8 @@ Rules (code, number in the brief, what is checked):
                       summary.json's quota figures equal the recomputed ones.
 12 `max_km`           with `plan.max_km`, every involuntary move is within it.
 13 `figures`          schools.csv (students, classes, required, teachers and gaps before and after),
-                      summary.json's move counts and headcount tier, and plan.csv's distances equal the
+                      summary.json's move counts and headcount and balance tiers (PE/arts teachers by
+                      their own main subject), and plan.csv's distances equal the
                       recomputed ones.
 
 The stage of rotation and support rows is checked once, under rule 5. Rows that cannot be read (unknown

@@ -236,11 +236,13 @@ def check_lower_tiers(values: dict[str, float], summary: dict[str, Any], out: li
                                  f"summary.json 的 objective.{name} 为 {written:g}，按方案重新计算为 {value:g}"))
 
 
-def _county_after(county: County, moves: list[Move], hires: pd.DataFrame | None = None) -> County | None:
+def _county_after(county: County, moves: list[Move], hires: pd.DataFrame | None = None,
+                  keep_subjects: bool = False) -> County | None:
     """The county as the plan leaves it: each mover at the new school and stage, teaching the subject
     moved for, the old main subject kept as one also taught; a scenario's placed hires (`hires`) join
     it. None when the plan places new hires and the scenario is not known, or names a subject that is
-    not a code (rule 6 says so)."""
+    not a code (rule 6 says so). `keep_subjects`: each mover keeps their own main subject (as the balance
+    tier counts PE/arts teachers)."""
     subjects = {s.value for s in Subject}
     if any((m.move_type == "new_hire" and hires is None) or m.subject not in subjects for m in moves):
         return None
@@ -259,11 +261,39 @@ def _county_after(county: County, moves: list[Move], hires: pd.DataFrame | None 
         old = teachers.iat[i, teachers.columns.get_loc("subject")]
         teachers.iat[i, teachers.columns.get_loc("school_id")] = m.to_school
         teachers.iat[i, teachers.columns.get_loc("stage")] = m.to_stage
+        if keep_subjects:
+            continue
         teachers.iat[i, teachers.columns.get_loc("subject")] = m.subject
         if old != m.subject:
             others[i] = tuple(dict.fromkeys([*others[i], old]))
     teachers["other_subjects"] = others
     return county.replace(teachers=teachers)
+
+
+def balance_tier(norms: Norms, policy: Policy) -> float:
+    """The quality-balance tier (优质均衡指标差额) of a county, from the rules in docs/plan.md: over the schools
+    and stages in evaluation, the teachers short of ⌈students / 100 × threshold⌉ backbone and PE/arts
+    teachers (by their own main subject), weighted by `plan.balance_weight`."""
+    schools = norms.schools[norms.schools["in_evaluation"].astype(bool)]
+    stage = schools["stage"].astype(str)
+    per100, weight = policy.indicators.per_100_students, policy.plan.balance_weight
+    value = 0.0
+    for kind, counted in (("backbone", "n_backbone"), ("pe_arts", "n_pe_arts")):
+        threshold = stage.map(lambda s, kind=kind: getattr(per100, kind)[s]).astype(float)
+        wanted = np.ceil(schools["students"].astype(float) / 100 * threshold - 1e-9)
+        value += weight[kind] * float(np.maximum(0.0, wanted - schools[counted].astype(float)).sum())
+    return value
+
+
+def check_balance_tier(after: Norms, policy: Policy, summary: dict[str, Any], out: list[Violation]) -> None:
+    """summary.json's balance tier (and `objective.balance`) against the county the plan leaves."""
+    value = balance_tier(after, policy)
+    tiers = summary.get("tiers") if isinstance(summary.get("tiers"), list) else []
+    written = next((t.get("value") for t in tiers if isinstance(t, dict) and t.get("tier") == "balance"), None)
+    objective = summary.get("objective") if isinstance(summary.get("objective"), dict) else {}
+    for where, stated in (("优质均衡指标差额层", written), ("objective.balance ", objective.get("balance"))):
+        if isinstance(stated, int | float) and abs(value - float(stated)) > 1e-3 + 1e-6 * abs(value):
+            out.append(Violation("derived", f"summary.json 的{where}为 {stated:g}，按方案重新计算为 {value:g}"))
 
 
 #: summary.json's indicators per stage compared with the recomputed county table (after: the same names).
@@ -292,6 +322,13 @@ def check_indicators(county: County, before: Norms, policy: Policy, moves: list[
     norms = {"before": before}
     if after_county is not None:
         norms["after"] = compute_norms(after_county, policy)
+        # The balance tier counts a mover by their own main subject (a PE/arts teacher wherever they teach);
+        # the per-100 figures by the subject taught where they arrive: the same county unless a mover
+        # changes between PE/arts and another subject.
+        own = _county_after(county, moves, hires, keep_subjects=True)
+        switched = own is not None and not own.teachers["subject"].astype(str).equals(
+            after_county.teachers["subject"].astype(str))
+        check_balance_tier(compute_norms(own, policy) if switched else norms["after"], policy, summary, out)
     indicators = summary.get("indicators") if isinstance(summary.get("indicators"), dict) else {}
     aliases = {"teachers": "teachers_before", "shortage": "shortage_before", "surplus": "surplus_before"}
     for side, found in norms.items():
