@@ -952,6 +952,18 @@ def test_a_tier_the_time_limit_stopped_says_so(finished: bool, timed_out: bool, 
         assert note.startswith("意愿满足（负值，越小越好）：在时间上限（--time-limit 120 秒") and "加大 --time-limit" in note
 
 
+def test_a_plan_over_its_time_limit_says_so() -> None:
+    """The sample county took 6 s at --time-limit 1 and nothing said the limit was passed (a tester)."""
+    from teacheralloc.model.solve import SolveParams
+    from teacheralloc.model.solve import plan_county as plain
+    from teacheralloc.sample import generate_county
+
+    plan = plain(generate_county(num_teachers=800, seed=1), POLICY, params=SolveParams(time_limit_s=0.01))
+    [note] = [n for n in plan.notes if "超过时间上限" in n]
+    assert note.startswith(f"用时 {plan.wall_time:.1f} 秒，超过时间上限 0.01 秒")
+    assert not any("超过时间上限" in n for n in plan_county(quota_only(), POLICY).notes)
+
+
 def test_a_quota_short_names_what_binds() -> None:
     """The quota's shortfall says why in the county's terms: no junior school to rotate to (河口镇中学's
     base), or every junior section below at its 核定编制; it listed every possible restriction."""
