@@ -354,3 +354,12 @@ def test_validate_warns_about_teachers_past_retirement(small_folder: Path) -> No
     assert result.returncode == 0, result.stderr
     assert "有 3 名教师在基准日期 2040-09-01 前已到退休时间（如 T0（2037-08-01）" in result.stdout.replace("\n", "")
     assert "已到退休时间" not in run("validate", str(small_folder), "--as-of", AS_OF).stdout
+
+
+def test_a_sample_workbook_gets_its_extension(tmp_path: Path) -> None:
+    """`sample OUT --xlsx` with no .xlsx in OUT wrote a workbook named OUT that `validate` refused
+    (含 CSV 文件的文件夹，或 .xlsx 工作簿): it is written as OUT.xlsx, which reads back."""
+    made = run("sample", str(tmp_path / "county"), "--teachers", "150", "--xlsx")
+    assert made.returncode == 0, made.stderr
+    assert (tmp_path / "county.xlsx").is_file() and not (tmp_path / "county").exists()
+    assert run("validate", str(tmp_path / "county.xlsx")).returncode == 0

@@ -262,6 +262,8 @@ def sample(
     if encoding.lower() not in ("utf-8", "utf8", "gbk", "gb18030"):
         raise InputError([Problem("命令行", None, "--encoding", encoding, "utf-8 或 gbk", rule="cli")])
     if xlsx:
+        if out.suffix.lower() not in (".xlsx", ".xlsm"):  # read back only as a workbook by its name
+            out = out.with_name(out.name + ".xlsx")
         if out.exists() and not force:
             raise OutputExistsError(f"{out} 已存在；请另选文件名，或加 --force 覆盖")
     else:
