@@ -716,6 +716,33 @@ def test_special_school_teachers_take_part_only_when_the_policy_says_so(take_par
         assert gaps_after(plan)["R1"] == pytest.approx(2.0)
 
 
+def test_a_full_school_the_plan_leaves_below_its_posts_is_said_so() -> None:
+    """城关第一小学 is at its 核定编制 (12 of 12) and rotates 2 of its 12 eligible teachers to 山岭村小学: left 2
+    short, its cause said 已达核定编制…（只可安排支教）；如需增人须先核增编制 — but no 支教 goes to an urban
+    school, and after the plan it holds 10 of its 12 posts (a tester's county, 88 of 90)."""
+    teachers = [teacher(f"U{i:02d}", "U1", since=LONG) for i in range(12)] + staff("R", "R1", 8)
+    data = county([school("U1", establishment=12), school("R1")], [grade("U1", 1, 6, 228), grade("R1", 1)],
+                  teachers, {("U1", "R1"): 20})
+    plan = plan_county(data, POLICY)
+    assert plan.quota["rotations"] == 2
+    cause = plan.causes.set_index(["school_id", "kind"]).loc[("U1", "headcount"), "cause"]
+    assert "调配前已达核定编制，本次不能调入；本方案调出后在编 10 人，低于核定编制 12 人，下一轮调配可补入" in cause
+    assert "只可安排支教" not in cause and "须先核增编制" not in cause
+
+
+def test_a_gap_left_by_teachers_away_on_support_asks_no_posts() -> None:
+    """A teacher of 城关第一小学 who needs rural service goes to 山岭村小学 on 支教 (another is exchanged): it is
+    1 short on duty but holds all its 10 posts. The cause said 全县小学已无富余可调教师：总量不足，属需补充编制
+    的缺口 where the establishment request asks for none."""
+    teachers = [*staff("U", "U1", 8), teacher("UEN", "U1", subject="english", title="first", rural_years=0),
+                teacher("USC", "U1", subject="science", title="first", rural_years=0), *staff("R", "R1", 9)]
+    data = county([school("U1"), school("R1")], [grade("U1", 1), grade("R1", 3)], teachers, {("U1", "R1"): 20})
+    plan = plan_county(data, POLICY)
+    assert (plan.moves["move_type"] == "support").sum() == 1
+    cause = plan.causes.set_index(["school_id", "kind"]).loc[("U1", "headcount"), "cause"]
+    assert "在编 10 人已达按标准应有的 10 人：在岗的缺口来自本校教师外出支教或休假" in cause and "不需增编" in cause
+
+
 def test_a_gap_at_a_special_school_is_put_down_to_its_staying_apart() -> None:
     """A special school short of teachers takes no one by default: its cause said 已达核定编制 (a tester's
     special school, 19 teachers for 17 核定) or that the county has no spare teachers, not the rule."""

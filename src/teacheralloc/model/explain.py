@@ -206,11 +206,19 @@ def shortage_causes(after: pd.DataFrame, subjects_after: pd.DataFrame, candidate
         filled = set(units.index[(posts_after >= cap) & ~units.index.isin(list(full))])
     else:
         filled = set()
-    at_establishment = "已达核定编制，不能再调入（只可安排支教）；如需增人须先核增编制"
-    reached = "本方案调入后已达核定编制，不能再调入（只可安排支教）；如需增人须先核增编制"
+        posts_after = pd.Series(np.nan, index=units.index)
+    # 支教 goes only to rural or weak schools: only there may a full school still receive one.
+    support_in = set(units.index[(units["area"].astype(str) == "rural") | units["weak"].astype(bool)])
 
     def establishment_cause(unit: str) -> str | None:
-        return at_establishment if unit in full else reached if unit in filled else None
+        if unit not in full and unit not in filled:
+            return None
+        only = "（只可安排支教）" if unit in support_in else ""
+        if unit in full and posts_after.get(unit, np.inf) < cap[unit]:  # the plan's departures freed posts
+            return (f"调配前已达核定编制，本次不能调入{only}；本方案调出后在编 {posts_after[unit]:.0f} 人，"
+                    f"低于核定编制 {cap[unit]:.0f} 人，下一轮调配可补入")
+        head = "已达核定编制" if unit in full else "本方案调入后已达核定编制"
+        return f"{head}，不能再调入{only}；如需增人须先核增编制"
 
     sent: dict[str, dict[str, int]] = {}  # moves out of each unit, by type
     if moves is not None and len(moves):
@@ -234,10 +242,18 @@ def shortage_causes(after: pd.DataFrame, subjects_after: pd.DataFrame, candidate
     apart = set() if policy.plan.special_schools_take_part else set(units.index[units["type"] == "special"])
     special = ("特殊教育学校不参加调配（plan.special_schools_take_part 默认关闭：其教师的专业与普通学校不同），"
                "缺口由本校内部调整或补充特殊教育专业教师解决")
+    # Posts held (在编) after the plan, by section: a teacher away on 支教 or on leave holds theirs at home.
+    held_posts = (after.set_index("unit")["establishment_after"] if "establishment_after" in after
+                  else pd.Series(dtype=float))
     rows = []
     for row in after[after["gap_after"] >= 0.5].itertuples(index=False):
+        holding = float(held_posts.get(row.unit, np.nan))
+        target = float(units.at[row.unit, "target"]) if row.unit in units.index else np.nan
         if row.unit in apart:
             cause = special
+        elif holding >= target - 1e-9:  # short on duty only: its own teachers away hold their posts here
+            cause = (f"在编 {holding:.0f} 人已达按标准应有的 {target:g} 人：在岗的缺口来自本校教师外出支教或休假"
+                     "（仍占本校编制，支教期满返回），不需增编")
         elif establishment_cause(row.unit):
             cause = establishment_cause(row.unit)
         elif row.stage not in spare_stages:
@@ -291,7 +307,12 @@ def shortage_causes(after: pd.DataFrame, subjects_after: pd.DataFrame, candidate
         if unit in apart:
             cause = special
         elif spare_here >= 1:  # the school has teachers enough, of other subjects: not a case for posts
-            cause = (f"本校总量富余 {spare_here:.0f} 人，缺的是{_subject(row.subject)}：宜由本校富余教师兼课或培训转岗"
+            # On duty, that is: 支教 teachers serve here a year, holding their posts at home.
+            short_of_posts = float(held_posts.get(unit, np.inf)) < float(units.at[unit, "target"]) - 1e-9 \
+                if unit in units.index else False
+            cause = (f"本校在岗比标准多 {spare_here:.0f} 人（含一年期支教教师，在编仍不足标准），缺的是"
+                     f"{_subject(row.subject)}：本年宜由本校教师兼课补足" if short_of_posts else
+                     f"本校总量富余 {spare_here:.0f} 人，缺的是{_subject(row.subject)}：宜由本校富余教师兼课或培训转岗"
                      "补足，不需增编" + ("（本校已达核定编制，不能调入）" if establishment_cause(unit) else ""))
         elif establishment_cause(unit):
             cause = establishment_cause(unit)
