@@ -574,3 +574,6 @@ def test_a_full_school_and_one_the_plan_filled_are_one_cause_in_the_request() ->
     assert _merged_causes({full, "本方案调入后" + full}) == [
         "已达核定编制（含本方案调入后达到的），不能再调入（只可安排支教）；如需增人须先核增编制"]
     assert _merged_causes({"本方案调入后" + full}) == ["本方案调入后" + full]
+    # 本校 names no school once causes are joined over schools (a tester): that part is left to the table
+    own = "本方案从本校调出 10 人（支教 10），缺编由 0.0 增至 3.0 人（为安排支教）；"
+    assert _merged_causes({own + "全县小学已无富余可调教师", "全县小学已无富余可调教师"}) == ["全县小学已无富余可调教师"]

@@ -469,9 +469,17 @@ def explanation(
 _REACHED = "本方案调入后"
 
 
+#: The start of a cause's first part on the plan's own moves out of the school (model.explain `made_worse`).
+_OWN_MOVES = "本方案从本校调出"
+
+
 def _merged_causes(causes: set[str]) -> list[str]:
     """The distinct causes of the posts asked, a school at its 核定编制 before the plan and one the plan
-    brought to it said once (they read as the same sentence twice, one with 本方案调入后 in front)."""
+    brought to it said once (they read as the same sentence twice, one with 本方案调入后 in front). A
+    cause's part on the school's own moves (本方案从本校调出 10 人…；) is left out: joined over schools,
+    本校 names none (the table of posts names each school)."""
+    causes = {cause.split("；", 1)[1] if cause.startswith(_OWN_MOVES) and "；" in cause else cause
+              for cause in causes}
     out = []
     for cause in sorted(causes):
         if cause.startswith(_REACHED) and cause.removeprefix(_REACHED) in causes:
