@@ -244,11 +244,7 @@ def arrival_cap(m: AllocationModel) -> None:
         np.zeros(len(m.candidates.arcs), dtype=bool)
     # A teacher the user pinned to move (must_move, to_school) moves all the same: the norm only stands in
     # for a 核定编制 (with it, a must_move pin into a county at its norm brought an exchange move along).
-    groups = m.candidates.groups
-    teachers = m.candidates.teachers.set_index("teacher_id")
-    pinned_groups = set(groups.loc[groups["singleton"].to_numpy(bool) & groups["first_teacher"].map(
-        teachers["pin_must_move"]).fillna(False).to_numpy(bool), "group"])
-    pinned = m.candidates.arcs["group"].isin(pinned_groups).to_numpy() if pinned_groups else np.zeros_like(hired)
+    pinned = _pinned_arcs(m)
     duty = m.arc_masks["duty"]
     # A volunteer's wished move is theirs, not the plan's: not counted (as before any cap).
     chosen_by_plan = ~m.candidates.arcs["voluntary"].to_numpy(bool) & ~hired & ~pinned
@@ -259,6 +255,15 @@ def arrival_cap(m: AllocationModel) -> None:
     out_where, out_ids = m.arcs_by("origin", m.arc_masks["leaving"] & duty, index)
     keep = present[out_where]
     m.model.add_terms(rows[out_where[keep]], out_ids[keep], -1.0)
+
+
+def _pinned_arcs(m: AllocationModel) -> np.ndarray:
+    """The arcs of teachers pinned to move (must_move, to_school; each such teacher is a group alone)."""
+    groups = m.candidates.groups
+    teachers = m.candidates.teachers.set_index("teacher_id")
+    pinned = set(groups.loc[groups["singleton"].to_numpy(bool) & groups["first_teacher"].map(
+        teachers["pin_must_move"]).fillna(False).to_numpy(bool), "group"])
+    return m.candidates.arcs["group"].isin(pinned).to_numpy() if pinned else np.zeros(len(m.candidates.arcs), bool)
 
 
 def support_cap(m: AllocationModel) -> None:
@@ -273,13 +278,7 @@ def support_cap(m: AllocationModel) -> None:
     units = units[~units["holding"].to_numpy(bool)]
     index = pd.Index(units["unit"])
     room = np.maximum(0.0, np.ceil(units["target"].to_numpy(float) - 1e-9) - units["before"].to_numpy(float)) + extra
-    groups = m.candidates.groups
-    teachers = m.candidates.teachers.set_index("teacher_id")
-    pinned_groups = set(groups.loc[groups["singleton"].to_numpy(bool) & groups["first_teacher"].map(
-        teachers["pin_must_move"]).fillna(False).to_numpy(bool), "group"])
-    pinned = m.candidates.arcs["group"].isin(pinned_groups).to_numpy() if pinned_groups else \
-        np.zeros(len(m.candidates.arcs), dtype=bool)
-    support = (m.candidates.arcs["move_type"].to_numpy() == "support") & ~pinned
+    support = (m.candidates.arcs["move_type"].to_numpy() == "support") & ~_pinned_arcs(m)
     where, ids = m.arcs_by("dest", m.arc_masks["arriving"] & m.arc_masks["duty"] & support, index)
     rows, _ = _rows_where(m, "support_cap", where, np.full(len(index), -INF), room)
     m.model.add_terms(rows[where], ids, 1.0)
