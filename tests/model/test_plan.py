@@ -1174,17 +1174,20 @@ def test_pins_over_a_sections_leaving_cap_name_the_stage(tmp_path: Path) -> None
     assert "rotation.leaving_cap_by_stage" in problem.expected
 
 
-def test_check_finds_a_section_over_its_leaving_cap(tmp_path: Path) -> None:
-    """The independent checker applies the cap by stage: the plan made without it (three junior teachers
-    leave a section of 13) fails `max_leaving` under the policy with it, naming the section."""
+def _made_under_checked_by(data: object, off: Policy, folder: Path) -> object:
+    """The plan made under `off` (a rule turned off), written to `folder`, checked under the default policy."""
     from teacheralloc.check import check_plan
     from teacheralloc.io.write import write_plan
 
-    data = nine_year_junior_surplus()
+    write_plan(plan_county(data, off), folder, off)
+    return check_plan(data, POLICY, folder, None)
+
+
+def test_check_finds_a_section_over_its_leaving_cap(tmp_path: Path) -> None:
+    """The independent checker applies the cap by stage: the plan made without it (three junior teachers
+    leave a section of 13) fails `max_leaving` under the policy with it, naming the section."""
     off = POLICY.model_copy(update={"rotation": POLICY.rotation.model_copy(update={"leaving_cap_by_stage": False})})
-    plan = plan_county(data, off)
-    write_plan(plan, tmp_path, off)
-    report = check_plan(data, POLICY, tmp_path, None)
+    report = _made_under_checked_by(nine_year_junior_surplus(), off, tmp_path)
     assert {v.rule for v in report.violations} == {"max_leaving"}
     [violation] = report.violations
     assert violation.school_id == "U9" and "初中部" in violation.message and "上限 2 人" in violation.message
@@ -1236,14 +1239,8 @@ def test_a_quota_does_not_pile_rotations_into_a_school_with_no_establishment(on:
 
 def test_check_finds_a_school_with_no_establishment_filled_past_its_norm(tmp_path: Path) -> None:
     """The independent checker applies the same rule: the plan made with it off fails under it."""
-    from teacheralloc.check import check_plan
-    from teacheralloc.io.write import write_plan
-
-    data = _quota_into_a_full_school()
     off = POLICY.model_copy(update={"plan": POLICY.plan.model_copy(update={"arrivals_within_shortage": False})})
-    plan = plan_county(data, off)
-    write_plan(plan, tmp_path, off)
-    report = check_plan(data, POLICY, tmp_path, None)
+    report = _made_under_checked_by(_quota_into_a_full_school(), off, tmp_path)
     assert {v.rule for v in report.violations} == {"establishment"}
     assert all(v.school_id == "R1" and "未填核定编制" in v.message for v in report.violations)
 

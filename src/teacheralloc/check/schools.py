@@ -24,6 +24,11 @@ def _over_leaving_cap(sid: str, stage: str, posts: int, count: int, share: float
                                             f"（{share:.0%}，至少 1 人{note}）", school_id=sid))
 
 
+def _on_duty_and_norm(table: pd.DataFrame, sid: str, stage: str) -> tuple[int, int]:
+    """A section's teachers on duty before the plan and its norm in whole teachers (⌈target⌉)."""
+    return int(table.at[(sid, stage), "teachers_before"]), math.ceil(float(table.at[(sid, stage), "target"]) - 1e-9)
+
+
 def check_schools(
     moves: list[Move],
     teachers: pd.DataFrame,
@@ -102,8 +107,7 @@ def check_schools(
         for (sid, stage), gained in sorted(net.items()):
             if gained <= 0 or (sid, stage) not in table.index:
                 continue
-            before = int(table.at[(sid, stage), "teachers_before"])
-            norm = math.ceil(float(table.at[(sid, stage), "target"]) - 1e-9)
+            before, norm = _on_duty_and_norm(table, sid, stage)
             if before + gained > max(norm, before):
                 out.append(
                     Violation(
@@ -121,8 +125,7 @@ def check_schools(
         for (sid, stage), count in sorted(posted.items()):
             if (sid, stage) not in table.index:
                 continue
-            before = int(table.at[(sid, stage), "teachers_before"])
-            norm = math.ceil(float(table.at[(sid, stage), "target"]) - 1e-9)
+            before, norm = _on_duty_and_norm(table, sid, stage)
             if count > max(0, norm - before) + extra:
                 out.append(Violation(
                     "establishment",
