@@ -349,6 +349,16 @@ def test_page_is_self_contained_and_in_chinese(plan_dir: Path) -> None:
     assert "@page { size: A4" in page
 
 
+def test_each_section_number_heads_one_section_of_the_page(plan_dir: Path) -> None:
+    """The establishment request's own 一、…六、 sat inside the page's section 五, so the page read "六、"
+    twice: inside it they are （一）…（六）."""
+    page = (plan_dir / "report.html").read_text(encoding="utf-8")
+    text = re.sub(r"<[^>]+>", "\n", page)
+    for number in "一二三四五六":
+        assert len(re.findall(rf"^{number}、", text, flags=re.M)) == 1, number
+    assert "（六）测算方法" in page
+
+
 def test_page_renders_in_headless_chromium(plan_dir: Path, tmp_path: Path) -> None:
     if find_chromium() is None:
         if os.environ.get("CI"):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -171,7 +172,8 @@ def school_map(data: PlanData) -> go.Figure | None:
 
 
 def subject_heatmap(data: PlanData) -> go.Figure | None:
-    """School × subject gap (FTE, red short, blue surplus) before and after, rows short somewhere."""
+    """School × subject shortage (FTE, deeper red short more) before and after, rows short somewhere.
+    subjects.csv holds shortages only (a surplus is 0), so the scale starts at 0."""
     subjects = data.subjects
     if subjects is None or subjects.empty:
         return None
@@ -194,8 +196,8 @@ def subject_heatmap(data: PlanData) -> go.Figure | None:
     figure = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.02,
                            subplot_titles=("调配前", "调配后"))
     for col, frame in ((1, before), (2, after)):
-        figure.add_trace(go.Heatmap(z=frame.to_numpy(), x=labels, y=list(frame.index), zmin=-2, zmax=2, zmid=0,
-                                    colorscale="RdBu_r", showscale=(col == 2),
+        figure.add_trace(go.Heatmap(z=frame.to_numpy(), x=labels, y=list(frame.index), zmin=0, zmax=2,
+                                    colorscale="Reds", showscale=(col == 2),
                                     colorbar={"title": {"text": "缺口<br>(FTE)"}, "thickness": 12},
                                     hovertemplate="%{y}<br>%{x}：%{z:.2f}<extra></extra>"), row=1, col=col)
     figure.update_xaxes(tickangle=-60, tickfont={"size": 9})
@@ -308,7 +310,7 @@ def render_html(data: PlanData, request: EstablishmentRequest) -> str:
         if site_map is not None else "<p class='note'>数据中没有学校经纬度，未绘制分布图。</p>") + "</section>")
     heatmap = subject_heatmap(data)
     sections.append("<section class='pagebreak'><h2>三、学科缺口</h2>" + (
-        _figure_html(heatmap, "subject-heatmap") + "<p class='note'>折合专任教师（FTE）：红色为缺、蓝色为余；"
+        _figure_html(heatmap, "subject-heatmap") + "<p class='note'>折合专任教师（FTE）缺口：颜色越深缺得越多；"
         f"列出调配前后学科缺口合计最大的 {HEATMAP_ROWS} 个学校（学段）；全部学校见 plan.xlsx 的“学科缺口”表。</p>"
         if heatmap is not None else "<p class='note'>无学科缺口数据（方案目录中没有 subjects.csv）。</p>")
         + "</section>")
@@ -316,7 +318,7 @@ def render_html(data: PlanData, request: EstablishmentRequest) -> str:
     requests = labelled_requests(request).drop(columns=["性质"])
     sections.append(
         "<section class='pagebreak'><h2>五、编制申请</h2>"
-        + "".join(f"<p class='text'>{html.escape(p)}</p>" for p in request.text)
+        + "".join(f"<p class='text'>{html.escape(_sub_numbered(p))}</p>" for p in request.text)
         + "<h3 style='font-size:13px;margin:10px 0 4px'>申请编制（按学段、学科，按边际价值排序）</h3>"
         + (_table(requests) if len(requests) else "<p class='note'>无。</p>")
         + "<h3 style='font-size:13px;margin:10px 0 4px'>按乡镇</h3>"
@@ -334,6 +336,12 @@ def render_html(data: PlanData, request: EstablishmentRequest) -> str:
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<style>{CSS}</style><script>{get_plotlyjs()}</script></head><body><main>{''.join(sections)}</main>"
             f"</body></html>")
+
+
+def _sub_numbered(paragraph: str) -> str:
+    """The request's own 一、二、… numbered as （一）（二）…: inside section 五 of the page, its 六、 read as
+    the page's next section."""
+    return re.sub(r"^([一二三四五六七八九十]+)、", r"（\1）", paragraph)
 
 
 def write_html(data: PlanData, path: Path, request: EstablishmentRequest) -> Path:
