@@ -194,7 +194,7 @@ def test_volunteer_under_service_obligation_may_move_to_a_wished_school() -> Non
     assert moves(plan) == {("X", "U1", "R1", "redeploy", "english")}
     move = plan.moves.iloc[0]
     assert bool(move["voluntary"]) and move["wish_rank"] == 1
-    assert "本人申请交流，第 1 志愿" in move["reason"]
+    assert "本人申请交流，山岭村小学为其第 1 志愿" in move["reason"]  # the wish named, not only its rank
     assert tier(plan, "disruption") == pytest.approx(0.0, abs=1e-6)
     assert tier(plan, "wishes") == pytest.approx(-3.0, abs=1e-6)
 

@@ -132,7 +132,7 @@ def move_reasons(moves: pd.DataFrame, candidates: Candidates, schools: pd.DataFr
             else:
                 rule = f"本人申请交流，安排支教 {policy.support.term_years:g} 年（支教）；人事关系仍在{from_name}"
         elif move.voluntary:
-            rule = f"本人申请交流，第 {move.wish_rank} 志愿"
+            rule = f"本人申请交流，{to_name}为其第 {move.wish_rank} 志愿"
         else:
             # The surplus the rule reads (rules.redeploy_from_surplus): whole teachers over the rounded norm.
             # Before/after required ≥ 1 said 富余 where a section of 11 for 10.15 posts (surplus 1 here)
