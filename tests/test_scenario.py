@@ -427,3 +427,34 @@ def test_a_retirement_date_before_the_reference_date_is_refused(folder: Path) ->
     path = write(folder, "retire_past.yaml", "base: county\nas_of: 2026-09-01\nchanges:\n  - retire: {until: 2001-01-01}\n")
     [(row, column, expected)] = problems_of(path)
     assert (row, column) == (4, "changes[1].retire.until") and "不早于基准日期 2026-09-01" in expected
+
+
+def test_a_scenario_keeps_the_base_datasets_own_pins(tmp_path: Path, county: County) -> None:
+    """The office's pins.csv beside its data were dropped by every scenario of it: the "现状" scenario
+    planned without them (a must_move teacher not moved) and nothing said so. They are kept, except
+    those a change takes away (said) and those the scenario pins itself (its own pin wins), and
+    `base_pins: false` leaves them out."""
+    write_county_csv(county, tmp_path / "county")
+    as_of = date(2026, 9, 1)
+    teachers = county.teachers.sort_values("teacher_id")
+    dates = [POLICY.retirement.retirement_date(str(g), b.date())
+             for g, b in zip(teachers["gender"], teachers["birth_date"], strict=True)]
+    retiring = next(t for t, d in zip(teachers["teacher_id"], dates, strict=True) if as_of < d <= date(2028, 9, 1))
+    staying = [t for t, d in zip(teachers["teacher_id"], dates, strict=True) if d > date(2030, 9, 1)][:2]
+    (tmp_path / "county" / "pins.csv").write_text(
+        f"teacher_id,must_stay,must_move\n{staying[0]},是,\n{staying[1]},是,\n{retiring},,是\n", encoding="utf-8")
+
+    def pins_of(text: str) -> tuple[set[tuple[str, str]], tuple[str, ...]]:
+        scenario = load_scenario(write(tmp_path, "s.yaml", f"base: county\nas_of: {as_of}\n{text}"))
+        return set(zip(scenario.pins["teacher_id"], scenario.pins["kind"], strict=True)), scenario.changes
+
+    pins, changes = pins_of("changes: []\n")
+    assert pins == {(staying[0], "must_stay"), (staying[1], "must_stay"), (retiring, "must_move")}
+    assert changes[0].startswith("基础数据自带的指定（pins.csv）：沿用 3 项")
+    pins, changes = pins_of(f"changes:\n  - retire: {{until: 2028-09-01}}\n"
+                            f"  - pins: [{{teacher_id: {staying[1]}, must_move: true}}]\n")
+    assert pins == {(staying[0], "must_stay"), (staying[1], "must_move")}
+    assert f"1 项因教师退休或学校撤并不再适用，已略去（{retiring}）" in changes[0]
+    assert f"1 项由本情景对同一教师的指定代替，已略去（{staying[1]}）" in changes[0]
+    pins, changes = pins_of("base_pins: false\nchanges: []\n")
+    assert pins == set() and not any("基础数据自带的指定" in line for line in changes)

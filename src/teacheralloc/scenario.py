@@ -307,6 +307,7 @@ class ScenarioFile(BaseModel):
     policy_file: str | None = Field(None, min_length=1, description="policy.yaml，相对于本文件")
     policy: dict[str, Any] = Field(default_factory=dict, description="政策参数覆盖，键同 policy.yaml")
     solve: SolveSection = Field(default_factory=SolveSection)
+    base_pins: bool = Field(True, description="沿用基础数据自带的指定（文件夹中的 pins.csv 或工作簿的“指定”表）")
     changes: list[Change] = Field(default_factory=list)
     expect: dict[str, Literal["up", "down", "same"]] = Field(
         default_factory=dict, description="与第一个情景相比，指标应当变化的方向（compare 核验）")
@@ -567,7 +568,7 @@ def load_scenario(
         Every problem at once: the file's keys and values, the base dataset, the policy overrides,
         and changes that name unknown schools or teachers.
     """
-    from teacheralloc.io.pins import read_pins
+    from teacheralloc.io.pins import find_pins, read_pins
     from teacheralloc.io.read import load_county
     from teacheralloc.policy import load_policy
 
@@ -602,6 +603,17 @@ def load_scenario(
     pin_sources: dict[int, tuple[int | None, str]] = {}
     hire_ids: list[str] = []
     pools: list[str] = []
+    # The base dataset's own pins are the office's decisions for that county: a scenario of it keeps them
+    # (as it keeps the folder's policy.yaml) unless `base_pins: false`. Read against the county before
+    # the changes; those a change then takes away (a teacher retired, a school closed) are left out and
+    # said so, since the user did not write them in this file.
+    base_pin_path = find_pins(base) if spec.base_pins else None
+    base_frame = _empty_pins()
+    if base_pin_path is not None:
+        try:
+            base_frame = read_pins(base_pin_path, county)
+        except InputError as error:
+            problems.items.extend(error.problems)
     for number, change in zip(numbers, spec.changes, strict=True):
         loc = ("changes", number, change.kind)
         before = len(problems.items)
@@ -636,6 +648,11 @@ def load_scenario(
             descriptions.append(f"{number + 1}. {CHANGE_LABELS[change.kind]}：{text}")
     if spec.policy:
         descriptions.insert(0, "政策参数：" + "；".join(f"{k} = {v}" for k, v in _flatten(spec.policy)))
+    if base_pin_path is not None and not base_frame.empty:
+        own = set().union(*(set(frame["teacher_id"]) for frame in pin_frames))  # this file's pins win
+        base_frame, text = _base_pins_kept(base_frame, county, base_pin_path, own)
+        descriptions.insert(1 if spec.policy else 0, text)  # after the policy line, before the changes
+        pin_frames.insert(0, base_frame)
     problems.items.extend(_pins_left_behind(pin_frames, county, path.name, pin_sources))
     problems.items.extend(_check_expect(spec, lines, path.name))
     if problems.items:
@@ -1093,6 +1110,27 @@ def _concat_pins(frames: list[pd.DataFrame]) -> pd.DataFrame:
     pins = pd.concat(frames, ignore_index=True)
     pins["row"] = pins["row"].astype("int64")
     return pins
+
+
+def _base_pins_kept(pins: pd.DataFrame, county: County, path: Path, own: set[str]
+                    ) -> tuple[pd.DataFrame, str]:
+    """The base dataset's pins whose teacher and school are still in the county after the changes and
+    whose teacher this scenario does not pin itself (`own`: its pins replace the base's for that
+    teacher), and the line that says how many were kept and why any were left out."""
+    teachers, schools = set(county.teachers["teacher_id"]), set(county.schools["school_id"])
+    named = pins["school_id"].where(pins["school_id"].map(lambda v: isinstance(v, str) and v != ""))
+    present = pins["teacher_id"].isin(teachers) & (named.isna() | named.isin(schools))
+    replaced = pins["teacher_id"].isin(own)
+    kept = present & ~replaced
+    source = path.name + (" / 指定" if path.suffix.lower() in (".xlsx", ".xlsm") else "")
+    text = f"基础数据自带的指定（{source}）：沿用 {int(kept.sum())} 项"
+    for mask, why in ((~present, "因教师退休或学校撤并不再适用"), (present & replaced, "由本情景对同一教师的指定代替")):
+        if mask.any():
+            left = "、".join(pins.loc[mask, "teacher_id"].astype(str).head(5))
+            text += f"；{int(mask.sum())} 项{why}，已略去（{left}{' 等' if mask.sum() > 5 else ''}）"
+    frame = pins[kept].reset_index(drop=True)
+    frame.attrs.update(pins.attrs)
+    return frame, text + "（不沿用：base_pins: false）"
 
 
 def _pins_left_behind(frames: list[pd.DataFrame], county: County, file: str,
