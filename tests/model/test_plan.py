@@ -922,6 +922,22 @@ def test_teachers_held_back_explain_no_more_gaps_than_they_could_fill() -> None:
     assert causes.loc[~held, "cause"].str.startswith("全县无富余的小学音乐教师（含可兼教者）：属结构性缺编").all()
 
 
+def test_a_subject_the_county_has_plenty_of_is_no_case_for_recruiting() -> None:
+    """城关第一小学 has ten Chinese teachers, 山岭村小学 ten maths teachers and no Chinese teacher; each
+    school is at its norm and every teacher is under a service obligation, so nobody moves. The Chinese
+    gap read 全县无富余的小学语文教师：属结构性缺编，需招聘补充, though the county has Chinese teachers
+    well over its demand (a tester's county: 117 FTE over); it is a structural gap needing no posts."""
+    teachers = [*staff("U", "U1", 10, service_until=SERVICE), *staff("R", "R1", 10, subject="math",
+                                                                    service_until=SERVICE)]
+    data = county([school("U1"), school("R1")], [grade("U1", 1), grade("R1", 1)], teachers, {("U1", "R1"): 20})
+    plan = plan_county(data, POLICY)
+    assert plan.moves.empty
+    causes = plan.causes.set_index(["school_id", "kind", "subject"])["cause"]
+    assert causes[("R1", "subject", "chinese")].startswith("全县小学语文教师合计多于需求")
+    assert "不需增编" in causes[("R1", "subject", "chinese")]
+    assert "需招聘补充" not in causes[("R1", "subject", "chinese")]
+
+
 def test_arrivals_beyond_a_gap_do_not_name_it_again() -> None:
     """山岭村小学 is one teacher short and lacks an English and a science teacher (0.59 FTE each); two
     teachers of 城关第一小学 who need rural service for their title are posted there (支教). Every arrival

@@ -301,6 +301,12 @@ def shortage_causes(after: pd.DataFrame, subjects_after: pd.DataFrame, candidate
     whole = np.floor(subjects_after["demand"] + 0.5) - subjects_after["supply_main"] - subjects_after["supply_other"]
     counted = (subjects_after["gap"] >= 1) | (whole >= 1 - 1e-9)
     held_left: dict[tuple[str, str], int] = {}  # held-back teachers not yet named as a gap's cause
+    # The county's teachers of each subject (main subject, FTE) against its demand: a subject no school
+    # with teachers to spare can give may still be over-supplied county-wide (117 FTE of primary Chinese
+    # over demand, all in schools that need their headcount), and then it is no case for recruiting.
+    county_balance = (subjects_after.assign(stage=subjects_after["stage"].astype(str))
+                      .groupby(["stage", "subject"])[["main", "demand"]].sum())
+    county_balance = (county_balance["main"] - county_balance["demand"]).to_dict()
     for row in subjects_after[counted].itertuples(index=False):
         unit = unit_id(row.school_id, row.stage)
         spare_here = -float(over.get(unit, 0.0))
@@ -329,8 +335,14 @@ def shortage_causes(after: pd.DataFrame, subjects_after: pd.DataFrame, candidate
             else:
                 others = (f"（有富余的学校中另有 {len(kept)} 名可任教者不可调动，已计入其他学校的这一缺口）"
                           if len(kept) else "")
-                cause = (f"全县无富余的{STAGE[row.stage]}{_subject(row.subject)}教师（含可兼教者）：属结构性缺编，"
-                         f"需招聘补充{others}")
+                balance = float(county_balance.get((str(row.stage), row.subject), 0.0))
+                if balance >= 0.5:
+                    cause = (f"全县{STAGE[row.stage]}{_subject(row.subject)}教师合计多于需求 {balance:.0f} 人，但都在"
+                             f"总量不富余的学校（调出即缺编）：属结构性缺口，不需增编，宜在补充教师时调整学科，"
+                             f"或由本校教师兼课、培训转岗{others}")
+                else:
+                    cause = (f"全县无富余的{STAGE[row.stage]}{_subject(row.subject)}教师（含可兼教者）：属结构性缺编，"
+                             f"需招聘补充{others}")
         elif policy.plan.max_km is not None:
             cause = f"{policy.plan.max_km:g} 公里内无可调的{_subject(row.subject)}教师"
         elif ahead_of("subject", policy):
