@@ -222,6 +222,10 @@ class Status(CodedEnum):
     study = ("study", "脱产进修")
 
 
+#: How the plan's note on county indicators that fell below their standard begins (summary.json `notes`):
+#: the reports show that note to HR staff, who read no solver notes.
+INDICATOR_DROP_NOTE = "调配后全县指标由达标变为未达标："
+
 #: Other names for enumeration values that county rosters commonly use (alias -> code), by enumeration.
 #: Titles of the system before the 2015 reform map as the reform did (人社部发〔2015〕79号):
 #: 中学高级 → 高级; 中学一级 and 小学高级 → 一级; 中学二级 and 小学一级 → 二级; 中学三级, 小学二级

@@ -587,3 +587,29 @@ def test_a_full_school_and_one_the_plan_filled_are_one_cause_in_the_request() ->
     # 本校 names no school once causes are joined over schools (a tester): that part is left to the table
     own = "本方案从本校调出 10 人（支教 10），缺编由 0.0 增至 3.0 人（为安排支教）；"
     assert _merged_causes({own + "全县小学已无富余可调教师", "全县小学已无富余可调教师"}) == ["全县小学已无富余可调教师"]
+
+
+def test_an_indicator_the_plan_took_below_its_standard_is_said_in_every_report(plan_dir: Path, tmp_path: Path
+                                                                                ) -> None:
+    """A plan that took the county's junior PE/arts teachers per 100 students from 1.01 to 0.75 (below 0.9)
+    said so only on the console and in summary.json; report.html still showed a plain 是→否 and the
+    request 求得最优调配方案. The note now heads the page, sits in 总览 and in the request's §三."""
+    import shutil
+
+    folder = tmp_path / "copy"
+    shutil.copytree(plan_dir, folder)
+    note = "调配后全县指标由达标变为未达标：初中每百名学生体育、艺术专任教师数由 1.01 降至 0.75，低于标准 0.9。"
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    summary["notes"] = [*summary.get("notes", []), "求解方式：汇集（学校→调配池→学校）", note]
+    (folder / "summary.json").write_text(json.dumps(summary, ensure_ascii=False), encoding="utf-8")
+    result = CliRunner().invoke(app, ["report", str(folder)])
+    assert result.exit_code == 0, result.output
+    page = (folder / "report.html").read_text(encoding="utf-8")
+    assert f"<p class='warning'>{note}</p>" in page and "求解方式" not in page.split("</header>")[0]
+    overview = pd.read_excel(folder / "plan.xlsx", sheet_name="总览")
+    assert note in set(overview.loc[overview["指标"] == "提示", "调配后"])
+    request = (folder / "establishment.md").read_text(encoding="utf-8")
+    assert f"需要说明：{note}" in request
+    untouched = (plan_dir / "establishment.md").read_text(encoding="utf-8")
+    assert "需要说明" not in untouched and "<p class='warning'>" not in (plan_dir / "report.html").read_text(
+        encoding="utf-8")

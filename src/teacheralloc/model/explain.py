@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from teacheralloc.domain import Area, MoveType, Stage, Status, Subject, Title
+from teacheralloc.domain import INDICATOR_DROP_NOTE, Area, MoveType, Stage, Status, Subject, Title
 from teacheralloc.model.candidates import EXEMPT_LABELS, Candidates, unit_id
 from teacheralloc.model.objective import TIER_LABELS
 from teacheralloc.policy import Policy
@@ -478,5 +478,5 @@ def indicator_drop_note(before: pd.DataFrame, after: pd.DataFrame, policy: Polic
                              f"低于标准 {limit:g}{tier}")
     if not parts:
         return None
-    return ("调配后全县指标由达标变为未达标：" + "；".join(parts) + "。可用 pins.csv 留任相关教师"
+    return (INDICATOR_DROP_NOTE + "；".join(parts) + "。可用 pins.csv 留任相关教师"
             + ("，或加大 plan.balance_weight" if weighed_dropped else ""))

@@ -29,7 +29,7 @@ import pandas as pd
 
 from teacheralloc.domain import Stage, Subject
 from teacheralloc.policy import Policy
-from teacheralloc.report.plan_data import PlanData
+from teacheralloc.report.plan_data import PlanData, indicator_warnings
 
 METHOD = ("边际价值按“增加一个编制后重新安置”测算（未用线性规划对偶价格）：对每个学段和学科，设想增加 1 名该学科教师，"
           "在其余调配方案不变的前提下，放到能使加权缺口减少最多的学校（申请编制的学科：按逐个安置的次序，取该学科的第一个"
@@ -400,6 +400,7 @@ def explanation(
         f"{_solved(summary)}：调动 {int(moves.get('total', len(data.moves)))} 人，其中{parts}。各校缺编合计"
         f"{_change(totals['shortage_before'], totals['shortage_after'], '人')}，缺编 1 人以上的学校"
         f"{_change(totals['schools_short_before'], totals['schools_short_after'], '所', 0)}。{subject_text}"
+        + "".join(f"需要说明：{note}" + ("" if note.endswith("。") else "。") for note in indicator_warnings(summary))
     )
     count = int(totals["posts"])
     if count == 0:

@@ -22,7 +22,7 @@ from plotly.subplots import make_subplots
 
 from teacheralloc.domain import MoveType, Stage, Subject
 from teacheralloc.report.establishment import TOWNSHIP_COLUMNS, EstablishmentRequest, labelled_requests
-from teacheralloc.report.plan_data import PlanData, school_level
+from teacheralloc.report.plan_data import PlanData, indicator_warnings, school_level
 from teacheralloc.report.plan_workbook import indicator_sheet, moves_sheet
 
 #: The heatmap shows at most this many school-stages (those short the most), to stay readable.
@@ -45,6 +45,8 @@ h1 { font-size: 22px; margin: 0 0 4px 0; }
 h2 { font-size: 16px; border-left: 4px solid #2e6da4; padding-left: 8px; margin: 22px 0 8px 0; }
 p.meta { color: #666; font-size: 12px; margin: 0 0 12px 0; }
 p.note { color: #555; font-size: 12px; margin: 4px 0; }
+p.warning { color: #a61b1b; background: #fdecec; border: 1px solid #f3b7b7; border-radius: 6px; padding: 6px 10px;
+  font-size: 13px; margin: 8px 0 0; }
 p.text { font-size: 13px; line-height: 1.7; margin: 6px 0; text-align: justify; }
 .cards { display: grid; grid-template-columns: repeat(3, 1fr); gap: 8px; }
 .card { border: 1px solid #dde3ea; border-radius: 6px; padding: 8px 10px; background: #fafbfc; }
@@ -295,7 +297,9 @@ def render_html(data: PlanData, request: EstablishmentRequest) -> str:
     sections = [
         f"<header><h1>{title}</h1><p class='meta'>数据：{html.escape(Path(source).name or source)}　基准日期："
         f"{html.escape(str(parameters.get('as_of', '')))}　求解状态：{status}　生成：{datetime.now():%Y-%m-%d %H:%M}"
-        f"{'　（已匿名：教师以编号代替姓名）' if data.anonymized else ''}</p>{_cards(data, request)}</header>",
+        f"{'　（已匿名：教师以编号代替姓名）' if data.anonymized else ''}</p>{_cards(data, request)}"
+        + "".join(f"<p class='warning'>{html.escape(note)}</p>" for note in indicator_warnings(summary))
+        + "</header>",
     ]
     bars = shortage_bars(data)
     sections.append("<section><h2>一、各校缺编：调配前后</h2>" + (

@@ -19,7 +19,7 @@ from teacheralloc.report.establishment import (
     establishment_request,
     labelled_requests,
 )
-from teacheralloc.report.plan_data import PlanData, finite
+from teacheralloc.report.plan_data import PlanData, finite, indicator_warnings
 
 NAME_COLUMN = {"name": "姓名"}
 SCHOOL_EXTRA = {
@@ -98,6 +98,8 @@ def overview(data: PlanData, request: EstablishmentRequest) -> pd.DataFrame:
     rows.append({"学段": "全县", "指标": "计入比例的交流轮岗人数", "调配前": None, "调配后": quota.get("rotations")})
     rows.append({"学段": "全县", "指标": "交流的骨干教师", "调配前": None, "调配后": quota.get("backbone_rotations")})
     rows.append({"学段": "全县", "指标": "申请编制（个）", "调配前": None, "调配后": int(request.totals["posts"])})
+    warnings = indicator_warnings(data.summary)  # an indicator that fell below its standard: said here too
+    rows += [{"学段": "全县", "指标": "提示", "调配前": None, "调配后": note} for note in warnings]
     return pd.DataFrame(rows)
 
 
