@@ -613,3 +613,25 @@ def test_an_indicator_the_plan_took_below_its_standard_is_said_in_every_report(p
     untouched = (plan_dir / "establishment.md").read_text(encoding="utf-8")
     assert "需要说明" not in untouched and "<p class='warning'>" not in (plan_dir / "report.html").read_text(
         encoding="utf-8")
+
+
+def test_a_post_short_under_the_schools_own_establishment_needs_no_new_post(plan_dir: Path) -> None:
+    """A school the plan left 10 under its own 核定编制 (114 approved, 104 on the books) was asked new posts
+    (性质 需增编制) while §四 said its gap could be filled within the vacancies. Such a post is marked as
+    the school's own vacancy, in the table, post by post and in the text."""
+    import dataclasses
+
+    data = read_plan_folder(plan_dir)
+    request = establishment_request(data)
+    outside = request.posts[~request.posts["within_posts"]]
+    first = outside["school_id"].iloc[0]  # a school with posts short and no 核定编制 above its teachers
+    mine = data.schools["school_id"] == first
+    held = data.schools["establishment_after"].where(mine).astype(float) + 20  # its own vacancies, none else
+    request = establishment_request(dataclasses.replace(data, schools=data.schools.assign(posts_held=held)))
+    within = request.posts["school_id"] == first
+    assert within.any() and request.posts["within_posts"].tolist() == within.tolist()
+    row = request.requests.set_index(["stage", "subject"]).loc[
+        (request.posts.loc[within, "stage"].iloc[0], request.posts.loc[within, "subject"].iloc[0])]
+    assert row["within_posts"] >= 1 and row["kind"] != "需增编制"
+    assert f"其中 {int(within.sum())} 个所在学校调配后在编低于本校核定编制（本校有空编）" in "".join(request.text)
+    assert request.totals["posts_within"] == within.sum()

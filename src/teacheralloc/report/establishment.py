@@ -55,6 +55,7 @@ REQUEST_COLUMNS = {
     "gap_before": "调配前学科缺口(FTE)",
     "gap_after": "调配后学科缺口(FTE)",
     "kind": "性质",
+    "within_posts": "其中本校有空编(个)",
 }
 TOWNSHIP_COLUMNS = {
     "township": "乡镇",
@@ -75,6 +76,7 @@ POST_COLUMNS = {
     "value_headcount": "减少的加权总量缺编",
     "value_subject": "减少的加权学科缺口",
     "cause": "调配未能解决的原因",
+    "within_posts": "本校有空编",
 }
 
 
@@ -169,6 +171,7 @@ def place_posts(data: PlanData) -> pd.DataFrame:
     left = posts_short(schools, policy)
     gaps = _subject_gaps(data)
     causes = _headcount_causes(data)
+    room = own_vacancies(schools)
     rows = []
     while left.sum() > 0:
         options = []
@@ -185,8 +188,21 @@ def place_posts(data: PlanData) -> pd.DataFrame:
         rows.append({"order": len(rows) + 1, "school_id": key[0], "name": schools.at[index, "name"],
                      "township": schools.at[index, "township"], "stage": key[1], "subject": subject,
                      "value_headcount": float(weights[index]), "value_subject": round(gain, 4),
-                     "cause": causes.get(key, "")})
+                     "cause": causes.get(key, ""), "within_posts": room.get(key[0], 0) > 0})
+        room[key[0]] = room.get(key[0], 0) - 1
     return pd.DataFrame(rows, columns=list(POST_COLUMNS))
+
+
+def own_vacancies(schools: pd.DataFrame) -> dict[str, int]:
+    """Whole posts each school holds vacant after the plan (its 核定编制, where schools.csv gives it, less
+    the teachers holding one): a post short there is filled by recruiting into the school's own vacancy,
+    no new post (a tester's request asked 6 posts of schools 10 under their own 核定编制)."""
+    if "posts_held" not in schools:
+        return {}
+    known = schools["posts_held"].notna()
+    vacant = (schools.loc[known, "posts_held"] - post_holders(schools)[known]).groupby(
+        schools.loc[known, "school_id"]).sum()
+    return {str(k): int(np.floor(v + 1e-9)) for k, v in vacant.items() if v >= 1 - 1e-9}
 
 
 def _headcount_causes(data: PlanData) -> dict[tuple[str, str], str]:
@@ -244,6 +260,7 @@ def request_table(data: PlanData, posts: pd.DataFrame) -> pd.DataFrame:
     values = marginal_values(data, posts)
     counts = posts.groupby(["stage", "subject"]).agg(
         posts=("order", "size"),
+        within_posts=("within_posts", "sum"),
         schools=("name", lambda names: "、".join(f"{n}（{c}）" if c > 1 else str(n)
                                                 for n, c in names.value_counts(sort=False).items())),
         townships=("township", lambda t: "、".join(dict.fromkeys(t))),
@@ -259,12 +276,16 @@ def request_table(data: PlanData, posts: pd.DataFrame) -> pd.DataFrame:
         table["gap_before"] = np.nan
         table["gap_after"] = np.nan
     table["posts"] = table["posts"].fillna(0).astype(int)
+    table["within_posts"] = table["within_posts"].fillna(0).astype(int)
     for column in ("value_headcount", "value_subject"):
         table[column] = table[column].fillna(0.0)
     table[["schools", "townships", "best_school"]] = table[["schools", "townships", "best_school"]].fillna("")
     # Keep what a post would change: a post asked for, or a subject short by at least half a teacher.
     table = table[(table["posts"] > 0) | (table["gap_after"].fillna(0) >= 0.5)]
-    table["kind"] = np.where(table["posts"] > 0, "需增编制", "结构性缺口：不需增编，调整补充教师的学科或培训转岗")
+    table["kind"] = np.select(
+        [table["posts"] == 0, table["within_posts"] >= table["posts"], table["within_posts"] > 0],
+        ["结构性缺口：不需增编，调整补充教师的学科或培训转岗", "缺编：所在学校有空编，补充教师即可，不需增编",
+         "需增编制（部分所在学校有空编）"], "需增编制")
     table = table.assign(asked=table["posts"] > 0).sort_values(
         ["asked", "value_headcount", "value_subject", "gap_after", "stage", "subject"],
         ascending=[False, False, False, False, True, True])
@@ -312,6 +333,7 @@ def _totals(data: PlanData, posts: pd.DataFrame) -> dict[str, float]:
     schools = data.schools
     totals: dict[str, float] = {
         "posts": float(len(posts)),
+        "posts_within": float(posts["within_posts"].sum()) if len(posts) else 0.0,  # the school's own vacancy
         "required": float(schools["required"].sum()),
         "teachers_before": float(schools["teachers_before"].sum()),
         "teachers_after": float(schools["teachers_after"].sum()),
@@ -421,10 +443,16 @@ def explanation(
         remains = (f"四、仍存在的缺口与申请。调配后仍有 {count} 个编制的缺口在现行规则下无法通过调动解决，"
                    f"分布在：{where}。{cause_text}"
                    f"按边际价值排序：{ranked}。")
-        vacant = int(totals.get("vacant_posts", 0.0))
-        from_vacant = min(count, vacant)
-        if from_vacant:
-            remains += f"其中 {from_vacant} 个可使用县内空编解决。"
+        # A post short at a school under its own 核定编制 is filled by recruiting into its vacancy; the
+        # county's other vacancies (编办 moves them) come next; what is left needs new posts.
+        within = int(posts["within_posts"].sum()) if "within_posts" in posts else 0
+        if within:
+            remains += (f"其中 {within} 个所在学校调配后在编低于本校核定编制（本校有空编）：在本校空编内补充教师即可，"
+                        "不需增编。")
+        vacant = max(0, int(totals.get("vacant_posts", 0.0)) - within)
+        from_vacant = min(count - within, vacant) + within  # the posts no new establishment is needed for
+        if from_vacant > within:
+            remains += f"{'另有' if within else '其中'} {from_vacant - within} 个可使用县内其他学校的空编解决。"
         if count > from_vacant and net >= 0:
             remains += (f"全县教师总量{'已超出' if net >= 0.05 else '已达到'}标准，"
                         f"{'其余' if from_vacant else '这'} {count - from_vacant} 个"
@@ -538,7 +566,8 @@ def labelled_requests(request: EstablishmentRequest) -> pd.DataFrame:
 
 def labelled_posts(request: EstablishmentRequest) -> pd.DataFrame:
     table = request.posts.assign(stage=request.posts["stage"].map(lambda s: Stage(s).label),
-                                 subject=request.posts["subject"].map(_subject_label))
+                                 subject=request.posts["subject"].map(_subject_label),
+                                 within_posts=request.posts["within_posts"].map({True: "是", False: "否"}))
     return table.rename(columns=POST_COLUMNS)
 
 

@@ -262,7 +262,9 @@ def _cards(data: PlanData, request: EstablishmentRequest) -> str:
     met = bool(quota.get("rotation_quota_met", True)) and bool(quota.get("backbone_quota_met", True))
     cards.append(card("交流轮岗", f"{quota.get('rotations', 0)} / {quota.get('required_rotations', 0)} 人",
                       f"计入比例 / 应交流；其中骨干教师 {quota.get('backbone_rotations', 0)} 人", met))
-    cards.append(card("申请编制", f"{int(totals['posts'])} 个", "调配无法解决的缺编（按整人计）",
+    within = int(totals.get("posts_within", 0))
+    cards.append(card("申请编制", f"{int(totals['posts'])} 个", "调配无法解决的缺编（按整人计）"
+                      + (f"；其中 {within} 个所在学校有空编，补充教师即可" if within else ""),
                       None if totals["posts"] else True))
     return f'<div class="cards">{"".join(cards)}</div>'
 
