@@ -352,7 +352,7 @@ def test_validate_warns_about_teachers_past_retirement(small_folder: Path) -> No
     the norms and the plan without a word. validate names how many and who."""
     result = run("validate", str(small_folder), "--as-of", "2040-09-01")
     assert result.returncode == 0, result.stderr
-    assert "有 3 名教师在基准日期 2040-09-01 前已到退休时间（如 T0（2037-08-01）" in result.stdout.replace("\n", "")
+    assert "有 3 名教师在基准日期 2040-09-01 当日或之前已到退休时间（如 T0（2037-08-01）" in result.stdout.replace("\n", "")
     assert "“3 人”" not in result.stdout  # a count is no cell value to quote
     assert "已到退休时间" not in run("validate", str(small_folder), "--as-of", AS_OF).stdout
 

@@ -160,9 +160,10 @@ def test_hires_wait_at_holding_schools_pinned_to_move(county: County) -> None:
     assert len(pools) == 3 and set(new["school_id"]) == set(pools["school_id"])
     assert (pools["establishment"] == 1).all()  # closed to transfers: nobody else is sent there
     assert hired.classes.equals(county.classes)
-    again, _, _ = add_hires(hired, Hire(count=1, stage="junior", subject="art"))
+    again, _, one = add_hires(hired, Hire(count=1, stage="junior", subject="art"))
     assert "NEW-0004" in set(again.teachers["teacher_id"])  # ids continue after those in use
     assert "NEW-0001–NEW-0003" in text
+    assert "（NEW-0004）" in one  # one hire is no range "NEW-0004–NEW-0004"
 
 
 def test_retirement_removes_exactly_those_reaching_the_age(county: County) -> None:

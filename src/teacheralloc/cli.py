@@ -152,8 +152,9 @@ def _past_retirement(county: County, rules: Policy) -> Problem | None:
     if not past:
         return None
     shown = "、".join(f"{tid}（{d.isoformat()}）" for tid, d in past[:3])
-    expected = (f"在岗教师未到法定退休年龄：有 {len(past)} 名教师在基准日期 {county.as_of.isoformat()} 前已到退休时间"
-                f"（如 {shown}），仍按在岗计入编制和调配；已退休的请从教师表删去，或用 --as-of 改基准日期")
+    expected = (f"在岗教师未到法定退休年龄：有 {len(past)} 名教师在基准日期 {county.as_of.isoformat()} "
+                f"当日或之前已到退休时间（如 {shown}），仍按在岗计入编制和调配；"
+                "已退休的请从教师表删去，或用 --as-of 改基准日期")
     return Problem("教师表", None, "birth_date", "", expected, label="出生日期", rule="past_retirement",
                    severity="warning")
 

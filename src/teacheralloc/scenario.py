@@ -1073,7 +1073,7 @@ def add_hires(county: County, change: Hire, report: Any = _noop, first_row: int 
     new_teachers = pd.concat([county.teachers, pd.DataFrame(teachers)], ignore_index=True)
     where = f"，指定到 {change.school}" if change.school else "，由方案分配到最需要的学校"
     text = (f"招聘{change.stage.label}{change.subject.label}教师 {change.count} 人"
-            f"（{teachers[0]['teacher_id']}–{teachers[-1]['teacher_id']}）{where}")
+            f"（{teachers[0]['teacher_id']}{'–' + teachers[-1]['teacher_id'] if len(teachers) > 1 else ''}）{where}")
     holding = county.holding_schools | {school["school_id"] for school in schools}
     return (county.replace(schools=new_schools, teachers=new_teachers, holding_schools=frozenset(holding)),
             pd.DataFrame(pins), text)

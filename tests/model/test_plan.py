@@ -289,6 +289,26 @@ def test_pin_to_school_sends_that_teacher_there() -> None:
         ("X", "U1", "R1", "redeploy", "english"),
     }
     assert_reasons_name_destination(plan)
+    reasons = plan.moves.set_index("teacher_id")["reason"]  # a pinned move says it was the office's choice
+    assert "按人事股指定调出（pins.csv）" in reasons["U03"] and "指定" not in reasons["X"]
+
+
+def test_a_volunteer_rotated_or_posted_says_the_wish() -> None:
+    """A volunteer moved as a rotation to their first wish read as any rotation: the wish was said only
+    for redeployments."""
+    from teacheralloc.model.candidates import build_candidates
+    from teacheralloc.model.explain import move_reasons
+
+    county = quota_out_of_reach()
+    candidates = build_candidates(county, compute_norms(county, POLICY), POLICY, pins())
+    rotation = pd.DataFrame({"teacher_id": ["R00", "J00"], "from_school": ["R1", "J1"], "to_school": ["R2", "R2"],
+                             "from_stage": ["primary", "junior"], "to_stage": ["primary", "primary"],
+                             "move_type": ["rotation", "rotation"], "subject": ["chinese", "chinese"],
+                             "voluntary": [True, False], "wish_rank": [1, 0]})
+    wished, other = move_reasons(rotation, candidates, county.schools, POLICY)
+    name = NAMES["R2"]
+    assert "交流轮岗" in wished and f"本人申请交流，{name}为其第 1 志愿" in wished
+    assert "志愿" not in other
 
 
 def test_pin_must_move() -> None:

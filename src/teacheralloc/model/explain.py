@@ -87,7 +87,7 @@ def move_reasons(moves: pd.DataFrame, candidates: Candidates, schools: pd.DataFr
     teacher_rows = teacher_frame.loc[
         moves["teacher_id"],
         ["backbone_flag", "pe_arts_flag", "years_at_school", "support_need", "title", "on_duty", "status",
-         "rural_years"],
+         "rural_years", "pin_must_move"],
     ].to_dict("records")
     # Transfers on duty into each unit: what an exchange (对调) redeploys against (rules.redeploy_from_surplus).
     duty = moves["teacher_id"].map(teacher_frame["on_duty"]).fillna(True).astype(bool)
@@ -146,6 +146,13 @@ def move_reasons(moves: pd.DataFrame, candidates: Candidates, schools: pd.DataFr
                         f"{received.get(f'{move.from_school}|{move.from_stage}', 0)} 人，以调入抵调出（对调调剂）")
             if move.from_stage != move.to_stage:
                 rule += f"；初中富余教师跨学段到小学任教{subject}"
+        # A volunteer's wish and a pin are said whatever the kind of move (a volunteer rotated to their
+        # first wish read as any rotation; a teacher pinned to move, as one the plan chose).
+        rank = int(getattr(move, "wish_rank", 0) or 0)
+        if move.voluntary and rank > 0 and "志愿" not in rule:
+            rule += f"；本人申请交流，{to_name}为其第 {rank} 志愿"
+        if teacher["pin_must_move"]:
+            rule += "；按人事股指定调出（pins.csv）"
         place = to_name if to_name.endswith(STAGE[move.to_stage]) or dest["type"] not in ("nine_year", "special") \
             else f"{to_name}{STAGE[move.to_stage]}部"
         if not teacher["on_duty"]:  # on leave: fills no post this year, whatever the destination lacks
@@ -159,8 +166,9 @@ def move_reasons(moves: pd.DataFrame, candidates: Candidates, schools: pd.DataFr
             head = f"{place}本次调出在岗教师（{kinds}），补其空出的位置，任教{subject}"
         elif subject_fte.get(dest_key, (0.0, 0.0))[0] > subject_fte.get(dest_key, (0.0, 0.0))[1] + 0.05:
             before, after = subject_fte[dest_key]
-            head = (f"{place}学科缺口（折合）由 {before:.1f} 人降至 {after:.1f} 人（调入后本校{subject}教师有余力"
-                    f"兼任所缺学科），任教{subject}")
+            digits = 1 if round(before, 1) != round(after, 1) else 2  # "由 2.1 人降至 2.1 人" said nothing
+            head = (f"{place}学科缺口（折合）由 {before:.{digits}f} 人降至 {after:.{digits}f} 人"
+                    f"（调入后本校{subject}教师有余力兼任所缺学科），任教{subject}")
         elif move.move_type == "rotation":
             origin_key = f"{move.from_school}|{move.from_stage}"
             filled = f"；{from_name}的位置由本次调入的 {arriving[origin_key]} 人补足" if origin_key in arriving else ""
