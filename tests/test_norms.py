@@ -224,7 +224,9 @@ def test_approved_posts_given_for_some_schools_are_said_of_those_schools(nine_ye
         teachers=[teacher("P", "N1"), teacher("J", "N1", stage="junior", subject="math"), teacher("Q", "P2")],
         as_of=AS_OF,
     )
-    text = establishment_table(compute_norms(county)).set_index("学段").at["小学", "说明"]
+    table = establishment_table(compute_norms(county)).set_index("学段")
+    text = table.at["小学", "说明"]
     assert "提供了现有核定编制的 1 所学校（共 2 所）核定编制 28 个、在编教师 1 人" in text
+    assert table.at["小学", "现有核定编制覆盖学校"] == "1 / 2 个学校学段"  # the table says it beside the figure
     whole = establishment_table(compute_norms(nine_year)).set_index("学段").at["小学", "说明"]
     assert "现有核定编制 28 个；" in whole and "提供了" not in whole

@@ -136,6 +136,9 @@ def establishment_table(norms: Norms) -> pd.DataFrame:
                 "班数": row.classes,
                 "核定编制（按标准测算）": row.required,
                 "现有核定编制": row.posts_held,
+                # given for some schools only, the figure beside all teachers on the books read as a gap
+                "现有核定编制覆盖学校": (f"{part['posts_held'].notna().sum()} / {len(part)} 个学校学段"
+                                   if part["posts_held"].notna().any() else ""),
                 "在编教师": row.teachers_establishment,
                 "在岗教师": row.teachers_before,
                 "缺口（测算−在岗）": round(row.required - row.teachers_before, 2),
