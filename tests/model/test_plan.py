@@ -311,6 +311,22 @@ def test_a_volunteer_rotated_or_posted_says_the_wish() -> None:
     assert "志愿" not in other
 
 
+def test_a_volunteer_leaving_a_school_with_no_surplus_says_so() -> None:
+    """A volunteer's move out of a section that is short (柳坪乡中心学校 junior, 2.8 short, to a town school)
+    read only 本人申请交流: plan.md says a move out of a section with no surplus names what it got back."""
+    from teacheralloc.model.candidates import build_candidates
+    from teacheralloc.model.explain import move_reasons
+
+    data = county([school("U1"), school("R1")], [grade("U1", 1, students=193), grade("R1", 1)],
+                  staff("U", "U1", 11) + staff("R", "R1", 9), {("U1", "R1"): 20})
+    candidates = build_candidates(data, compute_norms(data, POLICY), POLICY, pins())
+    move = pd.DataFrame({"teacher_id": ["R00"], "from_school": ["R1"], "to_school": ["U1"],
+                         "from_stage": ["primary"], "to_stage": ["primary"], "move_type": ["redeploy"],
+                         "subject": ["chinese"], "voluntary": [True], "wish_rank": [1]})
+    [reason] = move_reasons(move, candidates, data.schools, POLICY)
+    assert f"{NAMES['R1']}无富余，本人申请的志愿调动不受富余限制" in reason
+
+
 def test_pin_must_move() -> None:
     """U03 must move: the nearest useful place is R1 (20 km; R3 is 25 km), and X still goes to R1 for
     English (R1 ends one over its norm, which no tier minds)."""

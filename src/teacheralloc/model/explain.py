@@ -133,6 +133,11 @@ def move_reasons(moves: pd.DataFrame, candidates: Candidates, schools: pd.DataFr
                 rule = f"本人申请交流，安排支教 {policy.support.term_years:g} 年（支教）；人事关系仍在{from_name}"
         elif move.voluntary:
             rule = f"本人申请交流，{to_name}为其第 {move.wish_rank} 志愿"
+            if origin["surplus"] < 1 and teacher["on_duty"]:  # plan.md: a unit with no surplus says what it got back
+                part = f"{STAGE[move.from_stage]}部" if origin["type"] in ("nine_year", "special") else ""
+                back = received.get(f"{move.from_school}|{move.from_stage}", 0)
+                rule += (f"；{from_name}{part}无富余，本次调入在岗教师 {back} 人，以调入抵调出（对调）" if back else
+                         f"；{from_name}{part}无富余，本人申请的志愿调动不受富余限制")
         else:
             # The surplus the rule reads (rules.redeploy_from_surplus): whole teachers over the rounded norm.
             # Before/after required ≥ 1 said 富余 where a section of 11 for 10.15 posts (surplus 1 here)
