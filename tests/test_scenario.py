@@ -69,6 +69,14 @@ def test_scale_enrollment_scales_only_the_selection(county: County) -> None:
     assert "学生" in text
 
 
+def test_classes_kept_past_the_class_limit_are_said(county: County) -> None:
+    """Pupils × 1.8 with `classes: keep` ran classes of up to twice the limit without a word."""
+    _, text = scale_enrollment(county, ScaleEnrollment(factor=1.8, classes="keep"), POLICY)
+    assert "个年级平均班额超过上限（小学 45、初中 50 人" in text
+    _, text = scale_enrollment(county, ScaleEnrollment(factor=1.8), POLICY)  # resize: each grade keeps its size
+    assert "班额超过上限" not in text
+
+
 def test_scale_enrollment_by_grade_and_school_keeps_classes(county: County) -> None:
     change = ScaleEnrollment(factor=1.2, school="X001", grade=[1, 2], classes="keep")
     scaled, _ = scale_enrollment(county, change)

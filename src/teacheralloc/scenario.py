@@ -786,6 +786,20 @@ def scale_enrollment(county: County, change: ScaleEnrollment, policy: Policy | N
     text = (f"{where}学生数 ×{change.factor:g}：{len(set(selected) & set(classes.loc[rows, 'school_id']))} 所学校，"
             f"学生 {before:,} → {after:,} 人，班数 {int(county.classes.loc[rows, 'classes'].sum()):,} → "
             f"{int(classes.loc[rows, 'classes'].sum()):,}")
+    # Classes kept while pupils grow can exceed any class a county may run (a factor 1.5 kept: 68 a class):
+    # said, since the norms count classes for small schools and the plan reads them as they are.
+    scaled = classes.loc[rows]
+    stages = stage_codes(scaled["grade"])
+    limits = np.array([_class_limit(policy, str(stage)) for stage in stages], dtype=float)
+    size = scaled["students"] / scaled["classes"].where(scaled["classes"] > 0, 1)
+    was = county.classes.loc[rows, "students"] / county.classes.loc[rows, "classes"].where(
+        county.classes.loc[rows, "classes"] > 0, 1)
+    crowded = (scaled["classes"] > 0) & (size > limits) & (size > was + 0.5)  # made so by this change
+    if crowded.any():
+        worst = float(size[crowded].max())
+        text += (f"；其中 {int(crowded.sum())} 个年级平均班额超过上限（小学 {_class_limit(policy, 'primary')}、"
+                 f"初中 {_class_limit(policy, 'junior')} 人，最大 {worst:.0f} 人），"
+                 "要按班额上限增班请用 classes: resize")
     return county.replace(classes=classes), text
 
 
