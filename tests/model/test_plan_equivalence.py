@@ -121,6 +121,22 @@ def test_same_input_same_plan(key: str) -> None:
     assert first.quota == second.quota
 
 
+def test_the_order_of_the_lists_does_not_change_the_plan() -> None:
+    """The same 300-teacher county with its schools, classes and teachers listed in reverse named about
+    12 other teachers (same tier values): a bureau that re-sorts its school list got another plan."""
+    data = county("seed0")
+
+    def reversed_rows(frame):
+        return None if frame is None else frame.iloc[::-1].reset_index(drop=True)
+
+    shuffled = data.replace(schools=reversed_rows(data.schools), classes=reversed_rows(data.classes),
+                            teachers=reversed_rows(data.teachers), distances=reversed_rows(data.distances))
+    first, second = plan("seed0", "default"), plan_county(shuffled, POLICY, params=CONFIGS["default"])
+    assert len(first.moves) > 0
+    assert first.moves.equals(second.moves)
+    assert first.schools.equals(second.schools)
+
+
 @pytest.mark.parametrize("key", ["seed0", "seed1"])
 def test_a_tier_is_reported_optimal_only_at_its_bound(key: str) -> None:
     """Every tier marked optimal has its value at its proven bound. Pooled (mode hub), the disruption

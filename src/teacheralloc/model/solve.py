@@ -415,6 +415,7 @@ def plan_county(
     started = time.perf_counter()
     pins = empty_pins() if pins is None else pins
     params = params or SolveParams()
+    county = county.in_key_order()  # the same plan however the bureau sorted its lists
     norms = compute_norms(county, policy)
     solution = solve_county(county, policy, pins, params, norms=norms, progress=progress)
     candidates = solution.candidates

@@ -345,15 +345,15 @@ def solve_tiers(
         ample = params.time_limit_s >= LOOSEN_FIRST_SECONDS_PER_TEACHER * len(built.candidates.teachers)
         loosen_first = relaxable is not None and name not in EXACT_TIERS and pooled and ample
         if loosen_first:
-            solver.relax(relaxable.index, relaxable.value + plan.lower_tier_slack)
+            solver.relax(relaxable.index, relaxable.value + relaxable.slack)
         probe = relaxable is not None and name not in EXACT_TIERS and not loosen_first
         # A tier after a lower tier first tries that tier's value as it is, briefly (a probe: a restricted
         # MIP of PROBE_NODES nodes, no fixing, no full MIP); only if that ends above the accepted gap is
         # the hold loosened by plan.lower_tier_slack and the tier solved in full (`_loosened`).
         following = names[names.index(name) + 1] if name != names[-1] else None
         # a lower tier followed by another, which may spend plan.lower_tier_slack of it
-        slack_next = plan.lower_tier_slack if name not in EXACT_TIERS and following not in (None, *EXACT_TIERS) \
-            else 0.0
+        slack_next = slack_of(solver, name, plan) \
+            if name not in EXACT_TIERS and following not in (None, *EXACT_TIERS) else 0.0
         stops = solver.time_stops
         solver.fixing_skipped = 0
         solved = _solve_tier(solver, remaining, tolerance, accept, incumbent,
@@ -364,7 +364,7 @@ def solve_tiers(
         note = ""
         if loosen_first:
             note = (f"{TIER_LABELS[name]}：{TIER_LABELS[relaxable.name]}（汇集模型按距离下界计，路由后重算）放宽 "
-                    f"{plan.lower_tier_slack:g} 后求解（plan.lower_tier_slack，不足一个单位）")
+                    f"{relaxable.slack:g} 后求解（plan.lower_tier_slack，不足一个单位）")
         if probe and solved is not None and solved.values is not None \
                 and not within_gap(solved.value, solved.bound, accept, tolerance):
             left = params.time_limit_s - (time.perf_counter() - start)
@@ -397,7 +397,7 @@ def solve_tiers(
         if name != names[-1]:
             solver.hold(built.tiers[name], _held(solved.value, tolerance), name)
             if name not in EXACT_TIERS and plan.lower_tier_slack > 0:
-                relaxable = _Relaxable(len(solver.holds) - 1, name, solved.value)
+                relaxable = _Relaxable(len(solver.holds) - 1, name, solved.value, slack_of(solver, name, plan))
             release_memory()
     return values, tuple(results), status
 
@@ -416,6 +416,17 @@ class _Relaxable:
     index: int
     name: str
     value: float
+    slack: float  # plan.lower_tier_slack in the tier's units (`slack_of`)
+
+
+def slack_of(solver: Solver, name: str, plan: PlanPolicy) -> float:
+    """`plan.lower_tier_slack` in units of the tier being solved (`solver.objective`): its grid step where
+    its values lie on one, else one move (`plan.move_cost`) for the disruption tier. Taken as an absolute
+    amount, 0.99 with the disruption weights scaled by 0.1 let the wishes tier buy nine moves more (the
+    same county planned otherwise, weights ×0.1: 275 moves against 268)."""
+    step = solver.objective_step()
+    unit = step if step else (plan.move_cost if name == "disruption" and plan.move_cost > 0 else 1.0)
+    return plan.lower_tier_slack * unit
 
 
 def _loosened(solver: Solver, relaxable: _Relaxable, probed: _TierSolve, name: str, seconds: float,
@@ -427,7 +438,7 @@ def _loosened(solver: Solver, relaxable: _Relaxable, probed: _TierSolve, name: s
     instead of 64 s). Kept only if better than the probe; otherwise the hold is restored and the tier
     solved in full as it is."""
     start = time.perf_counter()
-    solver.relax(relaxable.index, relaxable.value + plan.lower_tier_slack)
+    solver.relax(relaxable.index, relaxable.value + relaxable.slack)
     again = _solve_tier(solver, seconds, tolerance, accept, solver.whole(probed.values), plan.lower_tier_seconds,
                         plan.lower_tier_nodes, exact_distances, plan.fixing_free_variables)
     if again is None or again.values is None or not again.value < probed.value - 1e-9:
@@ -443,7 +454,7 @@ def _loosened(solver: Solver, relaxable: _Relaxable, probed: _TierSolve, name: s
         return (strict if keep else probed), ""
     held_label, label = TIER_LABELS[relaxable.name], TIER_LABELS[name]
     note = (f"{label}：{held_label}严格保持为 {relaxable.value:,.3f} 时，此层只求得 {probed.value:,.3f}"
-            f"（界 {probed.bound:,.3f}）；允许{held_label}放宽 {plan.lower_tier_slack:g}（plan.lower_tier_slack，"
+            f"（界 {probed.bound:,.3f}）；允许{held_label}放宽 {relaxable.slack:g}（plan.lower_tier_slack，"
             f"不足一个单位）后求得 {again.value:,.3f}（界 {again.bound:,.3f}）")
     return again, note
 
