@@ -857,6 +857,12 @@ def test_a_growing_summed_shortage_is_explained_by_the_weights() -> None:
     assert "教学点 1.0 → 0.0 人（权重 3）" in note and "乡村 2.0 → 1.6 人（权重 2）" in note
     assert "城区 0.4 → 2.4 人（权重 1）" in note and "镇区" not in note
     assert shortage_shift_note(schools.assign(gap_after=[0.4, 1.0, 0.0]), POLICY) is None
+    assert "9.4" not in note  # an example school no county had
+    # A headcount tier the plan made worse (a quota's rotations out of a school at its norm): the tiers
+    # ranked before it, not the weights
+    quota = shortage_shift_note(schools, POLICY, headcount=(0.0, 3.0))
+    assert "排在总量缺编之前的目标（轮岗比例缺口）所需的调动使加权总量缺编由 0 增至 3" in quota
+    assert "权重低的缺编学校" not in quota
 
 
 # --------------------------------------------------------------------------------------------------

@@ -447,13 +447,17 @@ def unknown_distance_note(moves: pd.DataFrame, any_known: bool = True) -> str | 
             f"plan.csv 的距离留空，{counted}；补充距离或经纬度后重新求解可按实际距离安排")
 
 
-def shortage_shift_note(schools: pd.DataFrame, policy: Policy) -> str | None:
+def shortage_shift_note(schools: pd.DataFrame, policy: Policy, headcount: tuple[float, float] | None = None
+                        ) -> str | None:
     """Why the schools' summed shortage can grow though the headcount tier fell: the tier weighs each
     school's shortage (teaching points and rural schools above town and urban ones) in whole teachers,
     so a plan may send teachers from lightly weighted short schools to heavier ones (rotation and
     support postings included), and fractions of a post left over count nowhere. None when the sum
     does not grow. (A county at 80 % of its posts: 749.3 → 758.7 while the weighted tier fell 1,101.5
-    → 894: urban primary schools 61 → 173, rural primary schools 154 → 8.)"""
+    → 894: urban primary schools 61 → 173, rural primary schools 154 → 8.) `headcount`: the tier's value
+    before and in the plan; when it rose, the tiers ranked before it made the moves (a quota of 3
+    rotations out of a school at its norm: the weights were named, and an example school of 9.4 posts
+    no county had)."""
     before = schools["gap_before"].clip(lower=0)
     after = schools["gap_after"].clip(lower=0)
     if after.sum() < before.sum() + 0.05:
@@ -464,10 +468,17 @@ def shortage_shift_note(schools: pd.DataFrame, policy: Policy) -> str | None:
     parts = [f"{labels[k]} {before[kind == k].sum():.1f} → {after[kind == k].sum():.1f} 人"
              f"（权重 {weights.get(k, 1.0):g}）" for k in ("teaching_point", "rural", "town", "urban")
              if (kind == k).any()]
-    return (f"分校合计缺编由 {before.sum():.1f} 人增至 {after.sum():.1f} 人：总量缺编一层按学校权重计整人缺编"
-            "（plan.headcount_weight，薄弱学校另加 plan.weak_school_extra），方案把教师从权重低的缺编学校"
-            f"调往权重高的学校（含交流轮岗、支教），各类学校缺编：{'、'.join(parts)}；"
-            "不足一人的零头不计（按标准需 9.4 人按 9 人计）")
+    head = f"分校合计缺编由 {before.sum():.1f} 人增至 {after.sum():.1f} 人："
+    tail = f"各类学校缺编：{'、'.join(parts)}"
+    rose = headcount is not None and headcount[1] > headcount[0] + 1e-9
+    if rose:
+        ranked = "、".join(TIER_LABELS[t].split("（")[0] for t in policy.plan.tiers[:policy.plan.tiers.index(
+            "headcount")]) if "headcount" in policy.plan.tiers else ""
+        return (head + f"排在总量缺编之前的目标（{ranked or 'plan.tiers'}）所需的调动使加权总量缺编由 "
+                f"{headcount[0]:g} 增至 {headcount[1]:g}（如为完成交流轮岗比例从已达标准的学校调出）；" + tail)
+    return (head + "总量缺编一层按学校权重计整人缺编（plan.headcount_weight，薄弱学校另加 "
+            "plan.weak_school_extra），方案把教师从权重低的缺编学校调往权重高的学校（含交流轮岗、支教），"
+            + tail + "；各校按标准需的人数取整后计，不足一人的零头不计")
 
 
 def indicator_drop_note(before: pd.DataFrame, after: pd.DataFrame, policy: Policy) -> str | None:

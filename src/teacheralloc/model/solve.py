@@ -473,7 +473,8 @@ def plan_county(
                  + ("（各路径按对偶价格定价，只加入能改进的路径：列生成）" if solution.priced else "")]
     notes += [*solution.notes, *(t.note for t in tiers if t.note)]
     notes += [note for note in (unknown_distance_note(moves, any_distance_known(county, policy)),
-                                shortage_shift_note(schools, policy),
+                                shortage_shift_note(schools, policy, next(
+                                    ((t.before, t.value) for t in tiers if t.name == "headcount"), None)),
                                 indicator_drop_note(norms.county, after_norms.county, policy)) if note]
     unsolved = [t.label for t in tiers if t.status == "time_limit"]
     if unsolved:
