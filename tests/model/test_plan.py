@@ -441,6 +441,19 @@ def test_pins_no_plan_can_honour_name_the_rule(tmp_path: Path, rows: list[str], 
     assert says in problem.expected
 
 
+def test_a_junior_teacher_pinned_to_move_with_only_primary_schools_to_go_names_the_cross_stage_rule(
+        tmp_path: Path) -> None:
+    """A junior teacher of a section with no surplus, pinned to move, where the only other school is a
+    primary: the error listed 学段、编制已满、志愿或距离上限 and said to relax plan.max_km, which was not set."""
+    data = county([school("J1", type="junior"), school("P1")], [grade("J1", 7, 4, 135), grade("P1", 1)],
+                  staff("J", "J1", 10, stage="junior") + staff("P", "P1", 10), {("J1", "P1"): 3})
+    table = read_pins(_pins_csv(tmp_path, ["J00,,是,,"]), data)
+    with pytest.raises(InputError) as caught:
+        plan_county(data, POLICY, pins=table)
+    [problem] = caught.value.errors
+    assert "rules.cross_stage_from_surplus" in problem.expected and "max_km" not in problem.expected
+
+
 def test_pins_that_only_the_model_finds_impossible_name_the_pins_and_the_rule(tmp_path: Path) -> None:
     """城关第一小学 has one teacher over its posts and nobody eligible to rotate; 山岭村小学's teachers are
     under a service obligation (no exchange). Two must_move pins at U1 pass every per-pin check (and

@@ -94,7 +94,25 @@ def _no_arc_reason(candidates: Candidates, policy: Policy, teacher: pd.Series, s
         if km > max_km:
             return (f"两校相距约 {km:.0f} 公里，超过调动距离上限 plan.max_km（{max_km:g} 公里）："
                     "改选学校，或放宽 plan.max_km")
-    return "没有可调往的学校（学段、编制已满、志愿或距离上限）：改选学校，或放宽 plan.max_km"
+    if school is None:  # must_move: the rule that closes every school, where one does
+        others = candidates.units[candidates.units["school_id"] != teacher["school_id"]]
+        stage = str(teacher["stage"])
+        same = others[others["stage"].astype(str) == stage]
+        open_same = same[~(same["school_posts"] >= same["establishment"].fillna(np.inf))]
+        if not len(open_same) and stage == Stage.junior.value \
+                and Stage.primary.value in set(others["stage"].astype(str)):
+            if not policy.plan.junior_to_primary:
+                return ("没有其他有初中学段且未满编的学校，本县政策不允许初中教师到小学任教"
+                        "（plan.junior_to_primary: false）：删去此项，或修改该设置")
+            home = candidates.units[(candidates.units["school_id"] == teacher["school_id"])
+                                    & (candidates.units["stage"].astype(str) == stage)]
+            if len(home) and int(home["surplus"].iloc[0]) < 1:
+                return ("没有其他有初中学段且未满编的学校；该教师所在学校的初中学段没有富余教师，初中教师只能作为富余"
+                        "教师跨学段到小学（rules.cross_stage_from_surplus）：删去此项")
+        if len(same) and not len(open_same):
+            return f"其他有{Stage(stage).label}学段的学校均已达核定编制，不能再调入：删去此项，或核增编制"
+    limits = "学段、编制已满、志愿" + ("或距离上限" if max_km is not None else "")
+    return f"没有可调往的学校（{limits}）：改选学校" + ("，或放宽 plan.max_km" if max_km is not None else "")
 
 
 def _leaving_cap_conflicts(candidates: Candidates, policy: Policy, moving: pd.DataFrame, file: str) -> list[Problem]:
