@@ -721,3 +721,24 @@ def test_valid_plan_variants_pass(base: Base, folder: Path, variant: str) -> Non
         (folder / "plan.csv").write_bytes(text.encode("gb18030"))
     report = run(base, folder)
     assert report.ok, [v.line() for v in report.violations]
+
+
+@pytest.mark.parametrize("tamper", ["bound_above_value", "optimal_above_bound", "best_bound"])
+def test_tier_bounds_and_statuses(base: Base, folder: Path, tamper: str) -> None:
+    """A bound of 999 against a value of 4.2, or `optimal` above its bound, passed: the checker cannot
+    re-prove a bound, but a bound above the value or an optimal tier off its bound is no plan's."""
+    summary = read_summary(folder)
+    tier = next(t for t in summary["tiers"] if t["tier"] == "disruption")
+    if tamper == "bound_above_value":
+        tier["bound"] = tier["value"] + 999
+        summary["best_bound"]["disruption"] = tier["bound"]
+    elif tamper == "optimal_above_bound":
+        tier["bound"] = tier["value"] - 3
+        summary["best_bound"]["disruption"] = tier["bound"]
+        tier["status"] = "optimal"
+    else:
+        summary["best_bound"]["disruption"] = tier["bound"] - 5
+    write(folder, summary=summary)
+    report = run(base, folder)
+    assert rules(report) == {"figures"}
+    assert any("界" in v.message for v in report.violations)

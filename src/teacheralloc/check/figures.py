@@ -218,6 +218,29 @@ def lower_tier_values(moves: list[Move], teachers: pd.DataFrame, policy: Policy,
     return values
 
 
+def check_tier_bounds(summary: dict[str, Any], out: list[Violation]) -> None:
+    """Each tier's proven bound is at most its value (every tier is minimised), a tier marked optimal is
+    at its bound, and `best_bound` repeats the tiers' bounds. The checker cannot re-prove a bound, but a
+    bound of 999 against a value of 4.2, or `optimal` 3 above the bound, passed unnoticed."""
+    best = summary.get("best_bound") if isinstance(summary.get("best_bound"), dict) else {}
+    for tier in summary.get("tiers", []):
+        name, value, bound = tier.get("tier"), tier.get("value"), tier.get("bound")
+        label = TIER_NAMES.get(name, name)
+        if not isinstance(value, int | float) or not isinstance(bound, int | float):
+            continue
+        slack = 1e-6 * max(1.0, abs(float(value))) + 1e-6
+        if float(bound) > float(value) + slack:
+            out.append(Violation("figures", f"summary.json 的{label}层证明的界 {bound:g} 大于方案值 {value:g}"
+                                            "（各层都求最小：界不能高于任何方案的值）"))
+        elif tier.get("status") == "optimal" and float(value) - float(bound) > 1e-5 * max(1.0, abs(float(value))):
+            out.append(Violation("figures", f"summary.json 的{label}层标为最优（optimal），但方案值 {value:g} "
+                                            f"高于证明的界 {bound:g}"))
+        written = best.get(name)
+        if isinstance(written, int | float) and abs(float(written) - float(bound)) > slack:
+            out.append(Violation("figures", f"summary.json 的 best_bound.{name} 为 {written:g}，"
+                                            f"而 tiers 中该层的界为 {bound:g}"))
+
+
 def check_lower_tiers(values: dict[str, float], summary: dict[str, Any], out: list[Violation]) -> None:
     """summary.json's quota, disruption and wishes tiers against the plan's (tier values and `objective`)."""
     for tier in summary.get("tiers", []):

@@ -16,6 +16,7 @@ from teacheralloc.check.figures import (
     check_lower_tiers,
     check_move_columns,
     check_summary_shape,
+    check_tier_bounds,
     lower_tier_values,
     stage_figures,
     unit_figures,
@@ -119,6 +120,10 @@ def check_plan(
                     "figures", f"summary.json 的 moves.{key}（{label}）为 {written}，plan.csv 中为 {value}"
                 )
             )
+    if not out and isinstance(summary.get("tiers"), list):
+        # Bounds only hold for a plan within every rule: one that breaks a rule may beat them, which says
+        # nothing more than the rule's own violation.
+        check_tier_bounds(summary, out)
     context_warnings(county, policy, plan_dir, summary, warn)
     placed = sum(m.move_type == "new_hire" for m in moves)
     if placed and hires is None:
