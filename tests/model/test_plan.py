@@ -993,6 +993,19 @@ def test_a_subject_the_county_has_plenty_of_is_no_case_for_recruiting() -> None:
     assert "需招聘补充" not in causes[("R1", "subject", "chinese")]
 
 
+def test_a_shortage_left_by_the_leaving_cap_names_the_cap() -> None:
+    """城关第一小学 has 3 teachers over its posts but may send 2 a year (20 % of 13); 山岭村小学 lacks 3. The
+    shortage left read 富余教师已优先补充权重更高的缺口…或受单校调出比例上限限制, weights first though
+    nothing else competed for them: it names the cap."""
+    data = county([school("U1"), school("R1")], [grade("U1", 1), grade("R1", 1)],
+                  staff("U", "U1", 13) + staff("R", "R1", 7), {("U1", "R1"): 20})
+    plan = plan_county(data, POLICY)
+    assert len(plan.moves) == 2 and gaps_after(plan)["R1"] == 1.0
+    causes = plan.causes
+    [cause] = causes.loc[(causes["school_id"] == "R1") & (causes["kind"] == "headcount"), "cause"]
+    assert cause.startswith("有富余的小学学校都已调出到单校调出比例上限（rotation.max_share_leaving_school")
+
+
 def test_arrivals_beyond_a_gap_do_not_name_it_again() -> None:
     """山岭村小学 is one teacher short and lacks an English and a science teacher (0.59 FTE each); two
     teachers of 城关第一小学 who need rural service for their title are posted there (支教). Every arrival

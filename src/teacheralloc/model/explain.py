@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from teacheralloc.domain import INDICATOR_DROP_NOTE, Area, MoveType, Stage, Status, Subject, Title
-from teacheralloc.model.candidates import EXEMPT_LABELS, Candidates, unit_id
+from teacheralloc.model.candidates import EXEMPT_LABELS, Candidates, leaving_cap, unit_id
 from teacheralloc.model.objective import TIER_LABELS
 from teacheralloc.policy import Policy
 
@@ -251,6 +251,18 @@ def shortage_causes(after: pd.DataFrame, subjects_after: pd.DataFrame, candidate
                                        ("redeploy", "补权重更高的学校（plan.headcount_weight）")) if kind in out]
         return f"本方案从本校调出 {sum(out.values())} 人（{kinds}），{change}（为{'、'.join(why)}）；"
 
+    def capped_spare(stage: str) -> bool:
+        """Every school with spare teachers of `stage` left has sent as many as its leaving cap allows
+        (`rotation.max_share_leaving_school`; every move counts): a shortage left beside them is the cap's,
+        not the weights' (all schools weighed alike, the cause named the weights first)."""
+        schools = set(spare.loc[spare["stage"].astype(str) == stage, "school_id"])
+        if not schools or moves is None:
+            return False
+        posts = units.drop_duplicates("school_id").set_index("school_id")["school_posts"]
+        cap = leaving_cap(posts.reindex(sorted(schools)).fillna(0), policy.rotation.max_share_leaving_school)
+        out = moves[moves["teacher_id"].isin(set(teachers["teacher_id"]))]["from_school"].value_counts()
+        return all(out.get(school, 0) >= c for school, c in zip(sorted(schools), cap, strict=True))
+
     # Special schools take part only by policy: a gap there is theirs to fill, whatever else holds.
     apart = set() if policy.plan.special_schools_take_part else set(units.index[units["type"] == "special"])
     special = ("特殊教育学校不参加调配（plan.special_schools_take_part 默认关闭：其教师的专业与普通学校不同），"
@@ -281,6 +293,10 @@ def shortage_causes(after: pd.DataFrame, subjects_after: pd.DataFrame, candidate
             cause = f"{policy.plan.max_km:g} 公里内无可调的富余{STAGE[row.stage]}教师"
         elif ahead_of("headcount", policy):
             cause = f"plan.tiers 把{ahead_of('headcount', policy)}排在总量缺编之前，富余教师按这些目标优先安排"
+        elif capped_spare(row.stage):
+            share = policy.rotation.max_share_leaving_school
+            cause = (f"有富余的{STAGE[row.stage]}学校都已调出到单校调出比例上限（rotation.max_share_leaving_school："
+                     f"每校每年至多调出在编教师的 {share:.0%}）：下一轮调配可继续调出")
         else:
             cause = "富余教师已优先补充权重更高的缺口（教学点、乡村学校），或受单校调出比例上限限制"
         cause = made_worse(row) + cause
