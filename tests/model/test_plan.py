@@ -765,6 +765,17 @@ def test_special_school_teachers_take_part_only_when_the_policy_says_so(take_par
         assert gaps_after(plan)["R1"] == pytest.approx(2.0)
 
 
+def test_a_special_school_volunteer_without_wishes_stays() -> None:
+    """A special-education teacher who volunteers moves only to a wished school (plan.md); one with no wish
+    list was posted out on 支教 to a village school, leaving the special school short."""
+    teachers = [*staff("U", "U2", 10), teacher("UV", "U2", volunteer=True, title="first", rural_years=0),
+                teacher("UW", "U2", volunteer=True, wishes=("R1",)), *staff("R", "R1", 8)]
+    special = county([school("U2", type="special"), school("R1")], [grade("U2", 1, students=40), grade("R1", 1)],
+                     teachers, {("U2", "R1"): 20})
+    plan = plan_county(special, POLICY)
+    assert {m[0] for m in moves(plan)} == {"UW"}  # the wished move only
+
+
 def test_a_full_school_the_plan_leaves_below_its_posts_is_said_so() -> None:
     """城关第一小学 is at its 核定编制 (12 of 12) and rotates 2 of its 12 eligible teachers to 山岭村小学: left 2
     short, its cause said 已达核定编制…（只可安排支教）；如需增人须先核增编制 — but no 支教 goes to an urban

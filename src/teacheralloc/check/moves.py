@@ -62,6 +62,9 @@ def check_move(
     # Rule 2: who may move.
     if exempt and not volunteer:
         bad("movable", f"教师 {tid} {exempt}，不在交流调动范围内，且本人未申请交流，不得调动")
+    elif origin["type"] == "special" and not policy.plan.special_schools_take_part and not teacher["wishes"]:
+        bad("movable", f"教师 {tid} 是特殊教育学校教师（plan.special_schools_take_part 为 false），只可调往本人"
+                       "志愿学校，而其未填志愿", move.from_school)
     if teacher["pinned_stay"]:
         bad("movable", f"教师 {tid} 被指定“必须留任”，方案却将其调往 {move.to_school}")
 
@@ -73,7 +76,7 @@ def check_move(
             why.append(f"在本校任教 {years:.1f} 年，不满 {policy.rotation.eligible_years_at_school:g} 年")
         if teacher["status"] != Status.active.value:
             why.append(f"在岗状态为“{Status(teacher['status']).label}”")
-        if exempt:
+        if exempt and exempt not in why:  # an exempt status is said once
             why.append(exempt)
         if teacher["pinned_stay"]:
             why.append("被指定必须留任")

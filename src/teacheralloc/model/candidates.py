@@ -112,7 +112,10 @@ def teacher_flags(county: County, policy: Policy, pins: pd.DataFrame) -> pd.Data
     exempt = exempt.where(~pinned_stay, "pinned")
     teachers["exempt"] = exempt
     volunteer = teachers["volunteer"].astype(bool)
-    teachers["movable"] = ((exempt == "") | volunteer) & ~pinned_stay
+    # A special-education teacher (apart by default) moves only to a wished school: one who volunteered
+    # without a wish list was posted out on 支教, leaving the special school short.
+    wishes_given = teachers["wishes"].map(len) > 0
+    teachers["movable"] = ((exempt == "") | (volunteer & ((exempt != "special") | wishes_given))) & ~pinned_stay
     teachers["rotation_eligible"] = (
         teachers["movable"]
         & (exempt == "")
