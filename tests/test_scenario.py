@@ -467,3 +467,15 @@ def test_a_scenario_keeps_the_base_datasets_own_pins(tmp_path: Path, county: Cou
     assert f"1 项由本情景对同一教师的指定代替，已略去（{staying[1]}）" in changes[0]
     pins, changes = pins_of("base_pins: false\nchanges: []\n")
     assert pins == set() and not any("基础数据自带的指定" in line for line in changes)
+
+
+def test_every_closed_school_with_nowhere_to_go_is_named(tmp_path: Path, county: County) -> None:
+    """Two teaching points with no coordinates and no distances, closed without `into`: only the first
+    was reported (the second looked like its duplicate) and showed up once the first was fixed."""
+    schools = county.schools.copy()
+    lost = ["D001", "D002"]
+    schools.loc[schools["school_id"].isin(lost), ["lat", "lon"]] = float("nan")
+    write_county_csv(county.replace(schools=schools, distances=None), tmp_path / "county")
+    path = write(tmp_path, "close.yaml", "base: county\nchanges:\n  - close: {school: [D001, D002]}\n")
+    found = problems_of(path)
+    assert [p for p in lost if any(p in expected for _, _, expected in found)] == lost

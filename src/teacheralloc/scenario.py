@@ -953,8 +953,10 @@ def close_schools(county: County, change: Close, policy: Policy | None = None,
             else:
                 receiver = nearest_school(county, school_id, stage, set(closed))
                 if receiver is None:
-                    report(None, school_id,
-                           f"可接收{Stage(stage).label}学生的学校（或用 into 指定；无经纬度与距离表时须指定）")
+                    # named in the text too: problems are told apart by what they expect, and a second
+                    # school with no place to go was dropped as the first one's duplicate
+                    report(None, school_id, f"可接收 {school_id} 的{Stage(stage).label}学生的学校"
+                                            "（或用 into 指定；无经纬度与距离表时须指定）")
                     continue
             grades = classes[(classes["school_id"] == school_id) & (stage_codes(classes["grade"]) == stage)]
             classes = _absorb_classes(classes[~classes.index.isin(grades.index)], grades, receiver, policy,
