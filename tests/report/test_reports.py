@@ -296,6 +296,10 @@ def test_surplus_the_rules_kept_is_named_beside_new_posts(plan_dir: Path) -> Non
     text = _explained(dataclasses.replace(data, schools=schools))
     assert f"调配后仍有超出标准的教师（{'小学' if first[1] == 'primary' else '初中'} 2 人）" in text
     assert "至多可少增 2 个" in text and "本人不在可调之列" in text
+    # Over on the books only (2 of its teachers on leave, the plan's arrivals covering them): none to move
+    schools.loc[spare, "teachers_after"] -= 2
+    text = _explained(dataclasses.replace(data, schools=schools))
+    assert "调配后仍有超出标准的教师" not in text
 
 
 def test_a_post_names_a_subject_only_where_half_a_teacher_of_it_is_missing(plan_dir: Path) -> None:
