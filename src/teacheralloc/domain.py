@@ -225,6 +225,9 @@ class Status(CodedEnum):
 #: How the plan's note on county indicators that fell below their standard begins (summary.json `notes`):
 #: the reports show that note to HR staff, who read no solver notes.
 INDICATOR_DROP_NOTE = "调配后全县指标由达标变为未达标："
+#: How the note on a summed shortage that grew begins (the weights or the tiers ranked first moved
+#: teachers from one kind of school to another): shown in the reports beside the figure it explains.
+SHORTAGE_SHIFT_NOTE = "分校合计缺编由 "
 
 #: Other names for enumeration values that county rosters commonly use (alias -> code), by enumeration.
 #: Titles of the system before the 2015 reform map as the reform did (人社部发〔2015〕79号):

@@ -1212,6 +1212,13 @@ def test_an_indicator_the_plan_takes_below_its_standard_is_noted() -> None:
                     "（不在优质均衡目标层内：plan.balance_weight 只计骨干与体育艺术教师）。可用 pins.csv 留任相关教师")
     assert indicator_drop_note(table(5.33, 1.1), table(5.4, 0.9), POLICY).endswith("，或加大 plan.balance_weight")
     assert indicator_drop_note(table(5.2, 1.1), table(5.1, 1.1), POLICY) is None  # not met before either
+    # A 校际差异系数 pushed over its limit (junior 骨干 0.254 → 0.465 against 0.45) went unsaid
+    cv = {"cv_higher_degree": [0.2, 0.2], "cv_pe_arts": [0.2, 0.2], "cv_max": [0.5, 0.45]}
+    before = table(5.4, 1.1).assign(**cv, cv_backbone=[0.3, 0.254])
+    after = table(5.4, 1.1).assign(**cv, cv_backbone=[0.3, 0.465])
+    assert "初中县级以上骨干教师校际差异系数由 0.254 升至 0.465，超过上限 0.45" in indicator_drop_note(before, after,
+                                                                                          POLICY)
+    assert indicator_drop_note(before, before, POLICY) is None
 
 
 def test_a_required_figure_in_a_reason_rounds_halves_up() -> None:

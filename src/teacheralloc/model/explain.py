@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from teacheralloc.domain import INDICATOR_DROP_NOTE, Area, MoveType, Stage, Status, Subject, Title
+from teacheralloc.domain import INDICATOR_DROP_NOTE, SHORTAGE_SHIFT_NOTE, Area, MoveType, Stage, Status, Subject, Title
 from teacheralloc.model.candidates import EXEMPT_LABELS, Candidates, leaving_cap, unit_id
 from teacheralloc.model.objective import TIER_LABELS
 from teacheralloc.policy import Policy
@@ -484,7 +484,7 @@ def shortage_shift_note(schools: pd.DataFrame, policy: Policy, headcount: tuple[
     parts = [f"{labels[k]} {before[kind == k].sum():.1f} → {after[kind == k].sum():.1f} 人"
              f"（权重 {weights.get(k, 1.0):g}）" for k in ("teaching_point", "rural", "town", "urban")
              if (kind == k).any()]
-    head = f"分校合计缺编由 {before.sum():.1f} 人增至 {after.sum():.1f} 人："
+    head = f"{SHORTAGE_SHIFT_NOTE}{before.sum():.1f} 人增至 {after.sum():.1f} 人："
     tail = f"各类学校缺编：{'、'.join(parts)}"
     rose = headcount is not None and headcount[1] > headcount[0] + 1e-9
     if rose:
@@ -502,7 +502,7 @@ def indicator_drop_note(before: pd.DataFrame, after: pd.DataFrame, policy: Polic
     plan and miss it after, with whether the balance tier weighs them: a plan that takes a stage's 高于
     规定学历 teachers from 5.33 to 5.19 per 100 against 5.3 said nothing (that indicator is in no tier).
     `before`, `after`: the norms' county tables. None when no indicator falls below its standard."""
-    from teacheralloc.norms import INDICATOR_LABELS, INDICATORS
+    from teacheralloc.norms import INDICATOR_LABELS, INDICATOR_SHORT, INDICATORS
 
     weighed = {key for key, weight in policy.plan.balance_weight.items() if weight > 0}
     old, new = before.set_index("stage"), after.set_index("stage")
@@ -511,6 +511,13 @@ def indicator_drop_note(before: pd.DataFrame, after: pd.DataFrame, policy: Polic
         for key in INDICATORS:
             limit = getattr(policy.indicators.per_100_students, key)[Stage(stage)]
             b, a = float(old.at[stage, f"per100_{key}"]), float(new.at[stage, f"per100_{key}"])
+            column = f"cv_{key}"  # the 校际差异系数 is judged too: a junior 骨干 CV 0.254 → 0.465 (≤ 0.45) went unsaid
+            if column in old.columns and column in new.columns and "cv_max" in new.columns:
+                cap, cv_b, cv_a = float(new.at[stage, "cv_max"]), float(old.at[stage, column]), float(
+                    new.at[stage, column])
+                if cv_b <= cap + 1e-9 and cv_a > cap + 1e-9:
+                    parts.append(f"{Stage(stage).label}{INDICATOR_SHORT[key]}校际差异系数由 {cv_b:.3f} 升至 "
+                                 f"{cv_a:.3f}，超过上限 {cap:g}（差异系数不在目标层内）")
             if b >= limit - 1e-9 and a < limit - 1e-9:
                 weighed_dropped |= key in weighed
                 tier = "" if key in weighed else "（不在优质均衡目标层内：plan.balance_weight 只计骨干与体育艺术教师）"

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from teacheralloc.domain import INDICATOR_DROP_NOTE, County
+from teacheralloc.domain import INDICATOR_DROP_NOTE, SHORTAGE_SHIFT_NOTE, County
 from teacheralloc.norms import Norms, compute_norms
 from teacheralloc.plan import county_after
 from teacheralloc.policy import Policy
@@ -110,8 +110,10 @@ def anonymized(data: PlanData) -> PlanData:
 def indicator_warnings(summary: dict[str, Any]) -> list[str]:
     """The plan's notes an HR reader must see in every report: county indicators that met their standard
     before the plan and miss it after (a county preparing for its 优质均衡 review saw it only on the
-    console and in summary.json)."""
-    return [str(n) for n in summary.get("notes", []) if str(n).startswith(INDICATOR_DROP_NOTE)]
+    console and in summary.json), and why a summed shortage grew (the request listed 缺编 163.7 → 165.2
+    among the plan's results with no word why)."""
+    return [str(n) for n in summary.get("notes", [])
+            if str(n).startswith(INDICATOR_DROP_NOTE) or str(n).startswith(SHORTAGE_SHIFT_NOTE)]
 
 
 def missing_plan_files(folder: Path) -> list[str]:
