@@ -790,6 +790,22 @@ def test_a_full_school_the_plan_leaves_below_its_posts_is_said_so() -> None:
     assert "只可安排支教" not in cause and "须先核增编制" not in cause
 
 
+def test_a_full_school_over_the_standard_on_the_books_is_told_to_even_out_itself() -> None:
+    """城关第一小学 holds its 14 approved posts (核定编制 14) for a standard of 10, four of its teachers on sick
+    leave; the quota rotates 2 of its active teachers. Its gaps read 下一轮调配可补入 (to 14), where the
+    school already holds more than its standard on the books: it is the school's to even out."""
+    teachers = [teacher(f"U{i:02d}", "U1", since=LONG) for i in range(10)]
+    teachers += [teacher(f"S{i:02d}", "U1", since=LONG, status="sick") for i in range(4)]
+    teachers += [*staff("R", "R1", 8)]
+    data = county([school("U1", establishment=14), school("R1")], [grade("U1", 1), grade("R1", 1)], teachers,
+                  {("U1", "R1"): 20})
+    plan = plan_county(data, POLICY)
+    causes = plan.causes[plan.causes["school_id"] == "U1"]
+    assert len(causes) and not causes["cause"].str.contains("下一轮调配可补入").any()
+    here = causes[causes["cause"].str.contains("全校在编")]
+    assert len(here) and here["cause"].str.contains("已达按标准应有的 10 人").all()
+
+
 def test_a_gap_left_by_teachers_away_on_support_asks_no_posts() -> None:
     """A teacher of 城关第一小学 who needs rural service goes to 山岭村小学 on 支教 (another is exchanged): it is
     1 short on duty but holds all its 10 posts. The cause said 全县小学已无富余可调教师：总量不足，属需补充编制
@@ -910,8 +926,8 @@ def test_a_subject_gap_left_says_why_without_claiming_a_move(establishment: int 
     assert "已调往" not in math
     if establishment is None:
         assert math.startswith("可任教数学的富余教师调来会在原校或别的学科留下更重的缺口")
-    else:
-        assert math.startswith("已达核定编制，不能再调入")
+    else:  # at its 核定编制 and at its standard on the books: the subject mix is the school's to mend
+        assert math.startswith("调配前已达核定编制，不能调入") and "宜由本校教师兼课或培训转岗解决，不需增编" in math
 
 
 def test_a_move_into_a_place_the_plan_vacated_says_so() -> None:

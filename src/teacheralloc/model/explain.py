@@ -223,10 +223,23 @@ def shortage_causes(after: pd.DataFrame, subjects_after: pd.DataFrame, candidate
     # 支教 goes only to rural or weak schools: only there may a full school still receive one.
     support_in = set(units.index[(units["area"].astype(str) == "rural") | units["weak"].astype(bool)])
 
+    school_target = units["school_id"].map(units.groupby("school_id")["target"].sum())
+    sections = units.groupby("school_id")["school_id"].transform("size")
+
     def establishment_cause(unit: str) -> str | None:
         if unit not in full and unit not in filled:
             return None
         only = "（只可安排支教）" if unit in support_in else ""
+        books, whole = float(posts_after.get(unit, np.nan)), float(school_target.get(unit, np.nan))
+        if books >= whole - 1e-9:
+            # The school as a whole holds its standard on the books: a section short beside another over it,
+            # or a subject short, is the school's to even out (a nine-year school 57 on the books for 51,
+            # a primary school 85 for 79, were told 下一轮调配可补入 up to their 核定编制 60 and 95).
+            when = "调配前" if unit in full else "本方案调入后"
+            how = ("由学校在学段之间调整" if sections.get(unit, 1) > 1
+                   else "由本校教师兼课或培训转岗")
+            return (f"{when}已达核定编制，不能调入{only}；全校在编 {books:.0f} 人已达按标准应有的 {whole:g} 人，"
+                    f"宜{how}解决，不需增编")
         if unit in full and posts_after.get(unit, np.inf) < cap[unit]:  # the plan's departures freed posts
             return (f"调配前已达核定编制，本次不能调入{only}；本方案调出后在编 {posts_after[unit]:.0f} 人，"
                     f"低于核定编制 {cap[unit]:.0f} 人，下一轮调配可补入")
