@@ -171,6 +171,7 @@ def place_posts(data: PlanData) -> pd.DataFrame:
     left = posts_short(schools, policy)
     gaps = _subject_gaps(data)
     causes = _headcount_causes(data)
+    target = pd.Series(policy.plan.headcount_target(schools["required"].to_numpy()), index=schools.index)
     room = own_vacancies(schools)
     rows = []
     while left.sum() > 0:
@@ -188,9 +189,25 @@ def place_posts(data: PlanData) -> pd.DataFrame:
         rows.append({"order": len(rows) + 1, "school_id": key[0], "name": schools.at[index, "name"],
                      "township": schools.at[index, "township"], "stage": key[1], "subject": subject,
                      "value_headcount": float(weights[index]), "value_subject": round(gain, 4),
-                     "cause": causes.get(key, ""), "within_posts": room.get(key[0], 0) > 0})
+                     "cause": causes.get(key) or _books_only_cause(schools.loc[index], float(target[index])),
+                     "within_posts": room.get(key[0], 0) > 0})
         room[key[0]] = room.get(key[0], 0) - 1
     return pd.DataFrame(rows, columns=list(POST_COLUMNS))
+
+
+def _books_only_cause(row: pd.Series, target: float) -> str:
+    """The cause of a post short on the books where causes.csv has none (it lists gaps on duty): a school
+    staffed this year by 支教 teachers, who hold their posts at home (two posts asked with the cause left
+    blank)."""
+    parts = []
+    books = float(row["establishment_after"] if "establishment_after" in row.index else row["teachers_after"])
+    if float(row["teachers_after"]) >= target - 1e-9:
+        parts.append(f"本年由支教教师顶岗，在岗已达标准；在编 {books:.0f} 人，低于按标准应有的 {target:g} 人，"
+                     "支教期满后仍缺")
+    held = row.get("posts_held", np.nan)
+    if held is not None and held == held and books >= float(held) - 1e-9:
+        parts.append(f"在编已达核定编制 {float(held):.0f} 个，不能调入，须核增编制")
+    return "；".join(parts) or "调配后在编教师低于按标准应有的人数"
 
 
 def own_vacancies(schools: pd.DataFrame) -> dict[str, int]:
