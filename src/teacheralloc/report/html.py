@@ -262,9 +262,13 @@ def _cards(data: PlanData, request: EstablishmentRequest) -> str:
     met = bool(quota.get("rotation_quota_met", True)) and bool(quota.get("backbone_quota_met", True))
     cards.append(card("交流轮岗", f"{quota.get('rotations', 0)} / {quota.get('required_rotations', 0)} 人",
                       f"计入比例 / 应交流；其中骨干教师 {quota.get('backbone_rotations', 0)} 人", met))
+    # As §四 counts them: the school's own vacancies first, then the county's other vacancies (编办 moves them)
     within = int(totals.get("posts_within", 0))
+    elsewhere = min(int(totals["posts"]) - within, max(0, int(totals.get("vacant_posts", 0)) - within))
+    covered = "、".join(text for text in (f"{within} 个所在学校有空编" if within else "",
+                                          f"{elsewhere} 个可用县内其他学校空编" if elsewhere else "") if text)
     cards.append(card("申请编制", f"{int(totals['posts'])} 个", "调配无法解决的缺编（按整人计）"
-                      + (f"；其中 {within} 个所在学校有空编，补充教师即可" if within else ""),
+                      + (f"；其中 {covered}，补充教师即可，不增编制总量" if covered else ""),
                       None if totals["posts"] else True))
     return f'<div class="cards">{"".join(cards)}</div>'
 
