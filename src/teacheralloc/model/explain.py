@@ -136,8 +136,8 @@ def move_reasons(moves: pd.DataFrame, candidates: Candidates, schools: pd.DataFr
             if origin["surplus"] < 1 and teacher["on_duty"]:  # plan.md: a unit with no surplus says what it got back
                 part = f"{STAGE[move.from_stage]}部" if origin["type"] in ("nine_year", "special") else ""
                 back = received.get(f"{move.from_school}|{move.from_stage}", 0)
-                rule += (f"；{from_name}{part}无富余，本次调入在岗教师 {back} 人，以调入抵调出（对调）" if back else
-                         f"；{from_name}{part}无富余，本人申请的志愿调动不受富余限制")
+                rule += (f"；{from_name}{part}无富余，本次调入在岗教师（支教除外） {back} 人，以调入抵调出（对调）"
+                         if back else f"；{from_name}{part}无富余，本人申请的志愿调动不受富余限制")
         else:
             # The surplus the rule reads (rules.redeploy_from_surplus): whole teachers over the rounded norm.
             # Before/after required ≥ 1 said 富余 where a section of 11 for 10.15 posts (surplus 1 here)
@@ -147,7 +147,7 @@ def move_reasons(moves: pd.DataFrame, candidates: Candidates, schools: pd.DataFr
                 rule = (f"{from_name}{part}在岗 {origin['before']} 人，按编制标准需 {_tenths(origin['required'])} 人、"
                         f"应有 {origin['target']:g} 人，富余 {origin['surplus']} 人，富余教师调剂")
             else:
-                rule = (f"{from_name}{part}无富余，本次调入在岗教师 "
+                rule = (f"{from_name}{part}无富余，本次调入在岗教师（支教除外） "
                         f"{received.get(f'{move.from_school}|{move.from_stage}', 0)} 人，以调入抵调出（对调调剂）")
             if move.from_stage != move.to_stage:
                 rule += f"；初中富余教师跨学段到小学任教{subject}"
