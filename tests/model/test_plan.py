@@ -311,6 +311,22 @@ def test_a_volunteer_rotated_or_posted_says_the_wish() -> None:
     assert "志愿" not in other
 
 
+def test_an_exempt_teacher_moved_because_they_applied_says_so() -> None:
+    """A teacher under a service obligation who volunteered (no wish list) is redeployed as surplus: the
+    reason read 富余教师调剂 alone, as if anyone could have been sent."""
+    from teacheralloc.model.candidates import build_candidates
+    from teacheralloc.model.explain import move_reasons
+
+    teachers = [*staff("U", "U1", 10), teacher("SV", "U1", volunteer=True, service_until=SERVICE), *staff("R", "R1", 9)]
+    data = county([school("U1"), school("R1")], [grade("U1", 1), grade("R1", 1)], teachers, {("U1", "R1"): 20})
+    candidates = build_candidates(data, compute_norms(data, POLICY), POLICY, pins())
+    move = pd.DataFrame({"teacher_id": ["SV"], "from_school": ["U1"], "to_school": ["R1"],
+                         "from_stage": ["primary"], "to_stage": ["primary"], "move_type": ["redeploy"],
+                         "subject": ["chinese"], "voluntary": [False], "wish_rank": [0]})
+    [reason] = move_reasons(move, candidates, data.schools, POLICY)
+    assert "该教师属“服务期未满”，因本人申请交流可以调动" in reason
+
+
 def test_a_volunteer_leaving_a_school_with_no_surplus_says_so() -> None:
     """A volunteer's move out of a section that is short (柳坪乡中心学校 junior, 2.8 short, to a town school)
     read only 本人申请交流: plan.md says a move out of a section with no surplus names what it got back."""
@@ -1018,6 +1034,18 @@ def test_a_subject_the_county_has_plenty_of_is_no_case_for_recruiting() -> None:
     assert causes[("R1", "subject", "chinese")].startswith("全县小学语文教师合计多于需求")
     assert "不需增编" in causes[("R1", "subject", "chinese")]
     assert "需招聘补充" not in causes[("R1", "subject", "chinese")]
+
+
+def test_a_volunteers_wished_move_is_no_choice_of_the_plans_in_the_causes() -> None:
+    """山岭村小学 and 石桥村小学 (both rural, both 1 short) — a teacher of 山岭村小学 asks for 石桥村小学 and goes:
+    山岭村小学's cause said the plan sent her 为补权重更高的学校, though both weigh the same; it was her wish."""
+    teachers = [*staff("R", "R1", 8), teacher("V", "R1", volunteer=True, wishes=("R2",)), *staff("S", "R2", 9)]
+    data = county([school("R1"), school("R2")], [grade("R1", 1), grade("R2", 1)], teachers, {("R1", "R2"): 10})
+    plan = plan_county(data, POLICY)
+    assert moves(plan) == {("V", "R1", "R2", "redeploy", "chinese")}
+    causes = plan.causes
+    [cause] = causes.loc[(causes["school_id"] == "R1") & (causes["kind"] == "headcount"), "cause"]
+    assert cause.startswith("本方案从本校调出 1 人（本人申请 1）") and "权重更高" not in cause.split("；")[0]
 
 
 def test_a_shortage_left_by_the_leaving_cap_names_the_cap() -> None:

@@ -19,6 +19,8 @@ AREA = {a.value: a.label for a in Area}
 UNKNOWN_DISTANCE = "调动距离未知"
 STAGE = {s.value: s.label for s in Stage}
 MOVE_LABEL = {m.value: m.label for m in MoveType}
+#: Moves out of a school as its causes count them: by type, a volunteer's wished move apart.
+OUT_LABEL = {**MOVE_LABEL, "wish": "本人申请"}
 
 
 def _subject(code: str) -> str:
@@ -87,7 +89,7 @@ def move_reasons(moves: pd.DataFrame, candidates: Candidates, schools: pd.DataFr
     teacher_rows = teacher_frame.loc[
         moves["teacher_id"],
         ["backbone_flag", "pe_arts_flag", "years_at_school", "support_need", "title", "on_duty", "status",
-         "rural_years", "pin_must_move"],
+         "rural_years", "pin_must_move", "exempt", "volunteer"],
     ].to_dict("records")
     # Transfers on duty into each unit: what an exchange (对调) redeploys against (rules.redeploy_from_surplus).
     duty = moves["teacher_id"].map(teacher_frame["on_duty"]).fillna(True).astype(bool)
@@ -158,6 +160,9 @@ def move_reasons(moves: pd.DataFrame, candidates: Candidates, schools: pd.DataFr
             rule += f"；本人申请交流，{to_name}为其第 {rank} 志愿"
         if teacher["pin_must_move"]:
             rule += "；按人事股指定调出（pins.csv）"
+        if teacher["exempt"] and teacher["volunteer"] and "本人申请" not in rule:
+            # movable only because they applied: a teacher under a service obligation read 富余教师调剂 alone
+            rule += f"；该教师属“{EXEMPT_LABELS.get(teacher['exempt'], teacher['exempt'])}”，因本人申请交流可以调动"
         place = to_name if to_name.endswith(STAGE[move.to_stage]) or dest["type"] not in ("nine_year", "special") \
             else f"{to_name}{STAGE[move.to_stage]}部"
         if not teacher["on_duty"]:  # on leave: fills no post this year, whatever the destination lacks
@@ -246,9 +251,13 @@ def shortage_causes(after: pd.DataFrame, subjects_after: pd.DataFrame, candidate
         head = "已达核定编制" if unit in full else "本方案调入后已达核定编制"
         return f"{head}，不能再调入{only}；如需增人须先核增编制"
 
+    # A volunteer's move to a wished school is theirs, not the plan's choice: counted as "wish" (a wished
+    # move out of a village school read 为补权重更高的学校 though both schools weighed the same).
+    kinds_out = (pd.Series(dtype=str) if moves is None or not len(moves) else
+                 moves["move_type"].astype(str).where(~moves["voluntary"].astype(bool), "wish"))
     sent: dict[str, dict[str, int]] = {}  # moves out of each unit, by type
     if moves is not None and len(moves):
-        for key, kind in zip(moves["from_school"] + "|" + moves["from_stage"], moves["move_type"], strict=True):
+        for key, kind in zip(moves["from_school"] + "|" + moves["from_stage"], kinds_out, strict=True):
             sent.setdefault(key, {}).setdefault(str(kind), 0)
             sent[key][str(kind)] += 1
 
@@ -257,11 +266,12 @@ def shortage_causes(after: pd.DataFrame, subjects_after: pd.DataFrame, candidate
         if row.unit not in sent or not row.gap_after > row.gap_before + 0.5:
             return ""
         out = sent[row.unit]
-        kinds = "、".join(f"{MOVE_LABEL.get(k, k)} {n}" for k, n in out.items())
+        kinds = "、".join(f"{OUT_LABEL.get(k, k)} {n}" for k, n in out.items())
         change = (f"由富余 {-row.gap_before:.1f} 人变为缺编 {row.gap_after:.1f} 人" if row.gap_before < 0
                   else f"缺编由 {row.gap_before:.1f} 增至 {row.gap_after:.1f} 人")
         why = [text for kind, text in (("rotation", "完成交流轮岗比例"), ("support", "安排支教"),
-                                       ("redeploy", "补权重更高的学校（plan.headcount_weight）")) if kind in out]
+                                       ("redeploy", "补权重更高的学校（plan.headcount_weight）"),
+                                       ("wish", "本人申请交流")) if kind in out]
         return f"本方案从本校调出 {sum(out.values())} 人（{kinds}），{change}（为{'、'.join(why)}）；"
 
     def capped_spare(stage: str) -> bool:
@@ -321,7 +331,7 @@ def shortage_causes(after: pd.DataFrame, subjects_after: pd.DataFrame, candidate
     sent_subject: dict[tuple[str, str], dict[str, int]] = {}  # moves out of each unit, by subject and type
     if moves is not None and len(moves):
         for tid, key, kind in zip(moves["teacher_id"], moves["from_school"] + "|" + moves["from_stage"],
-                                  moves["move_type"], strict=True):
+                                  kinds_out, strict=True):
             if tid in main.index:
                 counts = sent_subject.setdefault((key, main[tid]), {})
                 counts[str(kind)] = counts.get(str(kind), 0) + 1
@@ -332,9 +342,9 @@ def shortage_causes(after: pd.DataFrame, subjects_after: pd.DataFrame, candidate
         before = float(gap_before.get((row.school_id, row.stage, row.subject), 0.0))
         if not out or not row.gap > before + 0.5:
             return ""
-        kinds = "、".join(f"{MOVE_LABEL.get(k, k)} {n}" for k, n in out.items())
+        kinds = "、".join(f"{OUT_LABEL.get(k, k)} {n}" for k, n in out.items())
         why = [text for kind, text in (("rotation", "完成交流轮岗比例"), ("support", "安排支教"),
-                                       ("redeploy", "补更急需的学校")) if kind in out]
+                                       ("redeploy", "补更急需的学校"), ("wish", "本人申请交流")) if kind in out]
         return (f"本方案从本校调出{_subject(row.subject)}教师 {sum(out.values())} 人（{kinds}），该科缺口由 "
                 f"{_tenths(max(before, 0.0))} 增至 {_tenths(row.gap)}（为{'、'.join(why)}）；")
 
