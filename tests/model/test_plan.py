@@ -792,6 +792,23 @@ def test_a_special_school_volunteer_without_wishes_stays() -> None:
     assert {m[0] for m in moves(plan)} == {"UW"}  # the wished move only
 
 
+@pytest.mark.parametrize(("row", "says"), [
+    ("UV,,是,,", "该教师已申请交流但未填志愿，请补填志愿学校"),  # a special-school volunteer with no wishes
+    ("R00,,,U2,", "该校是特殊教育学校，不接收调入"),
+])
+def test_pins_at_a_special_school_say_what_to_do(tmp_path: Path, row: str, says: str) -> None:
+    """A special-school volunteer with no wish list pinned to move was told 由本人申请交流 (she had), and a
+    pin into a special school got the generic 没有可调往的学校."""
+    teachers = [*staff("U", "U2", 10), teacher("UV", "U2", volunteer=True), *staff("R", "R1", 8)]
+    special = county([school("U2", type="special"), school("R1")], [grade("U2", 1, students=40), grade("R1", 1)],
+                     teachers, {("U2", "R1"): 20})
+    table = read_pins(_pins_csv(tmp_path, [row]), special)
+    with pytest.raises(InputError) as caught:
+        plan_county(special, POLICY, pins=table)
+    [problem] = caught.value.errors
+    assert says in problem.expected
+
+
 def test_a_full_school_the_plan_leaves_below_its_posts_is_said_so() -> None:
     """城关第一小学 is at its 核定编制 (12 of 12) and rotates 2 of its 12 eligible teachers to 山岭村小学: left 2
     short, its cause said 已达核定编制…（只可安排支教）；如需增人须先核增编制 — but no 支教 goes to an urban
@@ -1256,6 +1273,7 @@ def test_an_indicator_the_plan_takes_below_its_standard_is_noted() -> None:
                     "（不在优质均衡目标层内：plan.balance_weight 只计骨干与体育艺术教师）。可用 pins.csv 留任相关教师")
     assert indicator_drop_note(table(5.33, 1.1), table(5.4, 0.9), POLICY).endswith("，或加大 plan.balance_weight")
     assert indicator_drop_note(table(5.2, 1.1), table(5.1, 1.1), POLICY) is None  # not met before either
+    assert "由 1.10 降至 0.99，低于标准 1" in indicator_drop_note(table(5.4, 1.1), table(5.4, 0.9985), POLICY)
     # A 校际差异系数 pushed over its limit (junior 骨干 0.254 → 0.465 against 0.45) went unsaid
     cv = {"cv_higher_degree": [0.2, 0.2], "cv_pe_arts": [0.2, 0.2], "cv_max": [0.5, 0.45]}
     before = table(5.4, 1.1).assign(**cv, cv_backbone=[0.3, 0.254])

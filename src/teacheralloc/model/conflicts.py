@@ -45,6 +45,9 @@ def check_pins(candidates: Candidates, pins: pd.DataFrame, policy: Policy) -> No
             reason = EXEMPT_LABELS.get(teacher["exempt"], teacher["exempt"])
             setting = "plan.special_schools_take_part" if teacher["exempt"] == "special" else "rotation.exempt_*"
             expected = f"该教师因“{reason}”不得调动（{setting}）：删去此项，或由本人申请交流"
+            if teacher["exempt"] == "special" and teacher["volunteer"]:  # applied already: wishes are missing
+                expected = ("特殊教育学校教师只可调往本人志愿学校（plan.special_schools_take_part）：该教师已申请交流"
+                            "但未填志愿，请补填志愿学校，或删去此项")
         elif pin.teacher_id not in has_arc:
             expected = _no_arc_reason(candidates, policy, teacher, pin.school_id if pin.kind == "to_school" else None)
         if expected:
@@ -72,6 +75,8 @@ def _no_arc_reason(candidates: Candidates, policy: Policy, teacher: pd.Series, s
         return f"该教师本人申请交流并填报了志愿（{'、'.join(wishes)}），只能调往志愿学校：改选志愿学校，或删去此项"
     if school and not len(units):
         return "该校不参加调配：改选学校"
+    if school and not policy.plan.special_schools_take_part and (units["type"].astype(str) == "special").any():
+        return "该校是特殊教育学校，不接收调入（plan.special_schools_take_part 默认关闭）：改选学校，或修改该设置"
     if school and str(teacher["stage"]) not in set(units["stage"].astype(str)):
         if str(teacher["stage"]) == Stage.junior.value and not policy.plan.junior_to_primary \
                 and Stage.primary.value in set(units["stage"].astype(str)):

@@ -544,7 +544,8 @@ def indicator_drop_note(before: pd.DataFrame, after: pd.DataFrame, policy: Polic
             if b >= limit - 1e-9 and a < limit - 1e-9:
                 weighed_dropped |= key in weighed
                 tier = "" if key in weighed else "（不在优质均衡目标层内：plan.balance_weight 只计骨干与体育艺术教师）"
-                parts.append(f"{Stage(stage).label}{INDICATOR_LABELS[key]}由 {b:.2f} 降至 {a:.2f}，"
+                shown = math.floor(a * 100 + 1e-9) / 100  # rounded down: 0.8985 read 降至 0.90，低于标准 0.9
+                parts.append(f"{Stage(stage).label}{INDICATOR_LABELS[key]}由 {b:.2f} 降至 {shown:.2f}，"
                              f"低于标准 {limit:g}{tier}")
     if not parts:
         return None
