@@ -1162,6 +1162,19 @@ def test_a_quota_short_names_what_binds() -> None:
     assert note.endswith("可接收交流的 1 所学校均已达核定编制（未填的按标准人数），不能净调入")
 
 
+def test_the_backbone_shortfall_counts_the_backbone_teachers_of_the_quotas_base() -> None:
+    """No eligible backbone teacher at 城关第一小学 (the quota's base), one at a village school (whose
+    rotations do not count): the note said 全县符合交流条件的骨干教师仅 1 人."""
+    data = quota_only()
+    rural = data.teachers["school_id"] == "R1"
+    first = data.teachers.index[rural][0]
+    teachers = data.teachers.copy()
+    teachers.loc[first, ["backbone", "school_since"]] = ["county", pd.Timestamp(2015, 9, 1)]
+    plan = plan_county(data.replace(teachers=teachers), POLICY)
+    [note] = [n for n in plan.quota["shortfall"] if n.startswith("交流的骨干教师")]
+    assert note.endswith("比例基数内的学校（城区、镇区非薄弱学校）符合交流条件的骨干教师仅 0 人")
+
+
 def test_a_quota_short_names_the_rule_whose_relaxation_rotates_more() -> None:
     """A quota of 2 out of 城关第一小学, whose leaving cap lets 2 go, while 山岭村小学 has room for one
     more teacher under its 核定编制 of 11 and none of its own may leave to make room (no surplus): one
@@ -1176,7 +1189,7 @@ def test_a_quota_short_names_the_rule_whose_relaxation_rotates_more() -> None:
     plan = plan_county(capped, POLICY)
     assert (plan.quota["rotations"], plan.quota["required_rotations"]) == (1, 2)
     note, backbone = plan.quota["shortfall"]
-    assert backbone.endswith("全县符合交流条件的骨干教师仅 0 人")  # nobody else to blame
+    assert backbone.endswith("比例基数内的学校（城区、镇区非薄弱学校）符合交流条件的骨干教师仅 0 人")  # nobody else to blame
     assert note.endswith("受“调入后不超过接收学校的核定编制”限制：核增接收学校的编制（schools.establishment）即可多交流")
     assert "单校" not in note and "方向" not in note
     roomy = data.replace(schools=data.schools.assign(establishment=data.schools["school_id"].map({"R1": 12})))

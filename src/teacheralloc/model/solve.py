@@ -355,15 +355,21 @@ def _quota(candidates: Candidates, moves: pd.DataFrame, policy: Policy,
     backbone = int(teachers.loc[rotated["teacher_id"], "backbone_flag"].sum()) if len(rotated) else 0
     share = policy.rotation.min_backbone_share_of_rotators
     needed_backbone = int(np.ceil(share * len(rotated) - 1e-9))
-    eligible_backbone = int((candidates.teachers["rotation_eligible"] & candidates.teachers["backbone_flag"]).sum())
+    # Counted where rotations count (the quota's base schools): a backbone teacher of a rural school
+    # was counted though their rotation could not count toward the quota.
+    pool = candidates.teachers["rotation_eligible"] & candidates.teachers["backbone_flag"]
+    if candidates.quota_schools is not None:
+        pool &= candidates.teachers["school_id"].isin(candidates.quota_schools)
+    eligible_backbone = int(pool.sum())
+    where = "全县" if candidates.quota_schools is None else "比例基数内的学校（城区、镇区非薄弱学校）"
     notes = []
     if len(rotated) < candidates.quota_target:
         notes.append(f"交流轮岗 {len(rotated)} 人，少于应交流 {candidates.quota_target} 人："
                      + _quota_causes(candidates, policy, len(rotated), binding))
     if backbone < share * len(rotated) - 1e-9:
         notes.append(f"交流的骨干教师 {backbone} 人，少于交流人数的 {share:.0%}（{needed_backbone} 人）："
-                     f"全县符合交流条件的骨干教师仅 {eligible_backbone} 人"
-                     + ("" if eligible_backbone < needed_backbone else "，且受方向与调出比例限制"))
+                     f"{where}符合交流条件的骨干教师仅 {eligible_backbone} 人"
+                     + ("" if eligible_backbone < needed_backbone else "，且受交流方向、调出比例与本人志愿等限制"))
     return {
         "eligible_base": candidates.quota_base,
         "required_rotations": candidates.quota_target,
