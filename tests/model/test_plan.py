@@ -1053,6 +1053,23 @@ def test_a_subject_the_county_has_plenty_of_is_no_case_for_recruiting() -> None:
     assert "需招聘补充" not in causes[("R1", "subject", "chinese")]
 
 
+def test_a_shortage_left_by_a_sections_own_leaving_cap_names_the_cap() -> None:
+    """山岭九年一贯制学校's junior section has 15 teachers for 10 posts and may send 3 (20 % of 15, its own cap:
+    rotation.leaving_cap_by_stage), the school 11; 河口镇中学 lacks 5. The cause of the 2 left named the
+    weights (富余教师已优先补充权重更高的缺口…), the school-wide cap not being reached."""
+    teachers = [teacher(f"NJ{i:02d}", "N1", stage="junior") for i in range(15)]
+    teachers += staff("NP", "N1", 40, service_until=SERVICE)
+    teachers += [teacher(f"J{i:02d}", "J1", stage="junior") for i in range(5)]
+    data = county([school("N1", type="nine_year"), school("J1", type="junior")],
+                  [grade("N1", 7, 4, 135), grade("N1", 1, 20, 760), grade("J1", 7, 4, 135)], teachers,
+                  {("N1", "J1"): 10})
+    plan = plan_county(data, POLICY)
+    assert len(plan.moves) == 3
+    causes = plan.causes
+    [cause] = causes.loc[(causes["school_id"] == "J1") & (causes["kind"] == "headcount"), "cause"]
+    assert cause.startswith("有富余的初中学校都已调出到调出比例上限") and "多学段学校各学段另计" in cause
+
+
 def test_a_volunteers_wished_move_is_no_choice_of_the_plans_in_the_causes() -> None:
     """山岭村小学 and 石桥村小学 (both rural, both 1 short) — a teacher of 山岭村小学 asks for 石桥村小学 and goes:
     山岭村小学's cause said the plan sent her 为补权重更高的学校, though both weigh the same; it was her wish."""
@@ -1075,7 +1092,7 @@ def test_a_shortage_left_by_the_leaving_cap_names_the_cap() -> None:
     assert len(plan.moves) == 2 and gaps_after(plan)["R1"] == 1.0
     causes = plan.causes
     [cause] = causes.loc[(causes["school_id"] == "R1") & (causes["kind"] == "headcount"), "cause"]
-    assert cause.startswith("有富余的小学学校都已调出到单校调出比例上限（rotation.max_share_leaving_school")
+    assert cause.startswith("有富余的小学学校都已调出到调出比例上限（rotation.max_share_leaving_school")
 
 
 def test_arrivals_beyond_a_gap_do_not_name_it_again() -> None:

@@ -278,13 +278,30 @@ def shortage_causes(after: pd.DataFrame, subjects_after: pd.DataFrame, candidate
         """Every school with spare teachers of `stage` left has sent as many as its leaving cap allows
         (`rotation.max_share_leaving_school`; every move counts): a shortage left beside them is the cap's,
         not the weights' (all schools weighed alike, the cause named the weights first)."""
-        schools = set(spare.loc[spare["stage"].astype(str) == stage, "school_id"])
-        if not schools or moves is None:
+        stages = {stage} | ({Stage.junior.value} if stage == Stage.primary.value and policy.plan.junior_to_primary
+                            else set())  # spare junior teachers may fill primary posts
+        sections = set(spare.loc[spare["stage"].astype(str).isin(stages), "school_id"]
+                       + "|" + spare.loc[spare["stage"].astype(str).isin(stages), "stage"].astype(str))
+        if not sections or moves is None:
             return False
+        share = policy.rotation.max_share_leaving_school
         posts = units.drop_duplicates("school_id").set_index("school_id")["school_posts"]
-        cap = leaving_cap(posts.reindex(sorted(schools)).fillna(0), policy.rotation.max_share_leaving_school)
-        out = moves[moves["teacher_id"].isin(set(teachers["teacher_id"]))]["from_school"].value_counts()
-        return all(out.get(school, 0) >= c for school, c in zip(sorted(schools), cap, strict=True))
+        out = moves[moves["teacher_id"].isin(set(teachers["teacher_id"]))]
+        by_school = out["from_school"].value_counts()
+        by_section = (out["from_school"] + "|" + out["from_stage"]).value_counts()
+        multi = units.groupby("school_id")["school_id"].transform("size") > 1
+
+        def capped(section: str) -> bool:
+            school = section.split("|")[0]
+            if by_school.get(school, 0) >= leaving_cap([posts.get(school, 0)], share)[0]:
+                return True
+            if policy.rotation.leaving_cap_by_stage and section in units.index and multi.get(section, False):
+                # the section's own cap (rotation.leaving_cap_by_stage): a nine-year school's junior section
+                # had sent its 2 while the school might send 8, and the cause named the weights
+                return by_section.get(section, 0) >= leaving_cap([units.at[section, "unit_posts"]], share)[0]
+            return False
+
+        return all(capped(section) for section in sections)
 
     # Special schools take part only by policy: a gap there is theirs to fill, whatever else holds.
     apart = set() if policy.plan.special_schools_take_part else set(units.index[units["type"] == "special"])
@@ -304,7 +321,7 @@ def shortage_causes(after: pd.DataFrame, subjects_after: pd.DataFrame, candidate
                      "（仍占本校编制，支教期满返回），不需增编")
         elif establishment_cause(row.unit):
             cause = establishment_cause(row.unit)
-        elif row.stage not in spare_stages:
+        elif row.stage not in spare_stages and not (row.stage == Stage.primary.value and capped_spare(row.stage)):
             kept = held[held["stage"].astype(str) == row.stage]
             if len(kept) and short_total.get(row.stage, 0.0) < 0.5:
                 cause = (f"全县{STAGE[row.stage]}总量不缺，但有富余的学校留下的教师均不可调动（{_held_back(kept)}）："
@@ -318,8 +335,10 @@ def shortage_causes(after: pd.DataFrame, subjects_after: pd.DataFrame, candidate
             cause = f"plan.tiers 把{ahead_of('headcount', policy)}排在总量缺编之前，富余教师按这些目标优先安排"
         elif capped_spare(row.stage):
             share = policy.rotation.max_share_leaving_school
-            cause = (f"有富余的{STAGE[row.stage]}学校都已调出到单校调出比例上限（rotation.max_share_leaving_school："
-                     f"每校每年至多调出在编教师的 {share:.0%}）：下一轮调配可继续调出")
+            across = row.stage not in spare_stages  # only junior sections' surplus could come (跨学段)
+            who = "可跨学段到小学的富余初中教师所在学部" if across else f"有富余的{STAGE[row.stage]}学校"
+            cause = (f"{who}都已调出到调出比例上限（rotation.max_share_leaving_school：每校每年至多调出在编教师的 "
+                     f"{share:.0%}，多学段学校各学段另计）：下一轮调配可继续调出")
         else:
             cause = "富余教师已优先补充权重更高的缺口（教学点、乡村学校），或受单校调出比例上限限制"
         cause = made_worse(row) + cause
