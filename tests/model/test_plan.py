@@ -41,6 +41,7 @@ from tests.model.counties import (
 )
 from tests.model.counties import checked_plan as plan_county
 
+from teacheralloc.domain import County
 from teacheralloc.errors import InputError
 from teacheralloc.io.pins import read_pins
 from teacheralloc.norms import compute_norms
@@ -232,20 +233,28 @@ def test_quota_base_all_counts_every_rotation() -> None:
     assert not any("不计入轮岗比例" in reason for reason in plan.moves["reason"])
 
 
+def reasons_for(data: County, *moves: tuple[str, str, str, str, str, bool, int],
+                stages: tuple[tuple[str, str], ...] = ()) -> list[str]:
+    """`move_reasons` for moves written by hand: (teacher, from, to, type, subject, voluntary, wish rank),
+    all primary unless `stages` gives a move's (from_stage, to_stage)."""
+    from teacheralloc.model.candidates import build_candidates
+    from teacheralloc.model.explain import move_reasons
+
+    candidates = build_candidates(data, compute_norms(data, POLICY), POLICY, pins())
+    table = pd.DataFrame(list(moves), columns=["teacher_id", "from_school", "to_school", "move_type", "subject",
+                                               "voluntary", "wish_rank"])
+    from_stage, to_stage = zip(*(stages or (("primary", "primary"),) * len(moves)), strict=True)
+    table = table.assign(from_stage=list(from_stage), to_stage=list(to_stage))
+    return move_reasons(table, candidates, data.schools, POLICY)
+
+
 def test_a_surplus_under_a_fractional_norm_is_called_a_surplus() -> None:
     """城关第一小学 with 11 teachers for 10.16 posts (193 pupils): its norm rounds to 10, so one teacher
     is surplus (what the rule reads) and the redeployment's reason says so; it used to call this an
     exchange with a teacher who came in (对调), because 11 − 10.16 < 1, though no one came."""
-    from teacheralloc.model.candidates import build_candidates
-    from teacheralloc.model.explain import move_reasons
-
     data = county([school("U1"), school("R1")], [grade("U1", 1, students=193), grade("R1", 1)],
                   staff("U", "U1", 11) + staff("R", "R1", 9), {("U1", "R1"): 20})
-    candidates = build_candidates(data, compute_norms(data, POLICY), POLICY, pins())
-    move = pd.DataFrame({"teacher_id": ["U00"], "from_school": ["U1"], "to_school": ["R1"],
-                         "from_stage": ["primary"], "to_stage": ["primary"], "move_type": ["redeploy"],
-                         "subject": ["chinese"], "voluntary": [False], "wish_rank": [0]})
-    [reason] = move_reasons(move, candidates, data.schools, POLICY)
+    [reason] = reasons_for(data, ("U00", "U1", "R1", "redeploy", "chinese", False, 0))
     assert "富余 1 人，富余教师调剂" in reason and "对调" not in reason
     plan = plan_county(data, POLICY)
     assert moves(plan) == {("U00", "U1", "R1", "redeploy", "chinese")}
@@ -255,16 +264,9 @@ def test_a_surplus_under_a_fractional_norm_is_called_a_surplus() -> None:
 def test_a_rotation_outside_the_base_says_it_does_not_count() -> None:
     """A rural teacher rotated to the weak school (a rotation the rules allow: eligible, toward a lower
     level): with the default base the reason says it does not count toward the quota."""
-    from teacheralloc.model.candidates import build_candidates
-    from teacheralloc.model.explain import move_reasons
-
-    county = quota_out_of_reach()
-    candidates = build_candidates(county, compute_norms(county, POLICY), POLICY, pins())
-    rotation = pd.DataFrame({"teacher_id": ["R00", "J00"], "from_school": ["R1", "J1"], "to_school": ["R2", "R2"],
-                             "from_stage": ["primary", "junior"], "to_stage": ["primary", "primary"],
-                             "move_type": ["rotation", "redeploy"], "subject": ["chinese", "chinese"],
-                             "voluntary": [False, False], "wish_rank": [0, 0]})
-    reason, other = move_reasons(rotation, candidates, county.schools, POLICY)
+    reason, other = reasons_for(quota_out_of_reach(), ("R00", "R1", "R2", "rotation", "chinese", False, 0),
+                                ("J00", "J1", "R2", "redeploy", "chinese", False, 0),
+                                stages=(("primary", "primary"), ("junior", "primary")))
     assert "交流轮岗" in reason and "不计入轮岗比例" in reason
     assert "不计入轮岗比例" not in other
 
@@ -296,16 +298,9 @@ def test_pin_to_school_sends_that_teacher_there() -> None:
 def test_a_volunteer_rotated_or_posted_says_the_wish() -> None:
     """A volunteer moved as a rotation to their first wish read as any rotation: the wish was said only
     for redeployments."""
-    from teacheralloc.model.candidates import build_candidates
-    from teacheralloc.model.explain import move_reasons
-
-    county = quota_out_of_reach()
-    candidates = build_candidates(county, compute_norms(county, POLICY), POLICY, pins())
-    rotation = pd.DataFrame({"teacher_id": ["R00", "J00"], "from_school": ["R1", "J1"], "to_school": ["R2", "R2"],
-                             "from_stage": ["primary", "junior"], "to_stage": ["primary", "primary"],
-                             "move_type": ["rotation", "rotation"], "subject": ["chinese", "chinese"],
-                             "voluntary": [True, False], "wish_rank": [1, 0]})
-    wished, other = move_reasons(rotation, candidates, county.schools, POLICY)
+    wished, other = reasons_for(quota_out_of_reach(), ("R00", "R1", "R2", "rotation", "chinese", True, 1),
+                                ("J00", "J1", "R2", "rotation", "chinese", False, 0),
+                                stages=(("primary", "primary"), ("junior", "primary")))
     name = NAMES["R2"]
     assert "交流轮岗" in wished and f"本人申请交流，{name}为其第 1 志愿" in wished
     assert "志愿" not in other
@@ -314,32 +309,18 @@ def test_a_volunteer_rotated_or_posted_says_the_wish() -> None:
 def test_an_exempt_teacher_moved_because_they_applied_says_so() -> None:
     """A teacher under a service obligation who volunteered (no wish list) is redeployed as surplus: the
     reason read 富余教师调剂 alone, as if anyone could have been sent."""
-    from teacheralloc.model.candidates import build_candidates
-    from teacheralloc.model.explain import move_reasons
-
     teachers = [*staff("U", "U1", 10), teacher("SV", "U1", volunteer=True, service_until=SERVICE), *staff("R", "R1", 9)]
     data = county([school("U1"), school("R1")], [grade("U1", 1), grade("R1", 1)], teachers, {("U1", "R1"): 20})
-    candidates = build_candidates(data, compute_norms(data, POLICY), POLICY, pins())
-    move = pd.DataFrame({"teacher_id": ["SV"], "from_school": ["U1"], "to_school": ["R1"],
-                         "from_stage": ["primary"], "to_stage": ["primary"], "move_type": ["redeploy"],
-                         "subject": ["chinese"], "voluntary": [False], "wish_rank": [0]})
-    [reason] = move_reasons(move, candidates, data.schools, POLICY)
+    [reason] = reasons_for(data, ("SV", "U1", "R1", "redeploy", "chinese", False, 0))
     assert "该教师属“服务期未满”，因本人申请交流可以调动" in reason
 
 
 def test_a_volunteer_leaving_a_school_with_no_surplus_says_so() -> None:
     """A volunteer's move out of a section that is short (柳坪乡中心学校 junior, 2.8 short, to a town school)
     read only 本人申请交流: plan.md says a move out of a section with no surplus names what it got back."""
-    from teacheralloc.model.candidates import build_candidates
-    from teacheralloc.model.explain import move_reasons
-
     data = county([school("U1"), school("R1")], [grade("U1", 1, students=193), grade("R1", 1)],
                   staff("U", "U1", 11) + staff("R", "R1", 9), {("U1", "R1"): 20})
-    candidates = build_candidates(data, compute_norms(data, POLICY), POLICY, pins())
-    move = pd.DataFrame({"teacher_id": ["R00"], "from_school": ["R1"], "to_school": ["U1"],
-                         "from_stage": ["primary"], "to_stage": ["primary"], "move_type": ["redeploy"],
-                         "subject": ["chinese"], "voluntary": [True], "wish_rank": [1]})
-    [reason] = move_reasons(move, candidates, data.schools, POLICY)
+    [reason] = reasons_for(data, ("R00", "R1", "U1", "redeploy", "chinese", True, 1))
     assert f"{NAMES['R1']}无富余，本人申请的志愿调动不受富余限制" in reason
 
 
