@@ -3,6 +3,7 @@ rule that allows it, and for every shortage left, why no transfer could fix it."
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -274,34 +275,34 @@ def shortage_causes(after: pd.DataFrame, subjects_after: pd.DataFrame, candidate
                                        ("wish", "本人申请交流")) if kind in out]
         return f"本方案从本校调出 {sum(out.values())} 人（{kinds}），{change}（为{'、'.join(why)}）；"
 
+    @functools.cache  # per stage, asked of every short section
     def capped_spare(stage: str) -> bool:
         """Every school with spare teachers of `stage` left has sent as many as its leaving cap allows
         (`rotation.max_share_leaving_school`; every move counts): a shortage left beside them is the cap's,
         not the weights' (all schools weighed alike, the cause named the weights first)."""
         stages = {stage} | ({Stage.junior.value} if stage == Stage.primary.value and policy.plan.junior_to_primary
                             else set())  # spare junior teachers may fill primary posts
-        sections = set(spare.loc[spare["stage"].astype(str).isin(stages), "school_id"]
-                       + "|" + spare.loc[spare["stage"].astype(str).isin(stages), "stage"].astype(str))
-        if not sections or moves is None:
+        kept = spare[spare["stage"].astype(str).isin(stages)]
+        spare_sections = set(kept["school_id"] + "|" + kept["stage"].astype(str))
+        if not spare_sections or moves is None:
             return False
         share = policy.rotation.max_share_leaving_school
         posts = units.drop_duplicates("school_id").set_index("school_id")["school_posts"]
         out = moves[moves["teacher_id"].isin(set(teachers["teacher_id"]))]
         by_school = out["from_school"].value_counts()
         by_section = (out["from_school"] + "|" + out["from_stage"]).value_counts()
-        multi = units.groupby("school_id")["school_id"].transform("size") > 1
 
         def capped(section: str) -> bool:
             school = section.split("|")[0]
             if by_school.get(school, 0) >= leaving_cap([posts.get(school, 0)], share)[0]:
                 return True
-            if policy.rotation.leaving_cap_by_stage and section in units.index and multi.get(section, False):
+            if policy.rotation.leaving_cap_by_stage and section in units.index and sections.get(section, 1) > 1:
                 # the section's own cap (rotation.leaving_cap_by_stage): a nine-year school's junior section
                 # had sent its 2 while the school might send 8, and the cause named the weights
                 return by_section.get(section, 0) >= leaving_cap([units.at[section, "unit_posts"]], share)[0]
             return False
 
-        return all(capped(section) for section in sections)
+        return all(capped(section) for section in spare_sections)
 
     # Special schools take part only by policy: a gap there is theirs to fill, whatever else holds.
     apart = set() if policy.plan.special_schools_take_part else set(units.index[units["type"] == "special"])
