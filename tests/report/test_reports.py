@@ -658,3 +658,19 @@ def test_every_post_asked_for_has_a_cause(plan_dir: Path) -> None:
     mine = posts[posts["school_id"] == schools.loc[row, "school_id"]]
     assert len(mine) and mine["cause"].str.startswith("本年由支教教师顶岗").all()
     assert mine["cause"].str.contains("不能调入，须核增编制").all()
+
+
+def test_a_school_over_its_approved_posts_is_told_how_far_to_raise_them(plan_dir: Path) -> None:
+    """A school approved 90 posts, 95 teachers on the books, 98 by the standard was asked 3 posts: the
+    approver must raise its 核定编制 by 8, which the request did not say."""
+    import dataclasses
+
+    data = read_plan_folder(plan_dir)
+    first = establishment_request(data).posts["school_id"].iloc[0]
+    schools = data.schools.copy()
+    mine = schools["school_id"] == first
+    schools["posts_held"] = np.where(mine, schools["establishment_after"] - 2, np.nan)
+    request = establishment_request(dataclasses.replace(data, schools=schools))
+    target = np.floor(schools.loc[mine, "required"] + 0.5).sum()
+    held = schools.loc[mine, "posts_held"].sum()
+    assert f"须核增 {target - held:g} 个" in "".join(request.text)

@@ -466,6 +466,10 @@ def explanation(
         if within:
             remains += (f"其中 {within} 个所在学校调配后在编低于本校核定编制（本校有空编）：在本校空编内补充教师即可，"
                         "不需增编。")
+        above = _over_approved(schools, posts, policy)
+        if above:
+            remains += ("以下学校调配后在编已超过其核定编制，须核增的核定编制多于补足人员的编制数："
+                        + "、".join(above) + "。")
         vacant = max(0, int(totals.get("vacant_posts", 0.0)) - within)
         from_vacant = min(count - within, vacant) + within  # the posts no new establishment is needed for
         if from_vacant > within:
@@ -551,6 +555,23 @@ def _solved(summary: dict) -> str:
         return "求得最优调配方案"
     proven = [str(t.get("label", t.get("tier"))) for t in tiers if t.get("status") == "optimal"]
     return "求得调配方案" + (f"（{'、'.join(proven)}已证明最优）" if proven else "")
+
+
+def _over_approved(schools: pd.DataFrame, posts: pd.DataFrame, policy: Policy) -> list[str]:
+    """Schools asked posts whose teachers on the books already exceed their 核定编制: 编办 must raise it by
+    the standard less the approved posts, more than the posts asked (a school approved 90, 95 on the
+    books, 98 by the standard was asked 3 posts where its 核定编制 must rise by 8)."""
+    if "posts_held" not in schools or posts.empty:
+        return []
+    target = pd.Series(policy.plan.headcount_target(schools["required"].to_numpy()), index=schools.index)
+    frame = schools.assign(target=target, books=post_holders(schools))
+    known = frame[frame["posts_held"].notna()].groupby("school_id").agg(
+        name=("name", "first"), held=("posts_held", "sum"), books=("books", "sum"), target=("target", "sum"))
+    asked = posts.groupby("school_id").size()
+    known = known[known.index.isin(asked.index) & (known["books"] > known["held"] + 1e-9)]
+    return [f"{row['name']}核定 {row['held']:.0f} 个、在编 {row['books']:.0f} 人、按标准应有 {row['target']:g} 人，"
+            f"申请 {int(asked[school_id])} 个，须核增 {row['target'] - row['held']:g} 个"
+            for school_id, row in known.iterrows()]
 
 
 def _spare_left(schools: pd.DataFrame, posts: pd.DataFrame, policy: Policy) -> dict[str, int]:
