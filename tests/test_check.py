@@ -910,3 +910,18 @@ def test_a_new_hire_credits_an_exchange_as_the_optimizer_does(tmp_path: Path) ->
     assert len(exchanged), f"the plan makes no exchange against a hire:\n{plan.iloc[:, :5]}"
     checked = run_cli("check", str(scenario), str(tmp_path / "plan"))
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_an_optimal_tier_is_judged_with_the_policys_tolerance() -> None:
+    """The bounds check took any gap above 1e-5 for a false `optimal`; the plan marks a tier optimal within
+    ten times plan.tier_tolerance, so a county that set it to 0.002 failed its own unedited plans."""
+    from teacheralloc.check.figures import check_tier_bounds
+    from teacheralloc.policy import load_policy
+
+    summary = {"tiers": [{"tier": "disruption", "value": 100.5, "bound": 100.0, "status": "optimal"}],
+               "best_bound": {"disruption": 100.0}}
+    loose, out = load_policy(overrides={"plan": {"tier_tolerance": 0.002}}), []
+    check_tier_bounds(summary, loose, out)
+    assert out == []
+    check_tier_bounds(summary, load_policy(), out)
+    assert len(out) == 1 and "标为最优" in out[0].message

@@ -766,6 +766,8 @@ def test_a_special_school_volunteer_without_wishes_stays() -> None:
     """A special-education teacher who volunteers moves only to a wished school (plan.md); one with no wish
     list was posted out on 支教 to a village school, leaving the special school short."""
     teachers = [*staff("U", "U2", 10), teacher("UV", "U2", volunteer=True, title="first", rural_years=0),
+                # exempt for another reason first (a service obligation): still a special school's teacher
+                teacher("US", "U2", volunteer=True, service_until=SERVICE, title="first", rural_years=0),
                 teacher("UW", "U2", volunteer=True, wishes=("R1",)), *staff("R", "R1", 8)]
     special = county([school("U2", type="special"), school("R1")], [grade("U2", 1, students=40), grade("R1", 1)],
                      teachers, {("U2", "R1"): 20})

@@ -356,3 +356,7 @@ def test_the_slack_a_later_tier_may_spend_is_in_the_tiers_own_units(built) -> No
     solver.objective = built.tiers["wishes"]
     step = solver.objective_step()
     assert step and slack_of(solver, "wishes", plan) == pytest.approx(0.99 * step)
+    # whole-km distances put the disruption tier on a grid of km_cost (0.02): still one move, not a fiftieth
+    solver.objective = built.tiers["disruption"]
+    solver.objective_step = lambda: 0.02
+    assert slack_of(solver, "disruption", plan) == pytest.approx(0.99 * plan.move_cost)

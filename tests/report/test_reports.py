@@ -674,3 +674,13 @@ def test_a_school_over_its_approved_posts_is_told_how_far_to_raise_them(plan_dir
     target = np.floor(schools.loc[mine, "required"] + 0.5).sum()
     held = schools.loc[mine, "posts_held"].sum()
     assert f"须核增 {target - held:g} 个" in "".join(request.text)
+
+
+def test_a_post_cause_reads_a_missing_approved_figure_from_an_older_plan_folder() -> None:
+    """`report --data` on a plan folder written before posts_held was: the merged column is nullable
+    Float64 and a school without 核定编制 holds pd.NA, which `held == held` could not test (an internal
+    error, no report)."""
+    from teacheralloc.report.establishment import _books_only_cause
+
+    row = pd.Series({"teachers_after": 10, "establishment_after": 9, "posts_held": pd.NA})
+    assert _books_only_cause(row, 10.0).startswith("本年由支教教师顶岗") and "核增" not in _books_only_cause(row, 10.0)

@@ -123,7 +123,7 @@ def check_plan(
     if not out and isinstance(summary.get("tiers"), list):
         # Bounds only hold for a plan within every rule: one that breaks a rule may beat them, which says
         # nothing more than the rule's own violation.
-        check_tier_bounds(summary, out)
+        check_tier_bounds(summary, policy, out)
     context_warnings(county, policy, plan_dir, summary, warn)
     placed = sum(m.move_type == "new_hire" for m in moves)
     if placed and hires is None:

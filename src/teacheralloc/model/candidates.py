@@ -114,8 +114,10 @@ def teacher_flags(county: County, policy: Policy, pins: pd.DataFrame) -> pd.Data
     volunteer = teachers["volunteer"].astype(bool)
     # A special-education teacher (apart by default) moves only to a wished school: one who volunteered
     # without a wish list was posted out on 支教, leaving the special school short.
+    # By the school, not the exemption named: one on leave or under a service obligation there is both.
+    apart = (school_type == SchoolType.special.value) & (not policy.plan.special_schools_take_part)
     wishes_given = teachers["wishes"].map(len) > 0
-    teachers["movable"] = ((exempt == "") | (volunteer & ((exempt != "special") | wishes_given))) & ~pinned_stay
+    teachers["movable"] = ((exempt == "") | (volunteer & (~apart | wishes_given))) & ~pinned_stay
     teachers["rotation_eligible"] = (
         teachers["movable"]
         & (exempt == "")

@@ -45,7 +45,8 @@ def check_pins(candidates: Candidates, pins: pd.DataFrame, policy: Policy) -> No
             reason = EXEMPT_LABELS.get(teacher["exempt"], teacher["exempt"])
             setting = "plan.special_schools_take_part" if teacher["exempt"] == "special" else "rotation.exempt_*"
             expected = f"该教师因“{reason}”不得调动（{setting}）：删去此项，或由本人申请交流"
-            if teacher["exempt"] == "special" and teacher["volunteer"]:  # applied already: wishes are missing
+            if teacher["volunteer"] and teacher["exempt"] != "pinned":  # applied already: a special school's,
+                # kept by its missing wishes (whatever exemption is named first: leave, service …)
                 expected = ("特殊教育学校教师只可调往本人志愿学校（plan.special_schools_take_part）：该教师已申请交流"
                             "但未填志愿，请补填志愿学校，或删去此项")
         elif pin.teacher_id not in has_arc:

@@ -420,13 +420,15 @@ class _Relaxable:
 
 
 def slack_of(solver: Solver, name: str, plan: PlanPolicy) -> float:
-    """`plan.lower_tier_slack` in units of the tier being solved (`solver.objective`): its grid step where
-    its values lie on one, else one move (`plan.move_cost`) for the disruption tier. Taken as an absolute
-    amount, 0.99 with the disruption weights scaled by 0.1 let the wishes tier buy nine moves more (the
-    same county planned otherwise, weights ×0.1: 275 moves against 268)."""
+    """`plan.lower_tier_slack` in units of the tier being solved (`solver.objective`): one move
+    (`plan.move_cost`) for the disruption tier, else its grid step where its values lie on one. Taken as
+    an absolute amount, 0.99 with the disruption weights scaled by 0.1 let the wishes tier buy nine moves
+    more (the same county planned otherwise, weights ×0.1: 275 moves against 268). The disruption tier's
+    own grid is no unit: whole-km distances put it on a grid of 0.02 (km_cost), a fiftieth of a move."""
+    if name == "disruption" and plan.move_cost > 0:
+        return plan.lower_tier_slack * plan.move_cost
     step = solver.objective_step()
-    unit = step if step else (plan.move_cost if name == "disruption" and plan.move_cost > 0 else 1.0)
-    return plan.lower_tier_slack * unit
+    return plan.lower_tier_slack * (step if step else 1.0)
 
 
 def _loosened(solver: Solver, relaxable: _Relaxable, probed: _TierSolve, name: str, seconds: float,

@@ -205,7 +205,7 @@ def _books_only_cause(row: pd.Series, target: float) -> str:
         parts.append(f"本年由支教教师顶岗，在岗已达标准；在编 {books:.0f} 人，低于按标准应有的 {target:g} 人，"
                      "支教期满后仍缺")
     held = row.get("posts_held", np.nan)
-    if held is not None and held == held and books >= float(held) - 1e-9:
+    if pd.notna(held) and books >= float(held) - 1e-9:  # nullable Float64 from older plan folders: pd.NA
         parts.append(f"在编已达核定编制 {float(held):.0f} 个，不能调入，须核增编制")
     return "；".join(parts) or "调配后在编教师低于按标准应有的人数"
 
