@@ -683,4 +683,5 @@ def test_a_post_cause_reads_a_missing_approved_figure_from_an_older_plan_folder(
     from teacheralloc.report.establishment import _books_only_cause
 
     row = pd.Series({"teachers_after": 10, "establishment_after": 9, "posts_held": pd.NA})
-    assert _books_only_cause(row, 10.0).startswith("本年由支教教师顶岗") and "核增" not in _books_only_cause(row, 10.0)
+    cause = _books_only_cause(row, 10.0, 9.0)
+    assert cause.startswith("本年由支教教师顶岗") and "核增" not in cause

@@ -117,12 +117,17 @@ def post_holders(schools: pd.DataFrame) -> pd.Series:
     return schools["establishment_after"] if "establishment_after" in schools else schools["teachers_after"]
 
 
+def whole_targets(schools: pd.DataFrame, policy: Policy) -> pd.Series:
+    """Each school-stage's required posts in whole teachers, as the plan rounds them."""
+    return pd.Series(policy.plan.headcount_target(schools["required"].to_numpy()), index=schools.index)
+
+
 def posts_short(schools: pd.DataFrame, policy: Policy, holders: pd.Series | None = None) -> pd.Series:
     """Whole posts each school-stage still lacks after the plan (the plan's rounding of required posts,
     less the teachers holding a post there: `post_holders`, or `holders`). A school's posts (核定编制) are
     the school's: its stages together ask for no more than the school as a whole lacks (a special school
     with its junior section 1.5 short and its primary section 2.75 over asked 2 posts)."""
-    target = pd.Series(policy.plan.headcount_target(schools["required"].to_numpy()), index=schools.index)
+    target = whole_targets(schools, policy)
     held = post_holders(schools) if holders is None else holders
     short = np.ceil((target - held).clip(lower=0) - 1e-9).astype(int)
     whole = (target - held).groupby(schools["school_id"]).transform("sum").clip(lower=0)
@@ -171,7 +176,7 @@ def place_posts(data: PlanData) -> pd.DataFrame:
     left = posts_short(schools, policy)
     gaps = _subject_gaps(data)
     causes = _headcount_causes(data)
-    target = pd.Series(policy.plan.headcount_target(schools["required"].to_numpy()), index=schools.index)
+    target, books = whole_targets(schools, policy), post_holders(schools)
     room = own_vacancies(schools)
     rows = []
     while left.sum() > 0:
@@ -189,18 +194,18 @@ def place_posts(data: PlanData) -> pd.DataFrame:
         rows.append({"order": len(rows) + 1, "school_id": key[0], "name": schools.at[index, "name"],
                      "township": schools.at[index, "township"], "stage": key[1], "subject": subject,
                      "value_headcount": float(weights[index]), "value_subject": round(gain, 4),
-                     "cause": causes.get(key) or _books_only_cause(schools.loc[index], float(target[index])),
+                     "cause": causes.get(key) or _books_only_cause(schools.loc[index], float(target[index]),
+                                                                   float(books[index])),
                      "within_posts": room.get(key[0], 0) > 0})
         room[key[0]] = room.get(key[0], 0) - 1
     return pd.DataFrame(rows, columns=list(POST_COLUMNS))
 
 
-def _books_only_cause(row: pd.Series, target: float) -> str:
+def _books_only_cause(row: pd.Series, target: float, books: float) -> str:
     """The cause of a post short on the books where causes.csv has none (it lists gaps on duty): a school
     staffed this year by 支教 teachers, who hold their posts at home (two posts asked with the cause left
     blank)."""
     parts = []
-    books = float(row["establishment_after"] if "establishment_after" in row.index else row["teachers_after"])
     if float(row["teachers_after"]) >= target - 1e-9:
         parts.append(f"本年由支教教师顶岗，在岗已达标准；在编 {books:.0f} 人，低于按标准应有的 {target:g} 人，"
                      "支教期满后仍缺")
@@ -563,7 +568,7 @@ def _over_approved(schools: pd.DataFrame, posts: pd.DataFrame, policy: Policy) -
     books, 98 by the standard was asked 3 posts where its 核定编制 must rise by 8)."""
     if "posts_held" not in schools or posts.empty:
         return []
-    target = pd.Series(policy.plan.headcount_target(schools["required"].to_numpy()), index=schools.index)
+    target = whole_targets(schools, policy)
     frame = schools.assign(target=target, books=post_holders(schools))
     known = frame[frame["posts_held"].notna()].groupby("school_id").agg(
         name=("name", "first"), held=("posts_held", "sum"), books=("books", "sum"), target=("target", "sum"))
@@ -580,7 +585,7 @@ def _spare_left(schools: pd.DataFrame, posts: pd.DataFrame, policy: Policy) -> d
     books and on duty. Teachers away on leave or secondment hold posts but are not there to move, and a
     school whose on-duty gap the plan filled is over on the books only (a tester's county: 64 junior
     teachers said 本次未能调出, 43 of them arrivals the plan had sent to cover colleagues on leave)."""
-    target = pd.Series(policy.plan.headcount_target(schools["required"].to_numpy()), index=schools.index)
+    target = whole_targets(schools, policy)
     over = np.minimum(post_holders(schools) - target, schools["teachers_after"] - target)
     spare = np.floor(over.clip(lower=0) + 1e-9)
     asked = posts.groupby("stage").size()
