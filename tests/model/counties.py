@@ -276,11 +276,9 @@ def own_primary_section() -> County:
     and 9 primary teachers for 10 (190 pupils in grade 1); 河口镇第二小学 (town) 9 for 10, 10 km away,
     all under a service obligation (nobody there can move); 河口镇中学 (junior) has exactly its 10 and
     its approved establishment (核定编制) is 10, so it receives nobody and none of its teachers may be
-    redeployed (no surplus). The one surplus junior teacher may be redeployed to primary, but
-    not to their own school's primary section (a move to one's own school is no move): the optimum
-    sends them to P1 (weight 1.5) and leaves N1's primary section short (weight 2). Pooling alone would
-    send them home through the cross-stage pool J1 also feeds (headcount 1.5, a plan no
-    school-to-school move has)."""
+    redeployed (no surplus). The one surplus junior teacher may be redeployed to primary: to their
+    own school's primary section (校内跨学段调剂, weight 2), which the optimum chooses, leaving P1
+    short (weight 1.5: headcount 1.5); or, pinned to leave the school, to P1 (headcount 2)."""
     teachers = [teacher(f"NJ{i:02d}", "N1", stage="junior") for i in range(11)]
     teachers += staff("NP", "N1", 9) + staff("P", "P1", 9, service_until=SERVICE)
     teachers += [teacher(f"J{i:02d}", "J1", stage="junior") for i in range(10)]

@@ -848,18 +848,33 @@ def test_a_gap_at_a_special_school_is_put_down_to_its_staying_apart() -> None:
 
 
 # --------------------------------------------------------------------------------------------------
-# Pooling never sends a teacher to their own school
+# A nine-year school's own sections (校内跨学段调剂)
 # --------------------------------------------------------------------------------------------------
 
 
-def test_no_redeployment_to_the_own_schools_other_section() -> None:
-    """N1's surplus junior teacher goes to P1's primary shortage, not to N1's own primary section (a
-    move to one's own school is no move; pooling alone would choose it, N1 weighing 2 and P1 1.5). The
-    headcount tier is what that plan leaves: N1's primary post short, weight 2."""
-    plan = plan_county(own_primary_section(), POLICY)
-    assert {(m[0][:2], m[1], m[2], m[3]) for m in moves(plan)} == {("NJ", "N1", "P1", "redeploy")}
-    assert (plan.moves["from_school"] != plan.moves["to_school"]).all()
-    assert tier(plan, "headcount") == pytest.approx(2.0, abs=1e-6)
+@pytest.mark.parametrize("mode", ["exact", "priced", "pooled"])
+@pytest.mark.parametrize("pinned", [False, True], ids=["free", "pinned_to_leave"])
+def test_surplus_junior_teacher_takes_the_own_schools_primary_post(pinned: bool, mode: str) -> None:
+    """N1's surplus junior teacher fills N1's own primary shortage (weight 2) rather than P1's (1.5):
+    a redeployment within the school, 0 km, its reason saying so (it had gone to P1, 10 km, while N1's
+    primary section stayed short). A teacher pinned must_move leaves the school all the same: the
+    pin means 调出, not a change of section. The tiers are what each plan leaves."""
+    table = pins(("NJ00", "must_move")) if pinned else None
+    # The school-to-school model, priced paths over pools, and pools routed: the move within the school
+    # is a direct arc of its own in the two pooled ones (pools never return to the origin school).
+    sizes = {"exact": {}, "priced": {"exact_distance_arcs": 0}, "pooled": {"exact_distance_arcs": 0, "priced_paths": 0}}
+    policy = load_policy(overrides={"plan": sizes[mode]})
+    plan = plan_county(own_primary_section(), policy, pins=table)
+    [move] = plan.moves.to_dict("records")
+    assert (move["teacher_id"][:2], move["from_school"], move["from_stage"], move["to_stage"],
+            move["move_type"]) == ("NJ", "N1", "junior", "primary", "redeploy")
+    if pinned:
+        assert (move["teacher_id"], move["to_school"]) == ("NJ00", "P1")
+        assert tier(plan, "headcount") == pytest.approx(2.0, abs=1e-6)
+    else:
+        assert (move["to_school"], move["km"]) == ("N1", 0.0)
+        assert "校内跨学段调整" in move["reason"] and "不离开本校" in move["reason"]
+        assert tier(plan, "headcount") == pytest.approx(1.5, abs=1e-6)
 
 
 def test_pins_file_tab_separated_with_full_width_ids(tmp_path: Path) -> None:
@@ -1433,3 +1448,30 @@ def test_a_subject_gap_the_plans_own_moves_made_says_so_first() -> None:
     assert "U05" in set(plan.moves["teacher_id"])
     causes = plan.causes.set_index(["school_id", "kind", "subject"])["cause"]
     assert causes[("U1", "subject", "pe")].startswith("本方案从本校调出体育与健康教师 1 人（交流轮岗 1），该科缺口由 ")
+
+
+@pytest.mark.parametrize(("change", "says"), [
+    ({"move_type": "rotation"}, "校内跨学段只能是调剂"),
+    ({"to_stage": "junior"}, "同一学校内只能作为调剂到另一学段"),
+    ({}, "必须调出"),  # the plan as it is, checked against a must_move pin on its teacher
+])
+def test_check_allows_the_own_school_only_as_a_redeployment_to_the_other_section(
+        tmp_path: Path, change: dict, says: str) -> None:
+    """`check` accepts a move within a school only as the planner makes it: a redeployment to the
+    school's other section, for a teacher not pinned to leave the school."""
+    from teacheralloc.check import check_plan
+    from teacheralloc.io.write import write_plan
+
+    county = own_primary_section()
+    plan = plan_county(county, POLICY)
+    write_plan(plan, tmp_path, POLICY)
+    table = pd.read_csv(tmp_path / "plan.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    for key, value in change.items():
+        table[key] = value
+    table.to_csv(tmp_path / "plan.csv", index=False, encoding="utf-8-sig")
+    report = check_plan(county, POLICY, tmp_path, pins((table.at[0, "teacher_id"], "must_move")) if not change
+                        else None)
+    assert any(says in v.message for v in report.violations if v.rule in ("well_formed", "pins")), \
+        report.summary_lines(10)
+    if not change:
+        assert "只在本校" in report.violations[0].message

@@ -182,20 +182,21 @@ def quota_county() -> County:
 
 def nine_year_county(schools: int = 12) -> County:
     """H2 (3 × `schools` + 20 schools; 44 and 1,060 teachers at 12): surplus junior teachers of
-    nine-year schools may teach primary, but never in their own school's primary section.
+    nine-year schools may teach primary, in their own school's primary section too (校内跨学段调剂).
 
     Each rural nine-year school ND_k has 392 junior pupils (29 posts) and 32 junior teachers, three of
     them physics (grade 7 has none; physics → science in primary), and a primary section of 300 pupils
     (16 posts) with 13 teachers (3 Chinese short). Its twin PP_k (rural primary, 300 pupils) has 15
     (one Chinese short), 核定编制 16; d_k = 5 + k km between them, 200 km to anything else. 20 primary
     schools BP (300 pupils, 16 teachers, 核定编制 16) are exactly staffed.
-    Per twin pair: the 3 physics teachers can only go to PP_k (3 + 0.02 d each: cross-stage); PP_k has
-    room for one, so it passes 2 of its own to ND_k's primary section (1 + 0.02 d each): ND_k's primary
-    stays one short (weight 2): headcount 2 per pair, disruption 11 + 0.1 d. Anything longer costs at
-    least 5 a move (200 km). Subject: 4 Chinese short per pair, which no move can reduce (the physics
-    teachers teach science, every Chinese teacher is needed where they are); balance: ND 3 + 4
-    backbone, PP 3, BP 3 (PE/arts met everywhere).
-    Relies on the own-school rule: sent home across sections (0 km) the same headcount costs 9 a pair.
+    Per twin pair: 4 posts short (ND_k's primary 3, PP_k 1, both weight 2) and 3 surplus teachers,
+    the physics teachers: headcount 2 per pair, whichever 3 posts they fill. Filling a post costs at
+    least one cross-stage move (3 + 0.02 km: PP_k has no surplus), so the least disruption is the 3
+    moved within their own school (0 km): 9 a pair. (Before moves within a school were allowed: the
+    physics teachers went to PP_k, which passed 2 of its own to ND_k, 11 + 0.1 d a pair.) Anything
+    longer costs at least 5 a move (200 km). Subject: 4 Chinese short per pair, which no move can
+    reduce (the physics teachers teach science, every Chinese teacher is needed where they are);
+    balance: ND 3 + 4 backbone, PP 3, BP 3 (PE/arts met everywhere).
     """
     c = Builder()
     townships = ("城关镇", "河口镇", "山岭乡", "石桥乡")
@@ -253,7 +254,7 @@ class Planted:
 PLANTED = {
     "H1": Planted(headcount_county, {"headcount": 81.5, "balance": 568, "disruption": 88.54}),
     "Q1": Planted(quota_county, {"quota": 1756, "headcount": 10, "balance": 235, "disruption": 70}),
-    "H2": Planted(nine_year_county, {"headcount": 24, "subject": 48, "balance": 180, "disruption": 144.6}),
+    "H2": Planted(nine_year_county, {"headcount": 24, "subject": 48, "balance": 180, "disruption": 108}),
     "SP": Planted(support_county, {"headcount": 50, "balance": 240, "disruption": 51.4, "wishes": -40}),
 }
 
@@ -334,17 +335,15 @@ def test_q1_quota_shortfall_is_reported_with_its_figures(mode: str) -> None:
 
 
 @pytest.mark.parametrize("mode", MODES)
-def test_h2_no_junior_teacher_goes_to_its_own_primary_section(mode: str) -> None:
-    """A move from a school to the same school's other section is no move (pooled too: the pools
-    must not route one there)."""
+def test_h2_surplus_junior_teachers_take_their_own_schools_primary_posts(mode: str) -> None:
+    """A nine-year school's surplus junior teachers fill its own primary section (校内跨学段调剂, 0 km):
+    36 redeployments within the school, and no one else moves (pooled too: the move within a school is
+    a direct arc, pools never return to the origin school)."""
     moves = planned("H2", mode).moves
-    assert len(moves) > 0
-    assert not (moves["from_school"] == moves["to_school"]).any(), moves[moves["from_school"] == moves["to_school"]]
-    junior = moves[moves["from_stage"] == "junior"]
-    assert len(junior) >= 36 and (junior["to_stage"] == "primary").all()  # the 36 surplus junior posts
-    if mode == "default":  # the one routing the disruption optimum allows: within each twin pair
-        assert len(junior) == 36
-        assert (junior["to_school"] == junior["from_school"].str.replace("ND", "PP")).all()
+    assert len(moves) == 36
+    assert (moves["from_stage"] == "junior").all() and (moves["to_stage"] == "primary").all()
+    assert (moves["from_school"] == moves["to_school"]).all() and (moves["km"] == 0).all()
+    assert (moves["move_type"] == "redeploy").all()
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -224,6 +224,16 @@ def check_pins(moves: list[Move], pins: pd.DataFrame, out: list[Violation]) -> N
                     teacher_id=pin.teacher_id,
                 )
             )
+        elif pin.kind == "must_move" and move.from_school == move.to_school:
+            out.append(
+                Violation(
+                    "pins",
+                    f"教师 {pin.teacher_id} 被指定“必须调出”，方案却只在本校 {move.from_school} 内调整学段",
+                    teacher_id=pin.teacher_id,
+                    school_id=move.from_school,
+                    row=move.row,
+                )
+            )
         elif pin.kind == "to_school":
             if move is None:
                 out.append(

@@ -208,9 +208,6 @@ def parse_rows(
                     tid,
                     from_school,
                 )
-            if to_school == from_school:
-                bad(row, f"教师 {tid} 的新学校与原学校相同（{to_school}）", tid, to_school)
-                continue
             stated = str(cells.get("from_stage", "")).strip()
             if stated and (Stage.parse(stated) is None or Stage.parse(stated).value != from_stage):
                 bad(row, f"教师 {tid} 的原学段写为“{stated}”，但其任教学段是{STAGE_LABEL[from_stage]}", tid)
@@ -224,6 +221,14 @@ def parse_rows(
         else:  # not written: the teacher's stage where the school teaches it, else the school's first stage
             stages = schools.at[to_school, "stages"]
             to_stage = from_stage if from_stage in stages else stages[0]
+        # The same school only as a redeployment to its other section (校内跨学段调剂, a nine-year school's).
+        if kind != "new_hire" and to_school == from_school and (
+                kind != "redeploy" or to_stage == from_stage or to_stage not in schools.at[to_school, "stages"]):
+            bad(row, f"教师 {tid} 的新学校与原学校相同（{to_school}）" + (
+                "：同一学校内只能作为调剂到另一学段" if to_stage == from_stage
+                else "：校内跨学段只能是调剂" if kind != "redeploy" else f"，而该校没有{STAGE_LABEL[to_stage]}学段"),
+                tid, to_school)
+            continue
         km = voluntary = rank = None
         text = str(cells.get("km", "")).strip()
         if text:

@@ -522,7 +522,11 @@ def build_arcs(
     options["zone"] = options["school_id"].map(zone_of).fillna("")
     singleton = options["singleton"].astype(bool)
     if mode == "hub":
-        direct = options[singleton & (options["slot"] == "subject")]
+        # A group's move to its own school's other section (校内跨学段) is no pool's: pools never return
+        # to the origin school (`rules.no_return_to_own_school`), so it is a direct arc of its own.
+        direct = pd.concat([options[singleton & (options["slot"] == "subject")],
+                            options[~singleton & options["cross_stage"].astype(bool)].assign(own_only=True)],
+                           ignore_index=True)
         pooled = options[~singleton]
     else:
         direct = options[options["slot"] == "subject"]
@@ -549,17 +553,21 @@ def _direct_arcs(
     # A volunteer with wishes, or a teacher pinned to a school, can only go there: cross those options
     # with their own schools' units, not with every unit in the county (the filters below still apply).
     owner = options["first_teacher"].where(options["singleton"].astype(bool))
+    own_only = (options["own_only"].fillna(False).astype(bool) if "own_only" in options
+                else pd.Series(False, index=options.index))
     limited = [
-        (to_school[t],) if isinstance(t, str) and t in to_school.index
+        (home,) if only
+        else (to_school[t],) if isinstance(t, str) and t in to_school.index
         else tuple(wishes[t]) if isinstance(t, str) and volunteer[t] and len(wishes[t]) else None
-        for t in owner
+        for t, only, home in zip(owner, own_only, options["school_id"], strict=True)
     ]
     bounded = pd.Series([x is not None for x in limited], index=options.index)
     targets = units[["unit", "school_id", "stage", "level"]].rename(
         columns={"unit": "dest", "school_id": "dest_school", "stage": "to_stage", "level": "dest_level"})
     not_to = pins[pins["kind"] == "not_to_school"][["teacher_id", "school_id"]]
+    leaving = frozenset(pins.loc[pins["kind"] == "must_move", "teacher_id"])
     shared = _DirectRules(wishes, volunteer, to_school, not_to, targets, facts, distance, school_index, policy,
-                          unknown)
+                          unknown, leaving)
     # In slices of about 200,000 (option, unit) rows, each kept with its labels as categories: the
     # whole cross product of a 5,000-teacher county held 600 MB of Python strings at once.
     categories = {"origin": options["origin"], "school_id": options["school_id"], "dest": targets["dest"],
@@ -591,6 +599,7 @@ class _DirectRules:
     school_index: dict[str, int]
     policy: Policy
     unknown: np.ndarray | None = None  # pairs of unknown distance: `plan.max_km` does not cut them
+    leaving: frozenset[str] = frozenset()  # teachers pinned must_move: they leave their school
 
 
 def _direct_rows(options: pd.DataFrame, bounded: pd.Series, limited: list[tuple[str, ...] | None], rules: _DirectRules
@@ -602,7 +611,11 @@ def _direct_rows(options: pd.DataFrame, bounded: pd.Series, limited: list[tuple[
     few = options[bounded].assign(dest_school=[x for x in limited if x is not None]).explode("dest_school")
     rows = pd.concat([few.merge(targets, on=["to_stage", "dest_school"], how="inner"),
                       options[~bounded].merge(targets, on="to_stage", how="inner")], ignore_index=True)
-    rows = rows[rows["dest_school"] != rows["school_id"]]
+    # Never to the teacher's own school, but for a surplus junior teacher's redeployment to its primary
+    # section (校内跨学段调剂: a nine-year school's own; not for a teacher pinned to leave it).
+    own = (rows["dest_school"] == rows["school_id"]).to_numpy()
+    rows = rows[~own | (rows["cross_stage"].astype(bool).to_numpy() & ~rows["first_teacher"].isin(rules.leaving)
+                        .to_numpy())]
     teacher = rows["first_teacher"].where(rows["singleton"].astype(bool))
     # Wish ranks by a merge on (teacher, school): this runs on every (option, unit) row.
     wished = [(t, school, r) for t in teacher.dropna().unique() if volunteer[t]

@@ -152,7 +152,9 @@ def move_reasons(moves: pd.DataFrame, candidates: Candidates, schools: pd.DataFr
             else:
                 rule = (f"{from_name}{part}无富余，本次调入在岗教师（支教除外） "
                         f"{received.get(f'{move.from_school}|{move.from_stage}', 0)} 人，以调入抵调出（对调调剂）")
-            if move.from_stage != move.to_stage:
+            if move.from_stage != move.to_stage and move.from_school == move.to_school:
+                rule += f"；校内跨学段调整：初中富余教师转任本校小学部，任教{subject}（不离开本校）"
+            elif move.from_stage != move.to_stage:
                 rule += f"；初中富余教师跨学段到小学任教{subject}"
         # A volunteer's wish and a pin are said whatever the kind of move (a volunteer rotated to their
         # first wish read as any rotation; a teacher pinned to move, as one the plan chose).

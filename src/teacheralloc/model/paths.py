@@ -209,16 +209,20 @@ class PathSpace:
         self._dtypes = {col: arcs[col].dtype for col in arcs.columns}
         if isinstance(self._dtypes["kind"], pd.CategoricalDtype):
             self._dtypes["kind"] = pd.CategoricalDtype(sorted({*self._dtypes["kind"].categories, "direct"}))
-        direct_groups = arcs.loc[self.direct, "group"]
-        leave_ids, arrive_ids, counts = self.start_paths(routes[~routes["group"].isin(direct_groups)])
+        # A route is a direct arc's when its (group, dest, subject, type) is one: a volunteer's or a
+        # pinned teacher's, or a group's move to its own school's other section (never pooled).
+        key = ["group", "dest", "taught", "move_type", "cross_stage"]
+        plain = {"group": int, "dest": str, "taught": str, "move_type": str, "cross_stage": bool}
+        direct_keys = pd.MultiIndex.from_frame(arcs.loc[self.direct, key].astype(plain))
+        is_direct = (direct_keys.get_indexer(pd.MultiIndex.from_frame(routes[key].astype(plain))) >= 0
+                     if len(routes) and len(direct_keys) else np.zeros(len(routes), dtype=bool))
+        leave_ids, arrive_ids, counts = self.start_paths(routes[~is_direct])
         self.add(self.direct, np.full(len(self.direct), -1, dtype=np.int64))
         self.add(leave_ids, arrive_ids)
         # The pooled plan on the held variables: direct arcs by (group, dest, subject, type), paths by key.
         start = np.zeros(len(self.built.flow))
-        key = ["group", "dest", "taught", "move_type", "cross_stage"]
-        plain = {"group": int, "dest": str, "taught": str, "move_type": str, "cross_stage": bool}
         held = pd.MultiIndex.from_frame(self._frames[0][key].astype(plain)) if len(self.direct) else None
-        direct_routes = routes[routes["group"].isin(direct_groups)]
+        direct_routes = routes[is_direct]
         if held is not None and len(direct_routes):
             where = held.get_indexer(pd.MultiIndex.from_frame(direct_routes[key].astype(plain)))
             if (where < 0).any():

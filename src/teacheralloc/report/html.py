@@ -125,7 +125,9 @@ def school_map(data: PlanData) -> go.Figure | None:
     figure = go.Figure()
     sites = schools.set_index("school_id")
     moves = data.moves[data.moves["from_school"].isin(sites.index) & data.moves["to_school"].isin(sites.index)]
-    pairs = moves.groupby(["from_school", "to_school", "move_type"]).size().reset_index(name="count")
+    # A move within a school (校内跨学段) has no arrow to draw.
+    pairs = moves[moves["from_school"] != moves["to_school"]].groupby(
+        ["from_school", "to_school", "move_type"]).size().reset_index(name="count")
     lon, lat = sites["lon"].to_dict(), sites["lat"].to_dict()
     arrows = []
     for pair in pairs.itertuples(index=False):
