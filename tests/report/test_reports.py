@@ -685,3 +685,15 @@ def test_a_post_cause_reads_a_missing_approved_figure_from_an_older_plan_folder(
     row = pd.Series({"teachers_after": 10, "establishment_after": 9, "posts_held": pd.NA})
     cause = _books_only_cause(row, 10.0, 9.0)
     assert cause.startswith("本年由支教教师顶岗") and "核增" not in cause
+
+
+def test_a_move_within_a_nine_year_school_reads_as_one_on_the_page(tmp_path: Path) -> None:
+    """report.html's list leaves out the stage columns: a move within a school names the section it goes
+    to (not “下寨九年制学校 → 下寨九年制学校”)."""
+    from tests.model.counties import own_primary_section
+
+    county, policy = own_primary_section(), Policy.default()
+    write_plan(plan_county(county, policy), tmp_path, policy, county=county)
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    name = county.schools.set_index("school_id").at["N1", "name"]
+    assert f"{name}（本校小学部）" in page

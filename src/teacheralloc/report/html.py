@@ -337,8 +337,11 @@ def render_html(data: PlanData, request: EstablishmentRequest) -> str:
         + _table(request.townships.rename(columns=TOWNSHIP_COLUMNS)) + "</section>")
     moves = moves_sheet(data)
     names = data.schools.drop_duplicates("school_id").set_index("school_id")["name"]
+    within = (moves["原学校"] == moves["新学校"]).to_numpy() if len(moves) else np.zeros(0, dtype=bool)
     for column in ("原学校", "新学校"):  # names read better than codes on a page
         moves[column] = moves[column].map(names).fillna(moves[column])
+    if within.any() and "新学段" in moves:  # the stage columns are left out below: a move within a school says it
+        moves.loc[within, "新学校"] = moves.loc[within, "新学校"] + "（本校" + moves.loc[within, "新学段"] + "部）"
     sections.append(f"<section class='pagebreak'><h2>六、调配名单（{len(moves)} 人）</h2>"
                     + (_table(moves.drop(columns=[c for c in ("本人申请", "志愿序号", "原学段", "新学段")
                                                   if c in moves]),
