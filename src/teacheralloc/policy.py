@@ -245,6 +245,8 @@ class Plan(_Settings):
     special_schools_take_part: bool
     #: A school with no 核定编制 takes its norm for one: transfers never take a section above ⌈target⌉.
     arrivals_within_shortage: bool = True
+    #: A nine-year school's surplus junior teachers may take its own primary posts (校内跨学段调剂).
+    within_school_cross_stage: bool = True
     junior_to_primary_subjects: dict[Subject, Subject]
     max_km: float | None = Field(default=None, gt=0)
     road_factor: float = Field(ge=1)

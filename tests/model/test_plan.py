@@ -1475,3 +1475,20 @@ def test_check_allows_the_own_school_only_as_a_redeployment_to_the_other_section
         report.summary_lines(10)
     if not change:
         assert "只在本校" in report.violations[0].message
+
+
+def test_moves_within_a_school_can_be_turned_off(tmp_path: Path) -> None:
+    """`plan.within_school_cross_stage: false`: N1's surplus junior teacher goes to P1 (10 km) and N1's
+    primary section stays short (headcount 2, the optimum without the move within the school); `check`
+    under that policy refuses the plan made with it on."""
+    from teacheralloc.check import check_plan
+    from teacheralloc.io.write import write_plan
+
+    off = load_policy(overrides={"plan": {"within_school_cross_stage": False}})
+    plan = plan_county(own_primary_section(), off)
+    assert {(m[0][:2], m[1], m[2], m[3]) for m in moves(plan)} == {("NJ", "N1", "P1", "redeploy")}
+    assert tier(plan, "headcount") == pytest.approx(2.0, abs=1e-6)
+    county = own_primary_section()
+    write_plan(plan_county(county, POLICY), tmp_path, POLICY)
+    report = check_plan(county, off, tmp_path, None)
+    assert any("plan.within_school_cross_stage" in v.message for v in report.violations), report.summary_lines(10)

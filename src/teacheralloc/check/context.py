@@ -77,6 +77,7 @@ RULE_SETTINGS = (
     "indicators.backbone_levels",
     "plan.headcount_rounding",
     "plan.junior_to_primary",
+    "plan.within_school_cross_stage",
     "plan.max_km",
     "plan.road_factor",
 )

@@ -89,7 +89,7 @@ def check_plan(
     schools = school_facts(county, policy)
     distances = Distances(county, schools, policy)
 
-    moves = parse_rows(plan, teachers, schools, out, hires)
+    moves = parse_rows(plan, teachers, schools, out, hires, policy.plan.within_school_cross_stage)
     for move in moves:
         check_move(move, teachers, schools, policy, distances, out, hires)
     check_pins(moves, pins, out)

@@ -122,11 +122,13 @@ def parse_flag(text: str) -> bool:
 
 def parse_rows(
     plan: pd.DataFrame, teachers: pd.DataFrame, schools: pd.DataFrame, out: list[Violation],
-    hires: pd.DataFrame | None = None,
+    hires: pd.DataFrame | None = None, within_school: bool = True,
 ) -> list[Move]:
     """Rule 1 (well_formed) row by row; returns the rows the other rules can be checked on (the first
     row of each teacher, with a known teacher, a known destination and a valid move type). With a
-    scenario's `hires`, a new_hire row names one of them and a hire moves only as new_hire."""
+    scenario's `hires`, a new_hire row names one of them and a hire moves only as new_hire.
+    `within_school` (`plan.within_school_cross_stage`): a redeployment to the own school's other section
+    is a move."""
     moves: list[Move] = []
     seen: dict[str, int] = {}
 
@@ -223,9 +225,11 @@ def parse_rows(
             to_stage = from_stage if from_stage in stages else stages[0]
         # The same school only as a redeployment to its other section (校内跨学段调剂, a nine-year school's).
         if kind != "new_hire" and to_school == from_school and (
-                kind != "redeploy" or to_stage == from_stage or to_stage not in schools.at[to_school, "stages"]):
+                not within_school or kind != "redeploy" or to_stage == from_stage
+                or to_stage not in schools.at[to_school, "stages"]):
             bad(row, f"教师 {tid} 的新学校与原学校相同（{to_school}）" + (
-                "：同一学校内只能作为调剂到另一学段" if to_stage == from_stage
+                "：本县政策不允许校内跨学段调剂（plan.within_school_cross_stage）" if not within_school
+                else "：同一学校内只能作为调剂到另一学段" if to_stage == from_stage
                 else "：校内跨学段只能是调剂" if kind != "redeploy" else f"，而该校没有{STAGE_LABEL[to_stage]}学段"),
                 tid, to_school)
             continue

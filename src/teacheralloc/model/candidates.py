@@ -525,7 +525,8 @@ def build_arcs(
         # A group's move to its own school's other section (校内跨学段) is no pool's: pools never return
         # to the origin school (`rules.no_return_to_own_school`), so it is a direct arc of its own.
         direct = pd.concat([options[singleton & (options["slot"] == "subject")],
-                            options[~singleton & options["cross_stage"].astype(bool)].assign(own_only=True)],
+                            options[~singleton & options["cross_stage"].astype(bool)
+                                    & policy.plan.within_school_cross_stage].assign(own_only=True)],
                            ignore_index=True)
         pooled = options[~singleton]
     else:
@@ -614,8 +615,8 @@ def _direct_rows(options: pd.DataFrame, bounded: pd.Series, limited: list[tuple[
     # Never to the teacher's own school, but for a surplus junior teacher's redeployment to its primary
     # section (校内跨学段调剂: a nine-year school's own; not for a teacher pinned to leave it).
     own = (rows["dest_school"] == rows["school_id"]).to_numpy()
-    rows = rows[~own | (rows["cross_stage"].astype(bool).to_numpy() & ~rows["first_teacher"].isin(rules.leaving)
-                        .to_numpy())]
+    rows = rows[~own | (rows["cross_stage"].astype(bool).to_numpy() & policy.plan.within_school_cross_stage
+                        & ~rows["first_teacher"].isin(rules.leaving).to_numpy())]
     teacher = rows["first_teacher"].where(rows["singleton"].astype(bool))
     # Wish ranks by a merge on (teacher, school): this runs on every (option, unit) row.
     wished = [(t, school, r) for t in teacher.dropna().unique() if volunteer[t]
