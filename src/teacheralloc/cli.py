@@ -432,6 +432,9 @@ def _print_plan(result: object) -> None:
     assert isinstance(result, Plan)
     summary = result.summary()
     moves = "，".join(f"{MoveType(k).label} {v}" for k, v in result.moves_by_type().items() if v)
+    within = int((result.moves["from_school"] == result.moves["to_school"]).sum()) if len(result.moves) else 0
+    if within:  # 校内跨学段: a redeployment that leaves no school
+        moves += f"；其中校内转任小学部 {within}"
     console.print(f"方案状态：{STATUS_LABELS.get(result.status, result.status)}；"
                   f"调动 {len(result.moves)} 人（{moves or '无'}）；"
                   f"用时 {result.wall_time:.1f} 秒", markup=False)

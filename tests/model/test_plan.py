@@ -853,22 +853,27 @@ def test_a_gap_at_a_special_school_is_put_down_to_its_staying_apart() -> None:
 
 
 @pytest.mark.parametrize("mode", ["exact", "priced", "pooled"])
-@pytest.mark.parametrize("pinned", [False, True], ids=["free", "pinned_to_leave"])
-def test_surplus_junior_teacher_takes_the_own_schools_primary_post(pinned: bool, mode: str) -> None:
+@pytest.mark.parametrize("pinned", [False, True, "full"], ids=["free", "pinned_to_leave", "at_its_establishment"])
+def test_surplus_junior_teacher_takes_the_own_schools_primary_post(pinned: bool | str, mode: str) -> None:
     """N1's surplus junior teacher fills N1's own primary shortage (weight 2) rather than P1's (1.5):
     a redeployment within the school, 0 km, its reason saying so (it had gone to P1, 10 km, while N1's
     primary section stayed short). A teacher pinned must_move leaves the school all the same: the
-    pin means 调出, not a change of section. The tiers are what each plan leaves."""
-    table = pins(("NJ00", "must_move")) if pinned else None
+    pin means 调出, not a change of section. A school at its 核定编制 (20 for its 20 teachers) makes the
+    move all the same: its posts do not change (it had been closed to it, like a transfer in). The tiers
+    are what each plan leaves."""
+    table = pins(("NJ00", "must_move")) if pinned is True else None
+    county = own_primary_section()
+    if pinned == "full":
+        county.schools.loc[county.schools["school_id"] == "N1", "establishment"] = 20
     # The school-to-school model, priced paths over pools, and pools routed: the move within the school
     # is a direct arc of its own in the two pooled ones (pools never return to the origin school).
     sizes = {"exact": {}, "priced": {"exact_distance_arcs": 0}, "pooled": {"exact_distance_arcs": 0, "priced_paths": 0}}
     policy = load_policy(overrides={"plan": sizes[mode]})
-    plan = plan_county(own_primary_section(), policy, pins=table)
+    plan = plan_county(county, policy, pins=table)
     [move] = plan.moves.to_dict("records")
     assert (move["teacher_id"][:2], move["from_school"], move["from_stage"], move["to_stage"],
             move["move_type"]) == ("NJ", "N1", "junior", "primary", "redeploy")
-    if pinned:
+    if pinned is True:
         assert (move["teacher_id"], move["to_school"]) == ("NJ00", "P1")
         assert tier(plan, "headcount") == pytest.approx(2.0, abs=1e-6)
     else:
@@ -1492,3 +1497,32 @@ def test_moves_within_a_school_can_be_turned_off(tmp_path: Path) -> None:
     write_plan(plan_county(county, POLICY), tmp_path, POLICY)
     report = check_plan(county, off, tmp_path, None)
     assert any("plan.within_school_cross_stage" in v.message for v in report.violations), report.summary_lines(10)
+
+
+def test_the_own_school_on_a_wish_list_is_no_wish() -> None:
+    """A surplus junior teacher of N1 who applied with N1 as their only wish (validate: 志愿学校不含本校,
+    the wish does not count) is not moved within N1 for a wish score: a colleague of the group takes the
+    primary post, and the wishes tier scores nothing."""
+    county = own_primary_section()
+    at = county.teachers["teacher_id"] == "NJ00"
+    county.teachers.loc[at, "volunteer"] = True
+    county.teachers.loc[at, "wishes"] = pd.Series([("N1",)], index=county.teachers.index[at])
+    plan = plan_county(county, POLICY)
+    [move] = plan.moves.to_dict("records")
+    assert move["teacher_id"] != "NJ00" and move["to_school"] == "N1" and not move["voluntary"]
+    assert tier(plan, "wishes") == pytest.approx(0.0, abs=1e-6)
+
+
+def test_check_reads_a_move_within_a_school_from_the_contract_columns_alone(tmp_path: Path) -> None:
+    """A plan.csv cut to the data contract's six columns (no stages): a redeployment to the own school
+    is read as to its other section, and passes."""
+    from teacheralloc.check import check_plan
+    from teacheralloc.io.write import write_plan
+
+    county = own_primary_section()
+    write_plan(plan_county(county, POLICY), tmp_path, POLICY)
+    table = pd.read_csv(tmp_path / "plan.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    table[["teacher_id", "from_school", "to_school", "move_type", "subject", "reason"]].to_csv(
+        tmp_path / "plan.csv", index=False, encoding="utf-8-sig")
+    report = check_plan(county, POLICY, tmp_path, None)
+    assert report.ok, report.summary_lines(10)

@@ -17,9 +17,10 @@ KM_TOLERANCE = 0.11  # plan.csv rounds distances to 0.1 km
 
 
 def rank_in_wishes(teacher: pd.Series, to_school: str) -> int:
-    """1-based position of `to_school` on a volunteer's wish list; 0 otherwise."""
+    """1-based position of `to_school` on a volunteer's wish list; 0 otherwise, and for the teacher's own
+    school (validate: 志愿学校不含本校, the wish does not count)."""
     wishes = list(teacher["wishes"])
-    if teacher["volunteer"] and to_school in wishes:
+    if teacher["volunteer"] and to_school in wishes and to_school != teacher["school_id"]:
         return wishes.index(to_school) + 1
     return 0
 
@@ -163,6 +164,8 @@ def check_stage_subject(move: Move, teacher: pd.Series, policy: Policy, bad: Cal
     if cross and not (junior_to_primary and move.move_type == "redeploy" and policy.plan.junior_to_primary):
         if move.move_type == "new_hire":
             allowed = "新教师按招聘的学段分配"
+        elif not junior_to_primary:
+            allowed = "小学教师不能改任初中（跨学段只能由初中富余教师调剂到小学）"
         else:
             allowed = "仅调剂可由初中到小学" + (
                 "" if policy.plan.junior_to_primary else "，且本县政策未允许（plan.junior_to_primary）"

@@ -222,7 +222,11 @@ def parse_rows(
             to_stage = member.value
         else:  # not written: the teacher's stage where the school teaches it, else the school's first stage
             stages = schools.at[to_school, "stages"]
-            to_stage = from_stage if from_stage in stages else stages[0]
+            others = [s for s in stages if s != from_stage]
+            if to_school == from_school and kind == "redeploy" and others:  # 校内跨学段: the other section
+                to_stage = others[0]
+            else:
+                to_stage = from_stage if from_stage in stages else stages[0]
         # The same school only as a redeployment to its other section (校内跨学段调剂, a nine-year school's).
         if kind != "new_hire" and to_school == from_school and (
                 not within_school or kind != "redeploy" or to_stage == from_stage

@@ -53,13 +53,14 @@ def check_schools(
     for m in moves:
         if m.move_type == "support" and m.on_duty and m.teacher_id not in pinned:
             posted[(m.to_school, m.to_stage)] = posted.get((m.to_school, m.to_stage), 0) + 1
-        if m.move_type in TRANSFERS or m.move_type == "new_hire":
+        within = m.from_school == m.to_school  # 校内跨学段: the school's posts do not change
+        if (m.move_type in TRANSFERS or m.move_type == "new_hire") and not within:
             transfers_in[m.to_school] = transfers_in.get(m.to_school, 0) + 1
-            # An arrival on duty (a new hire too) fills a post: credit for an exchange; a teacher on leave
-            # fills none.
-            if m.on_duty:
-                unit_in[(m.to_school, m.to_stage)] = unit_in.get((m.to_school, m.to_stage), 0) + 1
-        if m.move_type in TRANSFERS:
+        # An arrival on duty (a new hire too) fills a post: credit for an exchange; a teacher on leave
+        # fills none.
+        if (m.move_type in TRANSFERS or m.move_type == "new_hire") and m.on_duty:
+            unit_in[(m.to_school, m.to_stage)] = unit_in.get((m.to_school, m.to_stage), 0) + 1
+        if m.move_type in TRANSFERS and not within:
             transfers_out[m.from_school] = transfers_out.get(m.from_school, 0) + 1
         voluntary = m.move_type != "new_hire" and rank_in_wishes(teachers.loc[m.teacher_id], m.to_school) > 0
         if m.on_duty and m.move_type in TRANSFERS and m.to_school in blank and m.teacher_id not in pinned \

@@ -461,12 +461,15 @@ def _lookup(keys: pd.Series, table: pd.Series | dict, default: object) -> np.nda
 
 
 def _allowed(dest: pd.DataFrame, facts: dict[str, object]) -> pd.Series:
-    """Destination rules for (option, unit) rows: establishment, direction, support areas.
+    """Destination rules for (option, unit) rows: establishment (not for a move within the school),
+    direction, support areas.
 
     `level_floor` (hub cascades) makes a rotation pool serve only the units between its level and
     the next lower pool's level; lower units are served through that pool.
     """
     closed = _lookup(dest["dest"], facts["closed"], False).astype(bool)
+    if "school_id" in dest:  # a move within the school (校内跨学段) leaves its posts as they are
+        closed &= (dest["school_id"].to_numpy(dtype=object) != dest["dest_school"].to_numpy(dtype=object))
     transfer = dest["move_type"].isin(TRANSFER).to_numpy()
     ok = (~(transfer & closed)).copy()
     rotation = (dest["move_type"] == "rotation").to_numpy()
@@ -626,6 +629,8 @@ def _direct_rows(options: pd.DataFrame, bounded: pd.Series, limited: list[tuple[
                      if wished else pd.MultiIndex.from_arrays([[], []], names=["t", "d"]))
     at = rank.index.get_indexer(pd.MultiIndex.from_arrays([teacher, rows["dest_school"]]))
     rows["wish_rank"] = np.where(at >= 0, rank.to_numpy()[at] if len(rank) else 0, 0)
+    # The own school on a wish list does not count (validate: 志愿学校不含本校): no wished move within it.
+    rows.loc[(rows["dest_school"] == rows["school_id"]).to_numpy(), "wish_rank"] = 0
     has_wishes = teacher.isin({t for t, _, _ in wished})
     pinned_to = _lookup(teacher, to_school, None)
     keep = ~has_wishes | (rows["wish_rank"] > 0)

@@ -71,7 +71,15 @@ def _no_arc_reason(candidates: Candidates, policy: Policy, teacher: pd.Series, s
     wishes = tuple(teacher["wishes"]) if teacher["volunteer"] else ()
     max_km = policy.plan.max_km
     if school and school == teacher["school_id"]:
-        return "该教师已在此校：改选其他学校，或改为“必须调出”"
+        # Only a surplus junior teacher may take the own school's primary post (校内跨学段调剂): say why not.
+        home = units[units["stage"].astype(str) == Stage.junior.value]
+        within = (policy.plan.junior_to_primary and policy.plan.within_school_cross_stage
+                  and str(teacher["stage"]) == Stage.junior.value and len(home)
+                  and Stage.primary.value in set(units["stage"].astype(str)))
+        why = ("；其初中部没有富余教师，不能转任本校小学部（rules.cross_stage_from_surplus）"
+               if within and int(home["surplus"].iloc[0]) < 1 else
+               "（同校只能由九年一贯制学校初中部的富余教师转任本校小学部）" if not within else "")
+        return f"该教师已在此校{why}：改选其他学校，或改为“必须调出”"
     if school and wishes and school not in wishes:
         return f"该教师本人申请交流并填报了志愿（{'、'.join(wishes)}），只能调往志愿学校：改选志愿学校，或删去此项"
     if school and not len(units):

@@ -21,7 +21,7 @@ UNKNOWN_DISTANCE = "调动距离未知"
 STAGE = {s.value: s.label for s in Stage}
 MOVE_LABEL = {m.value: m.label for m in MoveType}
 #: Moves out of a school as its causes count them: by type, a volunteer's wished move apart.
-OUT_LABEL = {**MOVE_LABEL, "wish": "本人申请"}
+OUT_LABEL = {**MOVE_LABEL, "wish": "本人申请", "within": "校内转任小学部"}
 
 
 def _subject(code: str) -> str:
@@ -256,8 +256,10 @@ def shortage_causes(after: pd.DataFrame, subjects_after: pd.DataFrame, candidate
 
     # A volunteer's move to a wished school is theirs, not the plan's choice: counted as "wish" (a wished
     # move out of a village school read 为补权重更高的学校 though both schools weighed the same).
+    # A move within the school (校内跨学段) leaves the section, not the school: "within".
     kinds_out = (pd.Series(dtype=str) if moves is None or not len(moves) else
-                 moves["move_type"].astype(str).where(~moves["voluntary"].astype(bool), "wish"))
+                 moves["move_type"].astype(str).where(~moves["voluntary"].astype(bool), "wish")
+                 .where(moves["from_school"] != moves["to_school"], "within"))
     sent: dict[str, dict[str, int]] = {}  # moves out of each unit, by type
     if moves is not None and len(moves):
         for key, kind in zip(moves["from_school"] + "|" + moves["from_stage"], kinds_out, strict=True):
@@ -274,8 +276,9 @@ def shortage_causes(after: pd.DataFrame, subjects_after: pd.DataFrame, candidate
                   else f"缺编由 {row.gap_before:.1f} 增至 {row.gap_after:.1f} 人")
         why = [text for kind, text in (("rotation", "完成交流轮岗比例"), ("support", "安排支教"),
                                        ("redeploy", "补权重更高的学校（plan.headcount_weight）"),
-                                       ("wish", "本人申请交流")) if kind in out]
-        return f"本方案从本校调出 {sum(out.values())} 人（{kinds}），{change}（为{'、'.join(why)}）；"
+                                       ("wish", "本人申请交流"), ("within", "补本校小学部")) if kind in out]
+        verb = "本方案从本学部调出" if set(out) == {"within"} else "本方案从本校调出"
+        return f"{verb} {sum(out.values())} 人（{kinds}），{change}（为{'、'.join(why)}）；"
 
     @functools.cache  # per stage, asked of every short section
     def capped_spare(stage: str) -> bool:
@@ -366,8 +369,10 @@ def shortage_causes(after: pd.DataFrame, subjects_after: pd.DataFrame, candidate
             return ""
         kinds = "、".join(f"{OUT_LABEL.get(k, k)} {n}" for k, n in out.items())
         why = [text for kind, text in (("rotation", "完成交流轮岗比例"), ("support", "安排支教"),
-                                       ("redeploy", "补更急需的学校"), ("wish", "本人申请交流")) if kind in out]
-        return (f"本方案从本校调出{_subject(row.subject)}教师 {sum(out.values())} 人（{kinds}），该科缺口由 "
+                                       ("redeploy", "补更急需的学校"), ("wish", "本人申请交流"),
+                                       ("within", "补本校小学部")) if kind in out]
+        verb = "本方案从本学部调出" if set(out) == {"within"} else "本方案从本校调出"
+        return (f"{verb}{_subject(row.subject)}教师 {sum(out.values())} 人（{kinds}），该科缺口由 "
                 f"{_tenths(max(before, 0.0))} 增至 {_tenths(row.gap)}（为{'、'.join(why)}）；")
 
     # A gap the subject tier counts: a whole teacher or more (FTE), or a demand that rounds to a teacher

@@ -439,6 +439,9 @@ def explanation(
         subject_text = f"学科结构性缺口（折合专任教师）{change}。"
     kinds = [("rotation", "交流轮岗"), ("support", "支教"), ("redeploy", "调剂"), ("new_hire", "新教师分配")]
     parts = "、".join(f"{label} {moves.get(kind, 0)} 人" for kind, label in kinds if kind != "new_hire" or hires)
+    within = int((data.moves["from_school"] == data.moves["to_school"]).sum()) if len(data.moves) else 0
+    if within:  # 校内跨学段: a redeployment that leaves no school
+        parts += f"（调剂中 {within} 人为九年一贯制学校初中部富余教师转任本校小学部）"
     paragraphs.append(
         f"三、调配成效。在现行规则允许的范围内（交流方向、单校调出比例、接收学校编制上限、学段与任教资格等）"
         f"{_solved(summary)}：调动 {int(moves.get('total', len(data.moves)))} 人，其中{parts}。各校缺编合计"

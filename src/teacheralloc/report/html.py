@@ -242,6 +242,9 @@ def _cards(data: PlanData, request: EstablishmentRequest) -> str:
     quota = summary.get("quota", {})
     parts = "、".join(f"{MoveType(k).label} {moves.get(k, 0)}" for k in ("rotation", "support", "redeploy", "new_hire")
                      if moves.get(k, 0))
+    within = int((data.moves["from_school"] == data.moves["to_school"]).sum()) if len(data.moves) else 0
+    if within:  # 校内跨学段: a redeployment that leaves no school
+        parts += f"（其中校内转任小学部 {within}）"
 
     def card(label: str, value: str, detail: str, good: bool | None = None) -> str:
         css = "" if good is None else (" good" if good else " bad")
