@@ -213,57 +213,25 @@ def _subject_label(code: str) -> str:
 
 
 def check_pins(moves: list[Move], pins: pd.DataFrame, out: list[Violation]) -> None:
-    """Rule 7 (pins): must_move and to_school teachers move (there); not_to_school is respected."""
+    """Rule 7 (pins): must_move teachers leave their school, to_school ones move there; not_to_school is
+    respected."""
     if pins is None or pins.empty:
         return
     where = {m.teacher_id: m for m in moves}  # a scenario's hires are pinned too (must_move, to_school)
     for pin in pins.itertuples(index=False):
         move = where.get(pin.teacher_id)
+        who = f"教师 {pin.teacher_id} 被指定"
+        found: tuple[str, str | None] | None = None  # (message, school)
         if pin.kind == "must_move" and move is None:
-            out.append(
-                Violation(
-                    "pins",
-                    f"教师 {pin.teacher_id} 被指定“必须调出”，方案中却没有其调动",
-                    teacher_id=pin.teacher_id,
-                )
-            )
+            found = (f"{who}“必须调出”，方案中却没有其调动", None)
         elif pin.kind == "must_move" and move.from_school == move.to_school:
-            out.append(
-                Violation(
-                    "pins",
-                    f"教师 {pin.teacher_id} 被指定“必须调出”，方案却只在本校 {move.from_school} 内调整学段",
-                    teacher_id=pin.teacher_id,
-                    school_id=move.from_school,
-                    row=move.row,
-                )
-            )
-        elif pin.kind == "to_school":
-            if move is None:
-                out.append(
-                    Violation(
-                        "pins",
-                        f"教师 {pin.teacher_id} 被指定调往 {pin.school_id}，方案中却没有其调动",
-                        teacher_id=pin.teacher_id,
-                        school_id=pin.school_id,
-                    )
-                )
-            elif move.to_school != pin.school_id:
-                out.append(
-                    Violation(
-                        "pins",
-                        f"教师 {pin.teacher_id} 被指定调往 {pin.school_id}，方案却调往 {move.to_school}",
-                        teacher_id=pin.teacher_id,
-                        school_id=move.to_school,
-                        row=move.row,
-                    )
-                )
+            found = (f"{who}“必须调出”，方案却只在本校 {move.from_school} 内调整学段", move.from_school)
+        elif pin.kind == "to_school" and move is None:
+            found = (f"{who}调往 {pin.school_id}，方案中却没有其调动", pin.school_id)
+        elif pin.kind == "to_school" and move.to_school != pin.school_id:
+            found = (f"{who}调往 {pin.school_id}，方案却调往 {move.to_school}", move.to_school)
         elif pin.kind == "not_to_school" and move is not None and move.to_school == pin.school_id:
-            out.append(
-                Violation(
-                    "pins",
-                    f"教师 {pin.teacher_id} 被指定不得调往 {pin.school_id}，方案却调往该校",
-                    teacher_id=pin.teacher_id,
-                    school_id=pin.school_id,
-                    row=move.row,
-                )
-            )
+            found = (f"{who}不得调往 {pin.school_id}，方案却调往该校", pin.school_id)
+        if found:
+            out.append(Violation("pins", found[0], teacher_id=pin.teacher_id, school_id=found[1],
+                                 row=move.row if move is not None else None))
