@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from tests.helpers import make_county, write_county_csv
@@ -77,6 +78,20 @@ def test_classes_kept_past_the_class_limit_are_said(county: County) -> None:
     assert "班额超过上限" not in text
 
 
+def test_more_pupils_add_classes_only_beyond_the_class_limit(county: County) -> None:
+    """Pupils × 1.1 with `classes: resize`: a grade keeps its classes unless its pupils pass the class
+    limit (primary 45, junior 50) or their old average. Kept at the old average, a teaching point's
+    class of 8 that gained a pupil became two, and the county's classes nearly doubled."""
+    scaled, _ = scale_enrollment(county, ScaleEnrollment(factor=1.1), POLICY)
+    before, after = county.classes, scaled.classes
+    limit = np.where(before["grade"] <= 6, 45, 50)
+    average = before["students"] / before["classes"].where(before["classes"] > 0, 1)
+    needed = np.ceil(after["students"] / np.maximum(limit, average) - 1e-9)
+    assert (after["classes"] == np.maximum(before["classes"], needed)).all()
+    small = (before["students"] < 20) & (after["students"] > before["students"])
+    assert small.any() and (after.loc[small, "classes"] == before.loc[small, "classes"]).all()
+
+
 def test_scale_enrollment_by_grade_and_school_keeps_classes(county: County) -> None:
     change = ScaleEnrollment(factor=1.2, school="X001", grade=[1, 2], classes="keep")
     scaled, _ = scale_enrollment(county, change)
@@ -111,6 +126,28 @@ def test_closure_moves_every_pupil_and_teacher_to_the_nearest_school(county: Cou
     assert closed.schools["establishment"].sum() == est_before
 
 
+def test_closing_a_nine_year_school_names_each_stages_receiver() -> None:
+    """J002's primary pupils and teachers go to the nearest primary school, its junior ones to the nearest
+    junior school: the text names both with their stage (it named the primary one for all 472 pupils),
+    and a junior teacher's wish for J002 now names the junior receiver (it named the primary one)."""
+    from teacheralloc.io.read import load_county
+
+    county = load_county(Path(__file__).parents[1] / "scenarios" / "sample-county")
+    primary = nearest_school(county, "J002", "primary", {"J002"})
+    junior = nearest_school(county, "J002", "junior", {"J002"})
+    assert primary != junior
+    wisher = county.teachers[(county.teachers["stage"].astype(str) == "junior")
+                             & (county.teachers["school_id"] != "J002")]["teacher_id"].iloc[0]
+    teachers = county.teachers.copy()
+    at = teachers["teacher_id"] == wisher
+    teachers.loc[at, "volunteer"] = True
+    teachers.loc[at, "wishes"] = pd.Series([("J002",)], index=teachers.index[at])
+    closed, text = close_schools(county.replace(teachers=teachers), Close(school="J002"), POLICY)
+    names = county.schools.set_index("school_id")["name"]
+    assert f"{primary} {names[primary]}（小学）" in text and f"{junior} {names[junior]}（初中）" in text
+    assert closed.teachers.set_index("teacher_id").at[wisher, "wishes"] == (junior,)
+
+
 def test_closure_into_a_named_school(county: County) -> None:
     closed, text = close_schools(county, Close(school="D004", into="X004"), POLICY)
     moved = county.teachers["school_id"] == "D004"
@@ -129,6 +166,23 @@ def test_closure_into_a_school_without_the_stage_is_reported(county: County) -> 
 # --------------------------------------------------------------------------------------------------
 # merge
 # --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["merge", "close"])
+def test_taking_in_a_school_with_no_establishment_makes_the_receivers_unknown(how: str) -> None:
+    """J1 (its number blanked) or the teaching point P1 has no 核定编制 given: S1 taking it in keeps no
+    number of its own (40 would read as full with the newcomers, and the plan would send it no one); the
+    change says so."""
+    county = make_county()
+    schools = county.schools.copy()
+    schools.loc[schools["school_id"] == "J1", "establishment"] = None
+    county = county.replace(schools=schools)
+    if how == "merge":
+        changed, text = merge_schools(county, Merge(school="J1", into="S1"))
+    else:
+        changed, text = close_schools(county, Close(school="P1", into="S1"), POLICY)
+    assert pd.isna(changed.schools.set_index("school_id").at["S1", "establishment"])
+    assert "核定编制按未填处理" in text
 
 
 def test_merger_keeps_teacher_ids_and_everyone() -> None:

@@ -753,9 +753,12 @@ def scale_enrollment(county: County, change: ScaleEnrollment, policy: Policy | N
                      report: Any = _noop) -> tuple[County, str]:
     """Pupils × `factor` in the selected schools, stages and grades (rounded to whole pupils).
 
-    With `classes: resize` (default) each grade keeps its average class size: classes =
-    ⌈new pupils ÷ old average⌉ (at least one while there are pupils); with `keep` classes stay, but
-    never more than pupils.
+    With `classes: resize` (default) a grade that loses pupils keeps its average class size: classes =
+    ⌈new pupils ÷ old average⌉ (at least one while there are pupils); one that gains keeps its classes
+    and adds one only beyond the class-size limit (or its own average, where that is larger): ⌈new ÷
+    max(limit, average)⌉ at least. Kept at the average, a village class of 8 that gained a pupil became
+    two (rural primary ×1.1: 383 → 719 classes, the required posts +20 % for +3 % pupils). With `keep`
+    classes stay, but never more than pupils.
     """
     change.check(county.schools, report)
     classes = county.classes.copy()
@@ -775,7 +778,10 @@ def scale_enrollment(county: County, change: ScaleEnrollment, policy: Policy | N
     if change.classes == "resize":
         average = np.where(count > 0, old.to_numpy() / np.where(count > 0, count, 1), 1.0)
         resized = np.ceil(new / np.where(average > 0, average, 1.0) - 1e-9)
-        count = np.where(new > 0, np.maximum(resized, 1), 0)
+        limit = np.array([_class_limit(policy, str(stage)) for stage in stage_codes(classes.loc[rows, "grade"])],
+                         dtype=float)
+        grown = np.maximum(count, np.ceil(new / np.maximum(limit, average) - 1e-9))
+        count = np.where(new > 0, np.maximum(np.where(new > old.to_numpy(), grown, resized), 1), 0)
     else:
         count = np.where(new > 0, np.minimum(np.maximum(count, 1), new), 0)
     classes.loc[rows, "students"] = new
@@ -884,19 +890,26 @@ def _absorb_classes(classes: pd.DataFrame, moving: pd.DataFrame, receiver: str, 
     return classes.sort_values(["school_id", "grade"], kind="stable").reset_index(drop=True)
 
 
-def _drop_school_refs(county: County, gone: dict[str, str | None], teachers: pd.DataFrame) -> tuple[
-        pd.DataFrame | None, pd.DataFrame]:
-    """Distances without the schools gone; wishes naming them point to their successor (or drop)."""
+def _drop_school_refs(county: County, gone: dict[str, str | dict[str, str] | None], teachers: pd.DataFrame
+                      ) -> tuple[pd.DataFrame | None, pd.DataFrame]:
+    """Distances without the schools gone; wishes naming them point to their successor (or drop): one
+    school, or one per stage (a closed nine-year school's pupils go to a primary and a junior school),
+    the successor of the wishing teacher's stage."""
     distances = county.distances
     if distances is not None:
         distances = distances[~distances["from_id"].isin(gone) & ~distances["to_id"].isin(gone)]
     teachers = teachers.copy()
 
-    def rewrite(wishes: tuple[str, ...], own: str) -> tuple[str, ...]:
-        kept = [gone.get(w, w) if w in gone else w for w in wishes]
+    def successor(school: str, stage: str) -> str | None:
+        after = gone[school]
+        return after.get(stage) if isinstance(after, dict) else after
+
+    def rewrite(wishes: tuple[str, ...], own: str, stage: str) -> tuple[str, ...]:
+        kept = [successor(w, stage) if w in gone else w for w in wishes]
         return tuple(dict.fromkeys(w for w in kept if w is not None and w != own))
 
-    teachers["wishes"] = [rewrite(w, s) for w, s in zip(teachers["wishes"], teachers["school_id"], strict=True)]
+    teachers["wishes"] = [rewrite(w, s, str(g)) for w, s, g in
+                          zip(teachers["wishes"], teachers["school_id"], teachers["stage"], strict=True)]
     return distances, teachers
 
 
@@ -940,7 +953,8 @@ def close_schools(county: County, change: Close, policy: Policy | None = None,
     classes, teachers = county.classes.copy(), county.teachers.copy()
     schools = schools.copy()
     types = schools.set_index("school_id")["type"].astype(str)
-    receivers_of: dict[str, str] = {}
+    receivers_of: dict[str, dict[str, str]] = {}  # closed school → its receiver for each stage
+    unknown: list[str] = []  # receivers whose 核定编制 became unknown
     for school_id in closed:
         moved: dict[str, int] = {}
         for stage in _stages_present(county, school_id):
@@ -965,41 +979,67 @@ def close_schools(county: County, change: Close, policy: Policy | None = None,
             teachers.loc[movers, "school_id"] = receiver
             teachers.loc[movers, "school_since"] = pd.Timestamp(county.as_of)
             moved[receiver] = moved.get(receiver, 0) + int(movers.sum())
-            receivers_of.setdefault(school_id, receiver)
-        _hand_over(schools, school_id, moved)
+            receivers_of.setdefault(school_id, {})[stage] = receiver
+        unknown += _hand_over(schools, school_id, moved)
     schools = schools[~schools["school_id"].isin(closed)]
     distances, teachers = _drop_school_refs(county, {s: receivers_of.get(s) for s in closed}, teachers)
     pupils = int(county.classes[county.classes["school_id"].isin(closed)]["students"].sum())
     staff = int(county.teachers["school_id"].isin(closed).sum())
     names = county.schools.set_index("school_id")["name"]
-    targets = sorted(set(receivers_of.values()))
+    # Each receiver with the stages it takes where a closed school's stages went apart (a nine-year
+    # school's primary pupils to a primary school, its junior pupils to a junior school).
+    stages_of: dict[str, set[str]] = {}
+    for by_stage in receivers_of.values():
+        for stage, receiver in by_stage.items():
+            stages_of.setdefault(receiver, set()).add(stage)
+    split = any(len(set(by_stage.values())) > 1 for by_stage in receivers_of.values())
+    targets = sorted(stages_of)
+    order = [member.value for member in Stage]
+    named = [f"{s} {names[s]}" + ("（" + "、".join(Stage(x).label for x in sorted(stages_of[s], key=order.index))
+                                  + "）" if split else "") for s in targets[:8]]
     text = (f"撤并 {len(closed)} 所学校（{'、'.join(f'{s} {names[s]}' for s in closed[:8])}"
             f"{' 等' if len(closed) > 8 else ''}），学生 {pupils:,} 人、教师 {staff:,} 人并入 "
-            f"{'、'.join(f'{s} {names[s]}' for s in targets[:8])}{' 等' if len(targets) > 8 else ''}")
+            f"{'、'.join(named)}{' 等' if len(targets) > 8 else ''}")
+    if unknown:
+        text += f"；{'、'.join(sorted(set(unknown)))} {ESTABLISHMENT_UNKNOWN}"
     return county.replace(schools=schools, classes=classes, teachers=teachers, distances=distances), text
 
 
-def _hand_over(schools: pd.DataFrame, school_id: str, moved: dict[str, int]) -> None:
-    """The closed school's establishment and boarders go to its receivers (by teachers moved)."""
+#: Said of a school whose 核定编制 became unknown: it took in a school that had none given. Kept as the
+#: receiver's number, the school read as full with the newcomers (a tester: 38 approved, 71 on the books)
+#: and received no one; unknown, the plan takes its norm for one (`plan.arrivals_within_shortage`).
+ESTABLISHMENT_UNKNOWN = "核定编制按未填处理（并入的学校未填核定编制；方案以按标准应有的人数代替）"
+
+
+def _hand_over(schools: pd.DataFrame, school_id: str, moved: dict[str, int]) -> list[str]:
+    """The closed school's establishment and boarders go to its receivers (by teachers moved). Returns
+    the receivers whose establishment became unknown: the closed school had none given (`ESTABLISHMENT_UNKNOWN`)."""
     if not moved:
-        return
+        return []
     index = schools.set_index("school_id").index
     row = index.get_loc(school_id)
     receivers = sorted(moved)
     weights = [moved[r] for r in receivers]
     establishment = schools["establishment"].iloc[row]
-    if pd.notna(establishment):
-        for receiver, part in zip(receivers, _split(float(establishment), weights), strict=True):
-            at = index.get_loc(receiver)
-            if pd.notna(schools["establishment"].iloc[at]):
-                held = int(schools["establishment"].iloc[at])
-                schools.iloc[at, schools.columns.get_loc("establishment")] = held + part
+    unknown = []
+    column = schools.columns.get_loc("establishment")
+    for receiver, part in zip(receivers, _split(float(establishment) if pd.notna(establishment) else 0.0, weights),
+                              strict=True):
+        at = index.get_loc(receiver)
+        if pd.isna(schools["establishment"].iloc[at]):
+            continue
+        if pd.isna(establishment):
+            schools.iloc[at, column] = np.nan
+            unknown.append(receiver)
+        else:
+            schools.iloc[at, column] = int(schools["establishment"].iloc[at]) + part
     boarders = int(schools["boarding_students"].iloc[row])
     if boarders:
         for receiver, part in zip(receivers, _split(float(boarders), weights), strict=True):
             at = index.get_loc(receiver)
             schools.iloc[at, schools.columns.get_loc("boarding_students")] = int(
                 schools["boarding_students"].iloc[at]) + part
+    return unknown
 
 
 def merge_schools(county: County, change: Merge, report: Any = _noop) -> tuple[County, str]:
@@ -1027,8 +1067,11 @@ def merge_schools(county: County, change: Merge, report: Any = _noop) -> tuple[C
     at = schools.index[schools["school_id"] == change.into][0]
     gone = schools.index[schools["school_id"] == change.school][0]
     schools.at[at, "type"] = new_type.value
+    unknown = pd.notna(schools.at[at, "establishment"]) and pd.isna(schools.at[gone, "establishment"])
     if pd.notna(schools.at[at, "establishment"]) and pd.notna(schools.at[gone, "establishment"]):
         schools.at[at, "establishment"] = int(schools.at[at, "establishment"]) + int(schools.at[gone, "establishment"])
+    elif unknown:
+        schools.at[at, "establishment"] = np.nan
     schools.at[at, "boarding_students"] = int(schools.at[at, "boarding_students"]) + int(
         schools.at[gone, "boarding_students"])
     schools = schools.drop(index=gone)
@@ -1040,7 +1083,8 @@ def merge_schools(county: County, change: Merge, report: Any = _noop) -> tuple[C
     distances, teachers = _drop_school_refs(county, {change.school: change.into}, teachers)
     staff = int((county.teachers["school_id"] == change.school).sum())
     text = (f"{change.school} {info.at[change.school, 'name']} 并入 {change.into} {info.at[change.into, 'name']}"
-            f"（{new_type.label}）：学生 {int(absorbed['students'].sum()):,} 人、教师 {staff} 人，教师编号不变")
+            f"（{new_type.label}）：学生 {int(absorbed['students'].sum()):,} 人、教师 {staff} 人，教师编号不变"
+            + (f"；{ESTABLISHMENT_UNKNOWN}" if unknown else ""))
     return county.replace(schools=schools, classes=classes, teachers=teachers, distances=distances), text
 
 

@@ -1526,3 +1526,35 @@ def test_check_reads_a_move_within_a_school_from_the_contract_columns_alone(tmp_
         tmp_path / "plan.csv", index=False, encoding="utf-8-sig")
     report = check_plan(county, POLICY, tmp_path, None)
     assert report.ok, report.summary_lines(10)
+
+
+@pytest.mark.parametrize("within", [True, False], ids=["allowed", "turned_off"])
+def test_a_pin_to_the_own_school_moves_within_it_or_names_the_setting(within: bool) -> None:
+    """NJ00 pinned to_school N1, its own school: a surplus junior teacher takes N1's primary post, the
+    reason saying the office pinned that (not 调出); with `plan.within_school_cross_stage: false` the pin
+    is an input error naming the setting (it read as if the teacher could not be such a move)."""
+    policy = load_policy(overrides={"plan": {"within_school_cross_stage": within}})
+    table = pins(("NJ00", "to_school", "N1"))
+    if within:
+        plan = plan_county(own_primary_section(), policy, pins=table)
+        [move] = plan.moves.to_dict("records")
+        assert (move["teacher_id"], move["to_school"], move["to_stage"]) == ("NJ00", "N1", "primary")
+        assert "按人事股指定转任本校小学部（pins.csv）" in move["reason"]
+        return
+    with pytest.raises(InputError) as caught:
+        plan_county(own_primary_section(), policy, pins=table)
+    assert "plan.within_school_cross_stage: false" in caught.value.errors[0].expected
+
+
+def test_moves_within_a_school_count_for_no_leaving_cap() -> None:
+    """N1's junior section has 13 teachers for 10 posts, its primary section 7 for 10, and no other school
+    is in reach (P1 is staffed exactly): the three surplus junior teachers all take N1's primary posts,
+    though the junior section may lose only ⌊20 % × 13⌋ = 2 teachers a year: a move within the school
+    loses it no one (counted, one primary post stayed short, headcount 2)."""
+    teachers = [teacher(f"NJ{i:02d}", "N1", stage="junior") for i in range(13)] + staff("NP", "N1", 7)
+    teachers += staff("P", "P1", 10)
+    data = county([school("N1", type="nine_year"), school("P1")],
+                  [grade("N1", 7, 4, 135), grade("N1", 1), grade("P1", 1)], teachers, {("N1", "P1"): 10})
+    plan = plan_county(data, POLICY)
+    assert len(plan.moves) == 3 and (plan.moves["from_school"] == plan.moves["to_school"]).all()
+    assert tier(plan, "headcount") == pytest.approx(0.0, abs=1e-6)

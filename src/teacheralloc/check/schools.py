@@ -68,8 +68,9 @@ def check_schools(
             net[(m.to_school, m.to_stage)] = net.get((m.to_school, m.to_stage), 0) + 1
         if m.move_type != "new_hire":
             key = (m.from_school, m.from_stage)
-            leaving[m.from_school] = leaving.get(m.from_school, 0) + 1
-            leaving_section[key] = leaving_section.get(key, 0) + 1
+            if not within:  # a move within the school loses it no one (rule 9)
+                leaving[m.from_school] = leaving.get(m.from_school, 0) + 1
+                leaving_section[key] = leaving_section.get(key, 0) + 1
             if m.on_duty and m.from_school in blank:
                 net[key] = net.get(key, 0) - 1
             if m.move_type == "redeploy" and not voluntary:

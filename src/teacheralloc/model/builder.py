@@ -200,7 +200,7 @@ def _arc_masks(arcs: pd.DataFrame) -> dict[str, np.ndarray]:
     if arcs.empty:
         return {name: np.zeros(0, dtype=bool) for name in ("leaving", "arriving", "duty", "backbone", "pe_arts",
                                                             "transfer", "rotation", "redeploy", "backbone_flag",
-                                                            "subject_slot")}
+                                                            "subject_slot", "within")}
     counted = arcs["counted"].to_numpy(bool)
     move = arcs["move_type"].to_numpy()
     return {
@@ -214,4 +214,7 @@ def _arc_masks(arcs: pd.DataFrame) -> dict[str, np.ndarray]:
         "redeploy": (move == "redeploy") & ~arcs["voluntary"].to_numpy(bool),
         "backbone_flag": arcs["backbone_flag"].to_numpy(bool),
         "subject_slot": arcs["slot"].to_numpy() == "subject",
+        # a move within the school (校内跨学段), a direct arc: the school loses no teacher
+        "within": (kind == "direct") & (arcs["school_id"].to_numpy(dtype=object)
+                                        == arcs["dest_school"].to_numpy(dtype=object)),
     }

@@ -56,8 +56,10 @@ def check_pins(candidates: Candidates, pins: pd.DataFrame, policy: Policy) -> No
             problems.append(Problem(file, pin.row, pin.kind, school, expected,
                                     label=PIN_COLUMNS.get(pin.kind, ""), rule="pin_conflict"))
             flagged.add(pin.teacher_id)
-    # The leaving cap counts the pins that are otherwise sound (one already wrong is not a second time).
-    sound = moving[~moving["teacher_id"].isin(flagged)].drop_duplicates("teacher_id")
+    # The leaving cap counts the pins that are otherwise sound (one already wrong is not a second time),
+    # and not a pin to the teacher's own school: a move within it (校内跨学段) loses the school no one.
+    home = moving["teacher_id"].map(teachers["school_id"])
+    sound = moving[~moving["teacher_id"].isin(flagged) & (moving["school_id"] != home)].drop_duplicates("teacher_id")
     problems += _leaving_cap_conflicts(candidates, policy, sound, file)
     if problems:
         raise InputError(problems)
@@ -73,12 +75,14 @@ def _no_arc_reason(candidates: Candidates, policy: Policy, teacher: pd.Series, s
     if school and school == teacher["school_id"]:
         # Only a surplus junior teacher may take the own school's primary post (校内跨学段调剂): say why not.
         home = units[units["stage"].astype(str) == Stage.junior.value]
-        within = (policy.plan.junior_to_primary and policy.plan.within_school_cross_stage
-                  and str(teacher["stage"]) == Stage.junior.value and len(home)
-                  and Stage.primary.value in set(units["stage"].astype(str)))
-        why = ("；其初中部没有富余教师，不能转任本校小学部（rules.cross_stage_from_surplus）"
-               if within and int(home["surplus"].iloc[0]) < 1 else
-               "（同校只能由九年一贯制学校初中部的富余教师转任本校小学部）" if not within else "")
+        could = (str(teacher["stage"]) == Stage.junior.value and len(home)
+                 and Stage.primary.value in set(units["stage"].astype(str)))
+        off = [key for key, on in (("plan.junior_to_primary", policy.plan.junior_to_primary),
+                                   ("plan.within_school_cross_stage", policy.plan.within_school_cross_stage)) if not on]
+        why = ("（同校只能由九年一贯制学校初中部的富余教师转任本校小学部）" if not could else
+               f"；本县设置不允许初中教师转任本校小学部（{'、'.join(off)}: false）" if off else
+               "；其初中部没有富余教师，不能转任本校小学部（rules.cross_stage_from_surplus）"
+               if int(home["surplus"].iloc[0]) < 1 else "")
         return f"该教师已在此校{why}：改选其他学校，或改为“必须调出”"
     if school and wishes and school not in wishes:
         return f"该教师本人申请交流并填报了志愿（{'、'.join(wishes)}），只能调往志愿学校：改选志愿学校，或删去此项"

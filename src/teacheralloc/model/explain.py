@@ -161,8 +161,9 @@ def move_reasons(moves: pd.DataFrame, candidates: Candidates, schools: pd.DataFr
         rank = int(getattr(move, "wish_rank", 0) or 0)
         if move.voluntary and rank > 0 and "志愿" not in rule:
             rule += f"；本人申请交流，{to_name}为其第 {rank} 志愿"
-        if teacher["pin_must_move"]:
-            rule += "；按人事股指定调出（pins.csv）"
+        if teacher["pin_must_move"]:  # a to_school pin to the own school moves within it (校内跨学段)
+            rule += "；按人事股指定转任本校小学部（pins.csv）" if move.from_school == move.to_school \
+                else "；按人事股指定调出（pins.csv）"
         if teacher["exempt"] and teacher["volunteer"] and "本人申请" not in rule:
             # movable only because they applied: a teacher under a service obligation read 富余教师调剂 alone
             rule += f"；该教师属“{EXEMPT_LABELS.get(teacher['exempt'], teacher['exempt'])}”，因本人申请交流可以调动"
@@ -283,8 +284,9 @@ def shortage_causes(after: pd.DataFrame, subjects_after: pd.DataFrame, candidate
     @functools.cache  # per stage, asked of every short section
     def capped_spare(stage: str) -> bool:
         """Every school with spare teachers of `stage` left has sent as many as its leaving cap allows
-        (`rotation.max_share_leaving_school`; every move counts): a shortage left beside them is the cap's,
-        not the weights' (all schools weighed alike, the cause named the weights first)."""
+        (`rotation.max_share_leaving_school`; every move out of the school counts, not one within it): a
+        shortage left beside them is the cap's, not the weights' (all schools weighed alike, the cause named
+        the weights first)."""
         stages = {stage} | ({Stage.junior.value} if stage == Stage.primary.value and policy.plan.junior_to_primary
                             else set())  # spare junior teachers may fill primary posts
         kept = spare[spare["stage"].astype(str).isin(stages)]
@@ -293,7 +295,8 @@ def shortage_causes(after: pd.DataFrame, subjects_after: pd.DataFrame, candidate
             return False
         share = policy.rotation.max_share_leaving_school
         posts = units.drop_duplicates("school_id").set_index("school_id")["school_posts"]
-        out = moves[moves["teacher_id"].isin(set(teachers["teacher_id"]))]
+        out = moves[moves["teacher_id"].isin(set(teachers["teacher_id"]))
+                    & (moves["from_school"] != moves["to_school"])]
         by_school = out["from_school"].value_counts()
         by_section = (out["from_school"] + "|" + out["from_stage"]).value_counts()
 

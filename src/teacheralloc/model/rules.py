@@ -288,15 +288,17 @@ def max_leaving(m: AllocationModel) -> None:
     """No school loses more than `rotation.max_share_leaving_school` of its teachers in one year
     (every move counts): moves out ≤ max(1, ⌊share × teachers⌋); with `rotation.leaving_cap_by_stage`,
     each stage of a school with several too (a nine-year school's junior section of 69 lost 25 teachers
-    under the school's cap of 26)."""
+    under the school's cap of 26). A move within the school (校内跨学段, surplus only) loses the school no
+    one and counts for neither: counted, a junior section's cap of 3 went to other schools while its own
+    primary section stayed 8 short beside 12 surplus junior teachers."""
     share = m.policy.rotation.max_share_leaving_school
     schools = m.candidates.units.drop_duplicates("school_id")
     cap = leaving_cap(schools["school_posts"], share)
     # written as −out ≥ −cap
-    _school_rows(m, "max_leaving", schools, -cap, np.full(len(schools), INF),
-                 np.ones(len(m.candidates.arcs), dtype=bool), None)
+    outside = ~m.arc_masks["within"]
+    _school_rows(m, "max_leaving", schools, -cap, np.full(len(schools), INF), outside, None)
     sections = capped_sections(m.candidates.units, m.policy)
-    where, ids = m.arcs_by("origin", m.arc_masks["leaving"], pd.Index(sections["unit"]))
+    where, ids = m.arcs_by("origin", m.arc_masks["leaving"] & outside, pd.Index(sections["unit"]))
     rows, _ = _rows_where(m, "max_leaving", where, -sections["cap"].to_numpy(float), np.full(len(sections), INF))
     m.model.add_terms(rows[where], ids, -1.0)
 
