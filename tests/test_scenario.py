@@ -148,6 +148,18 @@ def test_closing_a_nine_year_school_names_each_stages_receiver() -> None:
     assert closed.teachers.set_index("teacher_id").at[wisher, "wishes"] == (junior,)
 
 
+def test_a_junior_teachers_wish_for_a_closed_primary_school_follows_its_pupils(county: County) -> None:
+    """A junior teacher may go to primary: their wish for the teaching point D004, closed into X004, names
+    X004 (looked up by the teacher's stage, it was dropped, leaving a volunteer with no wish)."""
+    wisher = county.teachers.loc[county.teachers["stage"].astype(str) == "junior", "teacher_id"].iloc[0]
+    teachers = county.teachers.copy()
+    at = teachers["teacher_id"] == wisher
+    teachers.loc[at, "volunteer"] = True
+    teachers.loc[at, "wishes"] = pd.Series([("D004",)], index=teachers.index[at])
+    closed, _ = close_schools(county.replace(teachers=teachers), Close(school="D004", into="X004"), POLICY)
+    assert closed.teachers.set_index("teacher_id").at[wisher, "wishes"] == ("X004",)
+
+
 def test_closure_into_a_named_school(county: County) -> None:
     closed, text = close_schools(county, Close(school="D004", into="X004"), POLICY)
     moved = county.teachers["school_id"] == "D004"

@@ -902,7 +902,12 @@ def _drop_school_refs(county: County, gone: dict[str, str | dict[str, str] | Non
 
     def successor(school: str, stage: str) -> str | None:
         after = gone[school]
-        return after.get(stage) if isinstance(after, dict) else after
+        if not isinstance(after, dict):
+            return after
+        # the receiver of the wisher's stage; else (a junior teacher wishing a closed primary school,
+        # as a junior teacher may go to primary) the one receiver, or the primary one
+        return after.get(stage) or (next(iter(after.values())) if len(set(after.values())) == 1
+                                    else after.get(Stage.primary.value))
 
     def rewrite(wishes: tuple[str, ...], own: str, stage: str) -> tuple[str, ...]:
         kept = [successor(w, stage) if w in gone else w for w in wishes]

@@ -1558,3 +1558,41 @@ def test_moves_within_a_school_count_for_no_leaving_cap() -> None:
     plan = plan_county(data, POLICY)
     assert len(plan.moves) == 3 and (plan.moves["from_school"] == plan.moves["to_school"]).all()
     assert tier(plan, "headcount") == pytest.approx(0.0, abs=1e-6)
+
+
+def test_priced_paths_start_from_a_group_moving_both_within_and_out_of_its_school() -> None:
+    """N1's junior section has 13 teachers for 10 posts, its primary section 9 for 10, and P1 (10 km) 8
+    for 10: one surplus junior teacher takes N1's primary post, two go to P1. With priced paths the
+    group's moves to P1 start the path model beside its direct arc within N1 (they were dropped as if the
+    whole group moved on direct arcs, and the priced tiers gave up for the pooled ones); the plan is the
+    school-to-school model's."""
+    teachers = [teacher(f"NJ{i:02d}", "N1", stage="junior") for i in range(13)] + staff("NP", "N1", 9)
+    teachers += staff("P", "P1", 8)
+    data = county([school("N1", type="nine_year"), school("P1")],
+                  [grade("N1", 7, 4, 135), grade("N1", 1), grade("P1", 1)], teachers, {("N1", "P1"): 10})
+    priced = plan_county(data, load_policy(overrides={"plan": {"exact_distance_arcs": 0}}))
+    exact = plan_county(data, POLICY)
+    assert "priced_paths" in priced.model_size
+    for plan in (priced, exact):
+        assert sorted(zip(plan.moves["to_school"], plan.moves["to_stage"], strict=True)) == [
+            ("N1", "primary"), ("P1", "primary"), ("P1", "primary")]
+        assert tier(plan, "headcount") == pytest.approx(0.0, abs=1e-6)
+    assert tier(priced, "disruption") == pytest.approx(tier(exact, "disruption"), abs=1e-6)
+
+
+def test_check_recomputes_the_disruption_of_a_plan_with_a_move_within_a_school(tmp_path: Path) -> None:
+    """The county gives distances.csv only (no lat/lon): a move within N1 is 0 km to `check` too, so a
+    wrong disruption tier in summary.json is still found (the unknown same-school distance had switched the
+    recomputation off for the whole plan)."""
+    import json
+
+    from teacheralloc.check import check_plan
+    from teacheralloc.io.write import write_plan
+
+    county = own_primary_section()
+    write_plan(plan_county(county, POLICY), tmp_path, POLICY)
+    summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    next(t for t in summary["tiers"] if t["tier"] == "disruption")["value"] += 5
+    (tmp_path / "summary.json").write_text(json.dumps(summary, ensure_ascii=False), encoding="utf-8")
+    report = check_plan(county, POLICY, tmp_path, None)
+    assert any(v.rule == "derived" and "调动扰动" in v.message for v in report.violations), report.summary_lines(10)

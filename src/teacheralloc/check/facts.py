@@ -124,6 +124,8 @@ class Distances:
         self.factor = policy.plan.road_factor
 
     def km(self, a: str, b: str) -> float | None:
+        if a == b:  # a move within a school (校内跨学段): no road, whatever distances.csv or lat/lon say
+            return 0.0
         if (a, b) in self.table:
             return self.table[(a, b)]
         (lat1, lon1), (lat2, lon2) = self.coords[a], self.coords[b]

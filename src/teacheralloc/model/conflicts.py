@@ -82,7 +82,8 @@ def _no_arc_reason(candidates: Candidates, policy: Policy, teacher: pd.Series, s
         why = ("（同校只能由九年一贯制学校初中部的富余教师转任本校小学部）" if not could else
                f"；本县设置不允许初中教师转任本校小学部（{'、'.join(off)}: false）" if off else
                "；其初中部没有富余教师，不能转任本校小学部（rules.cross_stage_from_surplus）"
-               if int(home["surplus"].iloc[0]) < 1 else "")
+               if int(home["surplus"].iloc[0]) < 1 else
+               "；该教师本人申请交流并填报了志愿，只调往志愿学校（志愿中的本校不计）" if wishes else "")
         return f"该教师已在此校{why}：改选其他学校，或改为“必须调出”"
     if school and wishes and school not in wishes:
         return f"该教师本人申请交流并填报了志愿（{'、'.join(wishes)}），只能调往志愿学校：改选志愿学校，或删去此项"

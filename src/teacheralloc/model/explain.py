@@ -278,7 +278,7 @@ def shortage_causes(after: pd.DataFrame, subjects_after: pd.DataFrame, candidate
         why = [text for kind, text in (("rotation", "完成交流轮岗比例"), ("support", "安排支教"),
                                        ("redeploy", "补权重更高的学校（plan.headcount_weight）"),
                                        ("wish", "本人申请交流"), ("within", "补本校小学部")) if kind in out]
-        verb = "本方案从本学部调出" if set(out) == {"within"} else "本方案从本校调出"
+        verb = "本方案从本学部调出" if "within" in out else "本方案从本校调出"  # some stayed in the school
         return f"{verb} {sum(out.values())} 人（{kinds}），{change}（为{'、'.join(why)}）；"
 
     @functools.cache  # per stage, asked of every short section
@@ -374,7 +374,7 @@ def shortage_causes(after: pd.DataFrame, subjects_after: pd.DataFrame, candidate
         why = [text for kind, text in (("rotation", "完成交流轮岗比例"), ("support", "安排支教"),
                                        ("redeploy", "补更急需的学校"), ("wish", "本人申请交流"),
                                        ("within", "补本校小学部")) if kind in out]
-        verb = "本方案从本学部调出" if set(out) == {"within"} else "本方案从本校调出"
+        verb = "本方案从本学部调出" if "within" in out else "本方案从本校调出"  # some stayed in the school
         return (f"{verb}{_subject(row.subject)}教师 {sum(out.values())} 人（{kinds}），该科缺口由 "
                 f"{_tenths(max(before, 0.0))} 增至 {_tenths(row.gap)}（为{'、'.join(why)}）；")
 

@@ -152,7 +152,9 @@ class PathSpace:
         return _Blocks(leave, reach)
 
     def start_paths(self, routes: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The pooled plan's routed moves as paths: (leave arc, arrive arc, count) per pooled route."""
+        """The pooled plan's routed moves as paths: (leave arc, arrive arc, count) per pooled route
+        (`routes` without the direct arcs' routes: a group may have both, its moves within its own school
+        being direct)."""
         arcs = self.hub.candidates.arcs
         leave = arcs[arcs["kind"].astype(str) == "leave"]
         key = pd.MultiIndex.from_frame(pd.DataFrame({
@@ -160,8 +162,7 @@ class PathSpace:
             "move_type": leave["move_type"].astype(str), "cross_stage": leave["cross_stage"].astype(bool)}))
         if not key.is_unique:
             raise ValueError("leave arcs are not unique per group, subject, type and stage")
-        pooled = routes[~routes["voluntary"].astype(bool) & ~routes["group"].isin(
-            arcs.loc[arcs["kind"].astype(str) == "direct", "group"])]
+        pooled = routes[~routes["voluntary"].astype(bool)]
         wanted = pd.MultiIndex.from_frame(pd.DataFrame({
             "group": pooled["group"].astype(int), "taught": pooled["taught"].astype(str),
             "move_type": pooled["move_type"].astype(str), "cross_stage": pooled["cross_stage"].astype(bool)}))

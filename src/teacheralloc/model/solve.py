@@ -272,7 +272,7 @@ QUOTA_REMEDIES = {
     "arrival_cap": "为接收学校填写核定编制（schools.establishment）：未填时按标准人数为上限",
     "redeploy_from_surplus": "让接收学校的非富余教师也可调出对调",
     "cross_stage_from_surplus": "允许初中非富余教师跨学段到小学（rules.cross_stage_from_surplus）",
-    "no_return_to_own_school": "允许调回本校的另一学段",
+    "no_return_to_own_school": "允许初中富余教师转任本校小学部（plan.within_school_cross_stage: true）",
 }
 
 

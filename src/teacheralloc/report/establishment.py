@@ -527,8 +527,9 @@ def explanation(
 _REACHED = "本方案调入后"
 
 
-#: The start of a cause's first part on the plan's own moves out of the school (model.explain `made_worse`).
-_OWN_MOVES = "本方案从本校调出"
+#: The starts of a cause's first part on the plan's own moves out of the school, or out of a nine-year
+#: school's section where some moved within it (model.explain `made_worse`).
+_OWN_MOVES = ("本方案从本校调出", "本方案从本学部调出")
 
 
 def _merged_causes(causes: set[str]) -> list[str]:
