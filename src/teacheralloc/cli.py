@@ -425,14 +425,14 @@ def report(
 
 
 def _print_plan(result: object) -> None:
-    from teacheralloc.domain import MoveType
+    from teacheralloc.domain import MoveType, moves_within_school
     from teacheralloc.plan import STATUS_LABELS, Plan, quota_tier_text
     from teacheralloc.report.establishment import schools_short
 
     assert isinstance(result, Plan)
     summary = result.summary()
     moves = "，".join(f"{MoveType(k).label} {v}" for k, v in result.moves_by_type().items() if v)
-    within = int((result.moves["from_school"] == result.moves["to_school"]).sum()) if len(result.moves) else 0
+    within = moves_within_school(result.moves)
     if within:  # 校内跨学段: a redeployment that leaves no school
         moves += f"；其中校内转任小学部 {within}"
     console.print(f"方案状态：{STATUS_LABELS.get(result.status, result.status)}；"

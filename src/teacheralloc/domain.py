@@ -114,6 +114,12 @@ _TYPE_GRADES = {
 }
 
 
+def moves_within_school(moves: pd.DataFrame) -> int:
+    """How many moves of a plan stay in their school (校内跨学段调剂: a nine-year school's surplus junior
+    teacher to its primary section): a redeployment that leaves no school, said apart in what HR reads."""
+    return int((moves["from_school"] == moves["to_school"]).sum()) if len(moves) else 0
+
+
 def stage_of_grade(grade: int) -> Stage:
     """Grades 1–6 are primary (小学), 7–9 junior (初中)."""
     return Stage.primary if grade <= 6 else Stage.junior

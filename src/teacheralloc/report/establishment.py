@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from teacheralloc.domain import Stage, Subject
+from teacheralloc.domain import Stage, Subject, moves_within_school
 from teacheralloc.policy import Policy
 from teacheralloc.report.plan_data import PlanData, indicator_warnings
 
@@ -439,7 +439,7 @@ def explanation(
         subject_text = f"学科结构性缺口（折合专任教师）{change}。"
     kinds = [("rotation", "交流轮岗"), ("support", "支教"), ("redeploy", "调剂"), ("new_hire", "新教师分配")]
     parts = "、".join(f"{label} {moves.get(kind, 0)} 人" for kind, label in kinds if kind != "new_hire" or hires)
-    within = int((data.moves["from_school"] == data.moves["to_school"]).sum()) if len(data.moves) else 0
+    within = moves_within_school(data.moves)
     if within:  # 校内跨学段: a redeployment that leaves no school
         parts += f"（调剂中 {within} 人为九年一贯制学校初中部富余教师转任本校小学部）"
     paragraphs.append(

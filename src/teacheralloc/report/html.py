@@ -20,7 +20,7 @@ import plotly.graph_objects as go
 from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
-from teacheralloc.domain import MoveType, Stage, Subject
+from teacheralloc.domain import MoveType, Stage, Subject, moves_within_school
 from teacheralloc.report.establishment import TOWNSHIP_COLUMNS, EstablishmentRequest, labelled_requests
 from teacheralloc.report.plan_data import PlanData, indicator_warnings, school_level
 from teacheralloc.report.plan_workbook import indicator_sheet, moves_sheet
@@ -242,7 +242,7 @@ def _cards(data: PlanData, request: EstablishmentRequest) -> str:
     quota = summary.get("quota", {})
     parts = "、".join(f"{MoveType(k).label} {moves.get(k, 0)}" for k in ("rotation", "support", "redeploy", "new_hire")
                      if moves.get(k, 0))
-    within = int((data.moves["from_school"] == data.moves["to_school"]).sum()) if len(data.moves) else 0
+    within = moves_within_school(data.moves)
     if within:  # 校内跨学段: a redeployment that leaves no school
         parts += f"（其中校内转任小学部 {within}）"
 
