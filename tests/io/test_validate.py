@@ -503,6 +503,11 @@ def test_own_school_among_the_wishes_is_a_warning(folder: Path) -> None:
     assert [(key(p), p.severity) for p in county.warnings] == [
         (("teachers.csv", 9, "wishes", "wish_own_school"), "warning")
     ]
+    # as the warning says, the own school does not count: the others keep their order (P1 is wish 1)
+    assert county.teachers.set_index("teacher_id").loc["T08", "wishes"] == ("P1", "N1")
+    # and a volunteer who named only their own school has no wish list (they could not move at all)
+    set_cell(folder, "teachers", 9, "wishes", own)
+    assert load_county(folder, as_of=AS_OF).teachers.set_index("teacher_id").loc["T08", "wishes"] == ()
 
 
 def test_a_primary_teachers_wish_for_a_junior_school_is_a_warning(folder: Path) -> None:

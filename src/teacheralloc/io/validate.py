@@ -724,10 +724,17 @@ def validate_tables(
         _check_establishment(parsed["schools"], parsed["teachers"], problems)
     if any(p.severity == "error" for p in problems):
         raise InputError(problems)
+    teachers = _frame(parsed["teachers"])
+    if teachers is not None and {"wishes", "school_id"} <= set(teachers.columns):
+        # The own school on a wish list is no wish (the warning wish_own_school): left out here, the other
+        # wishes keep their written order, and a volunteer who named only their own school has no wish
+        # list (they read as bound to it and could not move at all).
+        teachers["wishes"] = [tuple(w for w in wishes if w != school) if isinstance(wishes, tuple) else wishes
+                              for wishes, school in zip(teachers["wishes"], teachers["school_id"], strict=True)]
     county = County(
         schools=_frame(parsed["schools"]),
         classes=_frame(parsed["classes"]),
-        teachers=_frame(parsed["teachers"]),
+        teachers=teachers,
         distances=_frame(parsed["distances"]) if "distances" in parsed else None,
         as_of=as_of,
         source=source,
