@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from teacheralloc.domain import County, Stage, Subject
+from teacheralloc.domain import County, Stage, Subject, moves_within_school
 from teacheralloc.errors import InputError, Problem
 from teacheralloc.model.candidates import any_distance_known
 from teacheralloc.model.explain import UNKNOWN_DISTANCE, unknown_distance_note
@@ -184,6 +184,7 @@ def figures_from(before: Norms, after: Norms, plan: Plan, policy: Policy) -> dic
     for kind in MOVE_TYPES:
         out[f"moves.{kind}"] = float(counts.get(kind, 0))
     out["moves.total"] = float(len(plan.moves))
+    out["moves.within_school"] = float(moves_within_school(plan.moves))
     out["quota.required"] = float(plan.quota.get("required_rotations", 0))
     out["quota.rotations"] = float(plan.quota.get("rotations", 0))
     for tier in plan.tiers:

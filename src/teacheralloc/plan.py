@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from teacheralloc.domain import County
+from teacheralloc.domain import County, moves_within_school
 from teacheralloc.norms import INDICATORS, Norms
 
 #: plan.csv columns, in contract order (then extras).
@@ -132,7 +132,9 @@ class Plan:
             "headcount_gap": headline.gap if headline else None,
             "tiers": [t.as_dict() for t in self.tiers],
             "wall_time_s": round(self.wall_time, 3),
-            "moves": {**self.moves_by_type(), "total": len(self.moves)},
+            # within_school: the redeployments that stay in their school (校内跨学段), among `redeploy`
+            "moves": {**self.moves_by_type(), "total": len(self.moves),
+                      "within_school": moves_within_school(self.moves)},
             "quota": self.quota,
             "indicators": self.indicators,
             "model_size": self.model_size,

@@ -352,7 +352,7 @@ def figure_catalogue() -> dict[str, tuple[str, str, str]]:
     """Every figure code a comparison can report: code → (group, label, stage label).
 
     Codes: `<figure>.<stage>` and `<figure>.total` for the per-stage figures (`required.primary`),
-    `subject_shortage.<stage>.<subject>`, `moves.<type>`, `moves.total`, `quota.required`,
+    `subject_shortage.<stage>.<subject>`, `moves.<type>`, `moves.total`, `moves.within_school`, `quota.required`,
     `quota.rotations`, `schools`, `tier.<tier>` (the plan's objective values), `per100_<indicator>.<stage>`,
     `cv_<indicator>.<stage>`,
     `meeting_<indicator>.<stage>` (indicators after the plan).
@@ -372,6 +372,7 @@ def figure_catalogue() -> dict[str, tuple[str, str, str]]:
     for kind in MOVE_TYPES:
         out[f"moves.{kind}"] = ("调动", f"{MoveType(kind).label}（人）", "全县")
     out["moves.total"] = ("调动", "调动合计（人）", "全县")
+    out["moves.within_school"] = ("调动", "其中校内转任小学部（人）", "全县")
     out["quota.required"] = ("调动", "应交流轮岗人数", "全县")
     out["quota.rotations"] = ("调动", "计入比例的交流轮岗人数", "全县")
     for tier, label in TIER_LABELS.items():

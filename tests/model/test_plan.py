@@ -1596,3 +1596,22 @@ def test_check_recomputes_the_disruption_of_a_plan_with_a_move_within_a_school(t
     (tmp_path / "summary.json").write_text(json.dumps(summary, ensure_ascii=False), encoding="utf-8")
     report = check_plan(county, POLICY, tmp_path, None)
     assert any(v.rule == "derived" and "调动扰动" in v.message for v in report.violations), report.summary_lines(10)
+
+
+def test_summary_counts_the_moves_within_a_school_and_check_verifies_it(tmp_path: Path) -> None:
+    """summary.json's moves.within_school: the redeployments that stay in their school (one, N1 → N1), read
+    by compare and plan.xlsx; `check` recomputes it from plan.csv."""
+    import json
+
+    from teacheralloc.check import check_plan
+    from teacheralloc.io.write import write_plan
+
+    county = own_primary_section()
+    plan = plan_county(county, POLICY)
+    assert plan.summary()["moves"]["within_school"] == 1
+    write_plan(plan, tmp_path, POLICY)
+    summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    summary["moves"]["within_school"] = 0
+    (tmp_path / "summary.json").write_text(json.dumps(summary, ensure_ascii=False), encoding="utf-8")
+    report = check_plan(county, POLICY, tmp_path, None)
+    assert any("moves.within_school" in v.message for v in report.violations), report.summary_lines(10)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from teacheralloc.check.context import context_warnings, reference_warning
@@ -111,10 +112,14 @@ def check_plan(
     kinds = [MoveType.parse(str(k)) if str(k).strip() else None for k in plan["move_type"]]
     counts = {kind: sum(1 for k in kinds if k is not None and k.value == kind) for kind in MOVE_TYPES}
     counts["total"] = len(plan)
+    if "within_school" in summary["moves"]:  # written since moves within a school (older plans lack it)
+        same = plan["from_school"].astype(str).str.strip() == plan["to_school"].astype(str).str.strip()
+        hire = np.array([k is not None and k.value == "new_hire" for k in kinds], dtype=bool)
+        counts["within_school"] = int((same.to_numpy() & ~hire).sum())
     for key, value in counts.items():
         written = summary["moves"].get(key)
         if written != value:
-            label = "合计" if key == "total" else TYPE_LABEL[key]
+            label = {"total": "合计", "within_school": "校内转任"}.get(key) or TYPE_LABEL[key]
             out.append(
                 Violation(
                     "figures", f"summary.json 的 moves.{key}（{label}）为 {written}，plan.csv 中为 {value}"

@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from teacheralloc.domain import Area, MoveType, SchoolType, Stage, Subject
+from teacheralloc.domain import Area, MoveType, SchoolType, Stage, Subject, moves_within_school
 from teacheralloc.norms import INDICATOR_SHORT, INDICATORS
 from teacheralloc.plan import MOVE_COLUMNS, MOVE_EXTRA_COLUMNS, SCHOOL_COLUMNS, STATUS_LABELS, quota_tier_text
 from teacheralloc.report.establishment import (
@@ -93,6 +93,8 @@ def overview(data: PlanData, request: EstablishmentRequest) -> pd.DataFrame:
     for kind in ("rotation", "support", "redeploy", "new_hire"):
         rows.append({"学段": "全县", "指标": f"{MoveType(kind).label}人数", "调配前": None,
                      "调配后": moves.get(kind, 0)})
+    rows.append({"学段": "全县", "指标": "其中校内转任小学部人数（调剂）", "调配前": None,
+                 "调配后": moves.get("within_school", moves_within_school(data.moves))})
     quota = data.summary.get("quota", {})
     rows.append({"学段": "全县", "指标": "应交流轮岗人数", "调配前": None, "调配后": quota.get("required_rotations")})
     rows.append({"学段": "全县", "指标": "计入比例的交流轮岗人数", "调配前": None, "调配后": quota.get("rotations")})
