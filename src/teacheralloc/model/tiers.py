@@ -44,9 +44,11 @@ EXACT_FULL_MIP_SHARE = 0.5
 EXACT_TIERS = ("quota", "headcount", "subject", "balance")
 
 #: Pooled lower tiers loosen the hold of the tier before at once (no strict probe) when the time limit
-#: gives at least this many seconds per teacher (20,000 teachers: 200 s; the whole pooled plan took
-#: 67–103 s there at the default 120 s, its wishes LP 7–13 s).
-LOOSEN_FIRST_SECONDS_PER_TEACHER = 0.01
+#: gives at least this many seconds per teacher (20,000 teachers: 100 s). Measured at 20,000 teachers
+#: @0.97 (twenty-first session): the probe cost 9 s for the same wishes (−935 against −934, bound −938;
+#: 80.4 → 71.3 s end to end), and the loosened LP (5.3 s) finished well inside even a 70-s limit;
+#: 20,000 teachers 49.6 → 46.0 s, wishes −1,193 both. At 0.01 (200 s) both took the probe.
+LOOSEN_FIRST_SECONDS_PER_TEACHER = 0.005
 #: A lower tier on school-to-school arcs or priced paths widens its restricted MIP when that leaves at
 #: most this many free variables (or at most 4 times as many as before widening).
 WIDEN_FREE = 10_000
