@@ -62,10 +62,9 @@ def test_disruption_within_the_accepted_gap(plan: Plan) -> None:
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "Issue 4's 0.5 % is unmet as of 2026-09-01 since moves within a nine-year school are allowed: −135 against "
-    "the LP-rounded bound −137 (1.5 %); the optimum is −136 (reduced-cost fixing with "
-    "plan.fixing_free_variables: 40000 proves it in 33 s). Before, −127 = bound: which of several equally good "
-    "disruption plans HiGHS returns sets the room this tier has."))
+    "Issue 4's 0.5 % is unmet as of 2026-09-01: −134 against the LP-rounded bound −136 (1.5 %; before the "
+    "rounding MIP −135 against −137, whose optimum is −136: plan.fixing_free_variables: 40000 proved it in "
+    "33 s). Which of several equally good disruption plans HiGHS returns sets the room this tier has."))
 def test_wishes_within_the_accepted_gap(plan: Plan) -> None:
     """Issue 4: the wishes tier within `plan.lower_tier_gap` (0.5 %) of its proven bound."""
     _assert_lower_tiers_within_gap(plan, ("wishes",))
@@ -92,13 +91,11 @@ def test_disruption_within_the_accepted_gap_as_of_2027(later_plan: Plan) -> None
     _assert_lower_tiers_within_gap(later_plan, ("disruption",))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Issue 4's 0.5 % is unmet as of 2027-09-01: −127 against the LP-rounded bound −129 (1.6 %). Moves within a "
-    "nine-year school, counted for the leaving caps, had made it −130 = bound; uncounted, −127 again, as at the "
-    "session's start: which of several equally good disruption plans HiGHS returns sets the room this tier has. "
-    "The optimum is −128 (plan.fixing_free_variables: 40000 proves it, 21.5 s)."))
 def test_wishes_within_the_accepted_gap_as_of_2027(later_plan: Plan) -> None:
-    """Issue 4 at the default date: the wishes tier within 0.5 % of its bound."""
+    """Issue 4 at the default date (the issue's `plan scenarios/sample-county`): the wishes tier within 0.5 %
+    of its bound. Since pooled tiers first try a MIP over the LP's fractional arcs it is −130 = bound; which
+    of several equally good disruption plans HiGHS returns sets the room this tier has (−127 against −129
+    before, whose optimum is −128)."""
     _assert_lower_tiers_within_gap(later_plan, ("wishes",))
 
 
