@@ -49,6 +49,9 @@ EXACT_TIERS = ("quota", "headcount", "subject", "balance")
 #: 80.4 → 71.3 s end to end), and the loosened LP (5.3 s) finished well inside even a 70-s limit;
 #: 20,000 teachers 49.6 → 46.0 s, wishes −1,193 both. At 0.01 (200 s) both took the probe.
 LOOSEN_FIRST_SECONDS_PER_TEACHER = 0.005
+#: The MIP over a pooled LP's fractional arcs is a heuristic (the restricted and full MIPs after it prove
+#: the tier): it stops after this many nodes whatever the tier, so a hard one costs little.
+ROUNDING_NODES = 1_000
 #: A lower tier on school-to-school arcs or priced paths widens its restricted MIP when that leaves at
 #: most this many free variables (or at most 4 times as many as before widening).
 WIDEN_FREE = 10_000
@@ -179,7 +182,7 @@ def _solve_tier(solver: Solver, seconds: float, exact: float, accept: float, inc
     if not exact_distances:
         held = integer & whole
         result = solver.mip(seconds - (time.perf_counter() - start), gap=max(gap, 1e-9), fix=held,
-                            values=rounded, nodes=None if accept <= exact else lower_tier_nodes)
+                            values=rounded, nodes=ROUNDING_NODES)
         log.debug("rounding MIP (%d free) %s %s at %.2fs", int((integer & ~held).sum()), result.reason,
                   result.objective if result.found else None, time.perf_counter() - start)
         if result.found:
