@@ -698,5 +698,5 @@ def test_a_move_within_a_nine_year_school_reads_as_one_on_the_page(tmp_path: Pat
     name = county.schools.set_index("school_id").at["N1", "name"]
     assert f"{name}（本校小学部）" in page
     assert "其中校内转任小学部 1" in page  # the moves card: a redeployment that leaves no school
-    assert "调剂中 1 人为九年一贯制学校初中部富余教师转任本校小学部" in (tmp_path / "establishment.md").read_text(
+    assert "调剂中 1 人为两学段学校（九年一贯制等）初中部富余教师转任本校小学部" in (tmp_path / "establishment.md").read_text(
         encoding="utf-8")

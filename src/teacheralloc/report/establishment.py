@@ -445,7 +445,7 @@ def explanation(
     parts = "、".join(f"{label} {moves.get(kind, 0)} 人" for kind, label in kinds if kind != "new_hire" or hires)
     within = moves_within_school(data.moves)
     if within:  # 校内跨学段: a redeployment that leaves no school
-        parts += f"（调剂中 {within} 人为九年一贯制学校初中部富余教师转任本校小学部）"
+        parts += f"（调剂中 {within} 人为两学段学校（九年一贯制等）初中部富余教师转任本校小学部）"
     paragraphs.append(
         f"三、调配成效。在现行规则允许的范围内（交流方向、单校调出比例、接收学校编制上限、学段与任教资格等）"
         f"{_solved(summary)}：调动 {int(moves.get('total', len(data.moves)))} 人，其中{parts}。各校缺编合计"
