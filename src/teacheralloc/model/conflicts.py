@@ -79,7 +79,8 @@ def _no_arc_reason(candidates: Candidates, policy: Policy, teacher: pd.Series, s
                  and Stage.primary.value in set(units["stage"].astype(str)))
         off = [key for key, on in (("plan.junior_to_primary", policy.plan.junior_to_primary),
                                    ("plan.within_school_cross_stage", policy.plan.within_school_cross_stage)) if not on]
-        why = ("（同校只能由设有小学、初中两个学段的学校（九年一贯制等）初中部的富余教师转任本校小学部）" if not could else
+        why = ("（同校只能由设有小学、初中两个学段的学校（九年一贯制等）初中部的富余教师转任本校小学部）"
+               if not could else
                f"；本县设置不允许初中教师转任本校小学部（{'、'.join(off)}: false）" if off else
                "；其初中部没有富余教师，不能转任本校小学部（rules.cross_stage_from_surplus）"
                if int(home["surplus"].iloc[0]) < 1 else

@@ -188,6 +188,18 @@ def _solve_tier(solver: Solver, seconds: float, exact: float, accept: float, inc
         if result.found:
             best = result
             restricted_free = int((integer & ~held).sum())
+        # Short of that, the arcs where the LP and the last plan agree held (RINS: the last plan satisfies
+        # them, so the MIP is feasible): 20,000 teachers @0.97, wishes tier, 848 free, −935 in 0.7 s,
+        # where the restricted MIP (14,515 free) found the same −935 in 2.6 s.
+        if incumbent is not None and (best is None or not within(best.objective, accept)):
+            held = integer & whole & (np.abs(rounded - incumbent) < 1e-6)
+            result = solver.mip(seconds - (time.perf_counter() - start), gap=max(gap, 1e-9), fix=held,
+                                values=rounded, nodes=ROUNDING_NODES, hint=incumbent)
+            log.debug("RINS MIP (%d free) %s %s at %.2fs", int((integer & ~held).sum()), result.reason,
+                      result.objective if result.found else None, time.perf_counter() - start)
+            if result.found and (best is None or result.objective < best.objective):
+                best = result
+                restricted_free = max(restricted_free, int((integer & ~held).sum()))
     settled_by_rounding = best is not None and within(best.objective, accept)
     for fix in () if settled_by_rounding else (zero,) if narrow else (zero, wider):
         restricted_free = max(restricted_free, int((integer & ~fix).sum()))
