@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import random
 import shutil
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -418,6 +418,15 @@ def test_an_implausible_date_is_quoted_as_written(folder: Path) -> None:
 def test_school_since_next_year_is_fine(folder: Path) -> None:
     set_cell(folder, "teachers", 2, "school_since", "2027-03-01")  # a planned start, within a year
     load_county(folder, as_of=AS_OF)
+
+
+def test_school_since_at_most_one_year_ahead_to_the_day(folder: Path) -> None:
+    """docs/input-format.md: 不晚于基准日期后一年. 366 days let the day after that through."""
+    latest = AS_OF.replace(year=AS_OF.year + 1)
+    set_cell(folder, "teachers", 2, "school_since", latest.isoformat())
+    load_county(folder, as_of=AS_OF)
+    set_cell(folder, "teachers", 2, "school_since", (latest + timedelta(days=1)).isoformat())
+    assert key(only_error(folder)) == ("teachers.csv", 2, "school_since", "plausible_school_since")
 
 
 def test_service_until_implausible(folder: Path) -> None:

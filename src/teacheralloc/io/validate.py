@@ -531,7 +531,9 @@ def _check_teachers(
     _check_unique(teachers, ("teacher_id",), problems, "教师编号")
     oldest = date(as_of.year - 70, as_of.month, 1)
     youngest = date(as_of.year - 18, as_of.month, 1) + timedelta(days=as_of.day - 1)  # as_of may be 29 Feb
-    latest_start = as_of + timedelta(days=366)
+    # one year after the as-of date, to the day (366 days let 2027-09-02 through for 2026-09-01)
+    latest_start = as_of.replace(year=as_of.year + 1, day=28) if (as_of.month, as_of.day) == (2, 29) \
+        else as_of.replace(year=as_of.year + 1)
     for i, row in enumerate(teachers.rows):
         values = {code: teachers.values[code][i] for code in teachers.values}
         school_id = values["school_id"]
