@@ -233,6 +233,26 @@ def test_validate_reports_a_pin_no_plan_can_honour(small_folder: Path, tmp_path:
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("command", ["plan", "validate"])
+def test_pins_unknown_and_unhonourable_are_reported_at_once(small_folder: Path, tmp_path: Path,
+                                                             command: str) -> None:
+    """An unknown teacher id and a pin no plan can honour (a teacher pinned to their own school) in one
+    file: both in one run, nothing written (a tester needed three runs for such a file)."""
+    import shutil
+
+    folder = Path(shutil.copytree(small_folder, tmp_path / "county"))
+    (folder / "pins.csv").write_text("教师编号,必须留任,必须调出,调往学校,不得调往\nZZ9,,是,,\nT1,,,S1,\n",
+                                     encoding="utf-8")
+    out = tmp_path / "plan"
+    args = ("--out", str(out), "--quiet") if command == "plan" else ()
+    result = run(command, str(folder), "--as-of", AS_OF, *args)
+    assert result.returncode == 2, result.stdout
+    errors = result.stderr.replace("\n", "")
+    assert "pins.csv 第 2 行 教师编号(teacher_id)：“ZZ9”" in errors
+    assert "pins.csv 第 3 行 调往学校(to_school)：“S1”" in errors
+    assert "Traceback" not in result.stderr and not out.exists()
+
+
 def test_report_finds_the_data_from_any_folder_or_says_it_cannot(small_folder: Path, tmp_path: Path) -> None:
     """summary.json records the dataset's absolute path (a relative one was lost when `report` ran
     elsewhere); a rebuild that needs the data and cannot find it warns instead of silently dropping the

@@ -24,6 +24,8 @@ from teacheralloc.errors import InputError, Problem, problem_lines
 from teacheralloc.io.write import OutputExistsError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from teacheralloc.domain import County
     from teacheralloc.policy import Policy
     from teacheralloc.scenario import Scenario
@@ -189,7 +191,7 @@ def _validate_pins(data: Path, pins: Path | None, county: County, rules: Policy)
     path = find_pins(data, pins)
     if path is None:
         return
-    table = read_pins(path, county)
+    table = read_pins(path, county, honourable=_unhonourable(county, rules))
     if not table.empty:
         _check_pins_as_plan(county, rules, table)
     console.print(f"指定（{path.name}）：{len(table)} 项，均可执行", markup=False)
@@ -202,6 +204,17 @@ def _check_pins_as_plan(county: County, rules: Policy, table: pd.DataFrame) -> N
     from teacheralloc.norms import compute_norms
 
     check_pins(build_candidates(county, compute_norms(county, rules), rules, table), table, rules)
+
+
+def _unhonourable(county: County, rules: Policy) -> Callable[[pd.DataFrame], list[Problem]]:
+    """The problems `_check_pins_as_plan` finds in a pins table, for `read_pins` to report with its own."""
+    def problems(table: pd.DataFrame) -> list[Problem]:
+        try:
+            _check_pins_as_plan(county, rules, table)
+        except InputError as error:
+            return error.problems
+        return []
+    return problems
 
 
 def _validate_scenario_pins(scenario: Scenario, pins: Path | None) -> None:
@@ -352,7 +365,7 @@ def plan(
         return
     time_limit, seed = time_limit or 120.0, seed or 0
     rules, county = _policy_and_county(data, policy, as_of)
-    pinned = read_pins(find_pins(data, pins), county)
+    pinned = read_pins(find_pins(data, pins), county, honourable=_unhonourable(county, rules))
     with new_output_dir(out, force=force, protected=(data, *[p for p in (policy, pins) if p is not None])):
         progress = None if quiet else (lambda line: console.print(line, markup=False))
         result = plan_county(county, rules, pinned,

@@ -8,6 +8,7 @@ every other input problem: file, row, column, value, expected.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -119,12 +120,15 @@ def _raw_rows(path: Path, sheet_name: str | None = None) -> list[list[str]]:
     return list(csv.reader(io.StringIO(decoded, newline=""), delimiter=sniff_delimiter(decoded)))
 
 
-def read_pins(path: Path | None, county: County, without_hires: bool = False, scenario: bool = False
-              ) -> pd.DataFrame:
+def read_pins(path: Path | None, county: County, without_hires: bool = False, scenario: bool = False,
+              honourable: Callable[[pd.DataFrame], list[Problem]] | None = None) -> pd.DataFrame:
     """Pins as a table (teacher_id, kind, school_id, row), checked against the county. `without_hires`:
     a scenario plan's pins_used.csv read against the county's own data leaves out its new hires'
     placements (NEW-0001 …, not in the teachers table; `check` says it cannot verify them). `scenario`:
-    the county is a scenario's, after its changes (a school it closed is named as such).
+    the county is a scenario's, after its changes (a school it closed is named as such). `honourable`:
+    the pins no plan can honour among the readable rows (`plan` passes `conflicts.check_pins`'s), so
+    that a file with an unknown id and a pin to a full school says both at once (a tester needed three
+    runs for one such file).
 
     Raises
     ------
@@ -199,7 +203,12 @@ def read_pins(path: Path | None, county: County, without_hires: bool = False, sc
         records.append({"teacher_id": teacher, "kind": kinds[0][0], "school_id": kinds[0][1], "row": number})
     pins = pd.DataFrame(records) if records else empty_pins()
     if problems:  # with the pins that contradict each other: every problem of the file in one round
-        raise InputError(problems + pin_contradictions(pins, name))
+        readable = pins[pins["teacher_id"].isin(teachers)
+                        & (pins["school_id"].isna() | pins["school_id"].isin(schools))]
+        readable.attrs["file"] = name
+        later = honourable(readable) if honourable is not None and not readable.empty else \
+            pin_contradictions(pins, name)
+        raise InputError(problems + later)
     pins.attrs["file"] = name  # named in the problems of pins no plan can honour
     return pins
 
