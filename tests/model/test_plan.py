@@ -832,7 +832,29 @@ def test_a_gap_left_by_teachers_away_on_support_asks_no_posts() -> None:
     plan = plan_county(data, POLICY)
     assert (plan.moves["move_type"] == "support").sum() == 1
     cause = plan.causes.set_index(["school_id", "kind"]).loc[("U1", "headcount"), "cause"]
-    assert "在编 10 人已达按标准应有的 10 人：在岗的缺口来自本校教师外出支教或休假" in cause and "不需增编" in cause
+    assert "在编 10 人已达按标准应有的 10 人：在岗的缺口来自仍占本校编制而不在岗的教师（外出支教" in cause and "不需增编" in cause
+
+
+def test_a_shortage_partly_of_teachers_away_says_how_many_posts_it_lacks() -> None:
+    """城关第一小学 (30 for 30) sends two teachers who need rural service on 支教 and lets a volunteer go: 3
+    short on duty, of whom the two 支教 teachers still hold posts here. The cause said 属需补充编制的缺口
+    for all 3 while the establishment request asked 1 post (a tester's county): it says how many of them
+    hold a post here and what the school lacks on the books."""
+    teachers = [*staff("U", "U1", 25, start=6),
+                *[teacher(f"UP{i}", "U1", title="first", rural_years=0) for i in range(3)],
+                teacher("UQ", "U1", subject="math", title="first", rural_years=2),
+                teacher("UV", "U1", subject="math", volunteer=True, wishes=("R1",)),
+                *staff("W", "U2", 19), *staff("R", "R1", 18), *staff("T", "T1", 20)]
+    data = county([school("U1"), school("U2", weak=True), school("R1"), school("T1")],
+                  [grade("U1", 1, 12, 570), *[grade(s, 1, 8, 380) for s in ("U2", "R1", "T1")]], teachers,
+                  {("U1", "U2"): 5, ("U1", "R1"): 20, ("U1", "T1"): 15, ("U2", "R1"): 20, ("U2", "T1"): 15,
+                   ("R1", "T1"): 10})
+    plan = plan_county(data, POLICY)
+    out = plan.moves[plan.moves["from_school"] == "U1"]
+    assert (out["move_type"] == "support").sum() == 2 and "UV" in set(out["teacher_id"]) and len(out) == 3
+    cause = plan.causes.set_index(["school_id", "kind"]).loc[("U1", "headcount"), "cause"]
+    assert cause.endswith("其中 2 人是仍占本校编制而不在岗的教师（外出支教、借调、休假或脱产进修，期满返回），"
+                          "按在编人数缺 1 人"), cause
 
 
 def test_a_gap_at_a_special_school_is_put_down_to_its_staying_apart() -> None:

@@ -172,7 +172,7 @@ def test_a_teacher_away_on_a_support_posting_keeps_the_post_asked_for_at_home(pl
     assert moved.totals["covered_this_year"] > base.totals["covered_this_year"]
     text = "".join(moved.text)
     assert "编制缺口按调配后的在编教师计" in text
-    assert f"另有 {moved.totals['duty_only']:.0f} 人的在岗缺口来自本校教师外出支教或休假" in text
+    assert f"另有 {moved.totals['duty_only']:.0f} 人的在岗缺口来自本校教师外出支教、借调或休假" in text
     assert f"上述编制中有 {moved.totals['covered_this_year']:.0f} 个所在学校本年由支教教师顶岗，支教期满后仍缺" in text
 
 
@@ -242,7 +242,7 @@ def test_no_post_asked_and_a_gap_on_duty_only_do_not_contradict(plan_dir: Path) 
     level.loc[level.index[0], "teachers_after"] -= 1
     text = _explained(dataclasses.replace(data, schools=level))
     assert "本次无需申请增加编制" in text and "各校在编教师均已达到" in text and "在岗教师均已达到" not in text
-    assert "另有 1 人的在岗缺口来自本校教师外出支教或休假" in text
+    assert "另有 1 人的在岗缺口来自本校教师外出支教、借调或休假" in text
 
 
 def test_approved_posts_given_for_some_schools_are_compared_for_those_only(plan_dir: Path) -> None:

@@ -503,8 +503,8 @@ def explanation(
                             f"（即新增不少于 {count - from_vacant - usable} 个）。")
     basis = []
     if totals["duty_only"]:
-        basis.append(f"另有 {totals['duty_only']:,.0f} 人的在岗缺口来自本校教师外出支教或休假：这些教师仍占本校编制，"
-                     "宜由支教期满回校、代课或走教临时解决，不申请编制")
+        basis.append(f"另有 {totals['duty_only']:,.0f} 人的在岗缺口来自本校教师外出支教、借调或休假："
+                     "这些教师仍占本校编制，宜由支教期满回校、代课或走教临时解决，不申请编制")
     if totals["covered_this_year"] and count:
         basis.append(f"上述编制中有 {totals['covered_this_year']:,.0f} 个所在学校本年由支教教师顶岗，支教期满后仍缺")
     if basis:
