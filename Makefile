@@ -29,7 +29,7 @@ demo: install
 	$(BIN)/teacheralloc validate $(SAMPLE)
 	$(BIN)/teacheralloc norms $(SAMPLE) --out out/demo-norms --force
 	$(BIN)/teacheralloc plan $(SAMPLE) --out out/demo-plan --force
-	@echo "Outputs: out/demo-norms/ (norms.xlsx, schools.csv, subjects.csv) and out/demo-plan/ (plan.csv, plan.xlsx, report.html, establishment.md, schools.csv, subjects.csv, causes.csv, summary.json, policy_used.yaml, pins_used.csv)"
+	@echo "Outputs: out/demo-norms/ (norms.xlsx, schools.csv, subjects.csv) and out/demo-plan/ (plan.csv, plan.xlsx, report.html, establishment.md, schools.csv, subjects.csv, causes.csv, applicants.csv, summary.json, policy_used.yaml, pins_used.csv)"
 
 test: install-test
 	$(BIN)/python -m pytest -q

@@ -477,6 +477,14 @@ def _print_plan(result: object) -> None:
                   + (f"；另有基数以外学校的交流 {others} 人" if others else ""), markup=False)
     for note in quota["shortfall"]:
         console.print("  " + note, markup=False)
+    applied = summary["applicants"]
+    if applied["total"]:
+        console.print(f"申请交流：{applied['total']} 人，按志愿调动 {applied['moved_to_wish']} 人（第一志愿 "
+                      f"{applied['first_wish']} 人）"
+                      + (f"，未填志愿而调动 {applied['moved_without_wishes']} 人" if applied["moved_without_wishes"]
+                         else "")
+                      + f"，未调动 {applied['stayed']} 人" + ("（原因见 applicants.csv）" if applied["stayed"] else ""),
+                      markup=False)
 
 
 @app.command()

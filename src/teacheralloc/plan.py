@@ -113,6 +113,8 @@ class Plan:
     causes: pd.DataFrame
     model_size: dict[str, int]
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: applicants.csv: every teacher who asked to move (申请交流), the outcome and, if kept, why.
+    applicants: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: The norms before and after the plan (not written; saves the reports recomputing them).
     norms_before: Any = field(default=None, repr=False, compare=False)
     norms_after: Any = field(default=None, repr=False, compare=False)
@@ -136,12 +138,22 @@ class Plan:
             "moves": {**self.moves_by_type(), "total": len(self.moves),
                       "within_school": moves_within_school(self.moves)},
             "quota": self.quota,
+            "applicants": applicant_counts(self.applicants),
             "indicators": self.indicators,
             "model_size": self.model_size,
             "parameters": self.parameters,
             "versions": self.versions,
             "notes": list(self.notes),
         }
+
+
+def applicant_counts(applicants: pd.DataFrame) -> dict[str, int]:
+    """summary.json `applicants`: how many asked to move (申请交流), moved to a wish (to their first), moved
+    without a wish list, stayed."""
+    outcome = applicants["outcome"].astype(str) if len(applicants) else pd.Series(dtype=str)
+    return {"total": len(applicants), "moved_to_wish": int(outcome.str.startswith("wish_").sum()),
+            "first_wish": int((outcome == "wish_1").sum()), "moved_without_wishes": int((outcome == "moved").sum()),
+            "stayed": int((outcome == "stayed").sum())}
 
 
 def county_after(county: County, moves: pd.DataFrame) -> County:

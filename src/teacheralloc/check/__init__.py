@@ -40,8 +40,8 @@ Rules (code, number in the brief, what is checked):
 12 `max_km`           with `plan.max_km`, every involuntary move is within it.
 13 `figures`          schools.csv (students, classes, required, teachers and gaps before and after),
                       summary.json's move counts and headcount and balance tiers (PE/arts teachers by
-                      their own main subject), and plan.csv's distances equal the
-                      recomputed ones.
+                      their own main subject), plan.csv's distances, and each applicant's outcome
+                      (summary.json `applicants`, applicants.csv) equal the recomputed ones.
 
 The stage of rotation and support rows is checked once, under rule 5. Rows that cannot be read (unknown
 teacher or school, bad move type, a teacher's second row) are reported under rule 1 and left out of the

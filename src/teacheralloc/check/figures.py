@@ -451,3 +451,42 @@ def stage_figures(units: pd.DataFrame) -> dict[str, dict[str, float]]:
             out.items(), key=lambda kv: [s.value for s in Stage].index(kv[0]) if kv[0] in STAGE_LABEL else 9
         )
     )
+
+
+def check_applicants(moves: list[Move], teachers: pd.DataFrame, summary: dict[str, Any], applicants_csv: Path,
+                     out: list[Violation]) -> None:
+    """summary.json `applicants` and applicants.csv against the data and plan.csv: who asked to move (申请交流),
+    who went to which wish, who stayed. Plans written before applicants.csv lack both: nothing to check."""
+    written = summary.get("applicants")
+    if not isinstance(written, dict):
+        return
+    moved = {m.teacher_id: m.to_school for m in moves if m.move_type != "new_hire"}
+    outcome: dict[str, str] = {}
+    for tid, teacher in teachers[teachers["volunteer"]].iterrows():
+        if tid not in moved:
+            outcome[str(tid)] = "stayed"
+            continue
+        rank = rank_in_wishes(teacher, moved[tid])
+        own = [w for w in teacher["wishes"] if w != teacher["school_id"]]
+        outcome[str(tid)] = f"wish_{rank}" if rank else "moved" if not own else "not_a_wish"
+    values = list(outcome.values())
+    if "not_a_wish" in values:  # a volunteer sent outside their wishes: rule 7's violation, not a second one here
+        return
+    counts = {"total": len(values), "moved_to_wish": sum(v.startswith("wish_") for v in values),
+              "first_wish": values.count("wish_1"), "moved_without_wishes": values.count("moved"),
+              "stayed": values.count("stayed")}
+    for key, value in counts.items():
+        if written.get(key) != value:
+            out.append(Violation("figures", f"summary.json 的 applicants.{key} 为 {written.get(key)}，"
+                                            f"按数据与 plan.csv 应为 {value}"))
+    if not applicants_csv.exists():
+        if values:
+            out.append(Violation("figures", f"缺少 applicants.csv：数据中有 {len(values)} 名申请交流的教师"))
+        return
+    table = pd.read_csv(applicants_csv, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    listed = dict(zip(table.get("teacher_id", []), table.get("outcome", []), strict=True))
+    for tid in sorted(set(outcome) | set(listed)):
+        if listed.get(tid) != outcome.get(tid):
+            out.append(Violation("figures", f"applicants.csv 中 {tid} 的结果为 {listed.get(tid) or '（未列出）'}，"
+                                            f"按数据与 plan.csv 应为 {outcome.get(tid) or '（不是申请人）'}",
+                                 teacher_id=tid))

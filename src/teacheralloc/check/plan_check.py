@@ -11,6 +11,7 @@ import pandas as pd
 from teacheralloc.check.context import context_warnings, reference_warning
 from teacheralloc.check.facts import Distances, new_hires, school_facts, teacher_facts
 from teacheralloc.check.figures import (
+    check_applicants,
     check_figures,
     check_headcount_tier,
     check_indicators,
@@ -125,6 +126,7 @@ def check_plan(
                     "figures", f"summary.json 的 moves.{key}（{label}）为 {written}，plan.csv 中为 {value}"
                 )
             )
+    check_applicants(moves, teachers, summary, plan_dir / "applicants.csv", out)
     if not out and isinstance(summary.get("tiers"), list):
         # Bounds only hold for a plan within every rule: one that breaks a rule may beat them, which says
         # nothing more than the rule's own violation.

@@ -173,6 +173,12 @@ def write_plan(
         written.append(out / "subjects.csv")
     plan.causes.to_csv(out / "causes.csv", index=False, encoding="utf-8-sig")
     written.append(out / "causes.csv")
+    if len(plan.applicants):  # a county where no one asked to move has none (an old file must not stay)
+        with_names(plan.applicants, county, anonymize).to_csv(out / "applicants.csv", index=False,
+                                                              encoding="utf-8-sig")
+        written.append(out / "applicants.csv")
+    else:
+        (out / "applicants.csv").unlink(missing_ok=True)
     summary = plan.summary()
     summary["parameters"] = {**summary["parameters"], "anonymized": anonymize}
     (out / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2, default=str),

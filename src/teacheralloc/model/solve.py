@@ -407,6 +407,7 @@ def plan_county(
         When pins contradict the rules (naming the pin and what to relax).
     """
     from teacheralloc.io.pins import empty_pins
+    from teacheralloc.model.applicants import applicant_outcomes
     from teacheralloc.model.assign import name_teachers
     from teacheralloc.model.explain import (
         indicator_drop_note,
@@ -504,6 +505,7 @@ def plan_county(
         causes=causes,
         model_size=solution.model_size,
         notes=tuple(notes),
+        applicants=applicant_outcomes(candidates, policy, moves, schools),
         norms_before=norms,
         norms_after=after_norms,
     )

@@ -267,6 +267,11 @@ def _cards(data: PlanData, request: EstablishmentRequest) -> str:
     met = bool(quota.get("rotation_quota_met", True)) and bool(quota.get("backbone_quota_met", True))
     cards.append(card("交流轮岗", f"{quota.get('rotations', 0)} / {quota.get('required_rotations', 0)} 人",
                       f"计入比例 / 应交流；其中骨干教师 {quota.get('backbone_rotations', 0)} 人", met))
+    applied = summary.get("applicants", {})
+    if applied.get("total"):  # every applicant's outcome and reason: applicants.csv, plan.xlsx 交流申请
+        cards.append(card("申请交流", f"{applied['moved_to_wish']} / {applied['total']} 人",
+                          f"按志愿调动 / 申请；其中第一志愿 {applied['first_wish']} 人；未调动 {applied['stayed']} 人"
+                          "（原因见 applicants.csv）"))
     # As §四 counts them: the school's own vacancies first, then the county's other vacancies (编办 moves them)
     within = int(totals.get("posts_within", 0))
     elsewhere = min(int(totals["posts"]) - within, max(0, int(totals.get("vacant_posts", 0)) - within))

@@ -49,6 +49,7 @@ class PlanData:
     causes   : causes.csv.
     summary  : summary.json.
     policy   : the policy the plan was made with (policy_used.yaml, else the defaults).
+    applicants : applicants.csv (申请交流教师), or None for a folder without one.
     """
 
     moves: pd.DataFrame
@@ -57,6 +58,7 @@ class PlanData:
     causes: pd.DataFrame
     summary: dict[str, Any]
     policy: Policy
+    applicants: pd.DataFrame | None = None
 
     @property
     def anonymized(self) -> bool:
@@ -104,7 +106,8 @@ def anonymized(data: PlanData) -> PlanData:
     """The same plan with every teacher's name replaced by the id."""
     moves = data.moves.assign(name=data.moves["teacher_id"])
     parameters = {**data.summary.get("parameters", {}), "anonymized": True}
-    return replace(data, moves=moves, summary={**data.summary, "parameters": parameters})
+    applicants = None if data.applicants is None else data.applicants.assign(name=data.applicants["teacher_id"])
+    return replace(data, moves=moves, summary={**data.summary, "parameters": parameters}, applicants=applicants)
 
 
 def indicator_warnings(summary: dict[str, Any]) -> list[str]:
@@ -156,7 +159,11 @@ def read_plan_folder(folder: Path, county: County | None = None) -> PlanData:
             school_sites(county, policy), on=["school_id", "stage"], how="left")
     if "weak" in schools:
         schools["weak"] = schools["weak"].map(_as_bool)
-    return PlanData(moves=moves, schools=schools, subjects=subjects, causes=causes, summary=summary, policy=policy)
+    applicants_path = folder / "applicants.csv"
+    applicants = (pd.read_csv(applicants_path, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+                  if applicants_path.exists() else None)
+    return PlanData(moves=moves, schools=schools, subjects=subjects, causes=causes, summary=summary, policy=policy,
+                    applicants=applicants)
 
 
 def _as_bool(value: object) -> bool:
@@ -225,11 +232,14 @@ def report_county(folder: Path, dataset: Path | None = None) -> County | None:
 
 
 def anonymize_folder(folder: Path) -> None:
-    """Replace the teachers' names in plan.csv by their ids, and record it in summary.json."""
+    """Replace the teachers' names in plan.csv and applicants.csv by their ids, and record it in
+    summary.json."""
     folder = Path(folder)
-    moves = pd.read_csv(folder / "plan.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
-    moves["name"] = moves["teacher_id"]
-    moves.to_csv(folder / "plan.csv", index=False, encoding="utf-8-sig")
+    for name in ("plan.csv", "applicants.csv"):
+        if name == "plan.csv" or (folder / name).exists():
+            table = pd.read_csv(folder / name, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+            table["name"] = table["teacher_id"]
+            table.to_csv(folder / name, index=False, encoding="utf-8-sig")
     summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
     summary["parameters"] = {**summary.get("parameters", {}), "anonymized": True}
     (folder / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")

@@ -37,7 +37,10 @@ INDICATOR_SHEET_COLUMNS = ["范围", "学校代码", "学校名称", "学段", "
                            "调配前达标", "调配后达标", "参与评估"]
 #: The sheets of plan.xlsx, in order.
 SHEETS = ("总览", "调配方案", "学校编制", "学科缺口", "指标达标", "编制申请", "编制申请_乡镇", "编制申请_说明",
-          "缺口原因", "求解记录")
+          "缺口原因", "交流申请", "求解记录")
+APPLICANT_SHEET_COLUMNS = {"teacher_id": "教师编号", "name": "姓名", "school_id": "原学校", "stage": "学段",
+                           "subject": "学科", "wishes": "志愿学校", "outcome": "结果", "to_school": "调往学校",
+                           "reason": "理由或未调动原因"}
 
 
 def label(frame: pd.DataFrame) -> pd.DataFrame:
@@ -198,6 +201,16 @@ def solve_record(data: PlanData) -> pd.DataFrame:
                         columns=["目标层", "代码", "调配前", "方案值", "证明的界", "相对差距", "状态", "用时(秒)"])
 
 
+def applicants_sheet(data: PlanData) -> pd.DataFrame:
+    """交流申请: every applicant (applicants.csv), the outcome in words (第1志愿, 未调动), the reason."""
+    frame = data.applicants if data.applicants is not None else pd.DataFrame(columns=list(APPLICANT_SHEET_COLUMNS))
+    frame = frame[[c for c in APPLICANT_SHEET_COLUMNS if c in frame]]
+    outcome = frame["outcome"].astype(str)
+    words = outcome.str.replace(r"^wish_(\d+)$", r"第\1志愿", regex=True).replace(
+        {"moved": "调动（未填志愿）", "stayed": "未调动"})
+    return label(frame.assign(outcome=words)).rename(columns=APPLICANT_SHEET_COLUMNS)
+
+
 def workbook_sheets(data: PlanData, request: EstablishmentRequest | None = None) -> dict[str, pd.DataFrame]:
     """Every sheet of plan.xlsx as a DataFrame with Chinese headers (in `SHEETS` order)."""
     request = request or establishment_request(data)
@@ -212,6 +225,7 @@ def workbook_sheets(data: PlanData, request: EstablishmentRequest | None = None)
         "编制申请_乡镇": request.townships.rename(columns=TOWNSHIP_COLUMNS),
         "编制申请_说明": pd.DataFrame({"说明": list(request.text)}),
         "缺口原因": label(causes).rename(columns=CAUSE_COLUMNS),
+        "交流申请": applicants_sheet(data),
         "求解记录": solve_record(data),
     }
     return {name: sheets[name] for name in SHEETS}
@@ -228,5 +242,5 @@ def write_plan_workbook(data: PlanData, path: Path, request: EstablishmentReques
         shortage_columns={"学校编制": ["调配前缺口", "调配后缺口"], "学科缺口": "numeric",
                           "编制申请_乡镇": ["调配后缺编(分校合计)"]},
         wrap_columns={"调配方案": ["理由"], "缺口原因": ["原因"], "编制申请_说明": ["说明"],
-                      "编制申请": ["安置学校（个数）", "性质"]},
+                      "编制申请": ["安置学校（个数）", "性质"], "交流申请": ["理由或未调动原因"]},
     )

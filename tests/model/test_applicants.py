@@ -1,0 +1,82 @@
+"""applicants.csv: every teacher who asked to move (申请交流) is answered: moved to which wish, or kept and why
+(a tester's planted volunteer the plan kept appeared in no output at all)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from openpyxl import load_workbook
+from tests.model.counties import county, grade, school, staff, teacher
+
+from teacheralloc.io.write import write_plan
+from teacheralloc.model.solve import plan_county
+from teacheralloc.policy import Policy
+
+POLICY = Policy.default()
+
+
+def applicants_county():
+    """城关第一小学 12 for 10 posts, with UV asking for 石桥村小学; 山岭村小学 9 for 10, with RV (one of the 9)
+    asking for 石桥村小学 too; 石桥村小学 8 for 10. 城关第二小学 is at its 核定编制 (10 of 10), and FV there
+    asks for it from 河湾村小学 (10 for 10)."""
+    teachers = [*staff("U", "U1", 11), teacher("UV", "U1", volunteer=True, wishes=("R2",)),
+                *staff("R", "R1", 8), teacher("RV", "R1", volunteer=True, wishes=("R2",)),
+                *staff("S", "R2", 8), *staff("W", "U2", 10),
+                *staff("H", "R3", 9), teacher("FV", "R3", volunteer=True, wishes=("U2",))]
+    return county([school("U1"), school("U2", establishment=10), school("R1"), school("R2"), school("R3")],
+                  [grade(s, 1) for s in ("U1", "U2", "R1", "R2", "R3")], teachers, {("U1", "R2"): 10})
+
+
+def test_every_applicant_is_answered(tmp_path: Path) -> None:
+    plan = plan_county(applicants_county(), POLICY)
+    rows = plan.applicants.set_index("teacher_id")
+    assert set(rows.index) == {"UV", "RV", "FV"}
+    assert rows.at["UV", "outcome"] == "wish_1" and rows.at["UV", "to_school"] == "R2"
+    # RV leaving would widen 山岭村小学's own shortage, which ranks above wishes
+    assert rows.at["RV", "outcome"] == "stayed"
+    assert "本校小学调配后仍缺 1.0 人，调出会加大缺编" in rows.at["RV", "reason"]
+    assert rows.at["FV", "outcome"] == "stayed"
+    assert rows.at["FV", "reason"] == "志愿学校都不能调入：U2（已达核定编制）"
+    assert plan.summary()["applicants"] == {"total": 3, "moved_to_wish": 1, "first_wish": 1,
+                                            "moved_without_wishes": 0, "stayed": 2}
+    write_plan(plan, tmp_path, POLICY, county=applicants_county(), anonymize=True)
+    written = pd.read_csv(tmp_path / "applicants.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    assert list(written["name"]) == list(written["teacher_id"])  # anonymized: no names leave the machine
+    sheet = load_workbook(tmp_path / "plan.xlsx")["交流申请"]
+    outcomes = {row[0]: row[6] for row in sheet.iter_rows(min_row=2, values_only=True)}
+    assert outcomes == {"UV": "第1志愿", "RV": "未调动", "FV": "未调动"}
+
+
+def test_no_applicants_no_file(tmp_path: Path) -> None:
+    """A county where no one asked to move writes no applicants.csv (and a folder planned again loses an
+    old one)."""
+    data = county([school("U1"), school("R1")], [grade("U1", 1), grade("R1", 1)],
+                  staff("U", "U1", 11) + staff("R", "R1", 9), {("U1", "R1"): 10})
+    plan = plan_county(data, POLICY)
+    (tmp_path / "applicants.csv").write_text("stale", encoding="utf-8")
+    write_plan(plan, tmp_path, POLICY, county=data)
+    assert not (tmp_path / "applicants.csv").exists()
+    assert plan.summary()["applicants"]["total"] == 0
+
+
+def test_check_recomputes_the_applicants(tmp_path: Path) -> None:
+    """`check` recomputes each applicant's outcome from the data and plan.csv: an applicants.csv or a
+    summary.json that says otherwise is a figures violation."""
+    import json
+
+    from teacheralloc.check import check_plan
+
+    data = applicants_county()
+    write_plan(plan_county(data, POLICY), tmp_path, POLICY, county=data)
+    assert check_plan(data, POLICY, tmp_path).ok
+    table = pd.read_csv(tmp_path / "applicants.csv", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    table.loc[table["teacher_id"] == "RV", "outcome"] = "wish_1"
+    table.to_csv(tmp_path / "applicants.csv", index=False, encoding="utf-8-sig")
+    summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    summary["applicants"]["stayed"] = 1
+    (tmp_path / "summary.json").write_text(json.dumps(summary, ensure_ascii=False), encoding="utf-8")
+    report = check_plan(data, POLICY, tmp_path)
+    messages = [v.message for v in report.violations]
+    assert any("applicants.csv 中 RV 的结果为 wish_1" in m for m in messages), messages
+    assert any("applicants.stayed 为 1" in m for m in messages), messages
