@@ -1637,3 +1637,17 @@ def test_summary_counts_the_moves_within_a_school_and_check_verifies_it(tmp_path
     (tmp_path / "summary.json").write_text(json.dumps(summary, ensure_ascii=False), encoding="utf-8")
     report = check_plan(county, POLICY, tmp_path, None)
     assert any("moves.within_school" in v.message for v in report.violations), report.summary_lines(10)
+
+
+def test_a_quota_short_names_the_receiving_schools_at_their_establishment() -> None:
+    """城关第一小学's 30 teachers are all eligible (quota 3); 山岭村小学 is at its 核定编制 (20 of 20) and a
+    teaching point with no 核定编制 may take only what it lacks: 2 rotate. The cause named the arrival and
+    leaving caps only, though raising 山岭村小学's posts meets the quota (a tester's county): it names it."""
+    teachers = [*staff("U", "U1", 30, since=LONG), *staff("R", "R1", 20), *staff("P", "P1", 2)]
+    data = county([school("U1"), school("R1", establishment=20), school("P1", type="teaching_point", area="rural")],
+                  [grade("U1", 1, 12, 570), grade("R1", 1, 8, 380), *[grade("P1", g, 1, 10) for g in (1, 2, 3)]],
+                  teachers, {("U1", "R1"): 10, ("U1", "P1"): 15, ("R1", "P1"): 5})
+    quota = plan_county(data, POLICY).quota
+    assert quota["rotations"] < quota["required_rotations"] == 3
+    assert any("另有 1 所可接收交流的学校已达核定编制（R1），不接收调入：核增其编制也可多交流" in note
+               for note in quota["shortfall"]), quota["shortfall"]

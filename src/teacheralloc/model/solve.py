@@ -314,6 +314,13 @@ def _quota_causes(candidates: Candidates, policy: Policy, rotated: int,
         rest = f"受交流方向{limit}、接收学校编制或排在前面的目标层限制"
     elif named:
         rest = f"受{rules}{'共同' if jointly else ''}限制：{remedies}即可多交流"
+        if full.any() and "establishment_cap" not in named:
+            # Schools at their 核定编制 before the plan have no arcs, so no row of theirs can bind: named
+            # from the data (a tester's county met its quota once one such school's posts were raised).
+            closed = lower.loc[full & lower["establishment"].notna(), "school_id"].unique()
+            if len(closed):
+                rest += (f"；另有 {len(closed)} 所可接收交流的学校已达核定编制（{'、'.join(sorted(closed)[:5])}"
+                         f"{'等' if len(closed) > 5 else ''}），不接收调入：核增其编制也可多交流")
     else:
         held = f"和已达核定编制的 {lower.loc[full, 'school_id'].nunique()} 所学校（不接收调入）" if full.any() else ""
         rest = (f"受交流方向（城区、优质学校向乡村、薄弱学校）{limit}{held}所限：符合条件的教师没有更多可去的学校"
