@@ -1651,3 +1651,21 @@ def test_a_quota_short_names_the_receiving_schools_at_their_establishment() -> N
     assert quota["rotations"] < quota["required_rotations"] == 3
     assert any("另有 1 所可接收交流的学校已达核定编制（R1），不接收调入：核增其编制也可多交流" in note
                for note in quota["shortfall"]), quota["shortfall"]
+
+
+def test_a_shortage_the_distance_limit_leaves_names_it() -> None:
+    """plan.max_km 15: 城关第一小学 and 城关第二小学 have one spare teacher each, 5 km from 河口镇中心小学 and 10–12 km
+    from 山岭村小学, but 45–50 km from 河湾村小学 (rural, weighted above the town school). Both spare teachers go
+    within reach; 河湾村小学's cause read only 全县小学已无富余可调教师：总量不足 (a tester's county): it names
+    the limit first."""
+    teachers = [*staff("U", "U1", 21), *staff("V", "U2", 21), *staff("R", "R1", 19), *staff("H", "R3", 19),
+                *staff("T", "T1", 19)]
+    data = county([school(s) for s in ("U1", "U2", "R1", "R3", "T1")],
+                  [grade(s, 1, 8, 380) for s in ("U1", "U2", "R1", "R3", "T1")], teachers,
+                  {("U1", "T1"): 5, ("U2", "T1"): 5, ("U1", "R1"): 10, ("U2", "R1"): 12, ("U1", "R3"): 50,
+                   ("U2", "R3"): 45})
+    limited = POLICY.model_copy(update={"plan": POLICY.plan.model_copy(update={"max_km": 15.0})})
+    plan = plan_county(data, limited)
+    assert gaps_after(plan)["R3"] == 1.0
+    cause = plan.causes.set_index(["school_id", "kind"]).loc[("R3", "headcount"), "cause"]
+    assert cause.startswith("原有富余小学教师的 2 所学校都在 15 公里以外（调动距离上限 plan.max_km，最近约 45 公里）"), cause

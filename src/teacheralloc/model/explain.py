@@ -283,6 +283,28 @@ def shortage_causes(after: pd.DataFrame, subjects_after: pd.DataFrame, candidate
         verb = "本方案从本学部调出" if "within" in out else "本方案从本校调出"  # some stayed in the school
         return f"{verb} {sum(out.values())} 人（{kinds}），{change}（为{'、'.join(why)}）；"
 
+    had_surplus = after.loc[after["gap_before"] <= -1, ["school_id", "stage"]] if "gap_before" in after \
+        else after.iloc[0:0][["school_id", "stage"]]
+
+    def out_of_reach(row: Any) -> str:
+        """With `plan.max_km`: every school that had spare teachers of this stage lies beyond it, so their
+        surplus went to schools within reach (a tester: a rural school weighted 2 stayed short beside a
+        town school weighted 1.5 that got the teacher, and read only 总量不足)."""
+        max_km = policy.plan.max_km
+        if max_km is None:
+            return ""
+        stages = {row.stage} | ({Stage.junior.value} if row.stage == Stage.primary.value
+                                and policy.plan.junior_to_primary else set())
+        sources = set(had_surplus.loc[had_surplus["stage"].astype(str).isin(stages), "school_id"]) - {row.school_id}
+        index = candidates.school_index
+        if not sources or row.school_id not in index:
+            return ""
+        km = [float(candidates.distance[index[row.school_id], index[s]]) for s in sources if s in index]
+        if not km or min(km) <= max_km:
+            return ""
+        return (f"原有富余{STAGE[row.stage]}教师的 {len(km)} 所学校都在 {max_km:g} 公里以外"
+                f"（调动距离上限 plan.max_km，最近约 {min(km):.0f} 公里），其富余已调往各自距离以内的学校；")
+
     @functools.cache  # per stage, asked of every short section
     def capped_spare(stage: str) -> bool:
         """Every school with spare teachers of `stage` left has sent as many as its leaving cap allows
@@ -340,6 +362,7 @@ def shortage_causes(after: pd.DataFrame, subjects_after: pd.DataFrame, candidate
             else:
                 cause = f"全县{STAGE[row.stage]}已无富余可调教师：总量不足，属需补充编制的缺口" + (
                     f"（另有富余学校的教师不可调动：{_held_back(kept)}）" if len(kept) else "")
+                cause = out_of_reach(row) + cause
         elif policy.plan.max_km is not None:
             cause = f"{policy.plan.max_km:g} 公里内无可调的富余{STAGE[row.stage]}教师"
         elif ahead_of("headcount", policy):
