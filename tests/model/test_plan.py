@@ -464,7 +464,8 @@ def test_pins_that_only_the_model_finds_impossible_name_the_pins_and_the_rule(tm
     problems = caught.value.errors
     assert [(p.file, p.row, p.rule) for p in problems] == [("pins.csv", 2, "pin_conflict"),
                                                             ("pins.csv", 3, "pin_conflict")]
-    assert all("调剂限于富余" in p.expected and "任一项" in p.expected for p in problems)
+    assert all("调剂限于富余" in p.expected and "删去这 2 项指定（pins.csv 第 2、3 行）中任一项即可" in p.expected
+               for p in problems)
     one = read_pins(_pins_csv(tmp_path, ["U00,,是,,"]), data)
     assert "U00" in set(plan_county(data, POLICY, pins=one).moves["teacher_id"])
     exact = county([school("U1"), school("R1")], [grade("U1", 1), grade("R1", 1)],
@@ -472,7 +473,7 @@ def test_pins_that_only_the_model_finds_impossible_name_the_pins_and_the_rule(tm
     with pytest.raises(InputError) as caught:  # no surplus at all: the one pin is the conflict
         plan_county(exact, POLICY, pins=read_pins(_pins_csv(tmp_path, ["U00,,是,,"]), exact))
     [problem] = caught.value.errors
-    assert "删去此项即可" in problem.expected and "1 项" not in problem.expected
+    assert "删去此项指定即可" in problem.expected and "1 项" not in problem.expected
 
 
 def test_pins_against_two_rules_together_name_both(tmp_path: Path) -> None:

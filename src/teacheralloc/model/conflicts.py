@@ -279,9 +279,11 @@ def rule_conflicts(built: AllocationModel, pins: pd.DataFrame, params: SolvePara
         culprits = set(built.pinned_teachers[alone] if alone else built.pinned_teachers)
         file = pins.attrs.get("file", "pins.csv")
         moving = pins[pins["kind"].isin(["must_move", "to_school"]) & pins["teacher_id"].isin(culprits)]
-        remedy = ("删去此项即可" if alone and len(culprits) == 1
-                  else f"删去这 {len(culprits)} 项中任一项即可" if alone
-                  else f"这 {len(culprits)} 项合起来无法同时满足：删去其中一些")
+        # The other pins named by their rows: "这 2 项" alone read as 2 pins or 2 rules (a tester).
+        rows = "、".join(str(int(r)) for r in sorted(moving["row"].unique()))
+        remedy = ("删去此项指定即可" if alone and len(culprits) == 1
+                  else f"删去这 {len(culprits)} 项指定（{file} 第 {rows} 行）中任一项即可" if alone
+                  else f"这 {len(culprits)} 项指定（{file} 第 {rows} 行）合起来无法同时满足：删去其中一些")
         expected = f"与{labels or '其他规则'}冲突，{remedy}" + (f"；或{relax}" if relax else "")
         return [Problem(file, pin.row, pin.kind, pin.school_id if isinstance(pin.school_id, str) and pin.school_id
                         else "是", expected, label=PIN_COLUMNS.get(pin.kind, ""), rule="pin_conflict")
