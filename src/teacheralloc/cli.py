@@ -432,7 +432,8 @@ def report(
     written = []
     if anonymize:  # plan.csv's names become ids, and summary.json records it
         anonymize_folder(plan_dir)
-        written += [plan_dir / "plan.csv", plan_dir / "summary.json"]
+        written += [plan_dir / name for name in ("plan.csv", "applicants.csv", "summary.json")
+                    if (plan_dir / name).exists()]
     written += write_reports(read_plan_folder(plan_dir, county), plan_dir)
     console.print("已写出：" + "、".join(str(p) for p in written), markup=False)
 

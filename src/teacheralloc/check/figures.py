@@ -3,6 +3,7 @@ columns, recomputed from the moves."""
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ import pandas as pd
 from teacheralloc.check.facts import Distances
 from teacheralloc.check.moves import rank_in_wishes
 from teacheralloc.check.report import STAGE_LABEL, Violation
-from teacheralloc.check.rows import SCHOOLS_REQUIRED, TRANSFERS, Move, parse_flag
+from teacheralloc.check.rows import SCHOOLS_REQUIRED, TRANSFERS, Move, parse_flag, read_plan_csv
 from teacheralloc.domain import County, SchoolType, Stage, Subject
 from teacheralloc.norms import Norms, compute_norms
 from teacheralloc.policy import Policy
@@ -456,10 +457,13 @@ def stage_figures(units: pd.DataFrame) -> dict[str, dict[str, float]]:
 def check_applicants(moves: list[Move], teachers: pd.DataFrame, summary: dict[str, Any], applicants_csv: Path,
                      out: list[Violation]) -> None:
     """summary.json `applicants` and applicants.csv against the data and plan.csv: who asked to move (申请交流),
-    who went to which wish, who stayed. Plans written before applicants.csv lack both: nothing to check."""
+    who went to which wish and school, who stayed. A plan written before applicants.csv has neither (and a
+    county where no one applied has no file); one without the other, or a malformed part, is a violation.
+    An unreadable applicants.csv is an input error naming it, as plan.csv's is."""
     written = summary.get("applicants")
-    if not isinstance(written, dict):
-        return
+    present = applicants_csv.exists()
+    if "applicants" not in summary and not present:
+        return  # written before applicants.csv
     moved = {m.teacher_id: m.to_school for m in moves if m.move_type != "new_hire"}
     outcome: dict[str, str] = {}
     for tid, teacher in teachers[teachers["volunteer"]].iterrows():
@@ -475,18 +479,46 @@ def check_applicants(moves: list[Move], teachers: pd.DataFrame, summary: dict[st
     counts = {"total": len(values), "moved_to_wish": sum(v.startswith("wish_") for v in values),
               "first_wish": values.count("wish_1"), "moved_without_wishes": values.count("moved"),
               "stayed": values.count("stayed")}
-    for key, value in counts.items():
-        if written.get(key) != value:
-            out.append(Violation("figures", f"summary.json 的 applicants.{key} 为 {written.get(key)}，"
-                                            f"按数据与 plan.csv 应为 {value}"))
-    if not applicants_csv.exists():
+    if not isinstance(written, dict):
+        out.append(Violation("figures", f"summary.json 的 applicants 应为各项人数（{', '.join(counts)}），"
+                                        f"实为 {json.dumps(written, ensure_ascii=False)[:60]}"))
+    else:
+        for key, value in counts.items():
+            if not isinstance(written.get(key), int) or isinstance(written.get(key), bool) or written[key] != value:
+                out.append(Violation("figures", f"summary.json 的 applicants.{key} 为 "
+                                                f"{json.dumps(written.get(key), ensure_ascii=False)}，"
+                                                f"按数据与 plan.csv 应为 {value}"))
+    if not present:
         if values:
             out.append(Violation("figures", f"缺少 applicants.csv：数据中有 {len(values)} 名申请交流的教师"))
         return
-    table = pd.read_csv(applicants_csv, encoding="utf-8-sig", dtype=str, keep_default_na=False)
-    listed = dict(zip(table.get("teacher_id", []), table.get("outcome", []), strict=True))
-    for tid in sorted(set(outcome) | set(listed)):
-        if listed.get(tid) != outcome.get(tid):
-            out.append(Violation("figures", f"applicants.csv 中 {tid} 的结果为 {listed.get(tid) or '（未列出）'}，"
-                                            f"按数据与 plan.csv 应为 {outcome.get(tid) or '（不是申请人）'}",
-                                 teacher_id=tid))
+    table = read_plan_csv(applicants_csv, {"teacher_id": "教师编号", "outcome": "结果"},
+                          {"school_id": "原学校", "wishes": "志愿学校", "to_school": "调往学校"})
+    facts = teachers["school_id"].astype(str).to_dict()
+    wishes = teachers["wishes"].map(lambda w: ";".join(map(str, w))).to_dict()
+    seen: set[str] = set()
+    for index, row in table.iterrows():
+        tid, number = str(row["teacher_id"]).strip(), int(str(index)) + 2
+        expected = outcome.get(tid)
+        problems = []
+        if tid in seen:
+            problems.append("重复列出")
+        elif expected is None:
+            problems.append("不是申请交流的教师（或不在数据中）")
+        else:
+            if str(row["outcome"]).strip() != expected:
+                problems.append(f"结果为 {row['outcome'] or '（空）'}，应为 {expected}")
+            going = moved.get(tid, "")
+            if "to_school" in row and str(row["to_school"]).strip() != going:
+                problems.append(f"调往学校为 {row['to_school'] or '（空）'}，plan.csv 中为 {going or '（未调动）'}")
+            if "school_id" in row and str(row["school_id"]).strip() != facts.get(tid):
+                problems.append(f"原学校为 {row['school_id']}，数据中为 {facts.get(tid)}")
+            if "wishes" in row and str(row["wishes"]).strip() != wishes.get(tid, ""):
+                problems.append(f"志愿学校为 {row['wishes'] or '（空）'}，数据中为 {wishes.get(tid) or '（空）'}")
+        seen.add(tid)
+        if problems:
+            out.append(Violation("figures", f"applicants.csv 第 {number} 行 {tid}：{'；'.join(problems)}",
+                                 teacher_id=tid, row=number))
+    for tid in sorted(set(outcome) - seen):
+        out.append(Violation("figures", f"applicants.csv 未列出申请交流的教师 {tid}（按数据与 plan.csv 结果为 "
+                                        f"{outcome[tid]}）", teacher_id=tid))

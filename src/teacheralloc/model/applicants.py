@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from teacheralloc.domain import Stage
-from teacheralloc.model.candidates import EXEMPT_LABELS, Candidates
+from teacheralloc.model.candidates import EXEMPT_LABELS, Candidates, capped_sections, leaving_cap
 from teacheralloc.policy import Policy
 
 #: applicants.csv, in order; `outcome`: `wish_1`, `wish_2`, … (moved to that wish), `moved` (moved, no
@@ -16,10 +16,11 @@ from teacheralloc.policy import Policy
 APPLICANT_COLUMNS = ("teacher_id", "school_id", "stage", "subject", "wishes", "outcome", "to_school", "reason")
 
 
-def applicant_outcomes(candidates: Candidates, policy: Policy, moves: pd.DataFrame,
-                       schools: pd.DataFrame) -> pd.DataFrame:
+def applicant_outcomes(candidates: Candidates, policy: Policy, moves: pd.DataFrame, schools: pd.DataFrame,
+                       pins: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per applicant (申请交流): moved to which wish, or kept and why. `moves`: plan.csv's rows
-    (with `reason`, `wish_rank`); `schools`: the plan's school table (`gap_after` per school and stage)."""
+    (with `reason`, `wish_rank`); `schools`: the plan's school table (`gap_before`, `gap_after` per school
+    and stage); `pins`: the plan's pins (a not_to_school pin closes a wish)."""
     teachers = candidates.teachers
     applied = teachers[teachers["volunteer"].astype(bool)]
     if not len(applied):
@@ -28,7 +29,9 @@ def applicant_outcomes(candidates: Candidates, policy: Policy, moves: pd.DataFra
     arcs = candidates.arcs
     direct = arcs[arcs["kind"] == "direct"]
     reachable = direct.groupby("group", observed=True)["dest_school"].agg(lambda s: set(s.astype(str)))
-    gap_after = schools.set_index(["school_id", "stage"])["gap_after"]
+    barred = set() if pins is None or pins.empty else set(
+        zip(*pins.loc[pins["kind"] == "not_to_school", ["teacher_id", "school_id"]].to_numpy().T, strict=True))
+    context = _Context(candidates, policy, schools, moves, barred)
     rows = []
     for t in applied.itertuples(index=False):
         wishes = tuple(t.wishes)
@@ -40,56 +43,111 @@ def applicant_outcomes(candidates: Candidates, policy: Policy, moves: pd.DataFra
             row.update(outcome=f"wish_{rank}" if rank > 0 else "moved", to_school=str(move["to_school"]),
                        reason=str(move["reason"]))
         else:
-            row.update(outcome="stayed",
-                       reason=_why_kept(t, wishes, reachable.get(t.group, set()), candidates, policy, gap_after))
+            row.update(outcome="stayed", reason=context.why_kept(t, wishes, reachable.get(t.group, set())))
         rows.append(row)
     return pd.DataFrame(rows, columns=list(APPLICANT_COLUMNS))
 
 
-def _why_kept(teacher: object, wishes: tuple[str, ...], reachable: set[str], candidates: Candidates,
-              policy: Policy, gap_after: pd.Series) -> str:
-    """Why an applicant stays: not movable, no wish school open to them (each school's rule), or the
-    wished move would cost a tier ranked above the wishes (the facts that say so)."""
-    t = teacher
-    if not t.movable:  # type: ignore[attr-defined]
-        label = EXEMPT_LABELS.get(t.exempt, t.exempt)  # type: ignore[attr-defined]
-        if t.exempt == "special":  # type: ignore[attr-defined]
-            return "特殊教育学校教师只调往本人志愿学校（plan.special_schools_take_part），未填志愿：未调动"
-        return f"不参加调动：{label}（rotation.exempt_*；指定留任见 pins.csv）"
-    stage = str(t.stage)  # type: ignore[attr-defined]
-    home = gap_after.get((t.school_id, stage), np.nan)  # type: ignore[attr-defined]
-    stage_label = Stage(stage).label
-    if not wishes:
-        return "未填志愿学校：按一般教师参加调配（交流轮岗、支教、调剂），本方案未调动"
-    closed = [w for w in wishes if w not in reachable]
-    if len(closed) == len(wishes):
-        return "志愿学校都不能调入：" + "；".join(f"{w}（{_closed(t, w, candidates, policy)}）" for w in wishes)
-    parts = []
-    if home == home and home > -1 + 1e-9:
-        parts.append(f"本校{stage_label}调配后" + (f"仍缺 {home:.1f} 人" if home > 1e-9 else "没有富余教师")
-                     + "，调出会加大缺编（总量缺编先于意愿）")
-    served = [w for w in wishes if w in reachable]
-    full = [w for w in served if _filled(w, stage, gap_after)]
-    if full:
-        parts.append(f"志愿学校{'、'.join(full)}调配后已不缺{stage_label}教师")
-    if closed:
-        parts.append("；".join(f"{w}不能调入（{_closed(t, w, candidates, policy)}）" for w in closed))
-    if not parts:
-        parts.append("调往志愿学校会加大学科缺口、优质均衡差额或超出调出比例上限（这些先于意愿）")
-    return "；".join(parts) + "：本方案未调动"
+class _Context:
+    """What the reasons for kept applicants read: schools' gaps and names, departures against the yearly
+    leaving caps, the tier order, the pins."""
+
+    def __init__(self, candidates: Candidates, policy: Policy, schools: pd.DataFrame, moves: pd.DataFrame,
+                 barred: set[tuple[str, str]]) -> None:
+        self.candidates, self.policy, self.barred = candidates, policy, barred
+        keyed = schools.set_index(["school_id", "stage"])
+        self.gap_after = keyed["gap_after"]
+        self.gap_before = keyed["gap_before"] if "gap_before" in keyed else keyed["gap_after"] * np.nan
+        units = candidates.units
+        self.names = units.drop_duplicates("school_id").set_index("school_id")["name"].astype(str).to_dict()
+        out = moves[moves["from_school"] != moves["to_school"]] if len(moves) else moves
+        self.sent = out["from_school"].value_counts().to_dict() if len(out) else {}
+        self.sent_section = (out["from_school"] + "|" + out["from_stage"]).value_counts().to_dict() if len(out) \
+            else {}
+        posts = units.drop_duplicates("school_id").set_index("school_id")["school_posts"]
+        share = policy.rotation.max_share_leaving_school
+        self.cap = dict(zip(posts.index, leaving_cap(posts, share), strict=True))
+        sections = capped_sections(units, policy)
+        self.section_cap = dict(zip(sections["unit"], sections["cap"], strict=True))
+        # Posts held after the plan against the 核定编制, by school: one the plan's own transfers filled
+        # takes no more (a tester: a wish named 仍缺 0.3 人 that the plan had filled to its 11 posts).
+        establishment = units.drop_duplicates("school_id").set_index("school_id")["establishment"]
+        held = schools.groupby("school_id")["establishment_after"].sum() if "establishment_after" in schools \
+            else pd.Series(dtype=float)
+        self.filled_posts = set(held.index[held >= establishment.reindex(held.index).fillna(np.inf) - 1e-9])
+        order = tuple(policy.plan.tiers)
+        self.headcount_first = order.index("headcount") < order.index("wishes")
+
+    def named(self, school: str) -> str:
+        name = self.names.get(school, "")
+        return f"{school}（{name}）" if name else school
+
+    def why_kept(self, t: object, wishes: tuple[str, ...], reachable: set[str]) -> str:
+        """Why an applicant stays: not movable, no wish list, each wish school's state (closed by which
+        rule, no longer short, or open), then what held the teacher: the yearly leaving cap, the home
+        school's own shortage, else the tiers ranked above the wishes."""
+        if not t.movable:  # type: ignore[attr-defined]
+            if t.exempt == "pinned":  # type: ignore[attr-defined]
+                return "指定留任（pins.csv）：未调动"
+            if t.exempt == "special":  # type: ignore[attr-defined]
+                return "特殊教育学校教师只调往本人志愿学校（plan.special_schools_take_part），未填志愿：未调动"
+            label = EXEMPT_LABELS.get(t.exempt, t.exempt)  # type: ignore[attr-defined]
+            return f"不参加调动：{label}（rotation.exempt_*）"
+        stage = str(t.stage)  # type: ignore[attr-defined]
+        if not wishes:
+            return "未填志愿学校：按一般教师参加调配（交流轮岗、支教、调剂），本方案未调动"
+        states, open_short = [], []
+        for w in wishes:
+            if (t.teacher_id, w) in self.barred:  # type: ignore[attr-defined]
+                state = "指定不得调往（pins.csv）"
+            elif w not in reachable:
+                state = _closed(t, w, self.candidates, self.policy)
+            elif w in self.filled_posts:
+                state = "本方案调入后已达核定编制，不能再调入"
+            elif _filled(w, stage, self.gap_after):
+                before = _filled(w, stage, self.gap_before)
+                state = f"{'不缺' if before else '调配后已不缺'}{Stage(stage).label}教师"
+            else:
+                short = max(float(self.gap_after.get((w, s), 0.0)) for s in _stages_for(stage))
+                state = f"仍缺 {short:.1f} 人"
+                open_short.append(w)
+            states.append(f"{self.named(w)}{state}")
+        parts = ["志愿学校：" + "；".join(states)]
+        if open_short:  # a wish school still short could take them: what held them at home
+            parts += self._held(t, stage)
+        return "。".join(parts) + "。本方案未调动"
+
+    def _held(self, t: object, stage: str) -> list[str]:
+        """What kept a teacher whose wish schools (some of them) could take them."""
+        school = t.school_id  # type: ignore[attr-defined]
+        section = f"{school}|{stage}"
+        if self.sent.get(school, 0) >= self.cap.get(school, np.inf):
+            return [f"本校本年调出已达上限 {self.cap[school]:.0f} 人（rotation.max_share_leaving_school）"]
+        if section in self.section_cap and self.sent_section.get(section, 0) >= self.section_cap[section]:
+            return [f"本校{Stage(stage).label}本年调出已达上限 {self.section_cap[section]:.0f} 人"
+                    "（rotation.leaving_cap_by_stage）"]
+        home = float(self.gap_after.get((school, stage), np.nan))
+        if home == home and home > -1 + 1e-9:
+            ranked = "（总量缺编先于意愿，plan.tiers）" if self.headcount_first else ""
+            return [f"本校{Stage(stage).label}调配后" + (f"仍缺 {home:.1f} 人" if home > 1e-9 else "没有富余教师")
+                    + f"，调出会加大本校缺编{ranked}"]
+        return ["调往志愿学校会加大学科缺口、优质均衡差额或调动扰动（plan.tiers 中排在意愿之前的目标）"]
 
 
-def _filled(school: str, stage: str, gap_after: pd.Series) -> bool:
-    """The wished school has no shortage left in the applicant's stage (or in primary, the only other
-    stage a junior teacher may take)."""
-    stages = (stage, Stage.primary.value) if stage == Stage.junior.value else (stage,)
-    gaps = [gap_after.get((school, s), np.nan) for s in stages]
-    known = [g for g in gaps if g == g]
+def _stages_for(stage: str) -> tuple[str, ...]:
+    """The stages an applicant may teach at a wished school: their own; a junior teacher also primary."""
+    return (stage, Stage.primary.value) if stage == Stage.junior.value else (stage,)
+
+
+def _filled(school: str, stage: str, gaps: pd.Series) -> bool:
+    """The school has no shortage in the applicant's stages (`_stages_for`)."""
+    known = [g for g in (gaps.get((school, s), np.nan) for s in _stages_for(stage)) if g == g]
     return bool(known) and all(g <= 1e-9 for g in known)
 
 
 def _closed(teacher: object, school: str, candidates: Candidates, policy: Policy) -> str:
-    """The first rule that closes `school` to this applicant."""
+    """The first rule that closes `school` to this applicant. A wished move is bound by neither the
+    distance limit nor the norm cap of a school with no 核定编制 (docs/plan.md), so neither is named."""
     t = teacher
     units = candidates.units[candidates.units["school_id"] == school]
     stages = set(units["stage"].astype(str))
@@ -97,19 +155,13 @@ def _closed(teacher: object, school: str, candidates: Candidates, policy: Policy
     if not len(units):
         return "不参加调配"
     if not policy.plan.special_schools_take_part and (units["type"].astype(str) == "special").any():
-        return "特殊教育学校，不接收调入（plan.special_schools_take_part）"
+        return "是特殊教育学校，不接收调入（plan.special_schools_take_part）"
     if stage not in stages:
         if stage == Stage.junior.value and Stage.primary.value in stages:
             if not policy.plan.junior_to_primary:
-                return "本县政策不允许初中教师到小学任教（plan.junior_to_primary）"
-            return "初中教师只能作为富余教师跨学段到小学，本校初中没有富余（rules.cross_stage_from_surplus）"
+                return "只有小学，本县政策不允许初中教师到小学任教（plan.junior_to_primary）"
+            return "只有小学，初中教师只能作为富余教师跨学段到小学，本校初中没有富余（rules.cross_stage_from_surplus）"
         return f"没有{Stage(stage).label}学段"
     if bool((units["school_posts"] >= units["establishment"].fillna(np.inf)).any()):
-        return "已达核定编制"
-    max_km = policy.plan.max_km
-    if max_km is not None:
-        index = candidates.school_index
-        km = float(candidates.distance[index[t.school_id], index[school]])  # type: ignore[attr-defined]
-        if km > max_km:
-            return f"相距约 {km:.0f} 公里，超过调动距离上限 plan.max_km（{max_km:g} 公里）"
-    return "调入会超出该校按标准应有的人数（plan.arrivals_within_shortage）或不符合其他调动规则"
+        return "已达核定编制，不能调入"
+    return "不能调入（不符合学段、任教学科等调动规则）"

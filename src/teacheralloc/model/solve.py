@@ -512,7 +512,7 @@ def plan_county(
         causes=causes,
         model_size=solution.model_size,
         notes=tuple(notes),
-        applicants=applicant_outcomes(candidates, policy, moves, schools),
+        applicants=applicant_outcomes(candidates, policy, moves, schools, pins),
         norms_before=norms,
         norms_after=after_norms,
     )
