@@ -201,13 +201,21 @@ def _solve_tier(solver: Solver, seconds: float, exact: float, accept: float, inc
                 best = result
                 restricted_free = max(restricted_free, int((integer & ~held).sum()))
     settled_by_rounding = best is not None and within(best.objective, accept)
+    # The restricted MIPs start from the last tier's plan, as before the rounding MIPs: started from a
+    # rounding that fell short, the node-limited search ended elsewhere (20,000 teachers' wishes tier
+    # −1,189 instead of −1,193); their own best, once they have one.
+    found: Result | None = None
     for fix in () if settled_by_rounding else (zero,) if narrow else (zero, wider):
         restricted_free = max(restricted_free, int((integer & ~fix).sum()))
+        start_from = found.values if found is not None else incumbent if incumbent is not None else \
+            best.values if best is not None else None
         result = solver.mip(seconds - (time.perf_counter() - start), gap=max(gap, 1e-9), fix=fix,
-                            values=np.zeros(len(fix)), hint=best.values if best is not None else incumbent,
+                            values=np.zeros(len(fix)), hint=start_from,
                             nodes=None if accept <= exact else lower_tier_nodes)
         log.debug("restricted MIP (%d free) %s %s at %.2fs", int((integer & ~fix).sum()), result.reason,
                   result.objective if result.found else None, time.perf_counter() - start)
+        if result.found and (found is None or result.objective < found.objective):
+            found = result
         if result.found and (best is None or result.objective < best.objective):
             best = result
         if best is not None and within(best.objective, accept):
