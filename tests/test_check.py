@@ -929,3 +929,16 @@ def test_an_optimal_tier_is_judged_with_the_policys_tolerance() -> None:
     assert out == []
     check_tier_bounds(summary, load_policy(), out)
     assert len(out) == 1 and "标为最优" in out[0].message
+
+
+def test_a_row_longer_than_the_header_is_named_not_a_crash(base: Base, folder: Path) -> None:
+    """A cell typed past plan.csv's last column made that row pandas's index and crashed `check` (exit 70,
+    a tester): the row is named as an input error; empty cells past the header are what Excel leaves."""
+    path = folder / "plan.csv"
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    path.write_text("\n".join([lines[0], lines[1] + ",,", *lines[2:]]) + "\n", encoding="utf-8")
+    assert run(base, folder).ok
+    path.write_text("\n".join([lines[0], lines[1], lines[2] + ",备注", *lines[3:]]) + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        run(base, folder)
+    assert [(p.file.endswith("plan.csv"), p.row) for p in caught.value.problems] == [(True, 3)]

@@ -106,10 +106,21 @@ def test_check_reads_applicants_as_a_user_may_leave_it(tmp_path: Path) -> None:
     found = messages()
     assert any("UV：调往学校为 R1，plan.csv 中为 R2" in m for m in found), found
     assert any("重复列出" in m for m in found), found
+    table.assign(stage=table["stage"].where(table["teacher_id"] != "RV", "junior")).to_csv(
+        path, index=False, encoding="utf-8-sig")
+    found = messages()
+    assert any(m.startswith("applicants.csv 第 3 行 RV：学段为 junior") for m in found), found
     table.drop(columns=["outcome"]).to_csv(path, index=False, encoding="utf-8-sig")
     with pytest.raises(InputError) as caught:
         check_plan(data, POLICY, tmp_path)
     assert "applicants.csv" in str(caught.value.problems[0].file)
+    assert "stage" not in str(caught.value.problems[0].expected)  # a known column is no 未识别的列
+    table.to_csv(path, index=False, encoding="utf-8-sig")
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    path.write_text("\n".join([lines[0], lines[1] + ",x,y", *lines[2:]]) + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:  # a crash (exit 70) before
+        check_plan(data, POLICY, tmp_path)
+    assert [(p.row, p.rule) for p in caught.value.problems] == [(2, "plan_file")]
     table.to_csv(path, index=False, encoding="utf-8-sig")
     summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
     del summary["applicants"]

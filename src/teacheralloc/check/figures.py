@@ -493,8 +493,10 @@ def check_applicants(moves: list[Move], teachers: pd.DataFrame, summary: dict[st
             out.append(Violation("figures", f"缺少 applicants.csv：数据中有 {len(values)} 名申请交流的教师"))
         return
     table = read_plan_csv(applicants_csv, {"teacher_id": "教师编号", "outcome": "结果"},
-                          {"school_id": "原学校", "wishes": "志愿学校", "to_school": "调往学校"})
+                          {"school_id": "原学校", "stage": "学段", "subject": "学科", "wishes": "志愿学校",
+                           "to_school": "调往学校", "reason": "理由或未调动原因", "name": "姓名"})
     facts = teachers["school_id"].astype(str).to_dict()
+    stages, subjects = teachers["stage"].astype(str).to_dict(), teachers["subject"].astype(str).to_dict()
     wishes = teachers["wishes"].map(lambda w: ";".join(map(str, w))).to_dict()
     seen: set[str] = set()
     for index, row in table.iterrows():
@@ -513,12 +515,16 @@ def check_applicants(moves: list[Move], teachers: pd.DataFrame, summary: dict[st
                 problems.append(f"调往学校为 {row['to_school'] or '（空）'}，plan.csv 中为 {going or '（未调动）'}")
             if "school_id" in row and str(row["school_id"]).strip() != facts.get(tid):
                 problems.append(f"原学校为 {row['school_id']}，数据中为 {facts.get(tid)}")
+            for column, known, label in (("stage", stages, "学段"), ("subject", subjects, "学科")):
+                if column in row and str(row[column]).strip() != known.get(tid):
+                    problems.append(f"{label}为 {row[column] or '（空）'}，数据中为 {known.get(tid)}")
             if "wishes" in row and str(row["wishes"]).strip() != wishes.get(tid, ""):
                 problems.append(f"志愿学校为 {row['wishes'] or '（空）'}，数据中为 {wishes.get(tid) or '（空）'}")
         seen.add(tid)
         if problems:
+            # the row is applicants.csv's, named in the message (a Violation's row is plan.csv's)
             out.append(Violation("figures", f"applicants.csv 第 {number} 行 {tid}：{'；'.join(problems)}",
-                                 teacher_id=tid, row=number))
+                                 teacher_id=tid))
     for tid in sorted(set(outcome) - seen):
         out.append(Violation("figures", f"applicants.csv 未列出申请交流的教师 {tid}（按数据与 plan.csv 结果为 "
                                         f"{outcome[tid]}）", teacher_id=tid))

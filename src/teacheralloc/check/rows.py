@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import re
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,9 +47,22 @@ def read_plan_csv(path: Path, required: dict[str, str], optional: dict[str, str]
     except UnicodeDecodeError:
         raise InputError([file_problem(path, "UTF-8 或 GBK 编码的 CSV 文件")]) from None
     known = {normalize_header(c): c for c in (*required, *required.values())}
+    sep = sniff_delimiter(text, known)
+    # A row with more cells than the header (a cell typed past the last column) became pandas's index and
+    # crashed the checker (a tester): each such row is named instead; empty cells past the header are
+    # what a spreadsheet leaves and are dropped.
+    lines = list(csv.reader(io.StringIO(text), delimiter=sep))
+    width = len(lines[0]) if lines else 0
+    longer = [number for number, cells in enumerate(lines[1:], start=2)
+              if len(cells) > width and any(cell.strip() for cell in cells[width:])]
+    if longer:
+        raise InputError([file_problem(path, f"每行不多于表头的 {width} 列", row=number,
+                                       value=f"第 {number} 行多出的单元格") for number in longer])
     try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False,
-                            sep=sniff_delimiter(text, known))
+        with warnings.catch_warnings():  # the empty cells past the header, dropped on purpose
+            warnings.simplefilter("ignore", pd.errors.ParserWarning)
+            frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False, sep=sep,
+                                index_col=False)
     except pd.errors.EmptyDataError:
         raise InputError([file_problem(path, f"有表头的 CSV 文件（至少含 {', '.join(required)} 列）")]) from None
     except (pd.errors.ParserError, ValueError) as exc:

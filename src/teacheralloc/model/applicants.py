@@ -74,7 +74,11 @@ class _Context:
         establishment = units.drop_duplicates("school_id").set_index("school_id")["establishment"]
         held = schools.groupby("school_id")["establishment_after"].sum() if "establishment_after" in schools \
             else pd.Series(dtype=float)
-        self.filled_posts = set(held.index[held >= establishment.reindex(held.index).fillna(np.inf) - 1e-9])
+        posts_before = units.drop_duplicates("school_id").set_index("school_id")["school_posts"]
+        cap = establishment.reindex(held.index).fillna(np.inf)
+        self.full_before = set(posts_before.index[posts_before >= establishment.reindex(posts_before.index)
+                                                  .fillna(np.inf) - 1e-9])
+        self.filled_posts = set(held.index[held >= cap - 1e-9]) - self.full_before
         order = tuple(policy.plan.tiers)
         self.headcount_first = order.index("headcount") < order.index("wishes")
 
@@ -102,6 +106,8 @@ class _Context:
                 state = "指定不得调往（pins.csv）"
             elif w not in reachable:
                 state = _closed(t, w, self.candidates, self.policy)
+            elif w in self.full_before:  # reachable all the same: a 支教 posting may serve there
+                state = "已达核定编制，不能调入"
             elif w in self.filled_posts:
                 state = "本方案调入后已达核定编制，不能再调入"
             elif _filled(w, stage, self.gap_after):
