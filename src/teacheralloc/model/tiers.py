@@ -173,33 +173,9 @@ def _solve_tier(solver: Solver, seconds: float, exact: float, accept: float, inc
     # instead of 390.78, which left the wishes tier 6 % from its bound); pooled, routing re-prices the plan.
     gap = min(accept, 1e-4) if exact_distances else accept
     restricted_free = 0  # the largest restricted MIP solved: a fixing MIP of twice its size is affordable
-    # Pooled, the LP's fractional arcs are few (20,000 teachers @0.97: 10–440 of 4,000–18,000 used), so
-    # first a MIP over those alone, every whole arc held where the LP put it: in the first tiers it meets
-    # the bound at once and in the disruption tier the accepted gap (0.05 s each, where the restricted MIP
-    # of 4,000–18,000 free took 0.1–5.4 s; 71.3 → 60.3 s end to end, the same tier values). Where it
-    # is infeasible or short (the wishes tier: its rounding overdraws the disruption hold) the restricted
-    # MIPs below follow as before. On school-to-school arcs the restricted MIP is small already.
-    if not exact_distances:
-        held = integer & whole
-        result = solver.mip(seconds - (time.perf_counter() - start), gap=max(gap, 1e-9), fix=held,
-                            values=rounded, nodes=ROUNDING_NODES)
-        log.debug("rounding MIP (%d free) %s %s at %.2fs", int((integer & ~held).sum()), result.reason,
-                  result.objective if result.found else None, time.perf_counter() - start)
-        if result.found:
-            best = result
-            restricted_free = int((integer & ~held).sum())
-        # Short of that, the arcs where the LP and the last plan agree held (RINS: the last plan satisfies
-        # them, so the MIP is feasible): 20,000 teachers @0.97, wishes tier, 848 free, −935 in 0.7 s,
-        # where the restricted MIP (14,515 free) found the same −935 in 2.6 s.
-        if incumbent is not None and (best is None or not within(best.objective, accept)):
-            held = integer & whole & (np.abs(rounded - incumbent) < 1e-6)
-            result = solver.mip(seconds - (time.perf_counter() - start), gap=max(gap, 1e-9), fix=held,
-                                values=rounded, nodes=ROUNDING_NODES, hint=incumbent)
-            log.debug("RINS MIP (%d free) %s %s at %.2fs", int((integer & ~held).sum()), result.reason,
-                      result.objective if result.found else None, time.perf_counter() - start)
-            if result.found and (best is None or result.objective < best.objective):
-                best = result
-                restricted_free = max(restricted_free, int((integer & ~held).sum()))
+    if not exact_distances:  # on school-to-school arcs the restricted MIP is small already
+        best, restricted_free = _rounded(solver, seconds - (time.perf_counter() - start), max(gap, 1e-9),
+                                         integer & whole, rounded, incumbent, lambda v: within(v, accept))
     settled_by_rounding = best is not None and within(best.objective, accept)
     # The restricted MIPs start from the last tier's plan, as before the rounding MIPs: started from a
     # rounding that fell short, the node-limited search ended elsewhere (20,000 teachers' wishes tier
@@ -251,6 +227,35 @@ def _solve_tier(solver: Solver, seconds: float, exact: float, accept: float, inc
     if best is None:
         return None
     return _TierSolve(best.objective, bound, within(best.objective, exact), best.values)
+
+
+def _rounded(solver: Solver, seconds: float, gap: float, whole: np.ndarray, rounded: np.ndarray,
+             incumbent: np.ndarray | None, accepted: Callable[[float], bool]) -> tuple[Result | None, int]:
+    """Pooled, two small MIPs before the restricted ones; the better plan found (or None) and the free
+    variables of the MIP that found it. `whole`: the integer variables the LP left whole.
+
+    1. Rounding: every whole arc held where the LP put it, the fractional ones free. They are few (20,000
+       teachers @0.97: 10–440 of the 4,000–18,000 the LP uses), and it meets the bound of the first tiers
+       and the accepted gap of the disruption tier in 0.03–0.07 s, where the restricted MIP took up to
+       5.4 s (71.3 → 60.3 s end to end, the same tier values).
+    2. Short of that (the wishes tier's rounding overdraws the disruption hold), RINS: the arcs where the
+       LP and the last plan agree held; the last plan satisfies them, so it is feasible (there 848 free,
+       −935 in 0.7 s, where the restricted MIP of 14,515 free found the same in 2.6 s).
+    Each stops after ROUNDING_NODES nodes: a heuristic; the MIPs after it prove the tier."""
+    start = time.perf_counter()
+    agreed = None if incumbent is None else whole & (np.abs(rounded - incumbent) < 1e-6)
+    best, free = None, 0
+    for name, held, hint in (("rounding", whole, None), ("RINS", agreed, incumbent)):
+        if held is None or (best is not None and accepted(best.objective)):
+            break
+        result = solver.mip(seconds - (time.perf_counter() - start), gap=gap, fix=held, values=rounded,
+                            nodes=ROUNDING_NODES, hint=hint)
+        left = int((solver.integer & ~held).sum())
+        log.debug("%s MIP (%d free) %s %s at %.2fs", name, left, result.reason,
+                  result.objective if result.found else None, time.perf_counter() - start)
+        if result.found and (best is None or result.objective < best.objective):
+            best, free = result, max(free, left)
+    return best, free
 
 
 def _fixed_and_proven(solver: Solver, relaxed: Result, best: Result, bound: float, step: float | None,
