@@ -269,6 +269,19 @@ def shortage_causes(after: pd.DataFrame, subjects_after: pd.DataFrame, candidate
             sent.setdefault(key, {}).setdefault(str(kind), 0)
             sent[key][str(kind)] += 1
 
+    # Rotations beyond what the quota asks were chosen for other tiers (balance, headcount), and those of
+    # schools outside the quota's base count for none: 为完成交流轮岗比例 is then said of neither (a tester:
+    # 4 rotations out of a school, 3 asked county-wide, all 为完成交流轮岗比例).
+    quota_schools = candidates.quota_schools
+    rotations = moves[moves["move_type"].astype(str) == "rotation"] if moves is not None and len(moves) else None
+    rotations_counted = 0 if rotations is None else int(
+        len(rotations) if quota_schools is None else rotations["from_school"].isin(quota_schools).sum())
+
+    def rotation_why(school: str) -> str:
+        within_quota = rotations_counted <= candidates.quota_target and \
+            (quota_schools is None or school in quota_schools)
+        return "完成交流轮岗比例" if within_quota else "交流轮岗"
+
     def made_worse(row: Any) -> str:
         """The plan's own part in a shortage it made larger, or ""."""
         if row.unit not in sent or not row.gap_after > row.gap_before + 0.5:
@@ -277,7 +290,7 @@ def shortage_causes(after: pd.DataFrame, subjects_after: pd.DataFrame, candidate
         kinds = "、".join(f"{OUT_LABEL.get(k, k)} {n}" for k, n in out.items())
         change = (f"由富余 {-row.gap_before:.1f} 人变为缺编 {row.gap_after:.1f} 人" if row.gap_before < 0
                   else f"缺编由 {row.gap_before:.1f} 增至 {row.gap_after:.1f} 人")
-        why = [text for kind, text in (("rotation", "完成交流轮岗比例"), ("support", "安排支教"),
+        why = [text for kind, text in (("rotation", rotation_why(row.school_id)), ("support", "安排支教"),
                                        ("redeploy", "补权重更高的学校（plan.headcount_weight）"),
                                        ("wish", "本人申请交流"), ("within", "补本校小学部")) if kind in out]
         verb = "本方案从本学部调出" if "within" in out else "本方案从本校调出"  # some stayed in the school
@@ -403,7 +416,7 @@ def shortage_causes(after: pd.DataFrame, subjects_after: pd.DataFrame, candidate
         if not out or not row.gap > before + 0.5:
             return ""
         kinds = "、".join(f"{OUT_LABEL.get(k, k)} {n}" for k, n in out.items())
-        why = [text for kind, text in (("rotation", "完成交流轮岗比例"), ("support", "安排支教"),
+        why = [text for kind, text in (("rotation", rotation_why(row.school_id)), ("support", "安排支教"),
                                        ("redeploy", "补更急需的学校"), ("wish", "本人申请交流"),
                                        ("within", "补本校小学部")) if kind in out]
         verb = "本方案从本学部调出" if "within" in out else "本方案从本校调出"  # some stayed in the school
