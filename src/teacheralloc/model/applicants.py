@@ -59,26 +59,25 @@ class _Context:
         self.gap_after = keyed["gap_after"]
         self.gap_before = keyed["gap_before"] if "gap_before" in keyed else keyed["gap_after"] * np.nan
         units = candidates.units
-        self.names = units.drop_duplicates("school_id").set_index("school_id")["name"].astype(str).to_dict()
+        per_school = units.drop_duplicates("school_id").set_index("school_id")
+        self.names = per_school["name"].astype(str).to_dict()
         out = moves[moves["from_school"] != moves["to_school"]] if len(moves) else moves
         self.sent = out["from_school"].value_counts().to_dict() if len(out) else {}
         self.sent_section = (out["from_school"] + "|" + out["from_stage"]).value_counts().to_dict() if len(out) \
             else {}
-        posts = units.drop_duplicates("school_id").set_index("school_id")["school_posts"]
-        share = policy.rotation.max_share_leaving_school
-        self.cap = dict(zip(posts.index, leaving_cap(posts, share), strict=True))
+        posts = per_school["school_posts"]
+        self.cap = dict(zip(posts.index, leaving_cap(posts, policy.rotation.max_share_leaving_school), strict=True))
         sections = capped_sections(units, policy)
         self.section_cap = dict(zip(sections["unit"], sections["cap"], strict=True))
-        # Posts held after the plan against the 核定编制, by school: one the plan's own transfers filled
-        # takes no more (a tester: a wish named 仍缺 0.3 人 that the plan had filled to its 11 posts).
-        establishment = units.drop_duplicates("school_id").set_index("school_id")["establishment"]
+        # Posts held against the 核定编制 (none given: no limit), before and after the plan: a school the
+        # plan's own transfers filled takes no more (a tester: a wish named 仍缺 0.3 人 that the plan had
+        # filled to its 11 posts); one full before reads as such (a 支教 arc may reach it all the same).
+        establishment = per_school["establishment"].fillna(np.inf)
         held = schools.groupby("school_id")["establishment_after"].sum() if "establishment_after" in schools \
             else pd.Series(dtype=float)
-        posts_before = units.drop_duplicates("school_id").set_index("school_id")["school_posts"]
-        cap = establishment.reindex(held.index).fillna(np.inf)
-        self.full_before = set(posts_before.index[posts_before >= establishment.reindex(posts_before.index)
-                                                  .fillna(np.inf) - 1e-9])
-        self.filled_posts = set(held.index[held >= cap - 1e-9]) - self.full_before
+        self.full_before = set(posts.index[posts >= establishment - 1e-9])
+        self.filled_posts = set(held.index[held >= establishment.reindex(held.index).fillna(np.inf) - 1e-9]) \
+            - self.full_before
         order = tuple(policy.plan.tiers)
         self.headcount_first = order.index("headcount") < order.index("wishes")
 
